@@ -1,0 +1,61 @@
+import { z } from "zod";
+
+/** Asset lifecycle of DESIGN.md; `deleting` is a tombstone while a delete runs. */
+export const assetStatuses = [
+  "pending",
+  "uploaded",
+  "processing",
+  "processed",
+  "embedding",
+  "ready",
+  "failed",
+  "deleting",
+] as const;
+export const assetStatusSchema = z.enum(assetStatuses);
+export type AssetStatus = z.infer<typeof assetStatusSchema>;
+
+/** The stage an error happened in, which is also the stage a retry restarts. */
+export const failureStages = ["upload", "processing", "embedding"] as const;
+export const failureStageSchema = z.enum(failureStages);
+export type FailureStage = z.infer<typeof failureStageSchema>;
+
+export const assetErrorSchema = z.object({
+  stage: failureStageSchema,
+  code: z.string(),
+  message: z.string(),
+});
+export type AssetError = z.infer<typeof assetErrorSchema>;
+
+export const acceptedTypes = ["image/jpeg", "image/png", "image/webp"] as const;
+export const acceptedTypeSchema = z.enum(acceptedTypes);
+
+export const sha256HexSchema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hexadecimal characters")
+  .transform((s) => s.toLowerCase());
+
+export const variantNames = ["original", "thumb", "preview"] as const;
+export const variantNameSchema = z.enum(variantNames);
+export type VariantName = z.infer<typeof variantNameSchema>;
+
+export type StatusCounts = {
+  total: number;
+  pending: number;
+  uploaded: number;
+  processing: number;
+  processed: number;
+  embedding: number;
+  ready: number;
+  failed: number;
+};
+
+export const statsSchema = z.object({
+  total: z.number().int(),
+  pending: z.number().int(),
+  uploaded: z.number().int(),
+  processing: z.number().int(),
+  processed: z.number().int(),
+  embedding: z.number().int(),
+  ready: z.number().int(),
+  failed: z.number().int(),
+});

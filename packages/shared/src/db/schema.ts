@@ -1,0 +1,104 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+// Timestamps are epoch milliseconds (INTEGER): cheap comparisons for leases and sweeps.
+
+export const users = sqliteTable("users", {
+  /** Opaque internal id (UUID): the only user identity that reaches R2 keys. */
+  id: text("id").primaryKey(),
+  /** The JWT `sub`, never used outside this table. */
+  sub: text("sub").notNull().unique(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const batches = sqliteTable(
+  "batches",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("batches_user_created").on(t.userId, t.createdAt)],
+);
+
+export const assets = sqliteTable(
+  "assets",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    /** The batch the asset was first uploaded in. */
+    batchId: text("batch_id").notNull(),
+    name: text("name").notNull(),
+    size: integer("size").notNull(),
+    type: text("type").notNull(),
+    sha256: text("sha256").notNull(),
+    status: text("status", {
+      enum: [
+        "pending",
+        "uploaded",
+        "processing",
+        "processed",
+        "embedding",
+        "ready",
+        "failed",
+        "deleting",
+      ],
+    }).notNull(),
+    /** Incremented by every transition; events carry it so clients keep the newest. */
+    version: integer("version").notNull().default(1),
+    /** When the current upload URL expires (pending only). */
+    expiresAt: integer("expires_at"),
+    /** When a consumer claimed the current stage (processing/embedding): the lease. */
+    claimedAt: integer("claimed_at"),
+    attempts: integer("attempts").notNull().default(0),
+    /** JSON `{ stage, code, message }` when failed. */
+    error: text("error"),
+    width: integer("width"),
+    height: integer("height"),
+    takenAt: integer("taken_at"),
+    cameraMake: text("camera_make"),
+    cameraModel: text("camera_model"),
+    /** JSON `{ thumb: { width, height, bytes }, preview: {...} }`. */
+    variants: text("variants"),
+    nearDuplicateOf: text("near_duplicate_of"),
+    /** JSON array of strings. */
+    labels: text("labels"),
+    caption: text("caption"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("assets_user_sha256").on(t.userId, t.sha256),
+    // GET /api/assets: newest first, keyset pagination.
+    index("assets_user_created").on(t.userId, t.createdAt, t.id),
+    // GET /api/stats and status filters.
+    index("assets_user_status").on(t.userId, t.status),
+    // The sweeper: rows idle in a state.
+    index("assets_status_updated").on(t.status, t.updatedAt),
+    check(
+      "assets_status_check",
+      sql`${t.status} IN ('pending','uploaded','processing','processed','embedding','ready','failed','deleting')`,
+    ),
+  ],
+);
+
+/** Every file dropped into a batch, duplicates included (they point at the existing asset). */
+export const batchItems = sqliteTable(
+  "batch_items",
+  {
+    batchId: text("batch_id")
+      .notNull()
+      .references(() => batches.id),
+    assetId: text("asset_id").notNull(),
+    userId: text("user_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("batch_items_batch_asset").on(t.batchId, t.assetId),
+    index("batch_items_asset").on(t.assetId),
+  ],
+);

@@ -1,0 +1,33 @@
+import { z } from "zod";
+
+/**
+ * The body of an R2 event notification, exactly the fields R2 sends
+ * (https://developers.cloudflare.com/r2/buckets/event-notifications/). The local upload
+ * route and the sweeper send the same shape, so the processor has one input format.
+ */
+export const r2NotificationSchema = z.object({
+  account: z.string(),
+  action: z.enum([
+    "PutObject",
+    "CopyObject",
+    "CompleteMultipartUpload",
+    "DeleteObject",
+    "LifecycleDeletion",
+  ]),
+  bucket: z.string(),
+  object: z.object({
+    key: z.string().min(1).max(1024),
+    size: z.number().int().nonnegative().optional(),
+    eTag: z.string().optional(),
+  }),
+  eventTime: z.string(),
+  copySource: z.object({ bucket: z.string(), object: z.string() }).optional(),
+});
+export type R2Notification = z.infer<typeof r2NotificationSchema>;
+
+/** The processor's message to the embedder. */
+export const embedMessageSchema = z.object({
+  assetId: z.uuid(),
+  uid: z.uuid(),
+});
+export type EmbedMessage = z.infer<typeof embedMessageSchema>;

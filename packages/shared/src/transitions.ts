@@ -1,0 +1,76 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { AssetError, AssetStatus } from "./assets";
+import { assets } from "./db/schema";
+
+export type Db = DrizzleD1Database<Record<string, never>>;
+
+export type TransitionResult = {
+  id: string;
+  userId: string;
+  batchId: string;
+  status: AssetStatus;
+  version: number;
+  error: AssetError | null;
+};
+
+/**
+ * The one way an asset changes state: a conditional UPDATE that only applies when the
+ * row is still in one of the expected states, and bumps `version`. Returns the new row
+ * (or null when another actor got there first).
+ */
+export async function transition(
+  db: Db,
+  assetId: string,
+  from: AssetStatus | readonly AssetStatus[],
+  to: AssetStatus,
+  extra: Partial<typeof assets.$inferInsert> = {},
+): Promise<TransitionResult | null> {
+  const expected = typeof from === "string" ? [from] : [...from];
+  const now = Date.now();
+  const rows = await db
+    .update(assets)
+    .set({
+      ...extra,
+      status: to,
+      version: sql`${assets.version} + 1`,
+      updatedAt: now,
+      error: to === "failed" ? (extra.error ?? null) : null,
+    })
+    .where(and(eq(assets.id, assetId), inArray(assets.status, expected)))
+    .returning({
+      id: assets.id,
+      userId: assets.userId,
+      batchId: assets.batchId,
+      status: assets.status,
+      version: assets.version,
+      error: assets.error,
+    });
+  const row = rows[0];
+  if (!row) return null;
+  return { ...row, error: parseAssetError(row.error) };
+}
+
+export function failure(stage: AssetError["stage"], code: string, message: string): string {
+  return JSON.stringify({ stage, code, message } satisfies AssetError);
+}
+
+export function parseAssetError(raw: string | null): AssetError | null {
+  if (!raw) return null;
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (v && typeof v === "object" && "stage" in v && "code" in v && "message" in v) {
+      const { stage, code, message } = v;
+      if (
+        (stage === "upload" || stage === "processing" || stage === "embedding") &&
+        typeof code === "string" &&
+        typeof message === "string"
+      ) {
+        return { stage, code, message };
+      }
+    }
+  } catch {
+    // fall through: a malformed error column is reported as unknown
+  }
+  return { stage: "processing", code: "unknown", message: "Unknown error" };
+}

@@ -1,0 +1,47 @@
+import { Hono } from "hono";
+import { requireUser } from "./auth";
+import { HttpError } from "./errors";
+import { assetRoutes } from "./routes/assets";
+import { devRoutes } from "./routes/dev";
+import { localUpload } from "./routes/local-upload";
+import { mediaRoutes } from "./routes/media";
+import { statsRoutes } from "./routes/stats";
+import { uploads } from "./routes/uploads";
+import type { AppEnv } from "./types";
+
+const app = new Hono<AppEnv>();
+
+app.get("/api/health", (c) => c.json({ ok: true }));
+app.route("/api/dev", devRoutes);
+// Signed URLs carry their own authority: no bearer token.
+app.route("/api/local-upload", localUpload);
+app.route("/api/media", mediaRoutes);
+
+app.use("/api/uploads/*", requireUser);
+app.use("/api/assets/*", requireUser);
+app.use("/api/stats/*", requireUser);
+app.route("/api/uploads", uploads);
+app.route("/api/assets", assetRoutes);
+app.route("/api/stats", statsRoutes);
+
+app.notFound(() => {
+  throw new HttpError(404, "not_found", "No such route");
+});
+
+app.onError((err, c) => {
+  if (err instanceof HttpError) {
+    const body = {
+      error: {
+        code: err.code,
+        message: err.message,
+        ...(err.details === undefined ? {} : { details: err.details }),
+      },
+    };
+    return c.json(body, err.status, err.headers);
+  }
+  // Never a stack trace to clients; the log has it.
+  console.error("unhandled", err);
+  return c.json({ error: { code: "internal", message: "Internal error" } }, 500);
+});
+
+export default app;

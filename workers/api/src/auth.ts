@@ -1,0 +1,68 @@
+import { users } from "@darkroom/shared/db";
+import { eq } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { sign, verify, verifyWithJwks } from "hono/jwt";
+import { Unauthorized } from "./errors";
+import { db } from "./lib/db";
+import type { AppEnv } from "./types";
+
+/** Verifies the bearer token: JWKS in production, HS256 with AUTH_SECRET locally. */
+async function verifiedSub(env: Env, token: string): Promise<string> {
+  let payload: Record<string, unknown>;
+  try {
+    payload = env.AUTH_JWKS_URL
+      ? await verifyWithJwks(
+          token,
+          {
+            jwks_uri: env.AUTH_JWKS_URL,
+            allowedAlgorithms: ["RS256", "ES256", "EdDSA"],
+            verification: {
+              iss: env.AUTH_ISSUER || undefined,
+              aud: env.AUTH_AUDIENCE || undefined,
+            },
+          },
+          // Key sets change rarely: let the edge cache them.
+          { cf: { cacheTtl: 600, cacheEverything: true } },
+        )
+      : await verify(token, env.AUTH_SECRET, "HS256");
+  } catch {
+    throw new Unauthorized("The bearer token is invalid or expired");
+  }
+  const sub = payload.sub;
+  if (typeof sub !== "string" || sub.length === 0 || sub.length > 255) {
+    throw new Unauthorized("The bearer token has no subject");
+  }
+  return sub;
+}
+
+/** Maps a JWT `sub` to the opaque internal user id, creating it on first sight. */
+export async function userIdFor(env: Env, sub: string): Promise<string> {
+  const d = db(env);
+  const found = await d.select({ id: users.id }).from(users).where(eq(users.sub, sub));
+  if (found[0]) return found[0].id;
+  await d
+    .insert(users)
+    .values({ id: crypto.randomUUID(), sub, createdAt: Date.now() })
+    .onConflictDoNothing();
+  const created = await d.select({ id: users.id }).from(users).where(eq(users.sub, sub));
+  if (!created[0]) throw new Error("user row missing after insert");
+  return created[0].id;
+}
+
+export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
+  const m = /^Bearer\s+(\S+)$/i.exec(c.req.header("Authorization") ?? "");
+  if (!m?.[1]) throw new Unauthorized();
+  const sub = await verifiedSub(c.env, m[1]);
+  c.set("uid", await userIdFor(c.env, sub));
+  await next();
+});
+
+/** A local HS256 token (dev login, `npm run token`). */
+export function devToken(
+  secret: string,
+  user: string,
+  ttlSeconds = 7 * 24 * 3600,
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return sign({ sub: user, iat: now, exp: now + ttlSeconds }, secret, "HS256");
+}

@@ -1,0 +1,68 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** The one error type handlers throw; `app.onError` turns it into DESIGN.md's body. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+export class BadRequest extends HttpError {
+  constructor(code: string, message: string, details?: unknown) {
+    super(400, code, message, details);
+  }
+}
+
+export class Unauthorized extends HttpError {
+  constructor(message = "A valid bearer token is required") {
+    super(401, "unauthorized", message);
+  }
+}
+
+export class Forbidden extends HttpError {
+  constructor(code: string, message: string) {
+    super(403, code, message);
+  }
+}
+
+export class NotFound extends HttpError {
+  constructor(message = "Not found") {
+    super(404, "not_found", message);
+  }
+}
+
+export class Conflict extends HttpError {
+  constructor(code: string, message: string, details?: unknown) {
+    super(409, code, message, details);
+  }
+}
+
+export class PayloadMismatch extends HttpError {
+  constructor(code: string, message: string) {
+    super(400, code, message);
+  }
+}
+
+export class PreconditionFailed extends HttpError {
+  constructor(code: string, message: string) {
+    super(412, code, message);
+  }
+}
+
+export class TooManyRequests extends HttpError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      429,
+      "rate_limited",
+      `Too many new files; try again in ${retryAfterSeconds} s`,
+      { retryAfterSeconds },
+      { "Retry-After": String(retryAfterSeconds) },
+    );
+  }
+}

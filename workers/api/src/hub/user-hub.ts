@@ -1,0 +1,125 @@
+import { DurableObject } from "cloudflare:workers";
+import { type AssetEventInput, type AssetFrame, assetEventInputSchema } from "@darkroom/shared";
+
+/** How many events the hub keeps for `resume` (the progress issue needs at least 5,000). */
+export const EVENTS_KEPT = 10_000;
+// Trimming is amortised: the table may hold up to EVENTS_KEPT + TRIM_EVERY rows.
+const TRIM_EVERY = 500;
+
+export type RateLimitResult = {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Seconds until the bucket is full again. */
+  resetSeconds: number;
+  /** Seconds until `cost` tokens are available (0 when allowed). */
+  retryAfterSeconds: number;
+};
+
+/**
+ * One per user (`idFromName(uid)`): the token bucket that paces new uploads and the
+ * ordered event log that progress clients read. SQLite-backed; all state is loaded in
+ * `blockConcurrencyWhile`, and every write is a synchronous SQL statement, so a request
+ * never sees a half-applied update.
+ */
+export class UserHub extends DurableObject<Env> {
+  private seq = 0;
+  private tokens = 0;
+  private refilledAt = 0;
+  private readonly capacity: number;
+  private readonly refillPerMs: number;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.capacity = Number(env.RATE_LIMIT_CAPACITY) || 3000;
+    this.refillPerMs = (Number(env.RATE_LIMIT_REFILL_PER_MINUTE) || 600) / 60_000;
+    ctx.blockConcurrencyWhile(async () => {
+      const sql = ctx.storage.sql;
+      sql.exec(`CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY,
+        frame TEXT NOT NULL,
+        at INTEGER NOT NULL
+      )`);
+      sql.exec(`CREATE TABLE IF NOT EXISTS bucket (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        tokens REAL NOT NULL,
+        refilled_at INTEGER NOT NULL
+      )`);
+      const last = sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one();
+      this.seq = last.seq ?? 0;
+      const bucket = sql.exec<{ tokens: number; refilled_at: number }>(
+        "SELECT tokens, refilled_at FROM bucket WHERE id = 1",
+      );
+      const row = bucket.toArray()[0];
+      this.tokens = row ? row.tokens : this.capacity;
+      this.refilledAt = row ? row.refilled_at : Date.now();
+    });
+  }
+
+  /**
+   * Takes `cost` tokens when they are all there (all or nothing). A cost of 0 only
+   * reports the bucket, so every answer of the upload route can carry RateLimit headers.
+   */
+  take(cost: number): RateLimitResult {
+    const now = Date.now();
+    this.tokens = Math.min(this.capacity, this.tokens + (now - this.refilledAt) * this.refillPerMs);
+    this.refilledAt = now;
+    const allowed = cost <= this.tokens;
+    if (allowed) this.tokens -= cost;
+    this.ctx.storage.sql.exec(
+      "INSERT INTO bucket (id, tokens, refilled_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at",
+      this.tokens,
+      this.refilledAt,
+    );
+    const missing = Math.min(cost, this.capacity) - this.tokens;
+    return {
+      allowed,
+      limit: this.capacity,
+      remaining: Math.floor(this.tokens),
+      resetSeconds: Math.ceil((this.capacity - this.tokens) / this.refillPerMs / 1000),
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(missing / this.refillPerMs / 1000)),
+    };
+  }
+
+  /** Records an asset transition with the next `seq` and sends it to connected sockets. */
+  publish(input: AssetEventInput): { seq: number } {
+    // Callers are other workers: validate like any other trust boundary.
+    const event = assetEventInputSchema.parse(input);
+    this.seq += 1;
+    const frame: AssetFrame = { type: "asset", seq: this.seq, ...event };
+    const text = JSON.stringify(frame);
+    this.ctx.storage.sql.exec(
+      "INSERT INTO events (seq, frame, at) VALUES (?, ?, ?)",
+      this.seq,
+      text,
+      Date.now(),
+    );
+    if (this.seq % TRIM_EVERY === 0) {
+      this.ctx.storage.sql.exec("DELETE FROM events WHERE seq <= ?", this.seq - EVENTS_KEPT);
+    }
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(text);
+      } catch {
+        // a closing socket: its client resumes from its last seq
+      }
+    }
+    return { seq: this.seq };
+  }
+
+  /** Events after `since`, oldest first; `gap` when some of them are no longer kept. */
+  eventsSince(since: number, limit = 1000): { events: AssetFrame[]; gap: boolean; seq: number } {
+    const oldest = this.ctx.storage.sql
+      .exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM events")
+      .one().seq;
+    const gap = oldest !== null && since + 1 < oldest;
+    const rows = this.ctx.storage.sql
+      .exec<{ frame: string }>(
+        "SELECT frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        since,
+        limit,
+      )
+      .toArray();
+    return { events: rows.map((r) => JSON.parse(r.frame) as AssetFrame), gap, seq: this.seq };
+  }
+}

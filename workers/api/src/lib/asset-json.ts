@@ -1,0 +1,62 @@
+import { type AssetStatus, parseAssetError } from "@darkroom/shared";
+import type { assets } from "@darkroom/shared/db";
+import { z } from "zod";
+import { mediaUrl } from "./media";
+
+type Row = typeof assets.$inferSelect;
+
+const variantInfo = z.object({ width: z.number(), height: z.number(), bytes: z.number() });
+const variantsSchema = z.object({ thumb: variantInfo.optional(), preview: variantInfo.optional() });
+
+function parseJson<T>(raw: string | null, schema: z.ZodType<T>): T | null {
+  if (!raw) return null;
+  try {
+    const r = schema.safeParse(JSON.parse(raw));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+const ORIGINAL_STORED: ReadonlySet<AssetStatus> = new Set([
+  "uploaded",
+  "processing",
+  "processed",
+  "embedding",
+  "ready",
+]);
+
+/** The asset JSON of DESIGN.md; `urls` entries are signed and null until they exist. */
+export async function assetJson(row: Row, mediaSecret: string, batchId?: string) {
+  const variants = parseJson(row.variants, variantsSchema);
+  const error = parseAssetError(row.error);
+  const hasOriginal =
+    ORIGINAL_STORED.has(row.status) || (row.status === "failed" && error?.stage !== "upload");
+  return {
+    id: row.id,
+    batchId: batchId ?? row.batchId,
+    name: row.name,
+    size: row.size,
+    type: row.type,
+    sha256: row.sha256,
+    status: row.status,
+    version: row.version,
+    width: row.width,
+    height: row.height,
+    takenAt: row.takenAt === null ? null : new Date(row.takenAt).toISOString(),
+    camera: { make: row.cameraMake, model: row.cameraModel },
+    variants: { thumb: variants?.thumb ?? null, preview: variants?.preview ?? null },
+    nearDuplicateOf: row.nearDuplicateOf,
+    labels: parseJson(row.labels, z.array(z.string())) ?? [],
+    caption: row.caption,
+    error,
+    attempts: row.attempts,
+    urls: {
+      original: hasOriginal ? await mediaUrl(mediaSecret, row.id, "original") : null,
+      thumb: variants?.thumb ? await mediaUrl(mediaSecret, row.id, "thumb") : null,
+      preview: variants?.preview ? await mediaUrl(mediaSecret, row.id, "preview") : null,
+    },
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,102 @@
+import {
+  type AssetEventInput,
+  assetPrefix,
+  type EmbedMessage,
+  originalKey,
+  parseAssetError,
+  type R2Notification,
+  type TransitionResult,
+  transition,
+} from "@darkroom/shared";
+import { assets, batchItems } from "@darkroom/shared/db";
+import { and, eq } from "drizzle-orm";
+import { db } from "./db";
+import { publish } from "./hub";
+
+type Row = typeof assets.$inferSelect;
+
+/** The message R2 would send for this asset's original; null when R2 has no object. */
+export async function notificationFor(
+  env: Env,
+  uid: string,
+  assetId: string,
+): Promise<R2Notification | null> {
+  const key = originalKey(uid, assetId);
+  const head = await env.BUCKET.head(key);
+  if (!head) return null;
+  return {
+    account: "local",
+    action: "PutObject",
+    bucket: env.R2_BUCKET_NAME,
+    object: { key, size: head.size, eTag: head.etag },
+    eventTime: new Date().toISOString(),
+  };
+}
+
+export type RetryOutcome = "requeued" | "reupload" | "skipped";
+
+/**
+ * Sends a failed asset back to the stage that failed: `upload` → pending (the
+ * notification is re-sent when R2 has the object, otherwise the client resumes it with
+ * a fresh URL), `processing` → uploaded + uploads message, `embedding` → processed +
+ * embed message.
+ */
+export async function retryFailed(env: Env, row: Row): Promise<RetryOutcome> {
+  if (row.status !== "failed") return "skipped";
+  const error = parseAssetError(row.error);
+  const d = db(env);
+  const uid = row.userId;
+  const stage = error?.stage ?? "processing";
+  const note = stage === "embedding" ? null : await notificationFor(env, uid, row.id);
+  let outcome: RetryOutcome = "requeued";
+  let next: TransitionResult | null;
+  if (stage === "embedding") {
+    next = await transition(d, row.id, "failed", "processed", { claimedAt: null });
+    if (next) await env.EMBED_QUEUE.send({ assetId: row.id, uid } satisfies EmbedMessage);
+  } else if (stage === "processing" && note) {
+    next = await transition(d, row.id, "failed", "uploaded", { claimedAt: null });
+    if (next) await env.UPLOADS_QUEUE.send(note);
+  } else {
+    // The original never arrived (or is gone): back to pending; resuming the same bytes
+    // through POST /api/uploads gives a fresh URL for the same asset.
+    next = await transition(d, row.id, "failed", "pending", {
+      claimedAt: null,
+      expiresAt: Date.now(),
+    });
+    if (next && note) await env.UPLOADS_QUEUE.send(note);
+    else outcome = "reupload";
+  }
+  if (!next) return "skipped";
+  await publish(env, uid, [
+    { assetId: row.id, batchId: row.batchId, status: next.status, version: next.version },
+  ]);
+  return outcome;
+}
+
+/**
+ * Removes everything of an asset: its R2 objects (original and variants), then its
+ * rows. The row is a `deleting` tombstone meanwhile, so a stage that finishes late sees
+ * it and cleans up after itself; the sweeper finishes deletes that were interrupted.
+ */
+export async function purgeAsset(
+  env: Env,
+  uid: string,
+  assetId: string,
+  batchId: string,
+  version: number,
+) {
+  const prefix = assetPrefix(uid, assetId);
+  let cursor: string | undefined;
+  do {
+    const listed = await env.BUCKET.list({ prefix, cursor });
+    if (listed.objects.length > 0) await env.BUCKET.delete(listed.objects.map((o) => o.key));
+    cursor = listed.truncated ? listed.cursor : undefined;
+  } while (cursor);
+  const d = db(env);
+  await d.batch([
+    d.delete(batchItems).where(eq(batchItems.assetId, assetId)),
+    d.delete(assets).where(and(eq(assets.id, assetId), eq(assets.status, "deleting"))),
+  ]);
+  const event: AssetEventInput = { assetId, batchId, status: "deleted", version: version + 1 };
+  await publish(env, uid, [event]);
+}

@@ -1,0 +1,138 @@
+import { assetStatusSchema, transition } from "@darkroom/shared";
+import { assets, batchItems } from "@darkroom/shared/db";
+import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { BadRequest, Conflict, NotFound } from "../errors";
+import { assetJson } from "../lib/asset-json";
+import { db } from "../lib/db";
+import { purgeAsset, retryFailed } from "../lib/lifecycle";
+import { parseOrThrow } from "../lib/validate";
+import type { AppEnv } from "../types";
+
+const listQuery = z.object({
+  batchId: z.uuid().optional(),
+  status: assetStatusSchema.exclude(["deleting"]).optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+const cursorSchema = z.object({ t: z.number().int(), id: z.string() });
+
+function encodeCursor(t: number, id: string): string {
+  return btoa(JSON.stringify({ t, id })).replaceAll("=", "");
+}
+
+function decodeCursor(raw: string): z.infer<typeof cursorSchema> {
+  try {
+    return cursorSchema.parse(JSON.parse(atob(raw)));
+  } catch {
+    throw new BadRequest("invalid_cursor", "The cursor is not one this API issued");
+  }
+}
+
+async function ownedAsset(env: Env, uid: string, id: string) {
+  if (!z.uuid().safeParse(id).success) throw new NotFound("No such asset");
+  const [row] = await db(env)
+    .select()
+    .from(assets)
+    .where(and(eq(assets.id, id), eq(assets.userId, uid)));
+  // Another user's asset is indistinguishable from a missing one.
+  if (!row) throw new NotFound("No such asset");
+  return row;
+}
+
+export const assetRoutes = new Hono<AppEnv>()
+  .get("/", async (c) => {
+    const q = parseOrThrow(listQuery, c.req.query(), "query");
+    const uid = c.get("uid");
+    const d = db(c.env);
+    const conds: (SQL | undefined)[] = [eq(assets.userId, uid), ne(assets.status, "deleting")];
+    if (q.status) conds.push(eq(assets.status, q.status));
+    if (q.cursor) {
+      const cur = decodeCursor(q.cursor);
+      conds.push(
+        or(lt(assets.createdAt, cur.t), and(eq(assets.createdAt, cur.t), lt(assets.id, cur.id))),
+      );
+    }
+    const order = [desc(assets.createdAt), desc(assets.id)];
+    const rows = q.batchId
+      ? (
+          await d
+            .select({ asset: assets })
+            .from(batchItems)
+            .innerJoin(assets, eq(assets.id, batchItems.assetId))
+            .where(and(eq(batchItems.batchId, q.batchId), eq(batchItems.userId, uid), ...conds))
+            .orderBy(...order)
+            .limit(q.limit + 1)
+        ).map((r) => r.asset)
+      : await d
+          .select()
+          .from(assets)
+          .where(and(...conds))
+          .orderBy(...order)
+          .limit(q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    const last = page.at(-1);
+    const nextCursor = rows.length > q.limit && last ? encodeCursor(last.createdAt, last.id) : null;
+    return c.json({
+      assets: await Promise.all(
+        page.map((r) => assetJson(r, c.env.MEDIA_SIGNING_SECRET, q.batchId)),
+      ),
+      nextCursor,
+    });
+  })
+  .post("/retry-failed", async (c) => {
+    const q = parseOrThrow(z.object({ batchId: z.uuid().optional() }), c.req.query(), "query");
+    const uid = c.get("uid");
+    const d = db(c.env);
+    const failed = q.batchId
+      ? (
+          await d
+            .select({ asset: assets })
+            .from(batchItems)
+            .innerJoin(assets, eq(assets.id, batchItems.assetId))
+            .where(
+              and(
+                eq(batchItems.batchId, q.batchId),
+                eq(batchItems.userId, uid),
+                eq(assets.status, "failed"),
+              ),
+            )
+            .limit(500)
+        ).map((r) => r.asset)
+      : await d
+          .select()
+          .from(assets)
+          .where(and(eq(assets.userId, uid), eq(assets.status, "failed")))
+          .limit(500);
+    const outcomes = { requeued: 0, reupload: 0, skipped: 0 };
+    for (const row of failed) outcomes[await retryFailed(c.env, row)] += 1;
+    return c.json(outcomes);
+  })
+  .get("/:id", async (c) => {
+    const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));
+    return c.json(await assetJson(row, c.env.MEDIA_SIGNING_SECRET));
+  })
+  .post("/:id/retry", async (c) => {
+    const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));
+    if (row.status !== "failed")
+      throw new Conflict("not_failed", `The asset is ${row.status}, not failed`);
+    const outcome = await retryFailed(c.env, row);
+    if (outcome === "skipped")
+      throw new Conflict("not_failed", "The asset changed meanwhile; refetch it");
+    const fresh = await ownedAsset(c.env, c.get("uid"), row.id);
+    return c.json({ outcome, asset: await assetJson(fresh, c.env.MEDIA_SIGNING_SECRET) });
+  })
+  .delete("/:id", async (c) => {
+    const uid = c.get("uid");
+    const row = await ownedAsset(c.env, uid, c.req.param("id"));
+    let version = row.version;
+    if (row.status !== "deleting") {
+      const t = await transition(db(c.env), row.id, row.status, "deleting");
+      if (!t) throw new Conflict("asset_changed", "The asset changed meanwhile; try again");
+      version = t.version;
+    }
+    await purgeAsset(c.env, uid, row.id, row.batchId, version);
+    return c.body(null, 204);
+  });

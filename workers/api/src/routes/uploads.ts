@@ -1,0 +1,208 @@
+import {
+  type AssetEventInput,
+  originalKey,
+  type UploadResponse,
+  uploadRequestSchema,
+} from "@darkroom/shared";
+import { assets, batches, batchItems } from "@darkroom/shared/db";
+import { and, eq, inArray } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { BadRequest, Conflict, NotFound, TooManyRequests } from "../errors";
+import type { RateLimitResult } from "../hub/user-hub";
+import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
+import { chunks, db } from "../lib/db";
+import { hubFor, publish } from "../lib/hub";
+import { signUpload } from "../lib/upload-urls";
+import type { AppEnv } from "../types";
+
+function setRateLimitHeaders(c: Context<AppEnv>, rl: RateLimitResult) {
+  // IETF draft names plus the widespread X- twins.
+  for (const prefix of ["", "X-"]) {
+    c.header(`${prefix}RateLimit-Limit`, String(rl.limit));
+    c.header(`${prefix}RateLimit-Remaining`, String(rl.remaining));
+    c.header(`${prefix}RateLimit-Reset`, String(rl.resetSeconds));
+  }
+}
+
+type Plan =
+  | { kind: "new"; assetId: string }
+  | { kind: "resume"; assetId: string }
+  | { kind: "duplicate"; assetId: string };
+
+export const uploads = new Hono<AppEnv>().post("/", async (c) => {
+  const cfg = config(c.env);
+  const uid = c.get("uid");
+  const hub = hubFor(c.env, uid);
+  const raw: unknown = await c.req.json().catch(() => undefined);
+  const parsed = uploadRequestSchema(cfg.MAX_UPLOAD_BYTES).safeParse(raw);
+  if (!parsed.success) {
+    setRateLimitHeaders(c, await hub.take(0));
+    throw new BadRequest(
+      raw === undefined ? "invalid_json" : "invalid_request",
+      raw === undefined ? "The body must be JSON" : "The upload request is invalid",
+      raw === undefined ? undefined : z.flattenError(parsed.error),
+    );
+  }
+  const { files } = parsed.data;
+  const d = db(c.env);
+  const now = Date.now();
+
+  let batchId = parsed.data.batchId;
+  let newBatch = false;
+  if (batchId) {
+    const found = await d
+      .select({ id: batches.id })
+      .from(batches)
+      .where(and(eq(batches.id, batchId), eq(batches.userId, uid)));
+    if (!found[0]) {
+      setRateLimitHeaders(c, await hub.take(0));
+      throw new NotFound("No such batch");
+    }
+  } else {
+    batchId = crypto.randomUUID();
+    newBatch = true;
+  }
+
+  // What this user already has, by content hash (50 hashes per statement: D1's limit).
+  const shas = [...new Set(files.map((f) => f.sha256))];
+  const existing = new Map<string, { id: string; status: string }>();
+  for (const part of chunks(shas, 50)) {
+    const rows = await d
+      .select({ id: assets.id, sha256: assets.sha256, status: assets.status })
+      .from(assets)
+      .where(and(eq(assets.userId, uid), inArray(assets.sha256, part)));
+    for (const r of rows) existing.set(r.sha256, r);
+  }
+
+  const seen = new Map<string, string>();
+  const busy: string[] = [];
+  const plans: Plan[] = files.map((f) => {
+    const first = seen.get(f.sha256);
+    if (first) return { kind: "duplicate", assetId: first };
+    const prior = existing.get(f.sha256);
+    let plan: Plan;
+    if (!prior) plan = { kind: "new", assetId: crypto.randomUUID() };
+    else if (prior.status === "pending") plan = { kind: "resume", assetId: prior.id };
+    else {
+      if (prior.status === "deleting") busy.push(f.clientId);
+      plan = { kind: "duplicate", assetId: prior.id };
+    }
+    seen.set(f.sha256, plan.assetId);
+    return plan;
+  });
+  if (busy.length > 0) {
+    setRateLimitHeaders(c, await hub.take(0));
+    throw new Conflict(
+      "asset_deleting",
+      "A copy of these files is being deleted; retry in a moment",
+      {
+        clientIds: busy,
+      },
+    );
+  }
+
+  const cost = plans.filter((p) => p.kind === "new").length;
+  const rl = await hub.take(cost);
+  setRateLimitHeaders(c, rl);
+  if (!rl.allowed) throw new TooManyRequests(rl.retryAfterSeconds);
+
+  const expiresAt = now + UPLOAD_URL_TTL_SECONDS * 1000;
+  const writes: BatchItem<"sqlite">[] = [];
+  if (newBatch) writes.push(d.insert(batches).values({ id: batchId, userId: uid, createdAt: now }));
+  const insertIndex = new Map<number, number>();
+  files.forEach((f, i) => {
+    const p = plans[i];
+    if (p?.kind === "new") {
+      insertIndex.set(i, writes.length);
+      // One row per statement keeps every statement far under D1's 100 parameters.
+      writes.push(
+        d
+          .insert(assets)
+          .values({
+            id: p.assetId,
+            userId: uid,
+            batchId,
+            name: f.name,
+            size: f.size,
+            type: f.type,
+            sha256: f.sha256,
+            status: "pending",
+            version: 1,
+            expiresAt,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .onConflictDoNothing()
+          .returning({ id: assets.id }),
+      );
+    } else if (p?.kind === "resume") {
+      // The same bytes again: the client may have renamed the file; keep its latest word.
+      writes.push(
+        d
+          .update(assets)
+          .set({ name: f.name, size: f.size, type: f.type, expiresAt, updatedAt: now })
+          .where(and(eq(assets.id, p.assetId), eq(assets.status, "pending"))),
+      );
+    }
+  });
+  const results = writes.length > 0 ? await d.batch(writes as [BatchItem<"sqlite">]) : [];
+
+  // A concurrent request may have inserted the same hash first: answer with its asset.
+  for (const [i, w] of insertIndex) {
+    const inserted = results[w];
+    if (Array.isArray(inserted) && inserted.length > 0) continue;
+    const f = files[i];
+    if (!f) continue;
+    const winner = await d
+      .select({ id: assets.id, status: assets.status })
+      .from(assets)
+      .where(and(eq(assets.userId, uid), eq(assets.sha256, f.sha256)));
+    if (!winner[0]) throw new Conflict("upload_race", "Another request changed these files; retry");
+    plans[i] = {
+      kind: winner[0].status === "pending" ? "resume" : "duplicate",
+      assetId: winner[0].id,
+    };
+  }
+
+  const itemIds = [...new Set(plans.map((p) => p.assetId))];
+  const items = itemIds.map((assetId) =>
+    d
+      .insert(batchItems)
+      .values({ batchId, assetId, userId: uid, createdAt: now })
+      .onConflictDoNothing(),
+  );
+  const [firstItem, ...restItems] = items;
+  if (firstItem) await d.batch([firstItem, ...restItems]);
+
+  const origin = new URL(c.req.url).origin;
+  const body: UploadResponse = { batchId, files: [] };
+  const events: AssetEventInput[] = [];
+  for (const [i, f] of files.entries()) {
+    const p = plans[i];
+    if (!p) continue;
+    if (p.kind === "duplicate") {
+      body.files.push({ clientId: f.clientId, assetId: p.assetId, status: "duplicate" });
+      continue;
+    }
+    const upload = await signUpload(
+      c.env,
+      cfg,
+      origin,
+      {
+        assetId: p.assetId,
+        key: originalKey(uid, p.assetId),
+        type: f.type,
+        size: f.size,
+        sha256: f.sha256,
+      },
+      now,
+    );
+    body.files.push({ clientId: f.clientId, assetId: p.assetId, status: "upload", upload });
+    if (p.kind === "new")
+      events.push({ assetId: p.assetId, batchId, status: "pending", version: 1 });
+  }
+  if (events.length > 0) c.executionCtx.waitUntil(publish(c.env, uid, events));
+  return c.json(body, 200);
+});

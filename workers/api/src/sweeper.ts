@@ -1,0 +1,81 @@
+import { originalKey } from "@darkroom/shared";
+import { assets, batchItems } from "@darkroom/shared/db";
+import { and, asc, eq, lt } from "drizzle-orm";
+import { config } from "./lib/config";
+import { db } from "./lib/db";
+import { publish } from "./lib/hub";
+import { notificationFor, purgeAsset } from "./lib/lifecycle";
+
+const BATCH = 100;
+/** A delete that has not finished after this long was interrupted: finish it. */
+const DELETING_STALE_MS = 5 * 60_000;
+
+export type SweepReport = { renotified: number; expired: number; purged: number };
+
+/**
+ * One rule per intermediate state (DESIGN.md). Runs from the cron trigger in
+ * production and on a timer from `npm run dev` (local wrangler dev fires no crons).
+ */
+export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
+  const cfg = config(env);
+  const d = db(env);
+  const report: SweepReport = { renotified: 0, expired: 0, purged: 0 };
+
+  // pending: the object may be in R2 with its notification lost (a restart of local
+  // queues, a failed send): re-send it. Without an object, past expiry + grace: delete.
+  const pending = await d
+    .select()
+    .from(assets)
+    .where(
+      and(
+        eq(assets.status, "pending"),
+        lt(assets.updatedAt, now - cfg.PENDING_IDLE_SECONDS * 1000),
+      ),
+    )
+    .orderBy(asc(assets.updatedAt))
+    .limit(BATCH);
+  for (const row of pending) {
+    const note = await notificationFor(env, row.userId, row.id);
+    if (note) {
+      // Touch the row so the next sweep gives the processor time before re-sending.
+      const touched = await d
+        .update(assets)
+        .set({ updatedAt: now })
+        .where(and(eq(assets.id, row.id), eq(assets.status, "pending")))
+        .returning({ id: assets.id });
+      if (touched[0]) {
+        await env.UPLOADS_QUEUE.send(note);
+        report.renotified += 1;
+      }
+      continue;
+    }
+    if ((row.expiresAt ?? row.createdAt) + cfg.PENDING_GRACE_SECONDS * 1000 >= now) continue;
+    const [, deleted] = await d.batch([
+      d.delete(batchItems).where(eq(batchItems.assetId, row.id)),
+      d
+        .delete(assets)
+        .where(
+          and(eq(assets.id, row.id), eq(assets.status, "pending"), eq(assets.version, row.version)),
+        )
+        .returning({ id: assets.id }),
+    ]);
+    if (deleted.length === 0) continue;
+    // An upload that raced the delete would leave an orphan: remove it too.
+    await env.BUCKET.delete(originalKey(row.userId, row.id));
+    report.expired += 1;
+    await publish(env, row.userId, [
+      { assetId: row.id, batchId: row.batchId, status: "deleted", version: row.version + 1 },
+    ]);
+  }
+
+  const stuck = await d
+    .select()
+    .from(assets)
+    .where(and(eq(assets.status, "deleting"), lt(assets.updatedAt, now - DELETING_STALE_MS)))
+    .limit(BATCH);
+  for (const row of stuck) {
+    await purgeAsset(env, row.userId, row.id, row.batchId, row.version);
+    report.purged += 1;
+  }
+  return report;
+}
