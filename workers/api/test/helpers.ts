@@ -1,0 +1,148 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { UploadResponse } from "@darkroom/shared";
+import app from "../src/app";
+import { devToken } from "../src/auth";
+
+/** D1 in production refuses statements with more than 100 bound parameters; local SQLite does not. */
+export const D1_MAX_PARAMS = 100;
+
+export class TooManyParams extends Error {}
+
+/** Wraps D1 so any statement bound with more than 100 parameters fails, as it would in production. */
+export function guardD1(db: D1Database): D1Database {
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === "prepare") {
+        return (query: string) => {
+          const stmt = target.prepare(query);
+          const bind = stmt.bind.bind(stmt);
+          stmt.bind = (...values: unknown[]) => {
+            if (values.length > D1_MAX_PARAMS) {
+              throw new TooManyParams(`statement has ${values.length} bound parameters (max ${D1_MAX_PARAMS}): ${query.slice(0, 80)}`);
+            }
+            return bind(...values);
+          };
+          return stmt;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+export type Sent = { queue: string; body: unknown };
+
+/** Records what the worker sends to its queues, then forwards to the real binding. */
+function recordingQueue(name: string, queue: Queue, log: Sent[]): Queue {
+  return new Proxy(queue, {
+    get(target, prop, receiver) {
+      if (prop === "send") {
+        return (body: unknown, opts?: QueueSendOptions) => {
+          log.push({ queue: name, body });
+          return target.send(body, opts);
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+export function makeEnv(overrides: Partial<Env> = {}): { env: Env; sent: Sent[] } {
+  const sent: Sent[] = [];
+  return {
+    sent,
+    env: {
+      ...env,
+      DB: guardD1(env.DB),
+      UPLOADS_QUEUE: recordingQueue("uploads", env.UPLOADS_QUEUE, sent),
+      EMBED_QUEUE: recordingQueue("embed", env.EMBED_QUEUE, sent),
+      ...overrides,
+    },
+  };
+}
+
+const ORIGIN = "https://darkroom.test";
+
+/** Calls the api app in this isolate with the given env, waiting for its background work. */
+export async function call(
+  path: string,
+  init: RequestInit & { token?: string; env?: Env } = {},
+): Promise<Response> {
+  const { token, env: e, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (token) headers.set("Authorization", `Bearer ${token}`);
+  const url = path.startsWith("http") ? path : ORIGIN + path;
+  const ctx = createExecutionContext();
+  const res = await app.fetch(new Request(url, { ...rest, headers }), e ?? makeEnv().env, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+export function json(body: unknown, init: RequestInit & { token?: string; env?: Env } = {}) {
+  return { method: "POST", ...init, body: JSON.stringify(body), headers: { "Content-Type": "application/json" } };
+}
+
+export function tokenFor(user: string): Promise<string> {
+  return devToken(env.AUTH_SECRET, user);
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+let counter = 0;
+/** Distinct bytes that sniff as a JPEG. */
+export function jpegBytes(size = 64): Uint8Array {
+  counter += 1;
+  const bytes = new Uint8Array(size);
+  bytes.set([0xff, 0xd8, 0xff, 0xe0]);
+  const tag = new TextEncoder().encode(`darkroom-${counter}-${Math.random()}`);
+  bytes.set(tag.subarray(0, Math.max(0, size - 6)), 4);
+  return bytes;
+}
+
+export async function fileFor(bytes: Uint8Array, name = "photo.jpg", type = "image/jpeg") {
+  return { clientId: crypto.randomUUID(), name, size: bytes.byteLength, type, sha256: await sha256Hex(bytes) };
+}
+
+export async function requestUploads(
+  token: string,
+  files: unknown[],
+  extra: { batchId?: string; env?: Env } = {},
+): Promise<{ res: Response; body: UploadResponse }> {
+  const res = await call("/api/uploads", json({ files, batchId: extra.batchId }, { token, env: extra.env }));
+  const body: UploadResponse = await res.clone().json();
+  return { res, body };
+}
+
+/** PUTs bytes to a local upload URL with exactly the headers the API asked for. */
+export async function putUpload(
+  upload: { url: string; headers: Record<string, string> },
+  bytes: Uint8Array,
+  opts: { headers?: Record<string, string>; env?: Env } = {},
+): Promise<Response> {
+  return call(upload.url, {
+    method: "PUT",
+    body: bytes,
+    headers: { ...upload.headers, "Content-Length": String(bytes.byteLength), ...opts.headers },
+    env: opts.env,
+  });
+}
+
+export async function uidFor(user: string): Promise<string> {
+  const row = await env.DB.prepare("SELECT id FROM users WHERE sub = ?").bind(user).first<{ id: string }>();
+  if (!row) throw new Error(`no user ${user}`);
+  return row.id;
+}
+
+export async function setStatus(assetId: string, status: string) {
+  await env.DB.prepare("UPDATE assets SET status = ?, version = version + 1 WHERE id = ?").bind(status, assetId).run();
+}
+
+export function userName(prefix = "user"): string {
+  return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+}

@@ -1,0 +1,28 @@
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { testSecrets } from "../../test/secrets.ts";
+
+const migrations = await readD1Migrations(fileURLToPath(new URL("../../migrations", import.meta.url)));
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "../../wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ...testSecrets,
+          TEST_MIGRATIONS: migrations,
+          // Small enough to drain in a test; the production defaults live in wrangler.toml.
+          RATE_LIMIT_CAPACITY: "250",
+          RATE_LIMIT_REFILL_PER_MINUTE: "60",
+        },
+      },
+    }),
+  ],
+  test: {
+    name: "api",
+    include: ["test/**/*.test.ts"],
+    setupFiles: ["./test/setup.ts"],
+  },
+});
