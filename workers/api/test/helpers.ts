@@ -100,8 +100,9 @@ export function jpegBytes(size = 64): Uint8Array {
   counter += 1;
   const bytes = new Uint8Array(size);
   bytes.set([0xff, 0xd8, 0xff, 0xe0]);
-  const tag = new TextEncoder().encode(`darkroom-${counter}-${Math.random()}`);
-  bytes.set(tag.subarray(0, Math.max(0, size - 6)), 4);
+  // Unique content in the first bytes, so even small files never collide.
+  const tag = new TextEncoder().encode(`${counter.toString(36)}-${crypto.randomUUID()}`);
+  bytes.set(tag.subarray(0, Math.max(0, size - 4)), 4);
   return bytes;
 }
 

@@ -1,20 +1,13 @@
-import { DurableObject } from "cloudflare:workers";
 import { type AssetEventInput, type AssetFrame, assetEventInputSchema } from "@darkroom/shared";
+import { DurableObject } from "cloudflare:workers";
+import { RATE_LIMIT_DEFAULTS, type RateLimitResult, TokenBucket } from "../lib/token-bucket";
+
+export type { RateLimitResult };
 
 /** How many events the hub keeps for `resume` (the progress issue needs at least 5,000). */
 export const EVENTS_KEPT = 10_000;
 // Trimming is amortised: the table may hold up to EVENTS_KEPT + TRIM_EVERY rows.
 const TRIM_EVERY = 500;
-
-export type RateLimitResult = {
-  allowed: boolean;
-  limit: number;
-  remaining: number;
-  /** Seconds until the bucket is full again. */
-  resetSeconds: number;
-  /** Seconds until `cost` tokens are available (0 when allowed). */
-  retryAfterSeconds: number;
-};
 
 /**
  * One per user (`idFromName(uid)`): the token bucket that paces new uploads and the
@@ -24,15 +17,12 @@ export type RateLimitResult = {
  */
 export class UserHub extends DurableObject<Env> {
   private seq = 0;
-  private tokens = 0;
-  private refilledAt = 0;
-  private readonly capacity: number;
-  private readonly refillPerMs: number;
+  private bucket!: TokenBucket;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.capacity = Number(env.RATE_LIMIT_CAPACITY) || 3000;
-    this.refillPerMs = (Number(env.RATE_LIMIT_REFILL_PER_MINUTE) || 600) / 60_000;
+    const capacity = Number(env.RATE_LIMIT_CAPACITY) || RATE_LIMIT_DEFAULTS.capacity;
+    const refill = Number(env.RATE_LIMIT_REFILL_PER_MINUTE) || RATE_LIMIT_DEFAULTS.refillPerMinute;
     ctx.blockConcurrencyWhile(async () => {
       const sql = ctx.storage.sql;
       sql.exec(`CREATE TABLE IF NOT EXISTS events (
@@ -51,8 +41,7 @@ export class UserHub extends DurableObject<Env> {
         "SELECT tokens, refilled_at FROM bucket WHERE id = 1",
       );
       const row = bucket.toArray()[0];
-      this.tokens = row ? row.tokens : this.capacity;
-      this.refilledAt = row ? row.refilled_at : Date.now();
+      this.bucket = new TokenBucket(capacity, refill, row?.tokens ?? capacity, row?.refilled_at ?? Date.now());
     });
   }
 
@@ -61,24 +50,13 @@ export class UserHub extends DurableObject<Env> {
    * reports the bucket, so every answer of the upload route can carry RateLimit headers.
    */
   take(cost: number): RateLimitResult {
-    const now = Date.now();
-    this.tokens = Math.min(this.capacity, this.tokens + (now - this.refilledAt) * this.refillPerMs);
-    this.refilledAt = now;
-    const allowed = cost <= this.tokens;
-    if (allowed) this.tokens -= cost;
+    const result = this.bucket.take(cost, Date.now());
     this.ctx.storage.sql.exec(
       "INSERT INTO bucket (id, tokens, refilled_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at",
-      this.tokens,
-      this.refilledAt,
+      this.bucket.tokens,
+      this.bucket.refilledAt,
     );
-    const missing = Math.min(cost, this.capacity) - this.tokens;
-    return {
-      allowed,
-      limit: this.capacity,
-      remaining: Math.floor(this.tokens),
-      resetSeconds: Math.ceil((this.capacity - this.tokens) / this.refillPerMs / 1000),
-      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(missing / this.refillPerMs / 1000)),
-    };
+    return result;
   }
 
   /** Records an asset transition with the next `seq` and sends it to connected sockets. */

@@ -34,6 +34,16 @@ export function verifyLocalSignature(
   return hmacVerify(secret, localSignedMessage(t, exp), sig);
 }
 
+/** Misconfiguration must fail before anything is written, never as unsigned URLs. */
+export function assertUploadSigning(env: Env, cfg: Config): void {
+  if (cfg.UPLOAD_MODE === "r2" && (!cfg.R2_ACCOUNT_ID || !env.R2_ACCESS_KEY_ID || !env.R2_SECRET_ACCESS_KEY)) {
+    throw new Error("r2 upload mode needs R2_ACCOUNT_ID, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY");
+  }
+  if (cfg.UPLOAD_MODE === "local" && !env.UPLOAD_SIGNING_SECRET) {
+    throw new Error("local upload mode needs UPLOAD_SIGNING_SECRET");
+  }
+}
+
 /**
  * Signs a PUT for one original. `r2` mode presigns an S3 PutObject straight to the
  * bucket (SigV4 via aws4fetch, every header signed); `local` mode points at this

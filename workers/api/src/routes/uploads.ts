@@ -10,11 +10,11 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict, NotFound, TooManyRequests } from "../errors";
-import type { RateLimitResult } from "../hub/user-hub";
+import type { RateLimitResult } from "../lib/token-bucket";
 import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
 import { chunks, db } from "../lib/db";
 import { hubFor, publish } from "../lib/hub";
-import { signUpload } from "../lib/upload-urls";
+import { assertUploadSigning, signUpload } from "../lib/upload-urls";
 import type { AppEnv } from "../types";
 
 function setRateLimitHeaders(c: Context<AppEnv>, rl: RateLimitResult) {
@@ -33,6 +33,7 @@ type Plan =
 
 export const uploads = new Hono<AppEnv>().post("/", async (c) => {
   const cfg = config(c.env);
+  assertUploadSigning(c.env, cfg);
   const uid = c.get("uid");
   const hub = hubFor(c.env, uid);
   const raw: unknown = await c.req.json().catch(() => undefined);
