@@ -3,7 +3,9 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { testSecrets } from "../../test/secrets.ts";
 
-const migrations = await readD1Migrations(fileURLToPath(new URL("../../migrations", import.meta.url)));
+const migrations = await readD1Migrations(
+  fileURLToPath(new URL("../../migrations", import.meta.url)),
+);
 
 export default defineConfig({
   plugins: [

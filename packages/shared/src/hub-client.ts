@@ -2,7 +2,9 @@ import type { AssetEventInput } from "./events";
 
 /** The part of the UserHub RPC surface every stage uses. */
 export interface HubPublisher {
-  publish(event: AssetEventInput): Promise<unknown>;
+  publish(
+    events: AssetEventInput[],
+  ): Promise<{ ok: true; seq: number } | { ok: false; error: string }>;
 }
 
 /**
@@ -19,15 +21,12 @@ export function hubPublisher(ns: DurableObjectNamespace, uid: string): HubPublis
  * itself: clients recover through `resume`/`reset` and the stats recomputed from D1.
  */
 export async function publishSafely(hub: HubPublisher, events: AssetEventInput[]): Promise<void> {
-  for (const event of events) {
-    try {
-      await hub.publish(event);
-    } catch (err) {
-      console.warn("publish failed", {
-        assetId: event.assetId,
-        status: event.status,
-        err: String(err),
-      });
-    }
+  if (events.length === 0) return;
+  try {
+    // One RPC for the whole list: an upload request publishes up to 100 events.
+    const result = await hub.publish(events);
+    if (!result.ok) console.error("publish refused", result.error);
+  } catch (err) {
+    console.warn("publish failed", { events: events.length, err: String(err) });
   }
 }

@@ -13,14 +13,22 @@ describe("bearer auth", () => {
   });
 
   it("refuses a token signed with another secret", async () => {
-    const forged = await sign({ sub: "mallory", exp: Math.floor(Date.now() / 1000) + 60 }, "not-the-secret", "HS256");
+    const forged = await sign(
+      { sub: "mallory", exp: Math.floor(Date.now() / 1000) + 60 },
+      "not-the-secret",
+      "HS256",
+    );
     const res = await call("/api/stats", { token: forged });
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual(unauthorized);
   });
 
   it("refuses an expired token", async () => {
-    const expired = await sign({ sub: "old", exp: Math.floor(Date.now() / 1000) - 10 }, env.AUTH_SECRET, "HS256");
+    const expired = await sign(
+      { sub: "old", exp: Math.floor(Date.now() / 1000) - 10 },
+      env.AUTH_SECRET,
+      "HS256",
+    );
     expect((await call("/api/stats", { token: expired })).status).toBe(401);
   });
 
@@ -49,7 +57,9 @@ describe("bearer auth", () => {
     expect((await call("/api/stats", { token: await tokenFor(user) })).status).toBe(200);
     const uid = await uidFor(user);
     expect(uid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE sub = ?").bind(user).first<{ n: number }>();
+    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE sub = ?")
+      .bind(user)
+      .first<{ n: number }>();
     expect(n?.n).toBe(1);
   });
 

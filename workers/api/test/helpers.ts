@@ -19,7 +19,9 @@ export function guardD1(db: D1Database): D1Database {
           const bind = stmt.bind.bind(stmt);
           stmt.bind = (...values: unknown[]) => {
             if (values.length > D1_MAX_PARAMS) {
-              throw new TooManyParams(`statement has ${values.length} bound parameters (max ${D1_MAX_PARAMS}): ${query.slice(0, 80)}`);
+              throw new TooManyParams(
+                `statement has ${values.length} bound parameters (max ${D1_MAX_PARAMS}): ${query.slice(0, 80)}`,
+              );
             }
             return bind(...values);
           };
@@ -82,7 +84,12 @@ export async function call(
 }
 
 export function json(body: unknown, init: RequestInit & { token?: string; env?: Env } = {}) {
-  return { method: "POST", ...init, body: JSON.stringify(body), headers: { "Content-Type": "application/json" } };
+  return {
+    method: "POST",
+    ...init,
+    body: JSON.stringify(body),
+    headers: { "Content-Type": "application/json" },
+  };
 }
 
 export function tokenFor(user: string): Promise<string> {
@@ -107,7 +114,13 @@ export function jpegBytes(size = 64): Uint8Array {
 }
 
 export async function fileFor(bytes: Uint8Array, name = "photo.jpg", type = "image/jpeg") {
-  return { clientId: crypto.randomUUID(), name, size: bytes.byteLength, type, sha256: await sha256Hex(bytes) };
+  return {
+    clientId: crypto.randomUUID(),
+    name,
+    size: bytes.byteLength,
+    type,
+    sha256: await sha256Hex(bytes),
+  };
 }
 
 export async function requestUploads(
@@ -115,7 +128,10 @@ export async function requestUploads(
   files: unknown[],
   extra: { batchId?: string; env?: Env } = {},
 ): Promise<{ res: Response; body: UploadResponse }> {
-  const res = await call("/api/uploads", json({ files, batchId: extra.batchId }, { token, env: extra.env }));
+  const res = await call(
+    "/api/uploads",
+    json({ files, batchId: extra.batchId }, { token, env: extra.env }),
+  );
   const body: UploadResponse = await res.clone().json();
   return { res, body };
 }
@@ -135,13 +151,17 @@ export async function putUpload(
 }
 
 export async function uidFor(user: string): Promise<string> {
-  const row = await env.DB.prepare("SELECT id FROM users WHERE sub = ?").bind(user).first<{ id: string }>();
+  const row = await env.DB.prepare("SELECT id FROM users WHERE sub = ?")
+    .bind(user)
+    .first<{ id: string }>();
   if (!row) throw new Error(`no user ${user}`);
   return row.id;
 }
 
 export async function setStatus(assetId: string, status: string) {
-  await env.DB.prepare("UPDATE assets SET status = ?, version = version + 1 WHERE id = ?").bind(status, assetId).run();
+  await env.DB.prepare("UPDATE assets SET status = ?, version = version + 1 WHERE id = ?")
+    .bind(status, assetId)
+    .run();
 }
 
 export function userName(prefix = "user"): string {

@@ -1,9 +1,19 @@
-import { originalKey, r2NotificationSchema } from "@darkroom/shared";
 import { env } from "cloudflare:workers";
+import { originalKey, r2NotificationSchema } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
 import { config } from "../src/lib/config";
 import { signUpload } from "../src/lib/upload-urls";
-import { call, fileFor, jpegBytes, makeEnv, putUpload, requestUploads, tokenFor, uidFor, userName } from "./helpers";
+import {
+  call,
+  fileFor,
+  jpegBytes,
+  makeEnv,
+  putUpload,
+  requestUploads,
+  tokenFor,
+  uidFor,
+  userName,
+} from "./helpers";
 
 async function ticket(size = 256) {
   const user = userName();
@@ -13,7 +23,14 @@ async function ticket(size = 256) {
   const f = body.files[0];
   if (!f?.upload) throw new Error("no ticket");
   const uid = await uidFor(user);
-  return { bytes, upload: f.upload, assetId: f.assetId, key: originalKey(uid, f.assetId), token, uid };
+  return {
+    bytes,
+    upload: f.upload,
+    assetId: f.assetId,
+    key: originalKey(uid, f.assetId),
+    token,
+    uid,
+  };
 }
 
 async function errorCode(res: Response): Promise<string> {
@@ -33,8 +50,18 @@ describe("local signed PUT", () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]?.queue).toBe("uploads");
     const note = r2NotificationSchema.parse(sent[0]?.body);
-    expect(note).toMatchObject({ action: "PutObject", bucket: "darkroom-originals", object: { key: t.key, size: 256 } });
-    expect(Object.keys(note).sort()).toEqual(["account", "action", "bucket", "eventTime", "object"]);
+    expect(note).toMatchObject({
+      action: "PutObject",
+      bucket: "darkroom-originals",
+      object: { key: t.key, size: 256 },
+    });
+    expect(Object.keys(note).sort()).toEqual([
+      "account",
+      "action",
+      "bucket",
+      "eventTime",
+      "object",
+    ]);
   });
 
   it("refuses a second PUT after success and keeps the first bytes", async () => {
@@ -69,14 +96,18 @@ describe("local signed PUT", () => {
 
   it("refuses a checksum header that is not the declared one", async () => {
     const t = await ticket();
-    const res = await putUpload(t.upload, t.bytes, { headers: { "x-amz-checksum-sha256": btoa("x".repeat(32)) } });
+    const res = await putUpload(t.upload, t.bytes, {
+      headers: { "x-amz-checksum-sha256": btoa("x".repeat(32)) },
+    });
     expect(res.status).toBe(400);
     expect(await errorCode(res)).toBe("checksum_mismatch");
   });
 
   it("refuses another Content-Type than the declared one", async () => {
     const t = await ticket();
-    const res = await putUpload(t.upload, t.bytes, { headers: { "Content-Type": "image/svg+xml" } });
+    const res = await putUpload(t.upload, t.bytes, {
+      headers: { "Content-Type": "image/svg+xml" },
+    });
     expect(res.status).toBe(400);
     expect(await errorCode(res)).toBe("type_mismatch");
     expect(await env.BUCKET.head(t.key)).toBeNull();
@@ -141,11 +172,15 @@ describe("local signed PUT", () => {
     expect(ok.status).toBe(204);
     expect(ok.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:8787");
     expect(ok.headers.get("Access-Control-Allow-Methods")).toContain("PUT");
-    expect(ok.headers.get("Access-Control-Allow-Headers")?.toLowerCase()).toContain("x-amz-checksum-sha256");
+    expect(ok.headers.get("Access-Control-Allow-Headers")?.toLowerCase()).toContain(
+      "x-amz-checksum-sha256",
+    );
     const evil = await preflight("https://evil.example");
     expect(evil.headers.get("Access-Control-Allow-Origin")).toBeNull();
 
-    const put = await putUpload(t.upload, t.bytes, { headers: { Origin: "http://localhost:8787" } });
+    const put = await putUpload(t.upload, t.bytes, {
+      headers: { Origin: "http://localhost:8787" },
+    });
     expect(put.headers.get("Access-Control-Allow-Origin")).toBe("http://localhost:8787");
     expect(put.headers.get("Access-Control-Expose-Headers")).toContain("ETag");
   });
@@ -172,7 +207,9 @@ describe("production presigned PUT (UPLOAD_MODE=r2)", () => {
     const f = body.files[0];
     const url = new URL(f?.upload?.url ?? "");
     expect(url.host).toBe("acc0123.r2.cloudflarestorage.com");
-    expect(url.pathname).toBe(`/darkroom-originals/${originalKey(await uidFor(user), f?.assetId ?? "")}`);
+    expect(url.pathname).toBe(
+      `/darkroom-originals/${originalKey(await uidFor(user), f?.assetId ?? "")}`,
+    );
     expect(url.searchParams.get("X-Amz-Algorithm")).toBe("AWS4-HMAC-SHA256");
     expect(url.searchParams.get("X-Amz-Expires")).toBe("900");
     expect(url.searchParams.get("X-Amz-SignedHeaders")?.split(";")).toEqual([
@@ -184,13 +221,19 @@ describe("production presigned PUT (UPLOAD_MODE=r2)", () => {
     ]);
     expect(url.searchParams.get("X-Amz-Signature")).toMatch(/^[0-9a-f]{64}$/);
     // The browser sets Content-Length itself; it is signed but not listed.
-    expect(Object.keys(f?.upload?.headers ?? {})).toEqual(["Content-Type", "x-amz-checksum-sha256", "If-None-Match"]);
+    expect(Object.keys(f?.upload?.headers ?? {})).toEqual([
+      "Content-Type",
+      "x-amz-checksum-sha256",
+      "If-None-Match",
+    ]);
   });
 
   it("fails loudly rather than issuing unsigned URLs when credentials are missing", async () => {
     const { env: e } = makeEnv({ UPLOAD_MODE: "r2", R2_ACCOUNT_ID: "" });
     const user = userName();
-    const { res } = await requestUploads(await tokenFor(user), [await fileFor(jpegBytes())], { env: e });
+    const { res } = await requestUploads(await tokenFor(user), [await fileFor(jpegBytes())], {
+      env: e,
+    });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: { code: "internal", message: "Internal error" } });
     const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM assets WHERE user_id = ?")

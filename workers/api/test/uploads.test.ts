@@ -1,9 +1,22 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, fileFor, jpegBytes, json, makeEnv, putUpload, requestUploads, setStatus, tokenFor, userName } from "./helpers";
+import {
+  call,
+  fileFor,
+  jpegBytes,
+  json,
+  makeEnv,
+  putUpload,
+  requestUploads,
+  setStatus,
+  tokenFor,
+  userName,
+} from "./helpers";
 
 async function rowCount(sql: string, ...params: unknown[]): Promise<number> {
-  const r = await env.DB.prepare(sql).bind(...params).first<{ n: number }>();
+  const r = await env.DB.prepare(sql)
+    .bind(...params)
+    .first<{ n: number }>();
   return r?.n ?? 0;
 }
 
@@ -22,7 +35,9 @@ describe("POST /api/uploads", () => {
       expect(f.upload?.headers).toEqual({
         "Content-Type": "image/jpeg",
         "x-amz-checksum-sha256": btoa(
-          String.fromCharCode(...(files[i]?.sha256.match(/../g) ?? []).map((h) => Number.parseInt(h, 16))),
+          String.fromCharCode(
+            ...(files[i]?.sha256.match(/../g) ?? []).map((h) => Number.parseInt(h, 16)),
+          ),
         ),
         "If-None-Match": "*",
       });
@@ -30,8 +45,15 @@ describe("POST /api/uploads", () => {
       expect(expires - Date.now()).toBeGreaterThan(14 * 60_000);
       expect(expires - Date.now()).toBeLessThanOrEqual(15 * 60_000);
     }
-    expect(await rowCount("SELECT COUNT(*) AS n FROM assets WHERE batch_id = ? AND status = 'pending'", body.batchId)).toBe(3);
-    expect(await rowCount("SELECT COUNT(*) AS n FROM batch_items WHERE batch_id = ?", body.batchId)).toBe(3);
+    expect(
+      await rowCount(
+        "SELECT COUNT(*) AS n FROM assets WHERE batch_id = ? AND status = 'pending'",
+        body.batchId,
+      ),
+    ).toBe(3);
+    expect(
+      await rowCount("SELECT COUNT(*) AS n FROM batch_items WHERE batch_id = ?", body.batchId),
+    ).toBe(3);
   });
 
   it("carries RateLimit headers and their X- twins on a successful answer", async () => {
@@ -52,7 +74,11 @@ describe("POST /api/uploads", () => {
     const b = { ...(await fileFor(bytes, "copy of a.jpg")) };
     const { body } = await requestUploads(token, [a, b]);
     expect(body.files[0]?.status).toBe("upload");
-    expect(body.files[1]).toEqual({ clientId: b.clientId, assetId: body.files[0]?.assetId, status: "duplicate" });
+    expect(body.files[1]).toEqual({
+      clientId: b.clientId,
+      assetId: body.files[0]?.assetId,
+      status: "duplicate",
+    });
     expect(await rowCount("SELECT COUNT(*) AS n FROM assets WHERE sha256 = ?", a.sha256)).toBe(1);
   });
 
@@ -99,7 +125,9 @@ describe("POST /api/uploads", () => {
   it("adds files to an existing batch of the same user", async () => {
     const token = await tokenFor(userName());
     const first = await requestUploads(token, [await fileFor(jpegBytes())]);
-    const second = await requestUploads(token, [await fileFor(jpegBytes())], { batchId: first.body.batchId });
+    const second = await requestUploads(token, [await fileFor(jpegBytes())], {
+      batchId: first.body.batchId,
+    });
     expect(second.body.batchId).toBe(first.body.batchId);
     const stats = await call(`/api/stats?batchId=${first.body.batchId}`, { token });
     expect(await stats.json()).toMatchObject({ total: 2, pending: 2 });
@@ -137,10 +165,19 @@ describe("POST /api/uploads", () => {
 });
 
 describe("POST /api/uploads validation", () => {
-  const good = { clientId: "c1", name: "a.jpg", size: 10, type: "image/jpeg", sha256: "a".repeat(64) };
+  const good = {
+    clientId: "c1",
+    name: "a.jpg",
+    size: 10,
+    type: "image/jpeg",
+    sha256: "a".repeat(64),
+  };
   const cases: Array<[string, unknown]> = [
     ["no files", { files: [] }],
-    ["more than 100 files", { files: Array.from({ length: 101 }, (_, i) => ({ ...good, clientId: `c${i}` })) }],
+    [
+      "more than 100 files",
+      { files: Array.from({ length: 101 }, (_, i) => ({ ...good, clientId: `c${i}` })) },
+    ],
     ["a zero-byte file", { files: [{ ...good, size: 0 }] }],
     ["a file over MAX_UPLOAD_BYTES", { files: [{ ...good, size: 52428801 }] }],
     ["a fractional size", { files: [{ ...good, size: 1.5 }] }],
@@ -173,12 +210,22 @@ describe("POST /api/uploads validation", () => {
       token: await tokenFor(userName()),
     });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: { code: "invalid_json", message: "The body must be JSON" } });
+    expect(await res.json()).toEqual({
+      error: { code: "invalid_json", message: "The body must be JSON" },
+    });
   });
 
   it("never writes anything for a refused request", async () => {
     const user = userName();
-    await call("/api/uploads", json({ files: [{ ...good, type: "image/gif" }] }, { token: await tokenFor(user) }));
-    expect(await rowCount("SELECT COUNT(*) AS n FROM assets a JOIN users u ON u.id = a.user_id WHERE u.sub = ?", user)).toBe(0);
+    await call(
+      "/api/uploads",
+      json({ files: [{ ...good, type: "image/gif" }] }, { token: await tokenFor(user) }),
+    );
+    expect(
+      await rowCount(
+        "SELECT COUNT(*) AS n FROM assets a JOIN users u ON u.id = a.user_id WHERE u.sub = ?",
+        user,
+      ),
+    ).toBe(0);
   });
 });

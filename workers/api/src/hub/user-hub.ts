@@ -1,8 +1,11 @@
-import { type AssetEventInput, type AssetFrame, assetEventInputSchema } from "@darkroom/shared";
 import { DurableObject } from "cloudflare:workers";
+import { type AssetEventInput, type AssetFrame, assetEventInputSchema } from "@darkroom/shared";
+import { z } from "zod";
 import { RATE_LIMIT_DEFAULTS, type RateLimitResult, TokenBucket } from "../lib/token-bucket";
 
 export type { RateLimitResult };
+
+export type PublishResult = { ok: true; seq: number } | { ok: false; error: string };
 
 /** How many events the hub keeps for `resume` (the progress issue needs at least 5,000). */
 export const EVENTS_KEPT = 10_000;
@@ -41,7 +44,12 @@ export class UserHub extends DurableObject<Env> {
         "SELECT tokens, refilled_at FROM bucket WHERE id = 1",
       );
       const row = bucket.toArray()[0];
-      this.bucket = new TokenBucket(capacity, refill, row?.tokens ?? capacity, row?.refilled_at ?? Date.now());
+      this.bucket = new TokenBucket(
+        capacity,
+        refill,
+        row?.tokens ?? capacity,
+        row?.refilled_at ?? Date.now(),
+      );
     });
   }
 
@@ -59,30 +67,40 @@ export class UserHub extends DurableObject<Env> {
     return result;
   }
 
-  /** Records an asset transition with the next `seq` and sends it to connected sockets. */
-  publish(input: AssetEventInput): { seq: number } {
-    // Callers are other workers: validate like any other trust boundary.
-    const event = assetEventInputSchema.parse(input);
-    this.seq += 1;
-    const frame: AssetFrame = { type: "asset", seq: this.seq, ...event };
-    const text = JSON.stringify(frame);
-    this.ctx.storage.sql.exec(
-      "INSERT INTO events (seq, frame, at) VALUES (?, ?, ?)",
-      this.seq,
-      text,
-      Date.now(),
-    );
-    if (this.seq % TRIM_EVERY === 0) {
-      this.ctx.storage.sql.exec("DELETE FROM events WHERE seq <= ?", this.seq - EVENTS_KEPT);
-    }
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.send(text);
-      } catch {
-        // a closing socket: its client resumes from its last seq
+  /**
+   * Records asset transitions, each with the next `seq`, and sends them to connected
+   * sockets. Callers are other workers: the events are validated like any other trust
+   * boundary, and a malformed one is refused (nothing of that call stored) with a reason
+   * rather than an exception, so a publisher's bug never fails its stage's work.
+   */
+  publish(inputs: AssetEventInput | AssetEventInput[]): PublishResult {
+    const parsed = z
+      .array(assetEventInputSchema)
+      .safeParse(Array.isArray(inputs) ? inputs : [inputs]);
+    if (!parsed.success) return { ok: false, error: z.prettifyError(parsed.error) };
+    const sockets = this.ctx.getWebSockets();
+    for (const event of parsed.data) {
+      this.seq += 1;
+      const frame: AssetFrame = { type: "asset", seq: this.seq, ...event };
+      const text = JSON.stringify(frame);
+      this.ctx.storage.sql.exec(
+        "INSERT INTO events (seq, frame, at) VALUES (?, ?, ?)",
+        this.seq,
+        text,
+        Date.now(),
+      );
+      if (this.seq % TRIM_EVERY === 0) {
+        this.ctx.storage.sql.exec("DELETE FROM events WHERE seq <= ?", this.seq - EVENTS_KEPT);
+      }
+      for (const ws of sockets) {
+        try {
+          ws.send(text);
+        } catch {
+          // a closing socket: its client resumes from its last seq
+        }
       }
     }
-    return { seq: this.seq };
+    return { ok: true, seq: this.seq };
   }
 
   /** Events after `since`, oldest first; `gap` when some of them are no longer kept. */

@@ -29,7 +29,10 @@ export class TokenBucket {
   }
 
   take(cost: number, now: number): RateLimitResult {
-    this.tokens = Math.min(this.capacity, this.tokens + Math.max(0, now - this.refilledAt) * this.refillPerMs);
+    this.tokens = Math.min(
+      this.capacity,
+      this.tokens + Math.max(0, now - this.refilledAt) * this.refillPerMs,
+    );
     this.refilledAt = now;
     const allowed = cost <= this.tokens;
     if (allowed) this.tokens -= cost;

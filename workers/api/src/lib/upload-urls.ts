@@ -36,8 +36,13 @@ export function verifyLocalSignature(
 
 /** Misconfiguration must fail before anything is written, never as unsigned URLs. */
 export function assertUploadSigning(env: Env, cfg: Config): void {
-  if (cfg.UPLOAD_MODE === "r2" && (!cfg.R2_ACCOUNT_ID || !env.R2_ACCESS_KEY_ID || !env.R2_SECRET_ACCESS_KEY)) {
-    throw new Error("r2 upload mode needs R2_ACCOUNT_ID, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY");
+  if (
+    cfg.UPLOAD_MODE === "r2" &&
+    (!cfg.R2_ACCOUNT_ID || !env.R2_ACCESS_KEY_ID || !env.R2_SECRET_ACCESS_KEY)
+  ) {
+    throw new Error(
+      "r2 upload mode needs R2_ACCOUNT_ID, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY",
+    );
   }
   if (cfg.UPLOAD_MODE === "local" && !env.UPLOAD_SIGNING_SECRET) {
     throw new Error("local upload mode needs UPLOAD_SIGNING_SECRET");

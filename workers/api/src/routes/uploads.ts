@@ -10,10 +10,10 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict, NotFound, TooManyRequests } from "../errors";
-import type { RateLimitResult } from "../lib/token-bucket";
 import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
 import { chunks, db } from "../lib/db";
 import { hubFor, publish } from "../lib/hub";
+import type { RateLimitResult } from "../lib/token-bucket";
 import { assertUploadSigning, signUpload } from "../lib/upload-urls";
 import type { AppEnv } from "../types";
 
