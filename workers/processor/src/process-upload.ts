@@ -43,8 +43,12 @@ export async function processMessage(env: Env, body: unknown): Promise<string> {
   }
   if (row.status !== "pending") return "already-past";
 
-  const size = n.object.size ?? (await env.BUCKET.head(n.object.key))?.size;
-  if (size !== undefined && size !== row.size) {
+  // R2 is the truth about the bytes: a late or repeated notification may name an object
+  // that is gone (removed after a size mismatch), and `uploaded` means the bytes are there.
+  const head = await env.BUCKET.head(n.object.key);
+  if (!head) return "no-object";
+  const size = head.size;
+  if (size !== row.size) {
     const t = await transition(db, row.id, "pending", "failed", {
       error: failure(
         "upload",

@@ -1,0 +1,85 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { processDeadLetter } from "../src/process-embed";
+import {
+  assetRow,
+  deliver,
+  EMBED_DLQ,
+  embedMessage,
+  hubEvents,
+  seedAsset,
+  seedUser,
+} from "./helpers";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("the embed dead-letter handler", () => {
+  it("marks a processed asset failed at stage embedding with retries_exhausted, publishes it and acks", async () => {
+    const user = await seedUser();
+    const { assetId } = await seedAsset(user, { status: "processed", version: 5 });
+
+    const result = await deliver(EMBED_DLQ, [
+      { id: "dead", body: embedMessage(user.uid, assetId) },
+    ]);
+
+    expect(result.explicitAcks).toEqual(["dead"]);
+    expect(result.retryMessages).toEqual([]);
+    const row = await assetRow(assetId);
+    expect(row).toMatchObject({ status: "failed", version: 6, claimed_at: null });
+    const error = { stage: "embedding", code: "retries_exhausted", message: expect.any(String) };
+    expect(JSON.parse(row?.error ?? "null")).toEqual(error);
+    expect(await hubEvents(user.uid)).toEqual([
+      {
+        type: "asset",
+        seq: 1,
+        assetId,
+        batchId: user.batchId,
+        status: "failed",
+        version: 6,
+        error,
+      },
+    ]);
+  });
+
+  it("marks an asset stuck in embedding failed too", async () => {
+    const user = await seedUser();
+    const { assetId } = await seedAsset(user, { status: "embedding", version: 6 });
+
+    expect(await processDeadLetter(env, embedMessage(user.uid, assetId))).toBe("failed");
+    expect(await assetRow(assetId)).toMatchObject({ status: "failed", version: 7 });
+  });
+
+  it.each(["uploaded", "ready", "failed", "deleting"])(
+    "leaves an asset that is %s alone",
+    async (status) => {
+      const user = await seedUser();
+      const { assetId } = await seedAsset(user, { status, version: 3 });
+
+      expect(await processDeadLetter(env, embedMessage(user.uid, assetId))).toBe("already-settled");
+      expect(await assetRow(assetId)).toMatchObject({ status, version: 3, error: null });
+      expect(await hubEvents(user.uid)).toEqual([]);
+    },
+  );
+
+  it("changes nothing when the message's uid does not own the asset", async () => {
+    const owner = await seedUser();
+    const other = await seedUser();
+    const { assetId } = await seedAsset(owner, { status: "processed" });
+
+    expect(await processDeadLetter(env, embedMessage(other.uid, assetId))).toBe("gone");
+    expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 1 });
+    expect(await hubEvents(owner.uid)).toEqual([]);
+  });
+
+  it("acks and logs a malformed dead letter", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+
+    const result = await deliver(EMBED_DLQ, [{ id: "garbage", body: { assetId: 7 } }]);
+
+    expect(result.explicitAcks).toEqual(["garbage"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(error).toHaveBeenCalledWith("embed-dlq: malformed message dropped", '{"assetId":7}');
+  });
+});

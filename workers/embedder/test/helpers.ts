@@ -1,0 +1,136 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  type QueueResult,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { AssetFrame, EmbedMessage } from "@darkroom/shared";
+import type { UserHub } from "../../api/src/hub/user-hub";
+import worker from "../src/index";
+
+export const EMBED = "darkroom-embed";
+export const EMBED_DLQ = "darkroom-embed-dlq";
+
+type AssetRow = {
+  id: string;
+  user_id: string;
+  batch_id: string;
+  size: number;
+  status: string;
+  version: number;
+  expires_at: number | null;
+  claimed_at: number | null;
+  error: string | null;
+};
+
+/** A user with one batch; every test makes its own, so hubs and rows never collide. */
+export async function seedUser(): Promise<{ uid: string; batchId: string }> {
+  const uid = crypto.randomUUID();
+  const batchId = crypto.randomUUID();
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO users (id, sub, created_at) VALUES (?, ?, ?)").bind(
+      uid,
+      `sub-${uid}`,
+      now,
+    ),
+    env.DB.prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)").bind(
+      batchId,
+      uid,
+      now,
+    ),
+  ]);
+  return { uid, batchId };
+}
+
+export async function seedAsset(
+  owner: { uid: string; batchId: string },
+  opts: { size?: number; status?: string; version?: number } = {},
+): Promise<{ assetId: string; size: number }> {
+  const assetId = crypto.randomUUID();
+  const size = opts.size ?? 64;
+  const status = opts.status ?? "pending";
+  const now = Date.now();
+  await env.DB.prepare(
+    `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+       expires_at, created_at, updated_at)
+     VALUES (?, ?, ?, 'photo.jpg', ?, 'image/jpeg', ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(
+      assetId,
+      owner.uid,
+      owner.batchId,
+      size,
+      assetId.replaceAll("-", "").padEnd(64, "0"),
+      status,
+      opts.version ?? 1,
+      status === "pending" ? now + 3_600_000 : null,
+      now,
+      now,
+    )
+    .run();
+  return { assetId, size };
+}
+
+export async function assetRow(assetId: string): Promise<AssetRow | null> {
+  return env.DB.prepare(
+    "SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, error FROM assets WHERE id = ?",
+  )
+    .bind(assetId)
+    .first<AssetRow>();
+}
+
+/** The processor's message to the embedder for this asset. */
+export function embedMessage(uid: string, assetId: string): EmbedMessage {
+  return { assetId, uid };
+}
+
+/** Events the stage published to the user's hub (the real UserHub of the api). */
+export async function hubEvents(uid: string): Promise<AssetFrame[]> {
+  const ns = env.USER_HUB as unknown as DurableObjectNamespace<UserHub>;
+  const { events } = await ns.get(ns.idFromName(uid)).eventsSince(0);
+  return events;
+}
+
+export type Delivery = { id: string; body: unknown; attempts?: number };
+
+/**
+ * Runs the worker's queue handler on one delivered batch and returns its ack/retry state.
+ * `getQueueResult` of @cloudflare/vitest-plugin 1.5.0 leaves `delaySeconds` out of
+ * `retryMessages` (its mock `retry()` ignores the options), so the delay each message
+ * asked for is recorded here and filled in.
+ */
+export async function deliver(
+  queue: string,
+  messages: Delivery[],
+  withEnv: Env = env,
+): Promise<QueueResult> {
+  const batch = createMessageBatch(
+    queue,
+    messages.map((m) => ({
+      id: m.id,
+      timestamp: new Date(),
+      attempts: m.attempts ?? 1,
+      body: m.body,
+    })),
+  );
+  const delays = new Map<string, number | undefined>();
+  for (const msg of batch.messages) {
+    const retry = msg.retry.bind(msg);
+    msg.retry = (options?: QueueRetryOptions) => {
+      delays.set(msg.id, options?.delaySeconds);
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
+  await worker.queue(batch, withEnv);
+  const result = await getQueueResult(batch, ctx);
+  return {
+    ...result,
+    retryMessages: result.retryMessages.map((r) => ({
+      ...r,
+      delaySeconds: r.delaySeconds ?? delays.get(r.msgId),
+    })),
+  };
+}

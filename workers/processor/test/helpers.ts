@@ -1,0 +1,173 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  type QueueResult,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { type AssetFrame, originalKey, type R2Notification } from "@darkroom/shared";
+import type { UserHub } from "../../api/src/hub/user-hub";
+import worker from "../src/index";
+
+export const UPLOADS = "darkroom-uploads";
+export const UPLOADS_DLQ = "darkroom-uploads-dlq";
+
+type AssetRow = {
+  id: string;
+  user_id: string;
+  batch_id: string;
+  size: number;
+  status: string;
+  version: number;
+  expires_at: number | null;
+  claimed_at: number | null;
+  error: string | null;
+};
+
+/** A user with one batch; every test makes its own, so hubs and rows never collide. */
+export async function seedUser(): Promise<{ uid: string; batchId: string }> {
+  const uid = crypto.randomUUID();
+  const batchId = crypto.randomUUID();
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO users (id, sub, created_at) VALUES (?, ?, ?)").bind(
+      uid,
+      `sub-${uid}`,
+      now,
+    ),
+    env.DB.prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)").bind(
+      batchId,
+      uid,
+      now,
+    ),
+  ]);
+  return { uid, batchId };
+}
+
+export async function seedAsset(
+  owner: { uid: string; batchId: string },
+  opts: { size?: number; status?: string; version?: number } = {},
+): Promise<{ assetId: string; size: number }> {
+  const assetId = crypto.randomUUID();
+  const size = opts.size ?? 64;
+  const status = opts.status ?? "pending";
+  const now = Date.now();
+  await env.DB.prepare(
+    `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+       expires_at, created_at, updated_at)
+     VALUES (?, ?, ?, 'photo.jpg', ?, 'image/jpeg', ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(
+      assetId,
+      owner.uid,
+      owner.batchId,
+      size,
+      assetId.replaceAll("-", "").padEnd(64, "0"),
+      status,
+      opts.version ?? 1,
+      status === "pending" ? now + 3_600_000 : null,
+      now,
+      now,
+    )
+    .run();
+  return { assetId, size };
+}
+
+export async function assetRow(assetId: string): Promise<AssetRow | null> {
+  return env.DB.prepare(
+    "SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, error FROM assets WHERE id = ?",
+  )
+    .bind(assetId)
+    .first<AssetRow>();
+}
+
+/** Stores `size` bytes under the original's key, as a finished upload would. */
+export async function putOriginal(uid: string, assetId: string, size: number): Promise<string> {
+  const key = originalKey(uid, assetId);
+  await env.BUCKET.put(key, new Uint8Array(size));
+  return key;
+}
+
+/** The body R2 sends for an object-create (or other) event on `key`. */
+export function notification(
+  key: string,
+  opts: { size?: number; action?: R2Notification["action"] } = {},
+): R2Notification {
+  return {
+    account: "local",
+    action: opts.action ?? "PutObject",
+    bucket: "darkroom-originals",
+    object: opts.size === undefined ? { key } : { key, size: opts.size, eTag: "etag" },
+    eventTime: new Date().toISOString(),
+  };
+}
+
+/** Events the stage published to the user's hub (the real UserHub of the api). */
+export async function hubEvents(uid: string): Promise<AssetFrame[]> {
+  const ns = env.USER_HUB as unknown as DurableObjectNamespace<UserHub>;
+  const { events } = await ns.get(ns.idFromName(uid)).eventsSince(0);
+  return events;
+}
+
+export type Delivery = { id: string; body: unknown; attempts?: number };
+
+/**
+ * Runs the worker's queue handler on one delivered batch and returns its ack/retry state.
+ * `getQueueResult` of @cloudflare/vitest-plugin 1.5.0 leaves `delaySeconds` out of
+ * `retryMessages` (its mock `retry()` ignores the options), so the delay each message
+ * asked for is recorded here and filled in.
+ */
+export async function deliver(
+  queue: string,
+  messages: Delivery[],
+  withEnv: Env = env,
+): Promise<QueueResult> {
+  const batch = createMessageBatch(
+    queue,
+    messages.map((m) => ({
+      id: m.id,
+      timestamp: new Date(),
+      attempts: m.attempts ?? 1,
+      body: m.body,
+    })),
+  );
+  const delays = new Map<string, number | undefined>();
+  for (const msg of batch.messages) {
+    const retry = msg.retry.bind(msg);
+    msg.retry = (options?: QueueRetryOptions) => {
+      delays.set(msg.id, options?.delaySeconds);
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
+  await worker.queue(batch, withEnv);
+  const result = await getQueueResult(batch, ctx);
+  return {
+    ...result,
+    retryMessages: result.retryMessages.map((r) => ({
+      ...r,
+      delaySeconds: r.delaySeconds ?? delays.get(r.msgId),
+    })),
+  };
+}
+
+/** Wraps D1 so every statement bound with `poisoned` fails, as during a D1 outage. */
+export function failingD1(db: D1Database, poisoned: string): D1Database {
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === "prepare") {
+        return (query: string) => {
+          const stmt = target.prepare(query);
+          const bind = stmt.bind.bind(stmt);
+          stmt.bind = (...values: unknown[]) => {
+            if (values.includes(poisoned)) throw new Error("D1_ERROR: simulated outage");
+            return bind(...values);
+          };
+          return stmt;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
