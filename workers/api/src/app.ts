@@ -3,6 +3,7 @@ import { requireUser } from "./auth";
 import { HttpError } from "./errors";
 import { assetRoutes } from "./routes/assets";
 import { devRoutes } from "./routes/dev";
+import { eventRoutes } from "./routes/events";
 import { localUpload } from "./routes/local-upload";
 import { mediaRoutes } from "./routes/media";
 import { statsRoutes } from "./routes/stats";
@@ -16,6 +17,8 @@ app.route("/api/dev", devRoutes);
 // Signed URLs carry their own authority: no bearer token.
 app.route("/api/local-upload", localUpload);
 app.route("/api/media", mediaRoutes);
+// The upgrade carries a single-use ticket; the ticket route itself requires the token.
+app.route("/api/events", eventRoutes);
 
 app.use("/api/uploads/*", requireUser);
 app.use("/api/assets/*", requireUser);

@@ -167,3 +167,13 @@ export async function setStatus(assetId: string, status: string) {
 export function userName(prefix = "user"): string {
   return `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 }
+
+/** A signed-in user: the token, and the internal id its first request created. */
+export async function signIn(
+  user = userName(),
+): Promise<{ user: string; token: string; uid: string }> {
+  const token = await tokenFor(user);
+  const res = await call("/api/stats", { token });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status}`);
+  return { user, token, uid: await uidFor(user) };
+}

@@ -1,49 +1,89 @@
 import { DurableObject } from "cloudflare:workers";
-import { type AssetEventInput, type AssetFrame, assetEventInputSchema } from "@darkroom/shared";
+import {
+  type AssetEventInput,
+  type AssetFrame,
+  assetEventInputSchema,
+  clientFrameSchema,
+  type ServerFrame,
+  type StatusCounts,
+} from "@darkroom/shared";
 import { z } from "zod";
+import { statusCounts } from "../lib/stats";
 import { RATE_LIMIT_DEFAULTS, type RateLimitResult, TokenBucket } from "../lib/token-bucket";
 
 export type { RateLimitResult };
 
 export type PublishResult = { ok: true; seq: number } | { ok: false; error: string };
 
-/** How many events the hub keeps for `resume` (the progress issue needs at least 5,000). */
+/** How many events the hub keeps for `resume` (at least 5,000 are needed for a 2,000-photo drop). */
 export const EVENTS_KEPT = 10_000;
 // Trimming is amortised: the table may hold up to EVENTS_KEPT + TRIM_EVERY rows.
 const TRIM_EVERY = 500;
+/** Stats frames are coalesced: at most one per socket every STATS_DEBOUNCE_MS. */
+export const STATS_DEBOUNCE_MS = 400;
+/** How many missed events one resume replays; older gaps get a `reset`. */
+const RESUME_MAX = EVENTS_KEPT;
+
+/** Set by the api worker on the internal upgrade request; the hub has no public route. */
+export const HUB_HEADERS = {
+  uid: "X-Darkroom-Uid",
+  nonce: "X-Darkroom-Ticket-Nonce",
+  exp: "X-Darkroom-Ticket-Exp",
+  batchId: "X-Darkroom-Batch",
+} as const;
+
+/** What each socket remembers across hibernation. */
+const attachmentSchema = z.object({
+  batchId: z.uuid().nullable(),
+  /** The seq of the hello frame: a resume replays up to here, later events went out live. */
+  helloSeq: z.number().int(),
+  connectedAt: z.number().int(),
+});
+type Attachment = z.infer<typeof attachmentSchema>;
+
+function attachmentOf(ws: WebSocket): Attachment | null {
+  const r = attachmentSchema.safeParse(ws.deserializeAttachment());
+  return r.success ? r.data : null;
+}
 
 /**
- * One per user (`idFromName(uid)`): the token bucket that paces new uploads and the
- * ordered event log that progress clients read. SQLite-backed; all state is loaded in
- * `blockConcurrencyWhile`, and every write is a synchronous SQL statement, so a request
- * never sees a half-applied update.
+ * One per user (`idFromName(uid)`): the token bucket that paces new uploads, the ordered
+ * event log, and the user's live WebSockets (Hibernation API, so idle sockets cost
+ * nothing). SQLite-backed; state is loaded in `blockConcurrencyWhile` and every write is
+ * a synchronous SQL statement, so no request sees a half-applied update.
  */
 export class UserHub extends DurableObject<Env> {
   private seq = 0;
+  private uid: string | null = null;
   private bucket!: TokenBucket;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const capacity = Number(env.RATE_LIMIT_CAPACITY) || RATE_LIMIT_DEFAULTS.capacity;
     const refill = Number(env.RATE_LIMIT_REFILL_PER_MINUTE) || RATE_LIMIT_DEFAULTS.refillPerMinute;
+    // Answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     ctx.blockConcurrencyWhile(async () => {
       const sql = ctx.storage.sql;
-      sql.exec(`CREATE TABLE IF NOT EXISTS events (
-        seq INTEGER PRIMARY KEY,
-        frame TEXT NOT NULL,
-        at INTEGER NOT NULL
-      )`);
-      sql.exec(`CREATE TABLE IF NOT EXISTS bucket (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        tokens REAL NOT NULL,
-        refilled_at INTEGER NOT NULL
-      )`);
-      const last = sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one();
-      this.seq = last.seq ?? 0;
-      const bucket = sql.exec<{ tokens: number; refilled_at: number }>(
-        "SELECT tokens, refilled_at FROM bucket WHERE id = 1",
+      sql.exec(
+        `CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL, at INTEGER NOT NULL)`,
       );
-      const row = bucket.toArray()[0];
+      sql.exec(`CREATE TABLE IF NOT EXISTS bucket (
+        id INTEGER PRIMARY KEY CHECK (id = 1), tokens REAL NOT NULL, refilled_at INTEGER NOT NULL)`);
+      sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+      sql.exec(
+        `CREATE TABLE IF NOT EXISTS spent_tickets (nonce TEXT PRIMARY KEY, exp INTEGER NOT NULL)`,
+      );
+      this.seq =
+        sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM events").one().seq ?? 0;
+      this.uid =
+        sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'uid'").toArray()[0]
+          ?.value ?? null;
+      const row = sql
+        .exec<{ tokens: number; refilled_at: number }>(
+          "SELECT tokens, refilled_at FROM bucket WHERE id = 1",
+        )
+        .toArray()[0];
       this.bucket = new TokenBucket(
         capacity,
         refill,
@@ -92,30 +132,184 @@ export class UserHub extends DurableObject<Env> {
       if (this.seq % TRIM_EVERY === 0) {
         this.ctx.storage.sql.exec("DELETE FROM events WHERE seq <= ?", this.seq - EVENTS_KEPT);
       }
-      for (const ws of sockets) {
-        try {
-          ws.send(text);
-        } catch {
-          // a closing socket: its client resumes from its last seq
-        }
-      }
+      for (const ws of sockets) send(ws, text);
     }
+    if (sockets.length > 0) this.scheduleStats();
     return { ok: true, seq: this.seq };
   }
 
   /** Events after `since`, oldest first; `gap` when some of them are no longer kept. */
-  eventsSince(since: number, limit = 1000): { events: AssetFrame[]; gap: boolean; seq: number } {
+  eventsSince(
+    since: number,
+    limit = 1000,
+    upTo = Number.MAX_SAFE_INTEGER,
+  ): { events: AssetFrame[]; gap: boolean; seq: number } {
     const oldest = this.ctx.storage.sql
       .exec<{ seq: number | null }>("SELECT MIN(seq) AS seq FROM events")
       .one().seq;
-    const gap = oldest !== null && since + 1 < oldest;
+    const gap = since < this.seq && (oldest === null || since + 1 < oldest);
     const rows = this.ctx.storage.sql
       .exec<{ frame: string }>(
-        "SELECT frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        "SELECT frame FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
         since,
+        upTo,
         limit,
       )
       .toArray();
     return { events: rows.map((r) => JSON.parse(r.frame) as AssetFrame), gap, seq: this.seq };
   }
+
+  /** The WebSocket upgrade, forwarded by the api worker after it checked the ticket. */
+  override async fetch(request: Request): Promise<Response> {
+    const uid = request.headers.get(HUB_HEADERS.uid);
+    const nonce = request.headers.get(HUB_HEADERS.nonce);
+    const exp = Number(request.headers.get(HUB_HEADERS.exp));
+    if (
+      !uid ||
+      !nonce ||
+      !Number.isInteger(exp) ||
+      request.headers.get("Upgrade") !== "websocket"
+    ) {
+      return new Response(null, { status: 400 });
+    }
+    const sql = this.ctx.storage.sql;
+    // Single use: a nonce is remembered until its ticket would have expired anyway.
+    const now = Math.floor(Date.now() / 1000);
+    sql.exec("DELETE FROM spent_tickets WHERE exp < ?", now);
+    const spent = sql.exec(
+      "INSERT INTO spent_tickets (nonce, exp) VALUES (?, ?) ON CONFLICT(nonce) DO NOTHING RETURNING nonce",
+      nonce,
+      exp,
+    );
+    if (spent.toArray().length === 0) return new Response(null, { status: 409 });
+    if (this.uid !== uid) {
+      this.uid = uid;
+      sql.exec(
+        "INSERT INTO meta (key, value) VALUES ('uid', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        uid,
+      );
+    }
+
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    const batchId = request.headers.get(HUB_HEADERS.batchId);
+    const attachment: Attachment = { batchId, helloSeq: this.seq, connectedAt: Date.now() };
+    server.serializeAttachment(attachment);
+    const stats = await statusCounts(this.env, uid);
+    // Events published while D1 answered went out live; hello's seq must not skip them.
+    send(
+      server,
+      JSON.stringify({ type: "hello", seq: attachment.helloSeq, stats } satisfies ServerFrame),
+    );
+    if (batchId) {
+      const batchStats = await statusCounts(this.env, uid, batchId);
+      send(
+        server,
+        JSON.stringify({
+          type: "stats",
+          seq: this.seq,
+          stats: batchStats,
+          batchId,
+        } satisfies ServerFrame),
+      );
+    }
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    let data: unknown;
+    try {
+      data = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
+    } catch {
+      data = undefined;
+    }
+    const frame = clientFrameSchema.safeParse(data);
+    if (!frame.success) {
+      send(ws, errorFrame("bad_frame", 'Expected {"type":"resume","since":<seq>}'));
+      return;
+    }
+    const attachment = attachmentOf(ws);
+    if (!attachment) {
+      ws.close(1011, "lost socket state");
+      return;
+    }
+    const { since } = frame.data;
+    const upTo = attachment.helloSeq;
+    if (since >= upTo) return;
+    const first = this.eventsSince(since, 1, upTo);
+    if (first.gap || upTo - since > RESUME_MAX) {
+      send(ws, JSON.stringify({ type: "reset", seq: this.seq } satisfies ServerFrame));
+      return;
+    }
+    // Replays what the client missed before its hello, in order; later events went out live.
+    let cursor = since;
+    while (cursor < upTo) {
+      const page = this.eventsSince(cursor, 1000, upTo);
+      if (page.events.length === 0) break;
+      for (const e of page.events) send(ws, JSON.stringify(e));
+      cursor = page.events.at(-1)?.seq ?? upTo;
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code === 1005 ? 1000 : code, "closing");
+    } catch {
+      // already closed
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    try {
+      ws.close(1011, "socket error");
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Coalesced stats: one alarm per debounce window, counted by D1, so they never drift. */
+  private scheduleStats(): void {
+    this.ctx.storage.getAlarm().then((at) => {
+      if (at === null) return this.ctx.storage.setAlarm(Date.now() + STATS_DEBOUNCE_MS);
+    });
+  }
+
+  override async alarm(): Promise<void> {
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0 || !this.uid) return;
+    const uid = this.uid;
+    const stats: StatusCounts = await statusCounts(this.env, uid);
+    const userFrame = JSON.stringify({ type: "stats", seq: this.seq, stats } satisfies ServerFrame);
+    const byBatch = new Map<string, string>();
+    for (const ws of sockets) {
+      send(ws, userFrame);
+      const batchId = attachmentOf(ws)?.batchId;
+      if (!batchId) continue;
+      let text = byBatch.get(batchId);
+      if (!text) {
+        const batchStats = await statusCounts(this.env, uid, batchId);
+        text = JSON.stringify({
+          type: "stats",
+          seq: this.seq,
+          stats: batchStats,
+          batchId,
+        } satisfies ServerFrame);
+        byBatch.set(batchId, text);
+      }
+      send(ws, text);
+    }
+  }
+}
+
+function send(ws: WebSocket, text: string): void {
+  try {
+    ws.send(text);
+  } catch {
+    // A closing socket: its client reconnects and resumes from its last seq.
+  }
+}
+
+function errorFrame(code: string, message: string): string {
+  return JSON.stringify({ type: "error", code, message } satisfies ServerFrame);
 }

@@ -20,8 +20,13 @@ function toBase64Url(bytes: ArrayBuffer): string {
 
 function fromBase64Url(s: string): Uint8Array | null {
   if (!/^[A-Za-z0-9_-]*$/.test(s)) return null;
-  const b = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
-  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+  try {
+    const b = atob(s.replaceAll("-", "+").replaceAll("_", "/"));
+    return Uint8Array.from(b, (c) => c.charCodeAt(0));
+  } catch {
+    // A length no base64 can have: not a signature of ours.
+    return null;
+  }
 }
 
 export async function hmacSign(secret: string, message: string): Promise<string> {

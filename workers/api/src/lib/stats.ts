@@ -1,0 +1,43 @@
+import type { StatusCounts } from "@darkroom/shared";
+import { assets, batchItems } from "@darkroom/shared/db";
+import { and, count, eq, ne } from "drizzle-orm";
+import { db } from "./db";
+
+/** Counts per status in one GROUP BY, for the user or one of their batches. */
+export async function statusCounts(env: Env, uid: string, batchId?: string): Promise<StatusCounts> {
+  const d = db(env);
+  const rows = batchId
+    ? await d
+        .select({ status: assets.status, n: count() })
+        .from(batchItems)
+        .innerJoin(assets, eq(assets.id, batchItems.assetId))
+        .where(
+          and(
+            eq(batchItems.batchId, batchId),
+            eq(batchItems.userId, uid),
+            ne(assets.status, "deleting"),
+          ),
+        )
+        .groupBy(assets.status)
+    : await d
+        .select({ status: assets.status, n: count() })
+        .from(assets)
+        .where(and(eq(assets.userId, uid), ne(assets.status, "deleting")))
+        .groupBy(assets.status);
+  const stats: StatusCounts = {
+    total: 0,
+    pending: 0,
+    uploaded: 0,
+    processing: 0,
+    processed: 0,
+    embedding: 0,
+    ready: 0,
+    failed: 0,
+  };
+  for (const r of rows) {
+    if (r.status === "deleting") continue;
+    stats[r.status] += r.n;
+    stats.total += r.n;
+  }
+  return stats;
+}
