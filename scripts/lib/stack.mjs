@@ -1,0 +1,133 @@
+// Starts `npm run dev` on a free port with its own state directory, for benchmarks and
+// load tests; or targets an already running stack when DARKROOM_URL is set.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** @returns {Promise<{ url: string, stop: () => Promise<void>, workerdPids: () => number[] }>} */
+export async function startStack({ sweepSeconds = 30, quiet = true } = {}) {
+  if (process.env.DARKROOM_URL) {
+    return {
+      url: process.env.DARKROOM_URL.replace(/\/$/, ""),
+      stop: async () => {},
+      workerdPids: () => [],
+    };
+  }
+  const port = await freePort();
+  const stateDir = mkdtempSync(path.join(tmpdir(), "darkroom-stack-"));
+  const child = spawn(process.execPath, [path.join(root, "scripts/dev.mjs")], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DARKROOM_STATE_DIR: stateDir,
+      DARKROOM_SWEEP_SECONDS: String(sweepSeconds),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  let group;
+  const onData = (chunk) => {
+    const text = chunk.toString();
+    output += text;
+    if (!quiet) process.stderr.write(text);
+    const m = /wrangler dev started \(process group (\d+)\)/.exec(output);
+    if (m) group = Number(m[1]);
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const exited = new Promise((r) => child.once("exit", r));
+  const deadline = Date.now() + 240_000;
+  while (!output.includes("darkroom: ready on")) {
+    if (child.exitCode !== null) throw new Error(`npm run dev exited:\n${output.slice(-3000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`npm run dev never became ready:\n${output.slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const stop = async () => {
+    for (const pid of [child.pid, group]) {
+      try {
+        if (pid) process.kill(-pid, "SIGTERM");
+      } catch {
+        // gone
+      }
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    for (const pid of [child.pid, group]) {
+      try {
+        if (pid) process.kill(-pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  /** The workerd processes of this stack (children of its wrangler process group). */
+  const workerdPids = () => {
+    if (!group) return [];
+    const out = [];
+    for (const entry of readProcDir()) {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const pgrp = Number(fields[2]);
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        if (pgrp === group && comm.startsWith("workerd")) out.push(Number(entry));
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return out;
+  };
+  return { url: `http://localhost:${port}`, stop, workerdPids };
+}
+
+function readProcDir() {
+  try {
+    return readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+}
+
+/** Resident set size in bytes of a process (Linux). */
+export function rssBytes(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export async function login(url, user) {
+  const res = await fetch(`${url}/api/dev/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ user }),
+  });
+  if (!res.ok) throw new Error(`dev login failed: ${res.status} ${await res.text()}`);
+  return (await res.json()).token;
+}
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
