@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -5,6 +6,15 @@ import { defineConfig } from "vitest/config";
 const migrations = await readD1Migrations(
   fileURLToPath(new URL("../../migrations", import.meta.url)),
 );
+
+// The shared edge-case photos (../shared/fixtures/images beside the repo), handed to the
+// workerd tests as base64 strings: tests there have no file system.
+const fixturesDir = fileURLToPath(new URL("../../../shared/fixtures/images", import.meta.url));
+const fixtures: Record<string, string> = {};
+for (const name of readdirSync(fixturesDir)) {
+  if (!name.endsWith(".md"))
+    fixtures[name] = readFileSync(`${fixturesDir}/${name}`).toString("base64");
+}
 
 export default defineConfig({
   plugins: [
@@ -21,6 +31,7 @@ export default defineConfig({
           RATE_LIMIT_CAPACITY: "3000",
           RATE_LIMIT_REFILL_PER_MINUTE: "600",
           TEST_MIGRATIONS: migrations,
+          FIXTURES: fixtures,
         },
       },
     }),
