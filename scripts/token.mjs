@@ -27,7 +27,9 @@ function secretFromDevVars() {
 
 const secret = process.env.AUTH_SECRET ?? secretFromDevVars();
 if (!secret) {
-  console.error("no AUTH_SECRET: set it in the environment or run `npm run dev` once to create .dev.vars");
+  console.error(
+    "no AUTH_SECRET: set it in the environment or run `npm run dev` once to create .dev.vars",
+  );
   process.exit(1);
 }
 const now = Math.floor(Date.now() / 1000);

@@ -19,5 +19,7 @@ it("npm run token prints an HS256 token for the user, signed with AUTH_SECRET", 
 });
 
 it("npm run token without a user prints its usage and fails", () => {
-  expect(() => execFileSync(process.execPath, ["scripts/token.mjs"], { cwd: root, stdio: "pipe" })).toThrow(/usage/);
+  expect(() =>
+    execFileSync(process.execPath, ["scripts/token.mjs"], { cwd: root, stdio: "pipe" }),
+  ).toThrow(/usage/);
 });
