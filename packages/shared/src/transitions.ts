@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { AssetError, AssetStatus } from "./assets";
 import { assets } from "./db/schema";
@@ -24,7 +24,7 @@ export async function transition(
   assetId: string,
   from: AssetStatus | readonly AssetStatus[],
   to: AssetStatus,
-  extra: Partial<typeof assets.$inferInsert> = {},
+  extra: { [K in keyof typeof assets.$inferInsert]?: (typeof assets.$inferInsert)[K] | SQL } = {},
 ): Promise<TransitionResult | null> {
   const expected = typeof from === "string" ? [from] : [...from];
   const now = Date.now();

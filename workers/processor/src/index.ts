@@ -1,4 +1,5 @@
 import { backoffSeconds } from "@darkroom/shared";
+import { RetryLater } from "./process-stage";
 import { processDeadLetter, processMessage } from "./process-upload";
 
 export default {
@@ -10,6 +11,11 @@ export default {
         await handle(env, msg.body);
         msg.ack();
       } catch (err) {
+        if (err instanceof RetryLater) {
+          // Another consumer holds a live claim: come back when its lease ends.
+          msg.retry({ delaySeconds: err.delaySeconds });
+          continue;
+        }
         console.error("processor: transient failure, will retry", {
           id: msg.id,
           attempts: msg.attempts,

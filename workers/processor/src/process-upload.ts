@@ -9,14 +9,16 @@ import {
 import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { processStage } from "./process-stage";
 
 function hub(env: Env, uid: string) {
   return hubPublisher(env.USER_HUB, uid);
 }
 
 /**
- * One R2 object-create notification. Idempotent: a second delivery finds the asset past
- * `pending` and changes nothing. Throws on transient failures (the caller retries).
+ * One R2 object-create notification: `pending → uploaded`, then the processing stage.
+ * Idempotent: a second delivery finds the asset further along and only re-sends the next
+ * stage's message. Throws on transient failures (the caller retries).
  */
 export async function processMessage(env: Env, body: unknown): Promise<string> {
   const parsed = r2NotificationSchema.safeParse(body);
@@ -41,7 +43,7 @@ export async function processMessage(env: Env, body: unknown): Promise<string> {
     console.error("uploads: key owner does not match the asset row", { assetId: row.id });
     return "owner-mismatch";
   }
-  if (row.status !== "pending") return "already-past";
+  if (row.status !== "pending") return processStage(env, row.id, row.userId);
 
   // R2 is the truth about the bytes: a late or repeated notification may name an object
   // that is gone (removed after a size mismatch), and `uploaded` means the bytes are there.
@@ -65,11 +67,12 @@ export async function processMessage(env: Env, body: unknown): Promise<string> {
     return "size-mismatch";
   }
   const t = await transition(db, row.id, "pending", "uploaded", { expiresAt: null });
-  if (!t) return "already-past";
-  await publishSafely(hub(env, row.userId), [
-    { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version },
-  ]);
-  return "uploaded";
+  if (t) {
+    await publishSafely(hub(env, row.userId), [
+      { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version },
+    ]);
+  }
+  return processStage(env, row.id, row.userId);
 }
 
 /** A notification that exhausted its retries: the asset fails with a reason. */

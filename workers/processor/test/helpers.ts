@@ -8,6 +8,10 @@ import { env } from "cloudflare:workers";
 import { type AssetFrame, originalKey, type R2Notification } from "@darkroom/shared";
 import type { UserHub } from "../../api/src/hub/user-hub";
 import worker from "../src/index";
+import { fixture } from "./fixtures";
+
+/** A small real photo (400x267 greyscale JPEG) that goes all the way to `processed`. */
+export const PHOTO = fixture("concert.jpg");
 
 export const UPLOADS = "darkroom-uploads";
 export const UPLOADS_DLQ = "darkroom-uploads-dlq";
@@ -49,7 +53,7 @@ export async function seedAsset(
   opts: { size?: number; status?: string; version?: number } = {},
 ): Promise<{ assetId: string; size: number }> {
   const assetId = crypto.randomUUID();
-  const size = opts.size ?? 64;
+  const size = opts.size ?? PHOTO.byteLength;
   const status = opts.status ?? "pending";
   const now = Date.now();
   await env.DB.prepare(
@@ -81,10 +85,13 @@ export async function assetRow(assetId: string): Promise<AssetRow | null> {
     .first<AssetRow>();
 }
 
-/** Stores `size` bytes under the original's key, as a finished upload would. */
+/**
+ * Stores an original under its key, as a finished upload would: the real photo
+ * `PHOTO` when `size` is its size (the default of seedAsset), else `size` zero bytes.
+ */
 export async function putOriginal(uid: string, assetId: string, size: number): Promise<string> {
   const key = originalKey(uid, assetId);
-  await env.BUCKET.put(key, new Uint8Array(size));
+  await env.BUCKET.put(key, size === PHOTO.byteLength ? PHOTO : new Uint8Array(size));
   return key;
 }
 

@@ -9,27 +9,32 @@ afterEach(() => {
 });
 
 describe("an object-create notification", () => {
-  it("moves a pending asset to uploaded, bumps its version and publishes the new state", async () => {
+  it("takes a pending asset through uploaded and processing to processed, publishing each state", async () => {
     const user = await seedUser();
     const { assetId, size } = await seedAsset(user);
     const key = await putOriginal(user.uid, assetId, size);
 
-    expect(await processMessage(env, notification(key, { size }))).toBe("uploaded");
+    expect(await processMessage(env, notification(key, { size }))).toBe("processed");
 
     const row = await assetRow(assetId);
-    expect(row).toMatchObject({ status: "uploaded", version: 2, expires_at: null, error: null });
-    expect(await hubEvents(user.uid)).toEqual([
-      {
-        type: "asset",
-        seq: 1,
-        assetId,
-        batchId: user.batchId,
-        status: "uploaded",
-        version: 2,
-      },
-    ]);
-    // The original stays for the processing stage.
+    expect(row).toMatchObject({
+      status: "processed",
+      version: 4,
+      expires_at: null,
+      claimed_at: null,
+      error: null,
+    });
+    expect((await hubEvents(user.uid)).map((e) => [e.seq, e.status, e.version, e.batchId])).toEqual(
+      [
+        [1, "uploaded", 2, user.batchId],
+        [2, "processing", 3, user.batchId],
+        [3, "processed", 4, user.batchId],
+      ],
+    );
+    // The original stays; the variants are next to it.
     expect(await env.BUCKET.head(key)).not.toBeNull();
+    expect(await env.BUCKET.head(variantKey(user.uid, assetId, "thumb"))).not.toBeNull();
+    expect(await env.BUCKET.head(variantKey(user.uid, assetId, "preview"))).not.toBeNull();
   });
 
   it("without a size is checked against the stored object's size", async () => {
@@ -37,8 +42,8 @@ describe("an object-create notification", () => {
     const { assetId, size } = await seedAsset(user);
     const key = await putOriginal(user.uid, assetId, size);
 
-    expect(await processMessage(env, notification(key))).toBe("uploaded");
-    expect(await assetRow(assetId)).toMatchObject({ status: "uploaded", version: 2 });
+    expect(await processMessage(env, notification(key))).toBe("processed");
+    expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 4 });
   });
 
   it("delivered a second time changes nothing and publishes nothing", async () => {
@@ -49,10 +54,11 @@ describe("an object-create notification", () => {
 
     await processMessage(env, body);
     const after = await assetRow(assetId);
-    expect(await processMessage(env, body)).toBe("already-past");
+    // Only the next stage's message goes out again (idempotent for the embedder).
+    expect(await processMessage(env, body)).toBe("embed-resent");
 
     expect(await assetRow(assetId)).toEqual(after);
-    expect(await hubEvents(user.uid)).toHaveLength(1);
+    expect(await hubEvents(user.uid)).toHaveLength(3);
   });
 
   it("for an object that is no longer in R2 leaves the asset pending", async () => {
@@ -73,9 +79,14 @@ describe("an object-create notification", () => {
     const { assetId, size } = await seedAsset(user, { status: "processed", version: 4 });
     const key = await putOriginal(user.uid, assetId, size);
 
-    expect(await processMessage(env, notification(key, { size }))).toBe("already-past");
+    expect(await processMessage(env, notification(key, { size }))).toBe("embed-resent");
     expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 4 });
     expect(await hubEvents(user.uid)).toEqual([]);
+
+    const ready = await seedAsset(user, { status: "ready", version: 6 });
+    const readyKey = await putOriginal(user.uid, ready.assetId, ready.size);
+    expect(await processMessage(env, notification(readyKey))).toBe("already-past");
+    expect(await assetRow(ready.assetId)).toMatchObject({ status: "ready", version: 6 });
   });
 });
 

@@ -28,7 +28,7 @@ describe("the uploads queue handler", () => {
     expect(result.explicitAcks).toEqual(["m1"]);
     expect(result.retryMessages).toEqual([]);
     expect(result.retryBatch.retry).toBe(false);
-    expect(await assetRow(assetId)).toMatchObject({ status: "uploaded", version: 2 });
+    expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 4 });
   });
 
   it("a duplicate notification delivered twice changes nothing the second time and is acked", async () => {
@@ -42,9 +42,11 @@ describe("the uploads queue handler", () => {
 
     expect(again.explicitAcks).toEqual(["again"]);
     expect(again.retryMessages).toEqual([]);
-    expect(await assetRow(assetId)).toMatchObject({ status: "uploaded", version: 2 });
+    expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 4 });
     expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
       ["uploaded", 2],
+      ["processing", 3],
+      ["processed", 4],
     ]);
   });
 
@@ -60,8 +62,13 @@ describe("the uploads queue handler", () => {
     ]);
 
     expect(result.explicitAcks).toEqual(["a", "b"]);
-    expect(await assetRow(assetId)).toMatchObject({ status: "uploaded", version: 2 });
-    expect(await hubEvents(user.uid)).toHaveLength(1);
+    expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 4 });
+    // Each state once: the second message found the asset processed.
+    expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual([
+      "uploaded",
+      "processing",
+      "processed",
+    ]);
   });
 
   it("acks variant keys, junk keys and delete actions without touching anything", async () => {
@@ -146,7 +153,7 @@ describe("the uploads queue handler", () => {
 
     expect(await assetRow(sick.assetId)).toMatchObject({ status: "pending", version: 1 });
     expect(await env.BUCKET.head(sickKey)).not.toBeNull();
-    expect(await assetRow(healthy.assetId)).toMatchObject({ status: "uploaded", version: 2 });
+    expect(await assetRow(healthy.assetId)).toMatchObject({ status: "processed", version: 4 });
   });
 
   it("backs off longer as a message's attempts grow", async () => {
