@@ -21,9 +21,9 @@ function recordingEnv() {
   const e: Env = {
     ...env,
     EMBED_QUEUE: {
-      send: async (body: unknown) => {
+      send: (body: unknown) => {
         sent.push(body);
-        await env.EMBED_QUEUE.send(body);
+        return env.EMBED_QUEUE.send(body);
       },
       sendBatch: (msgs) => env.EMBED_QUEUE.sendBatch(msgs),
     },
