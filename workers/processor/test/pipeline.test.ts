@@ -112,7 +112,7 @@ describe("processImage on the fixtures", () => {
     expect(r.metadata.make).toBe("Canon");
     const img = (await decodeWebp(r.preview.bytes)).value;
     if (!img) throw new Error("no preview");
-    const m = mean(img, 0, 0, img.width > 100 ? 100 : img.width);
+    const m = mean(img, 0, 0, Math.min(img.width, 100));
     // Not the near-black or inverted garbage a naive CMYK decode gives.
     expect(m.reduce((a, b) => a + b, 0) / 3).toBeGreaterThan(40);
   });

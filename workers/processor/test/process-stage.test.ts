@@ -18,17 +18,19 @@ import {
 /** Records what the stage sends to the embed queue, forwarding to the real binding. */
 function recordingEnv() {
   const sent: unknown[] = [];
-  const e: Env = {
-    ...env,
-    EMBED_QUEUE: {
-      send: (body: unknown) => {
-        sent.push(body);
-        return env.EMBED_QUEUE.send(body);
-      },
-      sendBatch: (msgs) => env.EMBED_QUEUE.sendBatch(msgs),
+  const embed = new Proxy(env.EMBED_QUEUE, {
+    get(target, prop, receiver) {
+      if (prop === "send") {
+        return (body: unknown) => {
+          sent.push(body);
+          return target.send(body);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
     },
-  };
-  return { env: e, sent };
+  });
+  return { env: { ...env, EMBED_QUEUE: embed }, sent };
 }
 
 async function setRow(assetId: string, sql: string, ...params: unknown[]) {

@@ -99,7 +99,12 @@ static void fail(j_common_ptr cinfo, int status) {
   struct dr_error_mgr *err = (struct dr_error_mgr *)cinfo->err;
   state.status = status;
   state.msg_code = err->pub.msg_code;
-  (*err->pub.format_message)(cinfo, state.message);
+  if (err->pub.msg_code == JERR_NO_BACKING_STORE)
+    snprintf(state.message, DR_MSG_LEN,
+             "libjpeg needs more than the %lu-byte memory limit (whole-image coefficient "
+             "buffer: progressive or multi-scan JPEG)", (unsigned long)memory_limit);
+  else
+    (*err->pub.format_message)(cinfo, state.message);
   longjmp(err->jump, 1);
 }
 
@@ -176,7 +181,10 @@ static void read_header(struct jpeg_decompress_struct *cinfo, const uint8_t *dat
 
 EXPORT(dr_state) struct dr_state *dr_state(void) { return &state; }
 
-EXPORT(dr_set_memory_limit) void dr_set_memory_limit(uint32_t bytes) { memory_limit = bytes; }
+/* 0 = no limit of our own. Values above 2^31-1 are clamped (libjpeg keeps it in a long). */
+EXPORT(dr_set_memory_limit) void dr_set_memory_limit(uint32_t bytes) {
+  memory_limit = bytes > 0x7fffffffu ? 0x7fffffffu : bytes;
+}
 
 /* Parse markers up to the first SOS, decode nothing. Returns the status. */
 EXPORT(dr_read_header) int dr_read_header(const uint8_t *data, uint32_t len) {
