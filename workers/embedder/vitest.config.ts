@@ -1,9 +1,19 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations(
   fileURLToPath(new URL("../../migrations", import.meta.url)),
+);
+
+// The committed WebP thumbs of test/fixtures, base64 by file name: workerd has no file
+// system, so they reach the tests as a binding (see test/fixtures/make-fixtures.mjs).
+const fixturesDir = fileURLToPath(new URL("./test/fixtures", import.meta.url));
+const fixtures = Object.fromEntries(
+  readdirSync(fixturesDir)
+    .filter((name) => name.endsWith(".webp"))
+    .map((name) => [name, readFileSync(`${fixturesDir}/${name}`).toString("base64")]),
 );
 
 export default defineConfig({
@@ -16,11 +26,32 @@ export default defineConfig({
         // Replaces wrangler.toml's binding (script_name = "darkroom-api") with the
         // UserHub class exported by test/worker.ts.
         durableObjects: { USER_HUB: { className: "UserHub", useSQLite: true } },
+        // TEST DOUBLES of Workers AI (no local emulation): service bindings to the
+        // AiTestDoubleEntrypoint of test/worker.ts, one per behaviour. Tests opt in by
+        // passing one as `AI`; the default env has no AI, like local dev.
+        serviceBindings: Object.fromEntries(
+          (
+            [
+              ["AI_TEST_DOUBLE", "ok"],
+              ["AI_TEST_DOUBLE_RATE_LIMITED", "rate-limited"],
+              ["AI_TEST_DOUBLE_UPSTREAM_ERROR", "upstream-error"],
+              ["AI_TEST_DOUBLE_REJECTS_IMAGE", "rejects-image"],
+            ] as const
+          ).map(([binding, behaviour]) => [
+            binding,
+            {
+              name: "darkroom-embedder",
+              entrypoint: "AiTestDoubleEntrypoint",
+              props: { behaviour },
+            },
+          ]),
+        ),
         // UserHub reads the api's rate-limit vars (same values as the root wrangler.toml).
         bindings: {
           RATE_LIMIT_CAPACITY: "3000",
           RATE_LIMIT_REFILL_PER_MINUTE: "600",
           TEST_MIGRATIONS: migrations,
+          TEST_FIXTURES: fixtures,
         },
       },
     }),

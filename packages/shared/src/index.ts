@@ -5,4 +5,5 @@ export * from "./http";
 export * from "./hub-client";
 export * from "./keys";
 export * from "./messages";
+export * from "./search";
 export * from "./transitions";

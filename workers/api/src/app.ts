@@ -6,6 +6,7 @@ import { devRoutes } from "./routes/dev";
 import { eventRoutes } from "./routes/events";
 import { localUpload } from "./routes/local-upload";
 import { mediaRoutes } from "./routes/media";
+import { searchRoutes } from "./routes/search";
 import { statsRoutes } from "./routes/stats";
 import { uploads } from "./routes/uploads";
 import type { AppEnv } from "./types";
@@ -23,9 +24,11 @@ app.route("/api/events", eventRoutes);
 app.use("/api/uploads/*", requireUser);
 app.use("/api/assets/*", requireUser);
 app.use("/api/stats/*", requireUser);
+app.use("/api/search/*", requireUser);
 app.route("/api/uploads", uploads);
 app.route("/api/assets", assetRoutes);
 app.route("/api/stats", statsRoutes);
+app.route("/api/search", searchRoutes);
 
 app.notFound(() => {
   throw new HttpError(404, "not_found", "No such route");

@@ -1,6 +1,11 @@
-import { originalKey } from "@darkroom/shared";
+import {
+  EMBED_LEASE_MS,
+  type EmbedMessage,
+  originalKey,
+  PROCESSED_IDLE_MS,
+} from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
-import { and, asc, eq, lt } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, or } from "drizzle-orm";
 import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { publish } from "./lib/hub";
@@ -10,7 +15,13 @@ const BATCH = 100;
 /** A delete that has not finished after this long was interrupted: finish it. */
 const DELETING_STALE_MS = 5 * 60_000;
 
-export type SweepReport = { renotified: number; expired: number; purged: number };
+export type SweepReport = {
+  renotified: number;
+  expired: number;
+  purged: number;
+  /** Embed messages re-sent for `processed` and `embedding` assets. */
+  reembedded: number;
+};
 
 /**
  * One rule per intermediate state (DESIGN.md). Runs from the cron trigger in
@@ -19,7 +30,7 @@ export type SweepReport = { renotified: number; expired: number; purged: number 
 export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
   const cfg = config(env);
   const d = db(env);
-  const report: SweepReport = { renotified: 0, expired: 0, purged: 0 };
+  const report: SweepReport = { renotified: 0, expired: 0, purged: 0, reembedded: 0 };
 
   // pending: the object may be in R2 with its notification lost (a restart of local
   // queues, a failed send): re-send it. Without an object, past expiry + grace: delete.
@@ -77,5 +88,56 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     await purgeAsset(env, row.userId, row.id, row.batchId, row.version);
     report.purged += 1;
   }
+
+  report.reembedded = await resendEmbedMessages(env, now);
   return report;
+}
+
+/**
+ * `processed` idle past PROCESSED_IDLE_MS lost its embed message (a restart of local
+ * queues, a failed send); `embedding` whose claim is older than the lease lost its
+ * consumer. Either way the embed message is re-sent: the embedder claims a `processed`
+ * asset or takes over the dead claim. `updated_at` is touched first, conditionally,
+ * so one sweep sends one message and the next waits a full period again.
+ */
+async function resendEmbedMessages(env: Env, now: number): Promise<number> {
+  const d = db(env);
+  const idleProcessed = and(
+    eq(assets.status, "processed"),
+    lt(assets.updatedAt, now - PROCESSED_IDLE_MS),
+  );
+  const deadClaims = and(
+    eq(assets.status, "embedding"),
+    lt(assets.updatedAt, now - EMBED_LEASE_MS),
+    or(isNull(assets.claimedAt), lt(assets.claimedAt, now - EMBED_LEASE_MS)),
+  );
+  const rows = await d
+    .select({
+      id: assets.id,
+      userId: assets.userId,
+      status: assets.status,
+      updatedAt: assets.updatedAt,
+    })
+    .from(assets)
+    .where(or(idleProcessed, deadClaims))
+    .orderBy(asc(assets.updatedAt))
+    .limit(BATCH);
+  let sent = 0;
+  for (const row of rows) {
+    const touched = await d
+      .update(assets)
+      .set({ updatedAt: now })
+      .where(
+        and(
+          eq(assets.id, row.id),
+          eq(assets.status, row.status),
+          eq(assets.updatedAt, row.updatedAt),
+        ),
+      )
+      .returning({ id: assets.id });
+    if (!touched[0]) continue;
+    await env.EMBED_QUEUE.send({ assetId: row.id, uid: row.userId } satisfies EmbedMessage);
+    sent += 1;
+  }
+  return sent;
 }

@@ -1,33 +1,224 @@
 import { env } from "cloudflare:workers";
+import { EMBED_LEASE_MS, searchAssets, variantKey } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { processMessage } from "../src/process-embed";
-import { assetRow, deliver, EMBED, embedMessage, hubEvents, seedAsset, seedUser } from "./helpers";
+import {
+  assetRow,
+  deliver,
+  EMBED,
+  embedMessage,
+  hubEvents,
+  labelsOf,
+  processedAsset,
+  searchData,
+  seedAsset,
+  seedUser,
+} from "./helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe("the embed queue handler", () => {
-  it("retries a processed asset's message with a delay rather than acking it (the stage is not built yet)", async () => {
+/** The env with R2 reads of the thumb running `hook` first: a race injected mid-run. */
+function withHookOnThumbRead(hook: () => Promise<unknown>): Env {
+  const bucket = new Proxy(env.BUCKET, {
+    get(target, prop, receiver) {
+      if (prop === "get") {
+        return async (key: string) => {
+          const object = await target.get(key);
+          await hook();
+          return object;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { ...env, BUCKET: bucket };
+}
+
+describe("embedding a processed asset without AI (local mode)", () => {
+  it("makes it ready: descriptor vector, features and FTS document written, colour labels, events published, message acked", async () => {
     const user = await seedUser();
-    const { assetId } = await seedAsset(user, { status: "processed", version: 5 });
-    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const assetId = await processedAsset(user, "park.thumb.webp", { name: "IMG_2041.jpg" });
 
     const result = await deliver(EMBED, [{ id: "m", body: embedMessage(user.uid, assetId) }]);
 
-    expect(result.explicitAcks).toEqual([]);
-    expect(result.retryMessages).toEqual([{ msgId: "m", delaySeconds: expect.any(Number) }]);
-    const delay = result.retryMessages[0]?.delaySeconds ?? 0;
-    expect(delay).toBeGreaterThanOrEqual(1);
-    expect(delay).toBeLessThanOrEqual(4);
-    expect(error).toHaveBeenCalledWith(
-      "embedder: will retry",
-      expect.objectContaining({ id: "m", attempts: 1 }),
-    );
-    expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 5 });
-    expect(await hubEvents(user.uid)).toEqual([]);
+    expect(result.explicitAcks).toEqual(["m"]);
+    expect(result.retryMessages).toEqual([]);
+    const row = await assetRow(assetId);
+    expect(row).toMatchObject({
+      status: "ready",
+      version: 6,
+      claimed_at: null,
+      attempts: 1,
+      caption: null,
+      near_duplicate_of: null,
+      error: null,
+    });
+    expect(labelsOf(row)).toEqual(["grey", "green"]);
+    expect(await searchData(assetId)).toEqual({
+      features: 1,
+      docs: 1,
+      descriptorVectors: 1,
+      textVectors: 0,
+    });
+    expect(await hubEvents(user.uid)).toEqual([
+      { type: "asset", seq: 1, assetId, batchId: user.batchId, status: "embedding", version: 5 },
+      { type: "asset", seq: 2, assetId, batchId: user.batchId, status: "ready", version: 6 },
+    ]);
   });
 
+  it("makes it findable by file name, EXIF fields and colour labels, for its owner only", async () => {
+    const user = await seedUser();
+    const other = await seedUser();
+    const assetId = await processedAsset(user, "concert.thumb.webp", {
+      name: "Festival_Night-07.jpg",
+      camera: { make: "Canon", model: "EOS 5D Mark IV" },
+      takenAt: Date.UTC(2019, 2, 14, 21, 30),
+    });
+    await processMessage(env, embedMessage(user.uid, assetId));
+
+    const find = async (uid: string, q: string) =>
+      (await searchAssets(env, uid, q, 10)).matches.map((m) => m.assetId);
+    for (const q of [
+      "festival",
+      "night 07",
+      "Festi",
+      "canon",
+      "eos 5d",
+      "2019",
+      "march",
+      "monochrome",
+    ]) {
+      expect(await find(user.uid, q), q).toEqual([assetId]);
+    }
+    expect(await find(user.uid, "waterfall")).toEqual([]);
+    expect(await find(other.uid, "festival")).toEqual([]);
+    expect((await searchAssets(env, user.uid, "festival", 10)).mode).toBe("text");
+  });
+
+  it("acks a redelivery for an asset that is already ready, changing nothing", async () => {
+    const user = await seedUser();
+    const assetId = await processedAsset(user, "saw.thumb.webp");
+    await processMessage(env, embedMessage(user.uid, assetId));
+    const before = await assetRow(assetId);
+
+    const result = await deliver(EMBED, [{ id: "again", body: embedMessage(user.uid, assetId) }]);
+
+    expect(result.explicitAcks).toEqual(["again"]);
+    expect(await assetRow(assetId)).toEqual(before);
+    expect(await processMessage(env, embedMessage(user.uid, assetId))).toBe("already-ready");
+    expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding", "ready"]);
+  });
+
+  it("retries a delivery that finds another consumer's live claim when the lease would run out, never acking it", async () => {
+    const user = await seedUser();
+    const claimedAt = Date.now() - 60_000;
+    const assetId = await processedAsset(user, "saw.thumb.webp", {
+      status: "embedding",
+      claimedAt,
+    });
+
+    const result = await deliver(EMBED, [{ id: "dup", body: embedMessage(user.uid, assetId) }]);
+
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages).toEqual([{ msgId: "dup", delaySeconds: expect.any(Number) }]);
+    const delay = result.retryMessages[0]?.delaySeconds ?? 0;
+    const remaining = (claimedAt + EMBED_LEASE_MS - Date.now()) / 1000;
+    expect(delay).toBeGreaterThanOrEqual(Math.floor(remaining) - 1);
+    expect(delay).toBeLessThanOrEqual(Math.ceil(remaining) + 1);
+    expect(await assetRow(assetId)).toMatchObject({ status: "embedding", claimed_at: claimedAt });
+    expect(await searchData(assetId)).toMatchObject({ features: 0, descriptorVectors: 0 });
+  });
+
+  it.each([
+    ["older than the lease", Date.now() - EMBED_LEASE_MS - 1000],
+    ["released by a failed attempt", null],
+  ])("takes over a claim %s and finishes the asset", async (_, claimedAt) => {
+    const user = await seedUser();
+    const assetId = await processedAsset(user, "waterfall.thumb.webp", {
+      status: "embedding",
+      claimedAt,
+      version: 5,
+    });
+
+    const result = await deliver(EMBED, [{ id: "m", body: embedMessage(user.uid, assetId) }]);
+
+    expect(result.explicitAcks).toEqual(["m"]);
+    expect(await assetRow(assetId)).toMatchObject({ status: "ready", version: 6, attempts: 1 });
+    // The takeover is not a state change: the only event is `ready`.
+    expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([["ready", 6]]);
+  });
+
+  it("fails the asset at stage processing when the thumb is missing, so a retry reprocesses it", async () => {
+    const user = await seedUser();
+    const { assetId } = await seedAsset(user, { status: "processed", version: 4 });
+
+    const result = await deliver(EMBED, [{ id: "m", body: embedMessage(user.uid, assetId) }]);
+
+    expect(result.explicitAcks).toEqual(["m"]);
+    const row = await assetRow(assetId);
+    expect(row).toMatchObject({ status: "failed", version: 6, claimed_at: null });
+    expect(JSON.parse(row?.error ?? "null")).toMatchObject({
+      stage: "processing",
+      code: "thumb_missing",
+    });
+    expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding", "failed"]);
+  });
+
+  it("fails the asset at stage processing when the thumb is not a decodable WebP", async () => {
+    const user = await seedUser();
+    const { assetId } = await seedAsset(user, { status: "processed" });
+    await env.BUCKET.put(variantKey(user.uid, assetId, "thumb"), new Uint8Array([1, 2, 3, 4]));
+
+    expect(await processMessage(env, embedMessage(user.uid, assetId))).toBe("failed");
+    const row = await assetRow(assetId);
+    expect(JSON.parse(row?.error ?? "null")).toMatchObject({
+      stage: "processing",
+      code: "thumb_undecodable",
+    });
+    expect(await searchData(assetId)).toMatchObject({ features: 0, docs: 0, descriptorVectors: 0 });
+  });
+
+  it.each([
+    ["set to deleting", "UPDATE assets SET status = 'deleting' WHERE id = ?"],
+    ["deleted", "DELETE FROM assets WHERE id = ?"],
+  ])("removes what it wrote when the asset is %s while it works", async (_, sql) => {
+    const user = await seedUser();
+    const assetId = await processedAsset(user, "saw.thumb.webp");
+    const racing = withHookOnThumbRead(() => env.DB.prepare(sql).bind(assetId).run());
+
+    const result = await deliver(
+      EMBED,
+      [{ id: "m", body: embedMessage(user.uid, assetId) }],
+      racing,
+    );
+
+    expect(result.explicitAcks).toEqual(["m"]);
+    expect(await processMessage(racing, embedMessage(user.uid, assetId))).not.toBe("ready");
+    expect(await searchData(assetId)).toEqual({
+      features: 0,
+      docs: 0,
+      descriptorVectors: 0,
+      textVectors: 0,
+    });
+    expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding"]);
+  });
+
+  it("leaves the state alone when the dead-letter handler failed the asset meanwhile", async () => {
+    const user = await seedUser();
+    const assetId = await processedAsset(user, "saw.thumb.webp");
+    const racing = withHookOnThumbRead(() =>
+      env.DB.prepare("UPDATE assets SET status = 'failed' WHERE id = ?").bind(assetId).run(),
+    );
+
+    expect(await processMessage(racing, embedMessage(user.uid, assetId))).toBe("superseded");
+    expect(await assetRow(assetId)).toMatchObject({ status: "failed" });
+  });
+});
+
+describe("messages the embedder does not act on", () => {
   it("acks and logs a malformed message instead of retrying it forever", async () => {
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
 
@@ -46,7 +237,7 @@ describe("the embed queue handler", () => {
   it("acks a message whose asset is gone or owned by someone else", async () => {
     const owner = await seedUser();
     const other = await seedUser();
-    const { assetId } = await seedAsset(owner, { status: "processed" });
+    const assetId = await processedAsset(owner, "saw.thumb.webp");
 
     const result = await deliver(EMBED, [
       { id: "gone", body: embedMessage(owner.uid, crypto.randomUUID()) },
@@ -55,10 +246,10 @@ describe("the embed queue handler", () => {
 
     expect(result.explicitAcks).toEqual(["gone", "foreign"]);
     expect(result.retryMessages).toEqual([]);
-    expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 1 });
+    expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 4 });
   });
 
-  it.each(["pending", "uploaded", "processing", "ready", "failed", "deleting"])(
+  it.each(["pending", "uploaded", "processing", "failed", "deleting"])(
     "acks a message for an asset that is %s, leaving it as it is",
     async (status) => {
       const user = await seedUser();

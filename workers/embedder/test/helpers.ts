@@ -5,9 +5,11 @@ import {
   type QueueResult,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { AssetFrame, EmbedMessage } from "@darkroom/shared";
+import { type AssetFrame, type EmbedMessage, variantKey } from "@darkroom/shared";
+import { z } from "zod";
 import type { UserHub } from "../../api/src/hub/user-hub";
 import worker from "../src/index";
+import { type FixtureName, fixtureBytes } from "./fixtures";
 
 export const EMBED = "darkroom-embed";
 export const EMBED_DLQ = "darkroom-embed-dlq";
@@ -21,7 +23,11 @@ type AssetRow = {
   version: number;
   expires_at: number | null;
   claimed_at: number | null;
+  attempts: number;
   error: string | null;
+  labels: string | null;
+  caption: string | null;
+  near_duplicate_of: string | null;
 };
 
 /** A user with one batch; every test makes its own, so hubs and rows never collide. */
@@ -44,28 +50,44 @@ export async function seedUser(): Promise<{ uid: string; batchId: string }> {
   return { uid, batchId };
 }
 
+export type SeedOptions = {
+  size?: number;
+  status?: string;
+  version?: number;
+  name?: string;
+  claimedAt?: number | null;
+  camera?: { make: string; model: string };
+  takenAt?: number;
+  createdAt?: number;
+};
+
 export async function seedAsset(
   owner: { uid: string; batchId: string },
-  opts: { size?: number; status?: string; version?: number } = {},
+  opts: SeedOptions = {},
 ): Promise<{ assetId: string; size: number }> {
   const assetId = crypto.randomUUID();
   const size = opts.size ?? 64;
   const status = opts.status ?? "pending";
-  const now = Date.now();
+  const now = opts.createdAt ?? Date.now();
   await env.DB.prepare(
     `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
-       expires_at, created_at, updated_at)
-     VALUES (?, ?, ?, 'photo.jpg', ?, 'image/jpeg', ?, ?, ?, ?, ?, ?)`,
+       expires_at, claimed_at, camera_make, camera_model, taken_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, 'image/jpeg', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(
       assetId,
       owner.uid,
       owner.batchId,
+      opts.name ?? "photo.jpg",
       size,
       assetId.replaceAll("-", "").padEnd(64, "0"),
       status,
       opts.version ?? 1,
       status === "pending" ? now + 3_600_000 : null,
+      opts.claimedAt ?? null,
+      opts.camera?.make ?? null,
+      opts.camera?.model ?? null,
+      opts.takenAt ?? null,
       now,
       now,
     )
@@ -75,10 +97,42 @@ export async function seedAsset(
 
 export async function assetRow(assetId: string): Promise<AssetRow | null> {
   return env.DB.prepare(
-    "SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, error FROM assets WHERE id = ?",
+    `SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, attempts,
+       error, labels, caption, near_duplicate_of FROM assets WHERE id = ?`,
   )
     .bind(assetId)
     .first<AssetRow>();
+}
+
+/** A processed asset whose thumb (a fixture) is in R2, as the processor leaves it. */
+export async function processedAsset(
+  owner: { uid: string; batchId: string },
+  fixture: FixtureName,
+  opts: SeedOptions = {},
+): Promise<string> {
+  const { assetId } = await seedAsset(owner, { status: "processed", version: 4, ...opts });
+  await env.BUCKET.put(variantKey(owner.uid, assetId, "thumb"), fixtureBytes(fixture));
+  return assetId;
+}
+
+/** What the embedder wrote for an asset, outside the assets row. */
+export async function searchData(assetId: string) {
+  const count = async (sql: string) =>
+    (await env.DB.prepare(sql).bind(assetId).first<{ n: number }>())?.n ?? 0;
+  return {
+    features: await count("SELECT COUNT(*) AS n FROM asset_features WHERE asset_id = ?"),
+    docs: await count("SELECT COUNT(*) AS n FROM search_docs WHERE asset_id = ?"),
+    descriptorVectors: await count(
+      "SELECT COUNT(*) AS n FROM asset_vectors WHERE kind = 'descriptor' AND asset_id = ?",
+    ),
+    textVectors: await count(
+      "SELECT COUNT(*) AS n FROM asset_vectors WHERE kind = 'text' AND asset_id = ?",
+    ),
+  };
+}
+
+export function labelsOf(row: { labels: string | null } | null): string[] {
+  return z.array(z.string()).parse(JSON.parse(row?.labels ?? "[]"));
 }
 
 /** The processor's message to the embedder for this asset. */

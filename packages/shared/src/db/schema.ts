@@ -1,5 +1,14 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  blob,
+  check,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 // Timestamps are epoch milliseconds (INTEGER): cheap comparisons for leases and sweeps.
 
@@ -100,5 +109,65 @@ export const batchItems = sqliteTable(
   (t) => [
     uniqueIndex("batch_items_batch_asset").on(t.batchId, t.assetId),
     index("batch_items_asset").on(t.assetId),
+  ],
+);
+
+/**
+ * What the embedder derived from an asset's thumb: its perceptual hash and visual
+ * descriptor (docs/search.md). Always in D1, whichever vector index is bound: `similar`
+ * reads the asset's own descriptor here, and near-duplicate detection compares hashes
+ * of photos embedded moments ago, before Vectorize can return them.
+ */
+export const assetFeatures = sqliteTable(
+  "asset_features",
+  {
+    assetId: text("asset_id").primaryKey(),
+    userId: text("user_id").notNull(),
+    /** 64-bit DCT perceptual hash, 16 lowercase hex digits. */
+    phash: text("phash").notNull(),
+    /** The visual descriptor: little-endian float32 values, L2-normalised. */
+    descriptor: blob("descriptor", { mode: "buffer" }).notNull(),
+    descriptorVersion: integer("descriptor_version").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("asset_features_user_created").on(t.userId, t.createdAt)],
+);
+
+/**
+ * The text a `ready` asset is found by without AI (and the words of its caption and
+ * labels with it): the content table of the FTS5 index `search_fts`, which triggers keep
+ * in sync (migrations/0002_search_index.sql; drizzle cannot express virtual tables).
+ */
+export const searchDocs = sqliteTable("search_docs", {
+  /** The FTS5 rowid. */
+  id: integer("id").primaryKey(),
+  assetId: text("asset_id").notNull().unique(),
+  userId: text("user_id").notNull(),
+  /** The user id as one FTS token ("u" + 32 hex digits): every MATCH is scoped by it. */
+  userKey: text("user_key").notNull(),
+  name: text("name").notNull(),
+  /** Camera make and model, and when the photo was taken, in words. */
+  exif: text("exif").notNull(),
+  labels: text("labels").notNull(),
+  caption: text("caption").notNull(),
+});
+
+/**
+ * The vector index when no Vectorize binding is present (local dev, tests): one row per
+ * asset and vector kind, queried by exact cosine over the user's rows.
+ */
+export const assetVectors = sqliteTable(
+  "asset_vectors",
+  {
+    kind: text("kind", { enum: ["descriptor", "text"] }).notNull(),
+    assetId: text("asset_id").notNull(),
+    userId: text("user_id").notNull(),
+    /** Little-endian float32 values. */
+    vector: blob("vector", { mode: "buffer" }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.kind, t.assetId] }),
+    // Exact search pages through one user's vectors of one kind.
+    index("asset_vectors_user").on(t.kind, t.userId, t.assetId),
   ],
 );

@@ -1,6 +1,7 @@
 import {
   type AssetEventInput,
   assetPrefix,
+  deleteVectors,
   type EmbedMessage,
   originalKey,
   parseAssetError,
@@ -8,7 +9,7 @@ import {
   type TransitionResult,
   transition,
 } from "@darkroom/shared";
-import { assets, batchItems } from "@darkroom/shared/db";
+import { assetFeatures, assets, batchItems, searchDocs } from "@darkroom/shared/db";
 import { and, eq } from "drizzle-orm";
 import { db } from "./db";
 import { publish } from "./hub";
@@ -74,9 +75,11 @@ export async function retryFailed(env: Env, row: Row): Promise<RetryOutcome> {
 }
 
 /**
- * Removes everything of an asset: its R2 objects (original and variants), then its
- * rows. The row is a `deleting` tombstone meanwhile, so a stage that finishes late sees
- * it and cleans up after itself; the sweeper finishes deletes that were interrupted.
+ * Removes everything of an asset: its R2 objects (original and variants), its vectors
+ * (Vectorize or D1), then its rows: search features, the FTS document (a trigger drops
+ * it from the index), the asset, and other photos' `nearDuplicateOf` pointing at it.
+ * The row is a `deleting` tombstone meanwhile, so a stage that finishes late sees it
+ * and cleans up after itself; the sweeper finishes deletes that were interrupted.
  */
 export async function purgeAsset(
   env: Env,
@@ -92,9 +95,16 @@ export async function purgeAsset(
     if (listed.objects.length > 0) await env.BUCKET.delete(listed.objects.map((o) => o.key));
     cursor = listed.truncated ? listed.cursor : undefined;
   } while (cursor);
+  await deleteVectors(env, uid, [assetId]);
   const d = db(env);
   await d.batch([
     d.delete(batchItems).where(eq(batchItems.assetId, assetId)),
+    d.delete(assetFeatures).where(eq(assetFeatures.assetId, assetId)),
+    d.delete(searchDocs).where(eq(searchDocs.assetId, assetId)),
+    d
+      .update(assets)
+      .set({ nearDuplicateOf: null })
+      .where(and(eq(assets.userId, uid), eq(assets.nearDuplicateOf, assetId))),
     d.delete(assets).where(and(eq(assets.id, assetId), eq(assets.status, "deleting"))),
   ]);
   const event: AssetEventInput = { assetId, batchId, status: "deleted", version: version + 1 };

@@ -1,4 +1,4 @@
-import { assetStatusSchema, transition } from "@darkroom/shared";
+import { assetStatusSchema, MAX_SEARCH_LIMIT, similarAssets, transition } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
@@ -7,6 +7,7 @@ import { BadRequest, Conflict, NotFound } from "../errors";
 import { assetJson } from "../lib/asset-json";
 import { db } from "../lib/db";
 import { purgeAsset, retryFailed } from "../lib/lifecycle";
+import { searchResults } from "../lib/search-results";
 import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
 
@@ -15,6 +16,10 @@ const listQuery = z.object({
   status: assetStatusSchema.exclude(["deleting"]).optional(),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
+});
+
+const similarQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).default(20),
 });
 
 const cursorSchema = z.object({ t: z.number().int(), id: z.string() });
@@ -113,6 +118,16 @@ export const assetRoutes = new Hono<AppEnv>()
   .get("/:id", async (c) => {
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));
     return c.json(await assetJson(row, c.env.MEDIA_SIGNING_SECRET));
+  })
+  .get("/:id/similar", async (c) => {
+    const q = parseOrThrow(similarQuery, c.req.query(), "query");
+    const uid = c.get("uid");
+    const row = await ownedAsset(c.env, uid, c.req.param("id"));
+    const matches = await similarAssets(c.env, uid, row.id, q.limit);
+    if (!matches) {
+      throw new Conflict("not_searchable", `The asset is ${row.status}, not searchable yet`);
+    }
+    return c.json({ results: await searchResults(c.env, uid, matches, q.limit) });
   })
   .post("/:id/retry", async (c) => {
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));

@@ -1,0 +1,130 @@
+import { z } from "zod";
+
+/**
+ * Full-text search without AI: FTS5 over `search_docs` (migrations/0002_search_index.sql).
+ *
+ * User text never reaches MATCH as syntax: it is cut into words (runs of letters,
+ * digits and combining marks, which is what the unicode61 tokenizer indexes), each word
+ * becomes a quoted prefix phrase (`"word"*`), and the words are ANDed inside a column
+ * filter that leaves out `user_key`. A stray `"`, `AND`, `NEAR(`, `*` or `:` is just
+ * punctuation or a word to look for, never an error.
+ */
+
+/** At most this many words of a query are used. */
+export const MAX_QUERY_TERMS = 12;
+
+/** The user id as a single FTS token; MATCH is always scoped by it. */
+export function userKey(uid: string): string {
+  return `u${uid.replaceAll("-", "").toLowerCase()}`;
+}
+
+export function queryTerms(q: string): string[] {
+  const words =
+    q
+      .normalize("NFKC")
+      .toLowerCase()
+      .match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
+  return [...new Set(words.map((w) => w.slice(0, 64)))].slice(0, MAX_QUERY_TERMS);
+}
+
+/** The MATCH expression for a user's query; null when it has no words at all. */
+export function matchExpression(uid: string, q: string): string | null {
+  const terms = queryTerms(q);
+  if (terms.length === 0) return null;
+  const phrases = terms.map((t) => `"${t.replaceAll('"', '""')}"*`).join(" ");
+  return `user_key : "${userKey(uid)}" AND {name exif labels caption} : (${phrases})`;
+}
+
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+/** EXIF fields as searchable words: "Canon EOS 5D 2021 March 2021-03-14". */
+export function exifWords(
+  make: string | null,
+  model: string | null,
+  takenAt: number | null,
+): string {
+  const words = [make, model].filter((w): w is string => Boolean(w?.trim()));
+  if (takenAt !== null && Number.isFinite(takenAt)) {
+    const d = new Date(takenAt);
+    if (!Number.isNaN(d.getTime())) {
+      words.push(
+        String(d.getUTCFullYear()),
+        MONTHS[d.getUTCMonth()] ?? "",
+        d.toISOString().slice(0, 10),
+      );
+    }
+  }
+  return words.join(" ").trim();
+}
+
+export type SearchDoc = {
+  assetId: string;
+  uid: string;
+  name: string;
+  exif: string;
+  labels: readonly string[];
+  caption: string;
+};
+
+/** Adds or replaces an asset's document (the triggers update the FTS index). */
+export function upsertSearchDoc(db: D1Database, doc: SearchDoc): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO search_docs (asset_id, user_id, user_key, name, exif, labels, caption)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (asset_id) DO UPDATE SET name = excluded.name, exif = excluded.exif,
+         labels = excluded.labels, caption = excluded.caption
+       WHERE search_docs.user_id = excluded.user_id`,
+    )
+    .bind(
+      doc.assetId,
+      doc.uid,
+      userKey(doc.uid),
+      doc.name,
+      doc.exif,
+      doc.labels.join(", "),
+      doc.caption,
+    );
+}
+
+const hitSchema = z.object({ asset_id: z.string(), score: z.number() });
+
+/**
+ * The user's documents matching `q`, best first. Score: FTS5 bm25 negated (higher is
+ * better), with the name weighted 4, labels 3, EXIF 2 and caption 1.
+ */
+export async function searchText(
+  db: D1Database,
+  uid: string,
+  q: string,
+  limit: number,
+): Promise<{ assetId: string; score: number }[]> {
+  const match = matchExpression(uid, q);
+  if (!match) return [];
+  const { results } = await db
+    .prepare(
+      `SELECT d.asset_id AS asset_id, -bm25(search_fts, 0.0, 4.0, 2.0, 3.0, 1.0) AS score
+       FROM search_fts JOIN search_docs AS d ON d.id = search_fts.rowid
+       WHERE search_fts MATCH ? AND d.user_id = ?
+       ORDER BY score DESC, d.asset_id LIMIT ?`,
+    )
+    .bind(match, uid, limit)
+    .all();
+  return results.flatMap((r) => {
+    const hit = hitSchema.safeParse(r);
+    return hit.success ? [{ assetId: hit.data.asset_id, score: hit.data.score }] : [];
+  });
+}

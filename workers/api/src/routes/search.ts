@@ -1,0 +1,23 @@
+import { MAX_SEARCH_LIMIT, searchAssets } from "@darkroom/shared";
+import { Hono } from "hono";
+import { z } from "zod";
+import { searchResults } from "../lib/search-results";
+import { parseOrThrow } from "../lib/validate";
+import type { AppEnv } from "../types";
+
+const searchQuery = z.object({
+  q: z.string().trim().min(1).max(200),
+  limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).default(20),
+});
+
+/**
+ * GET /api/search?q=&limit=: the user's ready photos matching the query, best first.
+ * `mode` says how: `semantic` (AI bound: the query is embedded like the captions) or
+ * `text` (FTS5 over file names, EXIF words, labels and captions). docs/search.md.
+ */
+export const searchRoutes = new Hono<AppEnv>().get("/", async (c) => {
+  const q = parseOrThrow(searchQuery, c.req.query(), "query");
+  const uid = c.get("uid");
+  const { mode, matches } = await searchAssets(c.env, uid, q.q, q.limit);
+  return c.json({ mode, results: await searchResults(c.env, uid, matches, q.limit) });
+});

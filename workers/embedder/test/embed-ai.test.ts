@@ -1,0 +1,155 @@
+import { env } from "cloudflare:workers";
+import { searchAssets } from "@darkroom/shared";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { processMessage } from "../src/process-embed";
+import { type AiTestDoubleEntrypoint, aiBinding } from "./ai-test-double-entrypoint";
+import {
+  assetRow,
+  deliver,
+  EMBED,
+  embedMessage,
+  hubEvents,
+  labelsOf,
+  processedAsset,
+  searchData,
+  seedUser,
+} from "./helpers";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** The env with the AI binding bound to a test double of the given behaviour. */
+function withAi(service: Service<AiTestDoubleEntrypoint>): Env {
+  return { ...env, AI: aiBinding(service) };
+}
+
+describe("embedding with the AI binding (through its test double)", () => {
+  it("stores the caption and labels, and indexes their semantic vector", async () => {
+    const user = await seedUser();
+    const assetId = await processedAsset(user, "waterfall.thumb.webp");
+
+    const result = await deliver(
+      EMBED,
+      [{ id: "m", body: embedMessage(user.uid, assetId) }],
+      withAi(env.AI_TEST_DOUBLE),
+    );
+
+    expect(result.explicitAcks).toEqual(["m"]);
+    const row = await assetRow(assetId);
+    expect(row).toMatchObject({ status: "ready", caption: "A waterfall in a tropical forest" });
+    // AI labels (first name of each ImageNet label, low scores dropped), then colours.
+    expect(labelsOf(row)).toEqual(["waterfall", "valley", "grey", "brown", "black"]);
+    expect(await searchData(assetId)).toEqual({
+      features: 1,
+      docs: 1,
+      descriptorVectors: 1,
+      textVectors: 1,
+    });
+  });
+
+  it("finds photos by what they show: the query is embedded like the captions", async () => {
+    const user = await seedUser();
+    const other = await seedUser();
+    const ai = withAi(env.AI_TEST_DOUBLE);
+    const ids: Record<string, string> = {};
+    for (const name of ["waterfall", "concert", "park"] as const) {
+      ids[name] = await processedAsset(user, `${name}.thumb.webp`);
+      await processMessage(ai, embedMessage(user.uid, ids[name] ?? ""));
+    }
+    const foreign = await processedAsset(other, "waterfall.thumb.webp");
+    await processMessage(ai, embedMessage(other.uid, foreign));
+
+    const waterfall = await searchAssets(ai, user.uid, "tropical waterfall", 10);
+    expect(waterfall.mode).toBe("semantic");
+    expect(waterfall.matches[0]?.assetId).toBe(ids.waterfall);
+    expect(waterfall.matches.map((m) => m.assetId)).not.toContain(foreign);
+    const dog = await searchAssets(ai, user.uid, "dog in the park", 10);
+    expect(dog.matches[0]?.assetId).toBe(ids.park);
+  });
+
+  it.each([
+    ["a 429 (the per-account rate limit)", "AI_TEST_DOUBLE_RATE_LIMITED"],
+    ["a 5xx from upstream", "AI_TEST_DOUBLE_UPSTREAM_ERROR"],
+  ] as const)(
+    "treats %s as transient: backoff retry, claim released, nothing written; the next delivery finishes",
+    async (_, binding) => {
+      const user = await seedUser();
+      const assetId = await processedAsset(user, "saw.thumb.webp");
+      const error = vi.spyOn(console, "error").mockImplementation(() => {});
+
+      const failing = await deliver(
+        EMBED,
+        [{ id: "m", body: embedMessage(user.uid, assetId), attempts: 2 }],
+        withAi(env[binding]),
+      );
+
+      expect(failing.explicitAcks).toEqual([]);
+      expect(failing.retryMessages).toEqual([{ msgId: "m", delaySeconds: expect.any(Number) }]);
+      const delay = failing.retryMessages[0]?.delaySeconds ?? 0;
+      expect(delay).toBeGreaterThanOrEqual(4);
+      expect(delay).toBeLessThanOrEqual(8);
+      expect(error).toHaveBeenCalledWith(
+        "embedder: transient failure, will retry",
+        expect.objectContaining({ id: "m", attempts: 2 }),
+      );
+      expect(await assetRow(assetId)).toMatchObject({ status: "embedding", claimed_at: null });
+      expect(await searchData(assetId)).toEqual({
+        features: 0,
+        docs: 0,
+        descriptorVectors: 0,
+        textVectors: 0,
+      });
+
+      const retried = await deliver(
+        EMBED,
+        [{ id: "m", body: embedMessage(user.uid, assetId), attempts: 3 }],
+        withAi(env.AI_TEST_DOUBLE),
+      );
+
+      expect(retried.explicitAcks).toEqual(["m"]);
+      expect(await assetRow(assetId)).toMatchObject({ status: "ready", attempts: 2 });
+    },
+  );
+
+  it("fails the asset for good when AI rejects the image, and acks", async () => {
+    const user = await seedUser();
+    const assetId = await processedAsset(user, "note.thumb.webp");
+    vi.spyOn(console, "error").mockImplementation(() => {});
+
+    const result = await deliver(
+      EMBED,
+      [{ id: "m", body: embedMessage(user.uid, assetId) }],
+      withAi(env.AI_TEST_DOUBLE_REJECTS_IMAGE),
+    );
+
+    expect(result.explicitAcks).toEqual(["m"]);
+    expect(result.retryMessages).toEqual([]);
+    const row = await assetRow(assetId);
+    expect(row).toMatchObject({ status: "failed", claimed_at: null });
+    expect(JSON.parse(row?.error ?? "null")).toMatchObject({
+      stage: "embedding",
+      code: "ai_rejected_image",
+    });
+    expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding", "failed"]);
+    expect(await searchData(assetId)).toMatchObject({ features: 0, descriptorVectors: 0 });
+  });
+
+  it("falls back to full-text search when AI is rate-limited at query time", async () => {
+    const user = await seedUser();
+    const assetId = await processedAsset(user, "waterfall.thumb.webp", { name: "rainforest.jpg" });
+    await processMessage(withAi(env.AI_TEST_DOUBLE), embedMessage(user.uid, assetId));
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+
+    const { mode, matches } = await searchAssets(
+      withAi(env.AI_TEST_DOUBLE_RATE_LIMITED),
+      user.uid,
+      "waterfall",
+      10,
+    );
+
+    // The caption and labels are in the full-text index too.
+    expect(mode).toBe("text");
+    expect(matches.map((m) => m.assetId)).toEqual([assetId]);
+  });
+});
