@@ -4,6 +4,7 @@ export * from "./events";
 export * from "./http";
 export * from "./hub-client";
 export * from "./keys";
+export * from "./leases";
 export * from "./messages";
 export * from "./search";
 export * from "./transitions";

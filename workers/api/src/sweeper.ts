@@ -3,6 +3,8 @@ import {
   type EmbedMessage,
   originalKey,
   PROCESSED_IDLE_MS,
+  PROCESSING_LEASE_MS,
+  UPLOADED_IDLE_MS,
 } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, asc, eq, isNull, lt, or } from "drizzle-orm";
@@ -21,6 +23,8 @@ export type SweepReport = {
   purged: number;
   /** Embed messages re-sent for `processed` and `embedding` assets. */
   reembedded: number;
+  /** Uploads messages re-sent for `uploaded` and `processing` assets. */
+  reprocessed: number;
 };
 
 /**
@@ -30,7 +34,13 @@ export type SweepReport = {
 export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
   const cfg = config(env);
   const d = db(env);
-  const report: SweepReport = { renotified: 0, expired: 0, purged: 0, reembedded: 0 };
+  const report: SweepReport = {
+    renotified: 0,
+    expired: 0,
+    purged: 0,
+    reembedded: 0,
+    reprocessed: 0,
+  };
 
   // pending: the object may be in R2 with its notification lost (a restart of local
   // queues, a failed send): re-send it. Without an object, past expiry + grace: delete.
@@ -89,8 +99,59 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     report.purged += 1;
   }
 
+  report.reprocessed = await resendUploadMessages(env, now);
   report.reembedded = await resendEmbedMessages(env, now);
   return report;
+}
+
+/**
+ * `uploaded` idle past UPLOADED_IDLE_MS lost its `uploads` message; `processing` whose
+ * claim is older than the processor's lease lost its consumer. The notification is
+ * re-sent (the processor claims an `uploaded` asset or takes over the dead claim), once
+ * per period: `updated_at` is touched first, conditionally.
+ */
+async function resendUploadMessages(env: Env, now: number): Promise<number> {
+  const d = db(env);
+  const rows = await d
+    .select({
+      id: assets.id,
+      userId: assets.userId,
+      status: assets.status,
+      updatedAt: assets.updatedAt,
+    })
+    .from(assets)
+    .where(
+      or(
+        and(eq(assets.status, "uploaded"), lt(assets.updatedAt, now - UPLOADED_IDLE_MS)),
+        and(
+          eq(assets.status, "processing"),
+          lt(assets.updatedAt, now - PROCESSING_LEASE_MS),
+          or(isNull(assets.claimedAt), lt(assets.claimedAt, now - PROCESSING_LEASE_MS)),
+        ),
+      ),
+    )
+    .orderBy(asc(assets.updatedAt))
+    .limit(BATCH);
+  let sent = 0;
+  for (const row of rows) {
+    const note = await notificationFor(env, row.userId, row.id);
+    if (!note) continue;
+    const touched = await d
+      .update(assets)
+      .set({ updatedAt: now })
+      .where(
+        and(
+          eq(assets.id, row.id),
+          eq(assets.status, row.status),
+          eq(assets.updatedAt, row.updatedAt),
+        ),
+      )
+      .returning({ id: assets.id });
+    if (!touched[0]) continue;
+    await env.UPLOADS_QUEUE.send(note);
+    sent += 1;
+  }
+  return sent;
 }
 
 /**

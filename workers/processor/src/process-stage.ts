@@ -3,6 +3,7 @@ import {
   failure,
   hubPublisher,
   originalKey,
+  PROCESSING_LEASE_MS,
   publishSafely,
   type TransitionResult,
   transition,
@@ -14,8 +15,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { ImageError } from "./image/errors";
 import { type Budget, DEFAULT_BUDGET, processImage } from "./image/pipeline";
 
-/** A claim older than this is presumed dead (its isolate crashed) and taken over. */
-export const PROCESSING_LEASE_MS = 2 * 60_000;
+export { PROCESSING_LEASE_MS };
 
 /** Thrown when another consumer holds a live claim: retry after it should have ended. */
 export class RetryLater extends Error {
