@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { decodeWebp } from "../src/codecs/webp";
 import { ImageError } from "../src/image/errors";
@@ -172,5 +173,30 @@ describe("limits", () => {
     // 30 MP RGBA PNG: ~120 MB of pixels, under the pixel cap, over a 100 MB budget.
     const err = await expectImageError(processImage(pngHeader(6000, 5000)), "too_large");
     expect(err?.message).toMatch(/needs about \d+ MB to process; the limit is 100 MB/);
+  });
+});
+
+describe("the Images binding for what cannot fit", () => {
+  it("sends an over-budget image to the Images binding and gets the same variants", async () => {
+    const r = await processImage(fixture("blackbug.png"), {
+      budget: { maxPixels: 100_000_000, memoryBytes: 4 * 1024 * 1024 },
+      images: env.IMAGES,
+    });
+    expect(r.path).toBe("images");
+    expect([r.width, r.height]).toEqual([2048, 1536]);
+    expect([r.preview.width, r.preview.height]).toEqual([1440, 1080]);
+    expect([r.thumb.width, r.thumb.height]).toEqual([320, 240]);
+    expect((await decodeWebp(r.thumb.bytes)).value?.width).toBe(320);
+  });
+});
+
+describe("the Images binding path and EXIF orientation", () => {
+  it("comes out upright too", async () => {
+    const r = await processImage(fixture("Landscape_6.jpg"), {
+      budget: { maxPixels: 100_000_000, memoryBytes: 1024 * 1024 },
+      images: env.IMAGES,
+    });
+    expect(r.path).toBe("images");
+    expect([r.preview.width, r.preview.height]).toEqual([600, 450]);
   });
 });
