@@ -127,7 +127,7 @@ export async function processImage(
   }
 
   const meter = new PeakMeter();
-  const decoded = await decode(bytes, p, meter);
+  const decoded = await decode(bytes, p, meter, budget);
   const swap = metadata.orientation >= 5;
   let live = bytes.byteLength + decoded.data.byteLength;
   const previewPx = orient(downscale(decoded, PREVIEW_EDGE), metadata.orientation);
@@ -158,9 +158,10 @@ function describeKind(p: Probe): string {
   return p.format.toUpperCase();
 }
 
-async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rgba> {
+async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter, budget: Budget): Promise<Rgba> {
   if (p.format === "jpeg") {
-    const decoder = createJpegDecoder(jpegWasm);
+    // Defence in depth behind the estimate: libjpeg itself refuses to allocate past it.
+    const decoder = createJpegDecoder(jpegWasm, { maxMemoryBytes: budget.memoryBytes });
     try {
       const img = decoder.decode(bytes, chooseScale(p.width, p.height, PREVIEW_EDGE));
       meter.note(bytes.byteLength + decoder.memoryBytes() + img.data.byteLength);
