@@ -14,6 +14,15 @@ export type TransitionResult = {
   error: AssetError | null;
 };
 
+/** What a conditional UPDATE returns to describe the transition it made (for events). */
+export const transitionColumns = {
+  id: assets.id,
+  userId: assets.userId,
+  batchId: assets.batchId,
+  status: assets.status,
+  version: assets.version,
+};
+
 /**
  * The one way an asset changes state: a conditional UPDATE that only applies when the
  * row is still in one of the expected states, and bumps `version`. Returns the new row
@@ -38,14 +47,7 @@ export async function transition(
       error: to === "failed" ? (extra.error ?? null) : null,
     })
     .where(and(eq(assets.id, assetId), inArray(assets.status, expected)))
-    .returning({
-      id: assets.id,
-      userId: assets.userId,
-      batchId: assets.batchId,
-      status: assets.status,
-      version: assets.version,
-      error: assets.error,
-    });
+    .returning({ ...transitionColumns, error: assets.error });
   const row = rows[0];
   if (!row) return null;
   return { ...row, error: parseAssetError(row.error) };

@@ -1,4 +1,5 @@
 import {
+  type AssetStatus,
   EMBED_LEASE_MS,
   type EmbedMessage,
   originalKey,
@@ -7,7 +8,7 @@ import {
   UPLOADED_IDLE_MS,
 } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
-import { and, asc, eq, isNull, lt, or } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, or, type SQL } from "drizzle-orm";
 import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { publish } from "./lib/hub";
@@ -104,13 +105,20 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
   return report;
 }
 
+type StaleRow = { id: string; userId: string; status: AssetStatus; updatedAt: number };
+
 /**
- * `uploaded` idle past UPLOADED_IDLE_MS lost its `uploads` message; `processing` whose
- * claim is older than the processor's lease lost its consumer. The notification is
- * re-sent (the processor claims an `uploaded` asset or takes over the dead claim), once
- * per period: `updated_at` is touched first, conditionally.
+ * Re-sends one stage's message for rows matching `where`, at most once per period:
+ * `updated_at` is touched first, conditionally on the row being unchanged, so two sweeps
+ * racing each other send one message, and the next sweep waits a full period again.
+ * `message` returns what to send (null: nothing can be sent, leave the row alone).
  */
-async function resendUploadMessages(env: Env, now: number): Promise<number> {
+async function resendStale(
+  env: Env,
+  now: number,
+  where: SQL | undefined,
+  message: (row: StaleRow) => Promise<{ queue: Queue; body: unknown } | null>,
+): Promise<number> {
   const d = db(env);
   const rows = await d
     .select({
@@ -120,22 +128,13 @@ async function resendUploadMessages(env: Env, now: number): Promise<number> {
       updatedAt: assets.updatedAt,
     })
     .from(assets)
-    .where(
-      or(
-        and(eq(assets.status, "uploaded"), lt(assets.updatedAt, now - UPLOADED_IDLE_MS)),
-        and(
-          eq(assets.status, "processing"),
-          lt(assets.updatedAt, now - PROCESSING_LEASE_MS),
-          or(isNull(assets.claimedAt), lt(assets.claimedAt, now - PROCESSING_LEASE_MS)),
-        ),
-      ),
-    )
+    .where(where)
     .orderBy(asc(assets.updatedAt))
     .limit(BATCH);
   let sent = 0;
   for (const row of rows) {
-    const note = await notificationFor(env, row.userId, row.id);
-    if (!note) continue;
+    const out = await message(row);
+    if (!out) continue;
     const touched = await d
       .update(assets)
       .set({ updatedAt: now })
@@ -148,57 +147,48 @@ async function resendUploadMessages(env: Env, now: number): Promise<number> {
       )
       .returning({ id: assets.id });
     if (!touched[0]) continue;
-    await env.UPLOADS_QUEUE.send(note);
+    await out.queue.send(out.body);
     sent += 1;
   }
   return sent;
 }
 
 /**
- * `processed` idle past PROCESSED_IDLE_MS lost its embed message (a restart of local
- * queues, a failed send); `embedding` whose claim is older than the lease lost its
- * consumer. Either way the embed message is re-sent: the embedder claims a `processed`
- * asset or takes over the dead claim. `updated_at` is touched first, conditionally,
- * so one sweep sends one message and the next waits a full period again.
+ * `uploaded` idle past UPLOADED_IDLE_MS lost its `uploads` message; `processing` whose
+ * claim is older than the processor's lease lost its consumer. The notification is
+ * re-sent: the processor claims an `uploaded` asset or takes over the dead claim.
  */
-async function resendEmbedMessages(env: Env, now: number): Promise<number> {
-  const d = db(env);
-  const idleProcessed = and(
-    eq(assets.status, "processed"),
-    lt(assets.updatedAt, now - PROCESSED_IDLE_MS),
+function resendUploadMessages(env: Env, now: number): Promise<number> {
+  const where = or(
+    and(eq(assets.status, "uploaded"), lt(assets.updatedAt, now - UPLOADED_IDLE_MS)),
+    and(
+      eq(assets.status, "processing"),
+      lt(assets.updatedAt, now - PROCESSING_LEASE_MS),
+      or(isNull(assets.claimedAt), lt(assets.claimedAt, now - PROCESSING_LEASE_MS)),
+    ),
   );
-  const deadClaims = and(
-    eq(assets.status, "embedding"),
-    lt(assets.updatedAt, now - EMBED_LEASE_MS),
-    or(isNull(assets.claimedAt), lt(assets.claimedAt, now - EMBED_LEASE_MS)),
+  return resendStale(env, now, where, async (row) => {
+    const note = await notificationFor(env, row.userId, row.id);
+    return note ? { queue: env.UPLOADS_QUEUE, body: note } : null;
+  });
+}
+
+/**
+ * `processed` idle past PROCESSED_IDLE_MS lost its embed message; `embedding` whose
+ * claim is older than the lease lost its consumer. The embed message is re-sent: the
+ * embedder claims a `processed` asset or takes over the dead claim.
+ */
+function resendEmbedMessages(env: Env, now: number): Promise<number> {
+  const where = or(
+    and(eq(assets.status, "processed"), lt(assets.updatedAt, now - PROCESSED_IDLE_MS)),
+    and(
+      eq(assets.status, "embedding"),
+      lt(assets.updatedAt, now - EMBED_LEASE_MS),
+      or(isNull(assets.claimedAt), lt(assets.claimedAt, now - EMBED_LEASE_MS)),
+    ),
   );
-  const rows = await d
-    .select({
-      id: assets.id,
-      userId: assets.userId,
-      status: assets.status,
-      updatedAt: assets.updatedAt,
-    })
-    .from(assets)
-    .where(or(idleProcessed, deadClaims))
-    .orderBy(asc(assets.updatedAt))
-    .limit(BATCH);
-  let sent = 0;
-  for (const row of rows) {
-    const touched = await d
-      .update(assets)
-      .set({ updatedAt: now })
-      .where(
-        and(
-          eq(assets.id, row.id),
-          eq(assets.status, row.status),
-          eq(assets.updatedAt, row.updatedAt),
-        ),
-      )
-      .returning({ id: assets.id });
-    if (!touched[0]) continue;
-    await env.EMBED_QUEUE.send({ assetId: row.id, uid: row.userId } satisfies EmbedMessage);
-    sent += 1;
-  }
-  return sent;
+  return resendStale(env, now, where, async (row) => ({
+    queue: env.EMBED_QUEUE,
+    body: { assetId: row.id, uid: row.userId } satisfies EmbedMessage,
+  }));
 }

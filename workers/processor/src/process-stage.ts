@@ -7,6 +7,7 @@ import {
   publishSafely,
   type TransitionResult,
   transition,
+  transitionColumns,
   variantKey,
 } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
@@ -81,13 +82,7 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
       .where(
         and(eq(assets.id, assetId), eq(assets.status, "processing"), eq(assets.claimedAt, since)),
       )
-      .returning({
-        id: assets.id,
-        userId: assets.userId,
-        batchId: assets.batchId,
-        status: assets.status,
-        version: assets.version,
-      });
+      .returning(transitionColumns);
     claim = taken ? { ...taken, error: null } : null;
   } else if (row.status === "processed") {
     await env.EMBED_QUEUE.send({ assetId, uid } satisfies EmbedMessage);
@@ -115,13 +110,7 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
         updatedAt: Date.now(),
       })
       .where(ours)
-      .returning({
-        id: assets.id,
-        userId: assets.userId,
-        batchId: assets.batchId,
-        status: assets.status,
-        version: assets.version,
-      });
+      .returning(transitionColumns);
     if (t) await publish({ ...t, error: { stage: "processing", code, message } });
     return `failed:${code}`;
   };
@@ -195,13 +184,7 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
         error: null,
       })
       .where(ours)
-      .returning({
-        id: assets.id,
-        userId: assets.userId,
-        batchId: assets.batchId,
-        status: assets.status,
-        version: assets.version,
-      });
+      .returning(transitionColumns);
     if (!done) {
       const [now] = await db
         .select({ status: assets.status })

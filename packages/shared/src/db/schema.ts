@@ -9,6 +9,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import { assetStatuses } from "../assets";
 
 // Timestamps are epoch milliseconds (INTEGER): cheap comparisons for leases and sweeps.
 
@@ -45,18 +46,7 @@ export const assets = sqliteTable(
     size: integer("size").notNull(),
     type: text("type").notNull(),
     sha256: text("sha256").notNull(),
-    status: text("status", {
-      enum: [
-        "pending",
-        "uploaded",
-        "processing",
-        "processed",
-        "embedding",
-        "ready",
-        "failed",
-        "deleting",
-      ],
-    }).notNull(),
+    status: text("status", { enum: assetStatuses }).notNull(),
     /** Incremented by every transition; events carry it so clients keep the newest. */
     version: integer("version").notNull().default(1),
     /** When the current upload URL expires (pending only). */
@@ -90,7 +80,7 @@ export const assets = sqliteTable(
     index("assets_status_updated").on(t.status, t.updatedAt),
     check(
       "assets_status_check",
-      sql`${t.status} IN ('pending','uploaded','processing','processed','embedding','ready','failed','deleting')`,
+      sql`${t.status} IN ${sql.raw(`(${assetStatuses.map((s) => `'${s}'`).join(",")})`)}`,
     ),
   ],
 );
