@@ -9,6 +9,7 @@ export default defineConfig({
       "workers/processor/vitest.config.ts",
       "workers/embedder/vitest.config.ts",
       "test/vitest.config.ts",
+      "web/vitest.config.ts",
     ],
   },
 });

@@ -33,6 +33,12 @@ if (dryRun) {
 }
 
 checkCorsMatchesConfig();
+// The api worker serves public/ (the built web app, gitignored): build it first.
+const web = spawnSync(process.execPath, [path.join(root, "web", "build.mjs")], {
+  cwd: root,
+  stdio: "inherit",
+});
+if (web.status !== 0) fail(`building the web app failed (exit ${web.status ?? web.signal})`);
 const placeholders = workers.filter((w) => read(w.config).includes("REPLACE_WITH_"));
 
 if (dryRun) {

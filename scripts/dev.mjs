@@ -59,6 +59,10 @@ for (const config of configs) {
 
 await assertPortFree(port, ip);
 
+// The web page is built output (gitignored): build it so `npm run dev` serves the app.
+const web = await run(process.execPath, [path.join(root, "web", "build.mjs")]);
+if (web !== 0) fail(`building the web app failed (exit ${web})`);
+
 // Non-interactive (stdin ignored): wrangler then applies without asking for confirmation.
 const migrate = await run("wrangler", [
   "d1",

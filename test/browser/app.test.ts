@@ -1,0 +1,277 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium, type Page } from "playwright-core";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// The browser app in Debian's Chromium against the real `npm run dev`: the page on
+// http://localhost:PORT, upload URLs signed for http://127.0.0.1:PORT, so every PUT is
+// cross-origin and goes through CORS like it does to R2.
+
+const CHROMIUM = "/usr/bin/chromium";
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(`browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+}
+
+let dev: ChildProcess | undefined;
+let devExited: Promise<void> = Promise.resolve();
+let output = "";
+let port = 0;
+let stateDir = "";
+let profileDir = "";
+let imagesDir = "";
+
+describe.skipIf(!hasChromium)("browser app against npm run dev", () => {
+  beforeAll(async () => {
+    port = await freePort();
+    stateDir = mkdtempSync(path.join(tmpdir(), "darkroom-browser-state-"));
+    profileDir = mkdtempSync(path.join(tmpdir(), "darkroom-browser-profile-"));
+    imagesDir = mkdtempSync(path.join(tmpdir(), "darkroom-browser-images-"));
+    dev = spawn(process.execPath, [path.join(root, "scripts/dev.mjs")], {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DARKROOM_STATE_DIR: stateDir,
+        DARKROOM_SWEEP_SECONDS: "5",
+        DARKROOM_UPLOAD_ORIGIN: `http://127.0.0.1:${port}`,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    const child = dev;
+    devExited = new Promise((resolve) => child.once("exit", () => resolve()));
+    child.stdout?.on("data", (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr?.on("data", (c: Buffer) => {
+      output += c.toString();
+    });
+    const deadline = Date.now() + 200_000;
+    while (!output.includes(`darkroom: ready on http://localhost:${port}`)) {
+      if (child.exitCode !== null) throw new Error(`npm run dev exited early:\n${tail()}`);
+      if (Date.now() > deadline) throw new Error(`npm run dev never became ready:\n${tail()}`);
+      await sleep(250);
+    }
+    persistent = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await persistent?.close().catch(() => {});
+    if (dev?.pid) {
+      try {
+        process.kill(-dev.pid, "SIGTERM");
+      } catch {
+        // gone
+      }
+      await Promise.race([devExited, sleep(15_000)]);
+      try {
+        process.kill(-dev.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    for (const d of [stateDir, profileDir, imagesDir]) {
+      if (d) rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it("uploads 50 photos to Searchable, skips nothing valid, lists the corrupt one with its reason, retries a killed PUT", async () => {
+    const files = await makeImages("a", 50);
+    const corrupt = path.join(imagesDir, "corrupt.jpg");
+    // JPEG magic bytes (the page's check passes) and garbage after: the processor refuses it.
+    writeFileSync(
+      corrupt,
+      Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 7)]),
+    );
+    const copy = path.join(imagesDir, "copy-of-a-000.png");
+    writeFileSync(copy, await sharpBytes("a", 0));
+    const notes = path.join(imagesDir, "notes.txt");
+    writeFileSync(notes, "not a photo");
+
+    const page = await newPage();
+    const puts = new Map<string, number>();
+    let killed: string | null = null;
+    await page.route(`http://127.0.0.1:${port}/api/local-upload/**`, async (route) => {
+      const req = route.request();
+      if (req.method() !== "PUT") return route.continue();
+      const id = new URL(req.url()).pathname.split("/").pop() ?? "";
+      puts.set(id, (puts.get(id) ?? 0) + 1);
+      // The connection dies mid-upload: the page must retry it on its own.
+      if (killed === null) {
+        killed = id;
+        return route.abort("connectionreset");
+      }
+      return route.continue();
+    });
+    await signIn(page, "alice");
+    await page.getByTestId("file-input").setInputFiles([...files, corrupt, copy, notes]);
+
+    await waitForCount(page, "searchable", "50 / 51");
+    await expect.poll(() => page.getByTestId("failure").count(), { timeout: 60_000 }).toBe(1);
+    const failure = (await page.getByTestId("failure").textContent()) ?? "";
+    expect(failure).toContain("corrupt.jpg");
+    expect(failure).toMatch(/corrupt|unsupported/);
+    // Stats frames are coalesced (one per 400 ms at most): the last one may still come.
+    await waitForCount(page, "uploaded", "51 / 51");
+    await waitForCount(page, "processed", "50 / 51");
+
+    expect(killed, "a PUT was intercepted").not.toBeNull();
+    expect(puts.get(killed ?? ""), "the killed PUT was sent again").toBe(2);
+    // The list is virtualised: the last rows exist only once scrolled into view.
+    await page.getByTestId("file-list").evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+      el.dispatchEvent(new Event("scroll"));
+    });
+    expect(await page.locator(".filerow").count()).toBeLessThan(30);
+    const row = (name: string) => page.locator(`.filerow[data-name="${name}"]`);
+    await expect.poll(() => row("copy-of-a-000.png").getAttribute("data-stage")).toBe("duplicate");
+    expect((await page.getByTestId("skipped").textContent()) ?? "").toContain("Skipped (1)");
+
+    const shot = path.join(root, "test-results", "browser-batch.png");
+    mkdirSync(path.dirname(shot), { recursive: true });
+    await page.screenshot({ path: shot, fullPage: true });
+    if (process.env.UPDATE_SCREENSHOTS) {
+      await page.screenshot({
+        path: path.join(root, "docs", "screenshot-batch.png"),
+        fullPage: true,
+      });
+    }
+
+    // The gallery shows the photos, and search finds one by its file name.
+    await page.getByRole("button", { name: "Gallery" }).click();
+    await expect
+      .poll(() => page.locator(".tile img").count(), { timeout: 20_000 })
+      .toBeGreaterThan(10);
+    await page.getByTestId("search").fill("a-007");
+    await page.getByRole("button", { name: "Search" }).click();
+    await expect.poll(() => text(page, "search-info")).toMatch(/^[1-9]\d* results for “a-007”/);
+    await page.close();
+  });
+
+  it("after a reload mid-batch shows the server's true state and finishes from re-picked files", async () => {
+    const files = await makeImages("b", 20);
+    const page = await newPage();
+    // Let 8 PUTs through; hold the rest, as if the tab was closed while they ran.
+    let allowed = 8;
+    await page.route(`http://127.0.0.1:${port}/api/local-upload/**`, async (route) => {
+      if (route.request().method() !== "PUT") return route.continue();
+      if (allowed > 0) {
+        allowed -= 1;
+        return route.continue();
+      }
+      await new Promise(() => {});
+    });
+    await signIn(page, "bob");
+    await page.getByTestId("file-input").setInputFiles(files);
+    await waitForCount(page, "uploaded", "8 / 20");
+
+    await page.unrouteAll({ behavior: "ignoreErrors" });
+    await page.reload();
+    await expect.poll(() => text(page, "count-uploaded"), { timeout: 30_000 }).toBe("8 / 20");
+    expect((await page.getByTestId("repick").textContent()) ?? "").toContain(
+      "12 file(s) were not uploaded",
+    );
+
+    await page.getByTestId("repick-input").setInputFiles(files);
+    await waitForCount(page, "searchable", "20 / 20");
+    await page.close();
+  });
+});
+
+let persistent: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
+
+async function newPage(): Promise<Page> {
+  if (!persistent) throw new Error("no browser");
+  const page = await persistent.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  // Each test starts signed out with no stored batch.
+  await page.goto(`http://localhost:${port}/`);
+  await page.evaluate(async () => {
+    localStorage.clear();
+    await new Promise((r) => {
+      const req = indexedDB.deleteDatabase("darkroom");
+      req.onsuccess = req.onerror = req.onblocked = () => r(null);
+    });
+  });
+  await page.reload();
+  return page;
+}
+
+async function signIn(page: Page, user: string): Promise<void> {
+  await page.getByTestId("user").fill(user);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("dropzone").waitFor();
+}
+
+async function waitForCount(page: Page, stage: string, want: string): Promise<void> {
+  await expect
+    .poll(() => text(page, `count-${stage}`), { timeout: 120_000, interval: 500 })
+    .toBe(want);
+}
+
+async function text(page: Page, testId: string): Promise<string> {
+  const el = page.getByTestId(testId);
+  return (await el.count()) > 0 ? ((await el.textContent()) ?? "").trim() : "";
+}
+
+/** Distinct small PNGs: random pixels, so no two share a hash. */
+async function makeImages(prefix: string, n: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const file = path.join(imagesDir, `${prefix}-${String(i).padStart(3, "0")}.png`);
+    writeFileSync(file, await sharpBytes(prefix, i));
+    out.push(file);
+  }
+  return out;
+}
+
+function sharpBytes(prefix: string, i: number): Promise<Buffer> {
+  const w = 96;
+  const h = 64;
+  const px = Buffer.alloc(w * h * 3);
+  // Deterministic per (prefix, i), so a copy written later is byte-identical.
+  let seed = [...`${prefix}${i}`].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 7);
+  for (let j = 0; j < px.length; j++) {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    px[j] = seed >>> 24;
+  }
+  return sharp(px, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+function tail(): string {
+  return output.slice(-4000);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

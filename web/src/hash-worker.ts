@@ -1,0 +1,46 @@
+// Hashing off the main thread. Small files: crypto.subtle.digest on the whole file
+// (native, fastest). Files over HASH_STREAM_THRESHOLD: read in chunks through the
+// incremental SHA-256, so a 50 MB photo never sits in memory twice and the worker's
+// footprint stays at one chunk. The magic bytes are read here too.
+/// <reference lib="webworker" />
+import { Sha256 } from "./sha256";
+import { classify } from "./sniff";
+
+export type HashRequest = { id: number; file: File };
+export type HashResponse =
+  | { id: number; ok: true; sha256: string; type: string }
+  | { id: number; ok: false; reason: string };
+
+const HASH_STREAM_THRESHOLD = 8 * 1024 * 1024;
+const CHUNK = 4 * 1024 * 1024;
+
+declare const self: DedicatedWorkerGlobalScope;
+
+self.onmessage = async (e: MessageEvent<HashRequest>) => {
+  const { id, file } = e.data;
+  try {
+    const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+    const verdict = classify(file.type, file.size, head);
+    if (!verdict.ok) {
+      self.postMessage({ id, ok: false, reason: verdict.reason } satisfies HashResponse);
+      return;
+    }
+    const sha256 = await hashFile(file);
+    self.postMessage({ id, ok: true, sha256, type: verdict.type } satisfies HashResponse);
+  } catch (err) {
+    const reason = `could not read the file: ${err instanceof Error ? err.message : String(err)}`;
+    self.postMessage({ id, ok: false, reason } satisfies HashResponse);
+  }
+};
+
+async function hashFile(file: File): Promise<string> {
+  if (file.size <= HASH_STREAM_THRESHOLD) {
+    const digest = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  const h = new Sha256();
+  for (let off = 0; off < file.size; off += CHUNK) {
+    h.update(new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer()));
+  }
+  return h.hex();
+}
