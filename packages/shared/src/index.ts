@@ -6,5 +6,6 @@ export * from "./hub-client";
 export * from "./keys";
 export * from "./leases";
 export * from "./messages";
+export * from "./queue-loop";
 export * from "./search";
 export * from "./transitions";

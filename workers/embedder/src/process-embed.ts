@@ -1,6 +1,7 @@
 import {
   type AssetStatus,
   blobToVector,
+  ClaimHeld,
   classifyAiError,
   DESCRIPTOR_DIMENSIONS,
   deleteVectors,
@@ -40,16 +41,6 @@ const NEAR_DUPLICATE_CANDIDATES = 20;
 
 function hub(env: Env, uid: string) {
   return hubPublisher(env.USER_HUB, uid);
-}
-
-/**
- * Another consumer holds a live claim on the asset: the message must come back later
- * (when the claim would have expired), never be acked away.
- */
-export class ClaimHeld extends Error {
-  constructor(readonly delaySeconds: number) {
-    super(`another consumer is embedding this asset; retry in ${delaySeconds} s`);
-  }
 }
 
 /** A failure that no retry of this message can fix: the asset fails with a reason. */

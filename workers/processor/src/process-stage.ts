@@ -1,4 +1,5 @@
 import {
+  ClaimHeld,
   type EmbedMessage,
   failure,
   hubPublisher,
@@ -17,13 +18,6 @@ import { ImageError } from "./image/errors";
 import { type Budget, DEFAULT_BUDGET, processImage } from "./image/pipeline";
 
 export { PROCESSING_LEASE_MS };
-
-/** Thrown when another consumer holds a live claim: retry after it should have ended. */
-export class RetryLater extends Error {
-  constructor(readonly delaySeconds: number) {
-    super(`asset is being processed elsewhere; retry in ${delaySeconds} s`);
-  }
-}
 
 // One image at a time per isolate: concurrent invocations share its 128 MB.
 let lane: Promise<unknown> = Promise.resolve();
@@ -68,7 +62,7 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
   } else if (row.status === "processing") {
     const since = row.claimedAt ?? 0;
     if (since > now - PROCESSING_LEASE_MS) {
-      throw new RetryLater(Math.max(1, Math.ceil((since + PROCESSING_LEASE_MS - now) / 1000)));
+      throw new ClaimHeld(Math.max(1, Math.ceil((since + PROCESSING_LEASE_MS - now) / 1000)));
     }
     // Take over a dead claim, only if nobody else did first.
     const [taken] = await db

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import { originalKey, variantKey } from "@darkroom/shared";
+import { ClaimHeld, originalKey, variantKey } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
-import { PROCESSING_LEASE_MS, processStage, RetryLater } from "../src/process-stage";
+import { PROCESSING_LEASE_MS, processStage } from "../src/process-stage";
 import { fixture } from "./fixtures";
 import {
   assetRow,
@@ -117,8 +117,8 @@ describe("the processing stage", () => {
     const claimedAt = Date.now() - 30_000;
     await setRow(assetId, "claimed_at = ?", claimedAt);
     const err = await processStage(env, assetId, user.uid).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RetryLater);
-    const delay = err instanceof RetryLater ? err.delaySeconds : 0;
+    expect(err).toBeInstanceOf(ClaimHeld);
+    const delay = err instanceof ClaimHeld ? err.delaySeconds : 0;
     expect(delay).toBeGreaterThanOrEqual(Math.floor((PROCESSING_LEASE_MS - 30_000) / 1000) - 1);
     expect(delay).toBeLessThanOrEqual(Math.ceil((PROCESSING_LEASE_MS - 30_000) / 1000) + 1);
     expect(await assetRow(assetId)).toMatchObject({

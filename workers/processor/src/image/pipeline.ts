@@ -158,7 +158,12 @@ function describeKind(p: Probe): string {
   return p.format.toUpperCase();
 }
 
-async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter, budget: Budget): Promise<Rgba> {
+async function decode(
+  bytes: Uint8Array,
+  p: Probe,
+  meter: PeakMeter,
+  budget: Budget,
+): Promise<Rgba> {
   if (p.format === "jpeg") {
     // Defence in depth behind the estimate: libjpeg itself refuses to allocate past it.
     const decoder = createJpegDecoder(jpegWasm, { maxMemoryBytes: budget.memoryBytes });
