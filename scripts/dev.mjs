@@ -6,7 +6,8 @@
 // Env: PORT (8787), DARKROOM_IP (127.0.0.1), DARKROOM_STATE_DIR (.wrangler/state),
 // DARKROOM_SWEEP_SECONDS (30; 0 turns the local sweeper off),
 // DARKROOM_UPLOAD_ORIGIN (sets LOCAL_UPLOAD_ORIGIN, e.g. http://127.0.0.1:8787 to make
-// the page at localhost upload cross-origin like it does to R2 in production).
+// the page at localhost upload cross-origin like it does to R2 in production),
+// DARKROOM_FAULTS (fault injection for `npm run load -- --chaos`; never set otherwise).
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
@@ -83,6 +84,14 @@ devArgs.push("--show-interactive-dev-session=false");
 // wrangler.toml allows uploads from the page's origins on port 8787; follow $PORT.
 if (port !== 8787) {
   devArgs.push("--var", `CORS_ALLOWED_ORIGINS:http://localhost:${port},http://127.0.0.1:${port}`);
+}
+// Fault injection for the load test's chaos run only (packages/shared/src/faults.ts).
+// Measured with wrangler 4.164: `--var` and `--env-file` reach only the first config (the
+// api), while a secondary worker without a `.dev.vars` of its own (processor, embedder)
+// reads its vars from process.env when CLOUDFLARE_INCLUDE_PROCESS_ENV is on.
+if (process.env.DARKROOM_FAULTS) {
+  env.CLOUDFLARE_INCLUDE_PROCESS_ENV = "true";
+  log(`fault injection on: ${process.env.DARKROOM_FAULTS}`);
 }
 if (process.env.DARKROOM_UPLOAD_ORIGIN) {
   devArgs.push("--var", `LOCAL_UPLOAD_ORIGIN:${process.env.DARKROOM_UPLOAD_ORIGIN}`);

@@ -20,17 +20,28 @@ export function freePort() {
   });
 }
 
-/** @returns {Promise<{ url: string, stop: () => Promise<void>, workerdPids: () => number[] }>} */
-export async function startStack({ sweepSeconds = 30, quiet = true } = {}) {
+/**
+ * `stateDir` and `port` given: the state is kept on stop (a restart finds it again, on the
+ * same origin, so issued upload URLs stay valid); `env` adds to the dev script's env.
+ * @returns {Promise<{ url: string, stop: () => Promise<void>, kill: () => Promise<void>, workerdPids: () => number[] }>}
+ */
+export async function startStack({
+  sweepSeconds = 30,
+  quiet = true,
+  stateDir: keptStateDir,
+  port: fixedPort,
+  env: extraEnv = {},
+} = {}) {
   if (process.env.DARKROOM_URL) {
     return {
       url: process.env.DARKROOM_URL.replace(/\/$/, ""),
       stop: async () => {},
+      kill: async () => {},
       workerdPids: () => [],
     };
   }
-  const port = await freePort();
-  const stateDir = mkdtempSync(path.join(tmpdir(), "darkroom-stack-"));
+  const port = fixedPort ?? (await freePort());
+  const stateDir = keptStateDir ?? mkdtempSync(path.join(tmpdir(), "darkroom-stack-"));
   const child = spawn(process.execPath, [path.join(root, "scripts/dev.mjs")], {
     cwd: root,
     env: {
@@ -38,6 +49,7 @@ export async function startStack({ sweepSeconds = 30, quiet = true } = {}) {
       PORT: String(port),
       DARKROOM_STATE_DIR: stateDir,
       DARKROOM_SWEEP_SECONDS: String(sweepSeconds),
+      ...extraEnv,
     },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
@@ -77,7 +89,18 @@ export async function startStack({ sweepSeconds = 30, quiet = true } = {}) {
         // gone
       }
     }
-    rmSync(stateDir, { recursive: true, force: true });
+    if (!keptStateDir) rmSync(stateDir, { recursive: true, force: true });
+  };
+  /** A crash: SIGKILL to everything at once, no graceful shutdown; the state stays. */
+  const kill = async () => {
+    for (const pid of [group, child.pid]) {
+      try {
+        if (pid) process.kill(-pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
   };
   /** The workerd processes of this stack (children of its wrangler process group). */
   const workerdPids = () => {
@@ -96,7 +119,7 @@ export async function startStack({ sweepSeconds = 30, quiet = true } = {}) {
     }
     return out;
   };
-  return { url: `http://localhost:${port}`, stop, workerdPids };
+  return { url: `http://localhost:${port}`, stop, kill, workerdPids };
 }
 
 function readProcDir() {

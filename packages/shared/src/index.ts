@@ -1,6 +1,7 @@
 export * from "./assets";
 export * from "./backoff";
 export * from "./events";
+export * from "./faults";
 export * from "./http";
 export * from "./hub-client";
 export * from "./keys";

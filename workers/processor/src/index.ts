@@ -1,10 +1,13 @@
-import { consumeBatch } from "@darkroom/shared";
+import { consumeBatch, withFaults } from "@darkroom/shared";
 import { processDeadLetter, processMessage } from "./process-upload";
 
 export default {
-  queue: (batch, env) =>
-    consumeBatch(batch, env, "processor", {
-      process: processMessage,
+  queue: (batch, bindings) => {
+    // Inert unless DARKROOM_FAULTS is set (only the load test's chaos run sets it).
+    const { env, deliver } = withFaults(bindings);
+    return consumeBatch(batch, env, "processor", {
+      process: deliver(processMessage),
       deadLetter: processDeadLetter,
-    }),
+    });
+  },
 } satisfies ExportedHandler<Env, unknown>;

@@ -1,0 +1,6 @@
+export { ApiError, backoffMs, createClient, retryAfterMs, withRetries } from "./api.mjs";
+export { main, parseCli, USAGE, UsageError } from "./cli.mjs";
+export { scan, sha256File, typeOf } from "./files.mjs";
+export { MANIFEST_NAME, Manifest } from "./manifest.mjs";
+export { formatStages, settled, stages, watchStats } from "./status.mjs";
+export { uploadDirectory } from "./upload.mjs";

@@ -1,0 +1,280 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  backoffMs,
+  createClient,
+  Manifest,
+  main,
+  parseCli,
+  retryAfterMs,
+  scan,
+  UsageError,
+  uploadDirectory,
+  // @ts-expect-error plain ESM JavaScript without declarations (runs without a build step)
+} from "../../packages/cli/src/index.mjs";
+
+const env = { DARKROOM_URL: "http://127.0.0.1:1", DARKROOM_TOKEN: "t" };
+
+function sink() {
+  let text = "";
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      text += String(chunk);
+      cb();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+describe("darkroom arguments", () => {
+  it("takes the endpoint and token from the environment", () => {
+    const o = parseCli(["upload", "photos"], env);
+    expect(o).toMatchObject({
+      command: "upload",
+      url: env.DARKROOM_URL,
+      token: "t",
+      concurrency: 4,
+    });
+  });
+
+  it("lets flags override the environment", () => {
+    const o = parseCli(
+      ["search", "blue", "sky", "--url", "https://x.example", "--token", "u"],
+      env,
+    );
+    expect(o).toMatchObject({
+      command: "search",
+      query: "blue sky",
+      url: "https://x.example",
+      token: "u",
+    });
+  });
+
+  it("refuses a missing token, an unknown command, an unknown flag and a bad number", () => {
+    expect(() => parseCli(["upload", "d"], { DARKROOM_URL: "http://x" })).toThrow(/no token/);
+    expect(() => parseCli(["frobnicate"], env)).toThrow(UsageError);
+    expect(() => parseCli(["upload", "d", "--bogus"], env)).toThrow(UsageError);
+    expect(() => parseCli(["upload", "d", "--concurrency", "0"], env)).toThrow(/concurrency/);
+    expect(() => parseCli(["search", "x", "--limit", "51"], env)).toThrow(/limit/);
+    expect(() => parseCli(["upload"], env)).toThrow(/one directory/);
+  });
+
+  it("prints usage on stderr and exits 2 on a usage error, help on stdout with 0", async () => {
+    const out = sink();
+    const err = sink();
+    const io = { env, stdout: out.stream, stderr: err.stream };
+    expect(await main(["nope"], io)).toBe(2);
+    expect(err.text()).toMatch(/unknown command "nope"[\s\S]*Usage: darkroom/);
+    expect(await main(["--help"], io)).toBe(0);
+    expect(out.text()).toMatch(/^Usage: darkroom/);
+  });
+
+  it("reports an API error as one JSON line on stderr when not on a TTY", async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(401, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "unauthorized", message: "Bad token" } }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const out = sink();
+    const err = sink();
+    const code = await main(["search", "x"], {
+      env: { DARKROOM_URL: url, DARKROOM_TOKEN: "t" },
+      stdout: out.stream,
+      stderr: err.stream,
+    });
+    server.close();
+    expect(code).toBe(1);
+    expect(JSON.parse(err.text())).toEqual({
+      error: { code: "unauthorized", message: "401 unauthorized: Bad token" },
+    });
+  });
+});
+
+describe("retries", () => {
+  it("backs off exponentially with jitter up to 30 s", () => {
+    expect(backoffMs(1, () => 0)).toBe(250);
+    expect(backoffMs(1, () => 1)).toBe(500);
+    expect(backoffMs(4, () => 1)).toBe(4000);
+    expect(backoffMs(20, () => 1)).toBe(30_000);
+  });
+
+  it("reads Retry-After as seconds or as a date", () => {
+    expect(retryAfterMs("3")).toBe(3000);
+    expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);
+    expect(retryAfterMs(null)).toBeNull();
+  });
+});
+
+/** A fake API: POST /api/uploads and PUT /put/:id, recording what it saw. */
+function fakeApi(opts: {
+  failPutsOnce?: number;
+  duplicates?: Set<string>;
+  status429Once?: boolean;
+}) {
+  const seen = { posts: 0, puts: [] as string[], files: [] as string[] };
+  let putFailures = opts.failPutsOnce ?? 0;
+  let limited = opts.status429Once ?? false;
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const port = (server.address() as AddressInfo).port;
+    if (req.method === "POST" && req.url === "/api/uploads") {
+      if (limited) {
+        limited = false;
+        res.writeHead(429, { "Retry-After": "0" });
+        res.end("{}");
+        return;
+      }
+      seen.posts += 1;
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as {
+        files: Array<{ clientId: string; sha256: string }>;
+      };
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(
+        JSON.stringify({
+          batchId: "00000000-0000-4000-8000-000000000001",
+          files: body.files.map((f) => {
+            seen.files.push(f.clientId);
+            const assetId = `a-${f.clientId}`;
+            if (opts.duplicates?.has(f.clientId))
+              return { clientId: f.clientId, assetId, status: "duplicate" };
+            return {
+              clientId: f.clientId,
+              assetId,
+              status: "upload",
+              upload: {
+                url: `http://127.0.0.1:${port}/put/${encodeURIComponent(f.clientId)}`,
+                method: "PUT",
+                headers: {},
+                expiresAt: "",
+              },
+            };
+          }),
+        }),
+      );
+      return;
+    }
+    if (req.method === "PUT") {
+      if (putFailures > 0) {
+        putFailures -= 1;
+        res.writeHead(503);
+        res.end("busy");
+        return;
+      }
+      seen.puts.push(decodeURIComponent(req.url?.slice(5) ?? ""));
+      res.writeHead(200);
+      res.end("{}");
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  return {
+    seen,
+    start: () =>
+      new Promise<string>((r) =>
+        server.listen(0, "127.0.0.1", () =>
+          r(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+        ),
+      ),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe("upload and its manifest", () => {
+  let dir = "";
+  let manifestPath = "";
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "darkroom-cli-"));
+    mkdirSync(path.join(dir, "sub", "deeper"), { recursive: true });
+    for (const [name, body] of [
+      ["a.jpg", "A"],
+      ["b.PNG", "B"],
+      ["sub/c.webp", "C"],
+      ["sub/deeper/d.jpeg", "D"],
+      ["notes.txt", "not a photo"],
+      [".hidden.jpg", "H"],
+    ]) {
+      writeFileSync(path.join(dir, name), body);
+    }
+    manifestPath = path.join(dir, "m.jsonl");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("finds photos recursively, skipping other files and hidden ones", async () => {
+    const files = (await scan(dir)) as Array<{ path: string; type: string }>;
+    expect(files.map((f) => [f.path, f.type])).toEqual([
+      ["a.jpg", "image/jpeg"],
+      ["b.PNG", "image/png"],
+      ["sub/c.webp", "image/webp"],
+      ["sub/deeper/d.jpeg", "image/jpeg"],
+    ]);
+  });
+
+  it("uploads every file once, counts duplicates, and survives a 429 and a 503", async () => {
+    const api = fakeApi({ failPutsOnce: 1, duplicates: new Set(["b.PNG"]), status429Once: true });
+    const url = await api.start();
+    const client = createClient({ url, token: "t", retries: 3 });
+    const r = await uploadDirectory({ client, dir, manifestPath, concurrency: 2 });
+    await api.close();
+    expect(r).toMatchObject({ total: 4, uploaded: 3, duplicates: 1, skipped: 0, failed: [] });
+    expect(api.seen.puts.sort()).toEqual(["a.jpg", "sub/c.webp", "sub/deeper/d.jpeg"]);
+  });
+
+  it("uploads only what is missing when re-run after an interruption", async () => {
+    // The first run is stopped after its first finished file, like a Ctrl-C.
+    const api = fakeApi({});
+    const url = await api.start();
+    const client = createClient({ url, token: "t" });
+    const controller = new AbortController();
+    const first = await uploadDirectory({
+      client,
+      dir,
+      manifestPath,
+      concurrency: 1,
+      chunkSize: 1,
+      signal: controller.signal,
+      onProgress: (p: { done: number }) => {
+        if (p.done >= 1) controller.abort();
+      },
+    });
+    expect(first.aborted).toBe(true);
+    expect(first.uploaded).toBe(1);
+    const second = await uploadDirectory({ client, dir, manifestPath, concurrency: 2 });
+    await api.close();
+    expect(second).toMatchObject({ skipped: 1, uploaded: 3, failed: [] });
+    // Every file reached the server exactly once, in the same batch.
+    expect(api.seen.puts.sort()).toEqual(["a.jpg", "b.PNG", "sub/c.webp", "sub/deeper/d.jpeg"]);
+    expect(second.batchId).toBe(first.batchId);
+  });
+
+  it("uploads a file again when it changed since the manifest noted it", async () => {
+    const api = fakeApi({});
+    const url = await api.start();
+    const client = createClient({ url, token: "t" });
+    await uploadDirectory({ client, dir, manifestPath });
+    writeFileSync(path.join(dir, "a.jpg"), "A, edited");
+    utimesSync(path.join(dir, "a.jpg"), new Date(), new Date(Date.now() + 5000));
+    const again = await uploadDirectory({ client, dir, manifestPath });
+    await api.close();
+    expect(again).toMatchObject({ skipped: 3, uploaded: 1 });
+  });
+
+  it("ignores a torn last manifest line from a kill mid-write", () => {
+    writeFileSync(
+      manifestPath,
+      `${JSON.stringify({ v: 1, batchId: "b1" })}\n${JSON.stringify({ path: "a.jpg", size: 1, mtimeMs: 5, sha256: "x", assetId: "id", status: "uploaded" })}\n{"path":"b.PNG","si`,
+    );
+    const m = new Manifest(manifestPath);
+    expect(m.batchId).toBe("b1");
+    expect(m.isDone("a.jpg", 1, 5)).toBe(true);
+    expect(m.isDone("b.PNG", 1, 5)).toBe(false);
+    expect(readFileSync(manifestPath, "utf8")).toContain('"si');
+  });
+});
