@@ -200,3 +200,19 @@ describe("the Images binding path and EXIF orientation", () => {
     expect([r.preview.width, r.preview.height]).toEqual([600, 450]);
   });
 });
+
+describe("the budget estimate", () => {
+  it("covers the measured peak of PNG, JPEG and WebP fixtures", async () => {
+    for (const name of [
+      "blackbug.png",
+      "Flag_of_the_Netherlands-16bit.png",
+      "2569067123_aca715a2ee_o.jpg",
+      "5_webp_a.webp",
+    ]) {
+      const r = await processImage(fixture(name), {
+        budget: { maxPixels: 100_000_000, memoryBytes: 1024 * 1024 * 1024 },
+      });
+      expect(r.peakBytes, name).toBeLessThanOrEqual(r.estimatedBytes);
+    }
+  });
+});
