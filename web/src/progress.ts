@@ -2,19 +2,10 @@
 // snapshots. Pure (state in, state out; time passed in), so ordering rules are
 // unit-tested: the highest `version` per asset wins whatever order frames arrive in,
 // only this batch's `stats` frames count, `reset` asks the page to refetch.
-import type { AssetError, AssetStatus } from "../../packages/shared/src/assets";
+import type { AssetError, AssetStatus, StatusCounts } from "../../packages/shared/src/assets";
 import type { ServerFrame } from "../../packages/shared/src/events";
 
-export type Stats = {
-  total: number;
-  pending: number;
-  uploaded: number;
-  processing: number;
-  processed: number;
-  embedding: number;
-  ready: number;
-  failed: number;
-};
+export type Stats = StatusCounts;
 
 export type AssetProgress = {
   status: AssetStatus | "deleted";

@@ -38,17 +38,6 @@ export const variantNames = ["original", "thumb", "preview"] as const;
 export const variantNameSchema = z.enum(variantNames);
 export type VariantName = z.infer<typeof variantNameSchema>;
 
-export type StatusCounts = {
-  total: number;
-  pending: number;
-  uploaded: number;
-  processing: number;
-  processed: number;
-  embedding: number;
-  ready: number;
-  failed: number;
-};
-
 export const statsSchema = z.object({
   total: z.number().int(),
   pending: z.number().int(),
@@ -59,3 +48,17 @@ export const statsSchema = z.object({
   ready: z.number().int(),
   failed: z.number().int(),
 });
+export type StatusCounts = z.infer<typeof statsSchema>;
+
+export function emptyStats(): StatusCounts {
+  return {
+    total: 0,
+    pending: 0,
+    uploaded: 0,
+    processing: 0,
+    processed: 0,
+    embedding: 0,
+    ready: 0,
+    failed: 0,
+  };
+}

@@ -1,4 +1,4 @@
-import type { StatusCounts } from "@darkroom/shared";
+import { emptyStats, type StatusCounts } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, count, eq, ne } from "drizzle-orm";
 import { db } from "./db";
@@ -24,16 +24,7 @@ export async function statusCounts(env: Env, uid: string, batchId?: string): Pro
         .from(assets)
         .where(and(eq(assets.userId, uid), ne(assets.status, "deleting")))
         .groupBy(assets.status);
-  const stats: StatusCounts = {
-    total: 0,
-    pending: 0,
-    uploaded: 0,
-    processing: 0,
-    processed: 0,
-    embedding: 0,
-    ready: 0,
-    failed: 0,
-  };
+  const stats: StatusCounts = emptyStats();
   for (const r of rows) {
     if (r.status === "deleting") continue;
     stats[r.status] += r.n;
