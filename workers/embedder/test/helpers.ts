@@ -1,13 +1,8 @@
-import {
-  createExecutionContext,
-  createMessageBatch,
-  getQueueResult,
-  type QueueResult,
-} from "cloudflare:test";
+import type { QueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { type AssetFrame, type EmbedMessage, variantKey } from "@darkroom/shared";
 import { z } from "zod";
-import type { UserHub } from "../../api/src/hub/user-hub";
+import { type Delivery, deliverBatch, hubEventsOf } from "../../../test/workerd/queue-helpers";
 import worker from "../src/index";
 import { type FixtureName, fixtureBytes } from "./fixtures";
 
@@ -141,50 +136,17 @@ export function embedMessage(uid: string, assetId: string): EmbedMessage {
 }
 
 /** Events the stage published to the user's hub (the real UserHub of the api). */
-export async function hubEvents(uid: string): Promise<AssetFrame[]> {
-  const ns = env.USER_HUB as unknown as DurableObjectNamespace<UserHub>;
-  const { events } = await ns.get(ns.idFromName(uid)).eventsSince(0);
-  return events;
+export function hubEvents(uid: string): Promise<AssetFrame[]> {
+  return hubEventsOf(env.USER_HUB, uid);
 }
 
-export type Delivery = { id: string; body: unknown; attempts?: number };
+export type { Delivery };
 
-/**
- * Runs the worker's queue handler on one delivered batch and returns its ack/retry state.
- * `getQueueResult` of @cloudflare/vitest-plugin 1.5.0 leaves `delaySeconds` out of
- * `retryMessages` (its mock `retry()` ignores the options), so the delay each message
- * asked for is recorded here and filled in.
- */
-export async function deliver(
+/** Runs this worker's queue handler on one delivered batch (see deliverBatch). */
+export function deliver(
   queue: string,
   messages: Delivery[],
   withEnv: Env = env,
 ): Promise<QueueResult> {
-  const batch = createMessageBatch(
-    queue,
-    messages.map((m) => ({
-      id: m.id,
-      timestamp: new Date(),
-      attempts: m.attempts ?? 1,
-      body: m.body,
-    })),
-  );
-  const delays = new Map<string, number | undefined>();
-  for (const msg of batch.messages) {
-    const retry = msg.retry.bind(msg);
-    msg.retry = (options?: QueueRetryOptions) => {
-      delays.set(msg.id, options?.delaySeconds);
-      retry(options);
-    };
-  }
-  const ctx = createExecutionContext();
-  await worker.queue(batch, withEnv);
-  const result = await getQueueResult(batch, ctx);
-  return {
-    ...result,
-    retryMessages: result.retryMessages.map((r) => ({
-      ...r,
-      delaySeconds: r.delaySeconds ?? delays.get(r.msgId),
-    })),
-  };
+  return deliverBatch((batch, e: Env) => worker.queue(batch, e), queue, messages, withEnv);
 }
