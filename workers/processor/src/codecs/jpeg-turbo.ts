@@ -64,6 +64,17 @@ export interface JpegDecoder {
   readHeader(bytes: Uint8Array): JpegHeader;
   /** Decodes at 1/scaleDenom of full size (DCT scaling) to RGBA. Throws JpegDecodeError. */
   decode(bytes: Uint8Array, scaleDenom: ScaleDenom, options?: DecodeOptions): DecodedImage;
+  /**
+   * Decodes straight to `width` x `height` (at most the image's size): libjpeg scales by
+   * the smallest n/8 that covers it, and the rows are area-averaged down as they arrive,
+   * so the full-size (or n/8-size) image never exists. Throws JpegDecodeError.
+   */
+  decodeFit(
+    bytes: Uint8Array,
+    width: number,
+    height: number,
+    options?: DecodeOptions,
+  ): DecodedImage & { scaleNum: number };
   /** Current size of this instance's WASM memory (it never shrinks). */
   memoryBytes(): number;
   /** True after a trap: the instance is unusable, make a new decoder. */
@@ -144,6 +155,7 @@ const S = {
   arithmetic: 16,
   hSamp: 17,
   vSamp: 18,
+  scaleNum: 19,
 } as const;
 const STATE_INTS = 20;
 const MESSAGE_OFFSET = STATE_INTS * 4;
@@ -245,6 +257,7 @@ export function createJpegDecoder(
   const free = exportedFunction(ex, "free");
   const drReadHeader = exportedFunction(ex, "dr_read_header");
   const drDecode = exportedFunction(ex, "dr_decode");
+  const drDecodeFit = exportedFunction(ex, "dr_decode_fit");
   const drSetMemoryLimit = exportedFunction(ex, "dr_set_memory_limit");
   const drState = exportedFunction(ex, "dr_state");
   if (typeof ex._initialize === "function") exportedFunction(ex, "_initialize")();
@@ -346,6 +359,23 @@ export function createJpegDecoder(
         const data = new Uint8ClampedArray(memory.buffer, pixels, width * height * 4).slice();
         free(pixels);
         return { width, height, data, warning: warning(st) };
+      });
+    },
+
+    decodeFit(bytes, width, height, opts = {}) {
+      if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+        throw new JpegDecodeError("bad-argument", `bad output size ${width}x${height}`);
+      }
+      const flags =
+        (opts.fastDct ? FLAG_FAST_DCT : 0) |
+        (opts.fancyUpsampling === false ? FLAG_NO_FANCY_UPSAMPLE : 0);
+      return withInput(bytes, (ptr, len) => {
+        check(i32(drDecodeFit(ptr, len, width, height, flags)));
+        const st = state();
+        const pixels = slot(st, S.pixels) >>> 0;
+        const data = new Uint8ClampedArray(memory.buffer, pixels, width * height * 4).slice();
+        free(pixels);
+        return { width, height, data, warning: warning(st), scaleNum: slot(st, S.scaleNum) };
       });
     },
   };

@@ -1,5 +1,5 @@
 import jpegWasm from "../../wasm/jpeg-turbo/jpeg-turbo.wasm";
-import { chooseScale, createJpegDecoder, JpegDecodeError } from "../codecs/jpeg-turbo";
+import { createJpegDecoder, JpegDecodeError } from "../codecs/jpeg-turbo";
 import { decodePng } from "../codecs/png";
 import { decodeWebp, encodeWebp } from "../codecs/webp";
 import { ImageError } from "./errors";
@@ -67,13 +67,15 @@ export function estimateBytes(p: Probe, inputBytes: number): number {
   let decoded: number;
   let wasm: number;
   if (p.format === "jpeg") {
-    const d = chooseScale(p.width, p.height, PREVIEW_EDGE);
-    decoded = Math.ceil(p.width / d) * Math.ceil(p.height / d) * 4;
+    // The decoder hands back the preview itself (n/8 DCT scaling + a row-streaming
+    // resize in WASM), so the decoded image is preview-sized.
+    decoded = previewPx;
     const coefficients = p.progressive
       ? Math.ceil(p.width / 8) * Math.ceil(p.height / 8) * 64 * 2 * p.components
       : 0;
-    // Baseline decodes stream through a few MCU rows of buffers.
-    wasm = inputBytes + decoded + coefficients + 4 * MB;
+    // Baseline decodes stream through a few MCU rows of buffers (at most 16 rows of the
+    // scaled width), plus the resize's float rows.
+    wasm = inputBytes + decoded + coefficients + p.width * 16 * 4 + 4 * MB;
   } else {
     decoded = p.width * p.height * 4;
     if (p.format === "png") {
@@ -169,8 +171,12 @@ async function decode(
   if (p.format === "jpeg") {
     // Defence in depth behind the estimate: libjpeg itself refuses to allocate past it.
     const decoder = createJpegDecoder(jpegWasm, { maxMemoryBytes: budget.memoryBytes });
+    const fit = fitLongEdge(p.width, p.height, PREVIEW_EDGE);
     try {
-      const img = decoder.decode(bytes, chooseScale(p.width, p.height, PREVIEW_EDGE));
+      const img =
+        fit.width === p.width && fit.height === p.height
+          ? decoder.decode(bytes, 1)
+          : decoder.decodeFit(bytes, fit.width, fit.height);
       meter.note(bytes.byteLength + decoder.memoryBytes() + img.data.byteLength);
       return { width: img.width, height: img.height, data: img.data };
     } catch (err) {

@@ -54,7 +54,7 @@ mkdir -p "$LIB_BUILD"
   cd "$LIB_BUILD"
   emcmake cmake "$SRC_DIR" \
     -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_FLAGS="-O3 -DNO_GETENV -DNO_PUTENV" \
+    -DCMAKE_C_FLAGS="-O3 -msimd128 -DNO_GETENV -DNO_PUTENV" \
     -DENABLE_SHARED=OFF -DENABLE_STATIC=ON \
     -DWITH_SIMD=OFF -DWITH_TURBOJPEG=OFF -DWITH_JAVA=OFF \
     -DWITH_ARITH_DEC=ON -DWITH_ARITH_ENC=OFF \
@@ -67,7 +67,7 @@ mkdir -p "$LIB_BUILD"
 
 # --- wrapper + link -----------------------------------------------------------------------
 EXPORTS='["_malloc","_free"]'
-emcc -O3 \
+emcc -O3 -msimd128 \
   -I"$SRC_DIR" -I"$LIB_BUILD" \
   "$HERE/decode.c" "$LIB_BUILD/libjpeg.a" \
   --no-entry \

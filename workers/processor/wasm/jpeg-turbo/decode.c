@@ -10,6 +10,7 @@
  * Warnings that mean the pixel data is damaged (truncation, bad Huffman code, lost
  * sync...) are promoted to errors on the spot (libjpeg would otherwise fill grey).
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ enum {
   DR_CORRUPT = 1,      /* damaged / truncated data */
   DR_UNSUPPORTED = 2,  /* 12-bit, lossless, unknown colour space... */
   DR_TOO_LARGE = 3,    /* out of memory or over the memory limit */
-  DR_BAD_ARGUMENT = 4, /* e.g. scale denominator not in 1,2,4,8 */
+  DR_BAD_ARGUMENT = 4, /* e.g. scale denominator not in 1,2,4,8, a fit larger than the image */
   DR_NOT_JPEG = 5      /* no SOI marker / empty input */
 };
 
@@ -57,7 +58,7 @@ struct dr_state {
   int32_t arithmetic;
   int32_t h_samp;           /* sampling factors of component 0 (2,2 = 4:2:0) */
   int32_t v_samp;
-  int32_t reserved;
+  int32_t scale_num;        /* dr_decode_fit only: the n of the n/8 scale libjpeg decoded at */
   char message[DR_MSG_LEN]; /* NUL-terminated text of the error, or the first warning */
 };
 
@@ -314,6 +315,220 @@ EXPORT(dr_decode) int dr_decode(const uint8_t *data, uint32_t len, int denom, ui
 
   state.out_width = (int32_t)ow;
   state.out_height = (int32_t)oh;
+  state.pixels = (int32_t)(uintptr_t)out_buf;
+  out_buf = NULL;
+  return DR_OK;
+}
+
+/* ---- dr_decode_fit: DCT scaling by n/8 + a streaming area-average resize ----------------
+ *
+ * Decodes straight to an out_w x out_h RGBA image (out_w <= width, out_h <= height):
+ * libjpeg scales by the smallest n/8 (n = 1..8) that still covers the output on both axes
+ * (its reduced-size IDCTs make a 3/8 decode of a 4000 px photo ~1500 px and cheap), and
+ * each decoded row is then resampled horizontally and accumulated into at most two output
+ * rows: the exact area average the JS `downscale` computes, without ever holding the
+ * decoded image (memory: the output, a few rows, libjpeg's own buffers). JPEG has no alpha,
+ * so there is nothing to premultiply. Same result conventions as dr_decode.
+ */
+
+struct taps {
+  int32_t *start;
+  int32_t *count;
+  float *weights;
+  int max_taps;
+};
+
+static struct taps htaps, vtaps;
+static float *hrow;    /* one source row resampled horizontally: out_w * 3 floats */
+static float *acc[2];  /* accumulators for the (at most two) output rows a source row feeds */
+
+static void free_fit_scratch(void) {
+  free(htaps.start); free(htaps.count); free(htaps.weights);
+  free(vtaps.start); free(vtaps.count); free(vtaps.weights);
+  free(hrow); free(acc[0]); free(acc[1]);
+  memset(&htaps, 0, sizeof htaps);
+  memset(&vtaps, 0, sizeof vtaps);
+  hrow = acc[0] = acc[1] = NULL;
+}
+
+/* The same arithmetic as `taps()` in workers/processor/src/image/resize.ts (doubles there). */
+static int make_taps(struct taps *t, uint32_t src, uint32_t dst) {
+  const double ratio = (double)src / (double)dst;
+  t->max_taps = (int)ceil(ratio) + 1;
+  t->start = malloc(dst * sizeof *t->start);
+  t->count = malloc(dst * sizeof *t->count);
+  t->weights = calloc((size_t)dst * (size_t)t->max_taps, sizeof *t->weights);
+  if (!t->start || !t->count || !t->weights) return 0;
+  for (uint32_t i = 0; i < dst; i++) {
+    const double a = i * ratio, b = a + ratio;
+    const int32_t first = (int32_t)floor(a);
+    int32_t last = (int32_t)ceil(b) - 1;
+    if (last > (int32_t)src - 1) last = (int32_t)src - 1;
+    t->start[i] = first;
+    t->count[i] = last - first + 1;
+    for (int32_t s = first; s <= last; s++) {
+      const double lo = a > s ? a : s, hi = b < s + 1 ? b : s + 1;
+      t->weights[(size_t)i * t->max_taps + (size_t)(s - first)] = (float)((hi - lo) / ratio);
+    }
+  }
+  return 1;
+}
+
+static inline uint8_t to_u8(float v) {
+  if (!(v > 0.0f)) return 0;
+  if (v >= 255.0f) return 255;
+  return (uint8_t)(v + 0.5f);
+}
+
+/* Horizontal pass of one RGB (3 bytes/px) source row into hrow. */
+static void resample_row(const uint8_t *src, uint32_t out_w) {
+  const int mt = htaps.max_taps;
+  for (uint32_t x = 0; x < out_w; x++) {
+    const uint8_t *p = src + (size_t)htaps.start[x] * 3u;
+    const float *w = htaps.weights + (size_t)x * mt;
+    const int n = htaps.count[x];
+    float r = 0, g = 0, b = 0;
+    for (int k = 0; k < n; k++, p += 3) {
+      r += p[0] * w[k];
+      g += p[1] * w[k];
+      b += p[2] * w[k];
+    }
+    hrow[x * 3] = r;
+    hrow[x * 3 + 1] = g;
+    hrow[x * 3 + 2] = b;
+  }
+}
+
+EXPORT(dr_decode_fit)
+int dr_decode_fit(const uint8_t *data, uint32_t len, uint32_t out_w, uint32_t out_h,
+                  uint32_t flags) {
+  struct jpeg_decompress_struct cinfo;
+  struct dr_error_mgr err;
+  reset_state();
+  init(&cinfo, &err);
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    free(out_buf);
+    free(row_buf);
+    free_fit_scratch();
+    out_buf = row_buf = NULL;
+    state.pixels = 0;
+    return state.status;
+  }
+  if (data == NULL || len == 0) ERREXIT(&cinfo, JERR_INPUT_EMPTY);
+  read_header(&cinfo, data, len);
+  const uint32_t w = cinfo.image_width, h = cinfo.image_height;
+  if (out_w == 0 || out_h == 0 || out_w > w || out_h > h) {
+    state.status = DR_BAD_ARGUMENT;
+    snprintf(state.message, DR_MSG_LEN, "cannot fit %ux%u into %ux%u (downscaling only)", w, h,
+             out_w, out_h);
+    longjmp(err.jump, 1);
+  }
+
+  int cmyk = 0;
+  switch (cinfo.jpeg_color_space) {
+    case JCS_GRAYSCALE:
+    case JCS_RGB:
+    case JCS_YCbCr:
+      cinfo.out_color_space = JCS_RGB;
+      break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+      cinfo.out_color_space = JCS_CMYK;
+      cmyk = 1;
+      break;
+    default:
+      ERREXIT(&cinfo, JERR_CONVERSION_NOTIMPL);
+  }
+  /* Smallest n/8 whose scaled size (libjpeg rounds up) covers the output on both axes. */
+  unsigned num = 8;
+  for (unsigned n = 1; n <= 8; n++) {
+    if ((uint64_t)w * n / 8 + ((uint64_t)w * n % 8 != 0) >= out_w &&
+        (uint64_t)h * n / 8 + ((uint64_t)h * n % 8 != 0) >= out_h) {
+      num = n;
+      break;
+    }
+  }
+  cinfo.scale_num = num;
+  cinfo.scale_denom = 8;
+  cinfo.dct_method = (flags & DR_FLAG_FAST_DCT) ? JDCT_IFAST : JDCT_ISLOW;
+  cinfo.do_fancy_upsampling = (flags & DR_FLAG_NO_FANCY_UPSAMPLE) ? FALSE : TRUE;
+  jpeg_calc_output_dimensions(&cinfo);
+  const uint32_t sw = cinfo.output_width, sh = cinfo.output_height;
+  if (sw < out_w || sh < out_h) ERREXIT(&cinfo, JERR_BAD_DCTSIZE); /* cannot happen */
+
+  const uint64_t bytes = (uint64_t)out_w * out_h * 4u;
+  if (bytes > 0x7fffffffu || (memory_limit && bytes > memory_limit)) {
+    state.status = DR_TOO_LARGE;
+    state.msg_code = JERR_OUT_OF_MEMORY;
+    snprintf(state.message, DR_MSG_LEN, "output %ux%u (%llu bytes) exceeds the memory limit",
+             out_w, out_h, (unsigned long long)bytes);
+    longjmp(err.jump, 1);
+  }
+  out_buf = malloc((size_t)bytes);
+  const int comps = cmyk ? 4 : 3;
+  const int group = cinfo.rec_outbuf_height < 1 ? 1 : (cinfo.rec_outbuf_height > 16 ? 16 : cinfo.rec_outbuf_height);
+  row_buf = malloc((size_t)sw * comps * group);
+  if (!out_buf || !row_buf) ERREXIT1(&cinfo, JERR_OUT_OF_MEMORY, 102);
+  if (!make_taps(&htaps, sw, out_w) || !make_taps(&vtaps, sh, out_h)) ERREXIT1(&cinfo, JERR_OUT_OF_MEMORY, 103);
+  hrow = malloc((size_t)out_w * 3 * sizeof *hrow);
+  acc[0] = calloc((size_t)out_w * 3, sizeof(float));
+  acc[1] = calloc((size_t)out_w * 3, sizeof(float));
+  if (!hrow || !acc[0] || !acc[1]) ERREXIT1(&cinfo, JERR_OUT_OF_MEMORY, 104);
+
+  jpeg_start_decompress(&cinfo);
+  const int inverted = cinfo.saw_Adobe_marker;
+  const size_t src_stride = (size_t)sw * comps;
+  uint32_t next_out = 0; /* first output row not yet written */
+  while (cinfo.output_scanline < sh) {
+    JSAMPROW rows[16];
+    for (int i = 0; i < group; i++) rows[i] = row_buf + (size_t)i * src_stride;
+    const uint32_t y0 = cinfo.output_scanline;
+    const uint32_t got = jpeg_read_scanlines(&cinfo, rows, (JDIMENSION)group);
+    for (uint32_t r = 0; r < got; r++) {
+      const uint32_t y = y0 + r;
+      uint8_t *src = rows[r];
+      if (cmyk) { /* in place: CMYK (4 bytes) -> RGB (3 bytes), front to back */
+        for (uint32_t x = 0; x < sw; x++) {
+          unsigned c = src[x * 4], m = src[x * 4 + 1], yy = src[x * 4 + 2], k = src[x * 4 + 3];
+          if (!inverted) { c = 255 - c; m = 255 - m; yy = 255 - yy; k = 255 - k; }
+          src[x * 3] = mul255(c, k);
+          src[x * 3 + 1] = mul255(m, k);
+          src[x * 3 + 2] = mul255(yy, k);
+        }
+      }
+      resample_row(src, out_w);
+      /* Output rows fed by source row y: from next_out while their span starts at or before y. */
+      for (uint32_t o = next_out; o < out_h && (uint32_t)vtaps.start[o] <= y; o++) {
+        const int32_t k = (int32_t)y - vtaps.start[o];
+        if (k >= vtaps.count[o]) continue;
+        float *a = acc[o & 1];
+        const float wgt = vtaps.weights[(size_t)o * vtaps.max_taps + (size_t)k];
+        for (uint32_t i = 0; i < out_w * 3; i++) a[i] += hrow[i] * wgt;
+        if (k == vtaps.count[o] - 1) { /* row o is complete */
+          uint8_t *dst = out_buf + (size_t)o * out_w * 4;
+          for (uint32_t x = 0; x < out_w; x++) {
+            dst[x * 4] = to_u8(a[x * 3]);
+            dst[x * 4 + 1] = to_u8(a[x * 3 + 1]);
+            dst[x * 4 + 2] = to_u8(a[x * 3 + 2]);
+            dst[x * 4 + 3] = 255;
+          }
+          memset(a, 0, (size_t)out_w * 3 * sizeof(float));
+          next_out = o + 1;
+        }
+      }
+    }
+  }
+  finishing = 1;
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  free(row_buf);
+  row_buf = NULL;
+  free_fit_scratch();
+
+  state.out_width = (int32_t)out_w;
+  state.out_height = (int32_t)out_h;
+  state.scale_num = (int32_t)num;
   state.pixels = (int32_t)(uintptr_t)out_buf;
   out_buf = NULL;
   return DR_OK;
