@@ -153,12 +153,12 @@ describe("processImage on the fixtures", () => {
 });
 
 describe("limits", () => {
-  function pngHeader(width: number, height: number): Uint8Array {
+  function pngHeader(width: number, height: number, interlaced = false): Uint8Array {
     const b = new Uint8Array(64);
     b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
     new DataView(b.buffer).setUint32(16, width);
     new DataView(b.buffer).setUint32(20, height);
-    b.set([8, 6, 0, 0, 0], 24);
+    b.set([8, 6, 0, 0, interlaced ? 1 : 0], 24);
     return b;
   }
 
@@ -170,8 +170,10 @@ describe("limits", () => {
   });
 
   it("refuses an image over the memory budget without decoding it, naming the limit", async () => {
-    // 30 MP RGBA PNG: ~120 MB of pixels, under the pixel cap, over a 100 MB budget.
-    const err = await expectImageError(processImage(pngHeader(6000, 5000)), "too_large");
+    // 60 MP interlaced RGBA PNG: under the pixel cap, but its decode keeps the even rows
+    // (120 MB) until the last Adam7 pass, over a 100 MB budget. (A PNG that is not
+    // interlaced streams row by row: its dimensions alone no longer put it over.)
+    const err = await expectImageError(processImage(pngHeader(10000, 6000, true)), "too_large");
     expect(err?.message).toMatch(/needs about \d+ MB to process; the limit is 100 MB/);
   });
 });
@@ -206,7 +208,10 @@ describe("the budget estimate", () => {
     for (const name of [
       "blackbug.png",
       "Flag_of_the_Netherlands-16bit.png",
+      "16-bit-grey-alpha.png",
       "2569067123_aca715a2ee_o.jpg",
+      "Landscape_6.jpg",
+      "Channel_digital_image_CMYK_color.jpg",
       "5_webp_a.webp",
     ]) {
       const r = await processImage(fixture(name), {

@@ -1,6 +1,6 @@
 import jpegWasm from "../../wasm/jpeg-turbo/jpeg-turbo.wasm";
 import { createJpegDecoder, JpegDecodeError } from "../codecs/jpeg-turbo";
-import { decodePng } from "../codecs/png";
+import { decodePngFit, interlacedBytes, PngError } from "../codecs/png-stream";
 import { decodeWebp, encodeWebp } from "../codecs/webp";
 import { ImageError } from "./errors";
 import { type PhotoMetadata, readMetadata } from "./metadata";
@@ -54,41 +54,75 @@ export interface ImagesLike {
 const MB = 1024 * 1024;
 
 /**
- * What decoding this image will cost at most, from its header alone: the input bytes,
- * the decoder's WASM memory (output + working set; a progressive JPEG keeps every DCT
- * coefficient, 2 bytes per sample), the JS copy of the decoded pixels, and the variants.
+ * WASM memory of the WebP encoder for a preview of this many pixels, measured in workerd
+ * for previews from 800x600 to 1440x1080, smooth to noise: at most 31 bytes per pixel
+ * opaque (16-40 MB at 1440x1080) and 46 with alpha (53-70 MB: the lossless alpha plane),
+ * 16 MB at least.
+ */
+function encoderBytes(pixels: number, alpha: boolean): number {
+  return Math.max(16 * MB, pixels * (alpha ? 46 : 31));
+}
+
+/**
+ * What processing this image will cost at most, from its header alone: the larger of the
+ * decode phase (input, the decoder's working memory, its output and the JS copy of it)
+ * and the encode phase (input, what is left of the decode, the upright preview, the
+ * thumb and the WebP encoder). Peaks measured by `processImage` must stay under it (a
+ * test checks on the fixtures; `npm run bench:processor` prints both).
  */
 export function estimateBytes(p: Probe, inputBytes: number): number {
-  const previewPx = (() => {
-    const f = fitLongEdge(p.width, p.height, PREVIEW_EDGE);
-    return f.width * f.height * 4;
-  })();
-  const encoderWorkingSet = 24 * MB;
-  let decoded: number;
-  let wasm: number;
+  const fit = fitLongEdge(p.width, p.height, PREVIEW_EDGE);
+  const previewBytes = fit.width * fit.height * 4;
+  const thumb = fitLongEdge(fit.width, fit.height, THUMB_EDGE);
+  const thumbBytes = thumb.width * thumb.height * 4;
+  let decodePhase: number;
+  // What the decode leaves alive besides the preview (WebP decodes full size first).
+  let leftOver = 0;
   if (p.format === "jpeg") {
-    // The decoder hands back the preview itself (n/8 DCT scaling + a row-streaming
-    // resize in WASM), so the decoded image is preview-sized.
-    decoded = previewPx;
+    // libjpeg scales by n/8 and the rows are averaged into the preview in WASM
+    // (dr_decode_fit): the input copy, the preview-sized output, at most 16 rows of the
+    // source width and the resize's float rows; a progressive JPEG also keeps every DCT
+    // coefficient (2 bytes per sample) whatever the scale. Then the JS copy.
     const coefficients = p.progressive
       ? Math.ceil(p.width / 8) * Math.ceil(p.height / 8) * 64 * 2 * p.components
       : 0;
-    // Baseline decodes stream through a few MCU rows of buffers (at most 16 rows of the
-    // scaled width), plus the resize's float rows.
-    wasm = inputBytes + decoded + coefficients + p.width * 16 * 4 + 4 * MB;
+    const wasm = inputBytes + previewBytes + coefficients + p.width * 16 * 4 + 4 * MB;
+    decodePhase = inputBytes + wasm + previewBytes;
+  } else if (p.format === "png") {
+    // Streamed in JS (codecs/png-stream.ts) into the preview-sized RowResizer: two raw
+    // rows and one RGBA row of the source width, the resizer's float rows, the preview,
+    // and 2 MB for the inflater's state and its chunks in flight. An interlaced PNG also
+    // keeps its even rows, half the RGBA image, until the last Adam7 pass.
+    const rawRow = Math.ceil((p.width * p.components * p.bitDepth) / 8) + 4;
+    const rows = rawRow * 2 + p.width * 4 + fit.width * 16 * 4;
+    const interlace = p.progressive ? interlacedBytes(p.width, p.height) + p.width * 2 : 0;
+    decodePhase = inputBytes + rows + interlace + 2 * MB + previewBytes;
   } else {
-    decoded = p.width * p.height * 4;
-    if (p.format === "png") {
-      // Measured (npm run bench:processor): the PNG decoder's memory peaks at about five
-      // times the RGBA size (inflate buffers, the filtered image, the RGBA output, and
-      // growth by doubling), e.g. 77 MB all told for a 2048x1536 RGBA PNG.
-      wasm = inputBytes * 2 + decoded * 6 + 2 * MB;
-    } else {
-      wasm = inputBytes + decoded + 2 * MB;
-    }
+    // jSquash's WebP decoder: the input copy and the full-size RGBA in WASM, then the JS copy.
+    const full = p.width * p.height * 4;
+    decodePhase = inputBytes + (inputBytes + full + 2 * MB) + full;
+    leftOver = full;
   }
-  // JS copy of the decode, the preview and thumb, then the encoder.
-  return Math.max(wasm + decoded, inputBytes + decoded + previewPx * 2 + encoderWorkingSet);
+  // An EXIF rotation or mirror makes an upright copy of the preview.
+  const encodePhase =
+    inputBytes +
+    leftOver +
+    previewBytes * 2 +
+    thumbBytes +
+    encoderBytes(fit.width * fit.height, p.hasAlpha);
+  return Math.max(decodePhase, encodePhase);
+}
+
+/** Bytes of the distinct buffers given (the same pixels are often reused, never copied). */
+function distinctBytes(...views: ArrayBufferView[]): number {
+  const seen = new Set<ArrayBufferLike>();
+  let total = 0;
+  for (const v of views) {
+    if (seen.has(v.buffer)) continue;
+    seen.add(v.buffer);
+    total += v.byteLength;
+  }
+  return total;
 }
 
 class PeakMeter {
@@ -133,17 +167,16 @@ export async function processImage(
   const meter = new PeakMeter();
   const decoded = await decode(bytes, p, meter, budget);
   const swap = metadata.orientation >= 5;
-  let live = bytes.byteLength + decoded.data.byteLength;
-  const previewPx = orient(downscale(decoded, PREVIEW_EDGE), metadata.orientation);
-  live += previewPx.data.byteLength * 2;
-  meter.note(live);
+  const sized = downscale(decoded, PREVIEW_EDGE);
+  const previewPx = orient(sized, metadata.orientation);
   const thumbPx = downscale(previewPx, THUMB_EDGE);
+  // Everything of this image still referenced while the encoders run.
+  const live = distinctBytes(bytes, decoded.data, sized.data, previewPx.data, thumbPx.data);
+  meter.note(live);
   const preview = await encodeWebp(previewPx, PREVIEW_QUALITY, WEBP_EFFORT);
   meter.note(live + preview.wasmBytes);
   const thumb = await encodeWebp(thumbPx, THUMB_QUALITY, WEBP_EFFORT);
-  meter.note(
-    bytes.byteLength + previewPx.data.byteLength + thumbPx.data.byteLength + thumb.wasmBytes,
-  );
+  meter.note(live + thumb.wasmBytes);
   return {
     format: p.format,
     width: swap ? p.height : p.width,
@@ -190,9 +223,21 @@ async function decode(
       throw err;
     }
   }
+  if (p.format === "png") {
+    // Rows go from the inflater straight into the resizer: no full-size image, ever.
+    try {
+      const { value, peakBytes } = await decodePngFit(bytes, (w, h) =>
+        fitLongEdge(w, h, PREVIEW_EDGE),
+      );
+      meter.note(bytes.byteLength + peakBytes);
+      return value;
+    } catch (err) {
+      const why = err instanceof PngError ? err.message : String(err).slice(0, 120);
+      throw new ImageError("corrupt", `The PNG cannot be decoded (${why})`);
+    }
+  }
   try {
-    const { value, wasmBytes } =
-      p.format === "png" ? await decodePng(bytes) : await decodeWebp(bytes);
+    const { value, wasmBytes } = await decodeWebp(bytes);
     if (!value) throw new ImageError("corrupt", `The ${p.format.toUpperCase()} cannot be decoded`);
     meter.note(bytes.byteLength + wasmBytes + value.data.byteLength);
     return value;

@@ -6,7 +6,10 @@ export type Probe = {
   format: ImageFormat;
   width: number;
   height: number;
-  /** JPEG: progressive scans keep the whole coefficient buffer whatever the output scale. */
+  /**
+   * JPEG: progressive scans keep the whole coefficient buffer whatever the output scale.
+   * PNG: Adam7-interlaced (its decode keeps the even rows until the last pass).
+   */
   progressive: boolean;
   /** Colour components (JPEG: 1 grey, 3 YCbCr, 4 CMYK/YCCK). */
   components: number;
@@ -141,7 +144,8 @@ function probePng(b: Uint8Array): Probe {
     format: "png",
     width,
     height,
-    progressive: false,
+    // Adam7 interlacing, PNG's progressive mode: its decode keeps half the image.
+    progressive: b[28] === 1,
     components: channels,
     bitDepth,
     hasAlpha,

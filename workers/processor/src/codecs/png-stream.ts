@@ -1,0 +1,506 @@
+import type { Rgba } from "../image/rgba";
+import { RowResizer } from "../image/row-resize";
+
+/**
+ * A streaming PNG decoder in TypeScript: the image data is inflated with the platform's
+ * DecompressionStream as it is read, scanlines are unfiltered as they arrive (keeping only
+ * the previous and the current raw row), and each row is handed on as 8-bit RGBA. Fed to
+ * a RowResizer, a PNG goes straight to its preview size and the full-size image never
+ * exists, so decoding costs the input plus a few rows plus the output, where
+ * @jsquash/png's WASM needed the whole RGBA image and inflated data at once (and its one
+ * instance per isolate kept that memory for good).
+ *
+ * Supported: colour types 0, 2, 3, 4, 6 at every bit depth the format allows. 16-bit
+ * samples are reduced to their high byte (what @jsquash/png does: the png crate's
+ * STRIP_16), and tRNS colour keys are compared at full depth first. Palette and tRNS
+ * alpha; grey/RGB tRNS colour keys become alpha 0. tRNS oddities are read as the png
+ * crate reads them (up to 8 bits a key's low byte is compared; a tRNS longer than the
+ * palette is ignored), so pixels match @jsquash/png's exactly. Ancillary chunks are
+ * ignored (no gamma, no colour profile: as before). An animated PNG decodes to its
+ * default image.
+ *
+ * Interlaced (Adam7) PNGs are decoded here too: passes 1 to 6 only ever touch even rows,
+ * so those are kept (as RGBA, half the image), and each odd row from pass 7 completes a
+ * pair of rows that is handed on at once. That costs half an RGBA image on top; the
+ * caller's budget must allow for it (see `interlacedBytes`).
+ *
+ * Every damaged file throws PngError with a message saying what is wrong: bad
+ * signature, a chunk running past the end, a missing or bad header, no image data, bad
+ * zlib data, a bad filter type, or image data that ends too soon. Chunk CRCs are not
+ * checked (lengths always are); data past the last row is not read.
+ */
+
+export class PngError extends Error {
+  override name = "PngError";
+}
+
+export type PngHeader = {
+  width: number;
+  height: number;
+  bitDepth: number;
+  /** 0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGBA. */
+  colorType: number;
+  interlaced: boolean;
+};
+
+/**
+ * Receives row y as 8-bit RGBA (width * 4 bytes, 4-byte aligned). Rows come in order,
+ * each once; the buffer is reused for the next row, so copy what must be kept.
+ */
+export type PngRowSink = (rgba: Uint8Array, y: number) => void;
+
+export type PngStats = {
+  header: PngHeader;
+  /** Peak bytes of the decoder's own buffers (rows, interlace store, inflated chunks). */
+  workingBytes: number;
+};
+
+const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** Compressed data goes to the inflater in slices of this size, bounding what one write
+ * can inflate to (deflate expands at most ~1032x: 16 MB here) before it is read. */
+const FEED_SLICE = 16 * 1024;
+const CHANNELS = [1, 0, 3, 1, 2, 0, 4];
+const ALLOWED_DEPTHS: Record<number, number[]> = {
+  0: [1, 2, 4, 8, 16],
+  2: [8, 16],
+  3: [1, 2, 4, 8],
+  4: [8, 16],
+  6: [8, 16],
+};
+// Adam7 passes: x0, y0, dx, dy.
+const ADAM7 = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+] as const;
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/** One RGBA pixel as a 32-bit word in platform byte order. */
+const pack = (r: number, g: number, b: number, a: number): number =>
+  LITTLE_ENDIAN
+    ? ((a << 24) | (b << 16) | (g << 8) | r) >>> 0
+    : ((r << 24) | (g << 16) | (b << 8) | a) >>> 0;
+
+const u32 = (b: Uint8Array, i: number): number =>
+  (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>> 0;
+const u16 = (b: Uint8Array, i: number): number => ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
+
+type Parsed = {
+  header: PngHeader;
+  palette: Uint8Array | null;
+  trns: Uint8Array | null;
+  /** [start, end) byte ranges of the IDAT chunks' data, in order. */
+  idat: Array<[number, number]>;
+};
+
+/** Walks the chunk structure (headers only, no copies) and validates what it needs. */
+function parseChunks(bytes: Uint8Array): Parsed {
+  if (bytes.length < 8 || SIGNATURE.some((v, i) => bytes[i] !== v)) {
+    throw new PngError("not a PNG (bad signature)");
+  }
+  let header: PngHeader | null = null;
+  let palette: Uint8Array | null = null;
+  let trns: Uint8Array | null = null;
+  const idat: Array<[number, number]> = [];
+  let idatDone = false;
+  let pos = 8;
+  while (pos < bytes.length) {
+    if (pos + 12 > bytes.length) throw new PngError("truncated (a chunk header is cut off)");
+    const len = u32(bytes, pos);
+    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
+    if (len > 0x7fffffff || pos + 12 + len > bytes.length) {
+      throw new PngError(`truncated (the ${JSON.stringify(type)} chunk runs past the end)`);
+    }
+    if (!/^[A-Za-z]{4}$/.test(type)) throw new PngError("corrupt chunk type");
+    const data = bytes.subarray(pos + 8, pos + 8 + len);
+    pos += 12 + len;
+    if (header === null && type !== "IHDR") throw new PngError("the first chunk is not IHDR");
+    if (idat.length > 0 && type !== "IDAT") idatDone = true;
+    switch (type) {
+      case "IHDR": {
+        if (header !== null) throw new PngError("more than one IHDR");
+        header = parseHeader(data);
+        break;
+      }
+      case "PLTE":
+        if (len === 0 || len % 3 !== 0 || len > 768) throw new PngError(`bad PLTE length ${len}`);
+        if (idat.length > 0) throw new PngError("PLTE after the image data");
+        palette = data;
+        break;
+      case "tRNS":
+        if (idat.length === 0) trns = data;
+        break;
+      case "IDAT":
+        // IDATs must be consecutive; a stray one after others is ignored (the image data
+        // is complete, or found short, by then).
+        if (!idatDone) idat.push([pos - 4 - len, pos - 4]);
+        break;
+      case "IEND":
+        pos = bytes.length;
+        break;
+      default:
+        // Critical chunks (upper-case first letter) the decoder does not know change how
+        // the image must be read: refuse rather than guess.
+        if (type.charCodeAt(0) < 0x61) throw new PngError(`unknown critical chunk ${type}`);
+    }
+  }
+  if (header === null) throw new PngError("no IHDR");
+  if (idat.length === 0) throw new PngError("no image data (IDAT missing)");
+  if (header.colorType === 3 && palette === null) throw new PngError("palette image without PLTE");
+  return { header, palette, trns, idat };
+}
+
+function parseHeader(d: Uint8Array): PngHeader {
+  if (d.length !== 13) throw new PngError(`bad IHDR length ${d.length}`);
+  const width = u32(d, 0);
+  const height = u32(d, 4);
+  const bitDepth = d[8] ?? 0;
+  const colorType = d[9] ?? 0;
+  if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff) {
+    throw new PngError(`impossible dimensions ${width}x${height}`);
+  }
+  const depths = ALLOWED_DEPTHS[colorType];
+  if (!depths) throw new PngError(`unknown colour type ${colorType}`);
+  if (!depths.includes(bitDepth)) {
+    throw new PngError(`bit depth ${bitDepth} is not allowed for colour type ${colorType}`);
+  }
+  if (d[10] !== 0) throw new PngError(`unknown compression method ${d[10]}`);
+  if (d[11] !== 0) throw new PngError(`unknown filter method ${d[11]}`);
+  if (d[12] !== 0 && d[12] !== 1) throw new PngError(`unknown interlace method ${d[12]}`);
+  return { width, height, bitDepth, colorType, interlaced: d[12] === 1 };
+}
+
+/** Bytes of the even-row store an interlaced image of this size needs. */
+export function interlacedBytes(width: number, height: number): number {
+  return Math.ceil(height / 2) * width * 4;
+}
+
+/** Reverses one scanline's filter in place; `prev` is the previous raw row (zeros first). */
+function unfilter(filter: number, cur: Uint8Array, prev: Uint8Array, bpp: number, y: number): void {
+  const n = cur.length;
+  switch (filter) {
+    case 0:
+      return;
+    case 1:
+      for (let i = bpp; i < n; i++) cur[i] = (cur[i] ?? 0) + (cur[i - bpp] ?? 0);
+      return;
+    case 2:
+      for (let i = 0; i < n; i++) cur[i] = (cur[i] ?? 0) + (prev[i] ?? 0);
+      return;
+    case 3:
+      for (let i = 0; i < bpp; i++) cur[i] = (cur[i] ?? 0) + ((prev[i] ?? 0) >> 1);
+      for (let i = bpp; i < n; i++)
+        cur[i] = (cur[i] ?? 0) + (((cur[i - bpp] ?? 0) + (prev[i] ?? 0)) >> 1);
+      return;
+    case 4:
+      for (let i = 0; i < bpp; i++) cur[i] = (cur[i] ?? 0) + (prev[i] ?? 0);
+      for (let i = bpp; i < n; i++) {
+        const a = cur[i - bpp] ?? 0;
+        const b = prev[i] ?? 0;
+        const c = prev[i - bpp] ?? 0;
+        const pa = Math.abs(b - c);
+        const pb = Math.abs(a - c);
+        const pc = Math.abs(a + b - c - c);
+        cur[i] = (cur[i] ?? 0) + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+      }
+      return;
+    default:
+      throw new PngError(`bad filter type ${filter} on row ${y}`);
+  }
+}
+
+/** Turns one unfiltered scanline of `width` pixels into RGBA words. */
+type Converter = (raw: Uint8Array, out: Uint32Array, width: number) => void;
+
+function makeConverter(p: Parsed): Converter {
+  const { bitDepth: depth, colorType: ct } = p.header;
+  const trns = p.trns;
+  if (ct === 0 || ct === 3) {
+    // Grey and palette samples (any depth up to 8) index a lookup table of RGBA words.
+    const lut = new Uint32Array(256);
+    if (ct === 3) {
+      const pal = p.palette ?? new Uint8Array(0);
+      // Indices past the palette decode as opaque black, and a tRNS longer than the
+      // palette is ignored, as the png crate (@jsquash/png) has it.
+      const alphas = trns && trns.length <= pal.length / 3 ? trns : null;
+      lut.fill(pack(0, 0, 0, 255));
+      for (let i = 0; i * 3 < pal.length; i++) {
+        const alpha = alphas && i < alphas.length ? (alphas[i] ?? 255) : 255;
+        lut[i] = pack(pal[i * 3] ?? 0, pal[i * 3 + 1] ?? 0, pal[i * 3 + 2] ?? 0, alpha);
+      }
+    } else if (depth <= 8) {
+      const max = (1 << depth) - 1;
+      // Up to 8 bits the key's low byte is compared (the png crate's reading).
+      const key = trns && trns.length >= 2 ? (trns[1] ?? 0) : -1;
+      for (let v = 0; v <= max; v++) {
+        const g = Math.round((v * 255) / max);
+        lut[v] = pack(g, g, g, v === key ? 0 : 255);
+      }
+    }
+    if (depth === 8) {
+      return (raw, out, width) => {
+        for (let x = 0; x < width; x++) out[x] = lut[raw[x] ?? 0] ?? 0;
+      };
+    }
+    if (depth < 8) {
+      const perByte = 8 / depth;
+      const mask = (1 << depth) - 1;
+      return (raw, out, width) => {
+        for (let x = 0; x < width; x++) {
+          const byte = raw[(x / perByte) | 0] ?? 0;
+          const shift = 8 - depth * ((x % perByte) + 1);
+          out[x] = lut[(byte >> shift) & mask] ?? 0;
+        }
+      };
+    }
+    // 16-bit grey: the high byte, the key compared at full depth.
+    const key = trns && trns.length >= 2 ? u16(trns, 0) : -1;
+    return (raw, out, width) => {
+      for (let x = 0, i = 0; x < width; x++, i += 2) {
+        const hi = raw[i] ?? 0;
+        out[x] = pack(hi, hi, hi, (hi << 8) + (raw[i + 1] ?? 0) === key ? 0 : 255);
+      }
+    };
+  }
+  if (ct === 2) {
+    const keyed = trns !== null && trns.length >= 6;
+    const kr = keyed ? u16(trns, 0) : -1;
+    const kg = keyed ? u16(trns, 2) : -1;
+    const kb = keyed ? u16(trns, 4) : -1;
+    if (depth === 8) {
+      // At 8 bits the key's low bytes are compared (the png crate's reading).
+      const [r8, g8, b8] = [kr & 255, kg & 255, kb & 255];
+      return (raw, out, width) => {
+        for (let x = 0, i = 0; x < width; x++, i += 3) {
+          const r = raw[i] ?? 0;
+          const g = raw[i + 1] ?? 0;
+          const b = raw[i + 2] ?? 0;
+          out[x] = pack(r, g, b, keyed && r === r8 && g === g8 && b === b8 ? 0 : 255);
+        }
+      };
+    }
+    return (raw, out, width) => {
+      for (let x = 0, i = 0; x < width; x++, i += 6) {
+        const r = raw[i] ?? 0;
+        const g = raw[i + 2] ?? 0;
+        const b = raw[i + 4] ?? 0;
+        const hit =
+          keyed &&
+          (r << 8) + (raw[i + 1] ?? 0) === kr &&
+          (g << 8) + (raw[i + 3] ?? 0) === kg &&
+          (b << 8) + (raw[i + 5] ?? 0) === kb;
+        out[x] = pack(r, g, b, hit ? 0 : 255);
+      }
+    };
+  }
+  if (ct === 4) {
+    const step = depth === 8 ? 2 : 4;
+    const alphaAt = depth === 8 ? 1 : 2;
+    return (raw, out, width) => {
+      for (let x = 0, i = 0; x < width; x++, i += step) {
+        const g = raw[i] ?? 0;
+        out[x] = pack(g, g, g, raw[i + alphaAt] ?? 0);
+      }
+    };
+  }
+  // ct 6
+  if (depth === 8) {
+    return (raw, out, width) => {
+      new Uint8Array(out.buffer, out.byteOffset, width * 4).set(raw.subarray(0, width * 4));
+    };
+  }
+  return (raw, out, width) => {
+    for (let x = 0, i = 0; x < width; x++, i += 8) {
+      out[x] = pack(raw[i] ?? 0, raw[i + 2] ?? 0, raw[i + 4] ?? 0, raw[i + 6] ?? 0);
+    }
+  };
+}
+
+/** Bytes of one scanline (without its filter byte) of `width` pixels. */
+function rowBytes(h: PngHeader, width: number): number {
+  return Math.ceil((width * (CHANNELS[h.colorType] ?? 0) * h.bitDepth) / 8);
+}
+
+/**
+ * Decodes a PNG row by row. `start` is called once with the header (before any pixel
+ * work, so the caller can size its buffers or refuse) and returns the row sink.
+ */
+export async function decodePngRows(
+  bytes: Uint8Array,
+  start: (header: PngHeader) => PngRowSink,
+): Promise<PngStats> {
+  const parsed = parseChunks(bytes);
+  const h = parsed.header;
+  const { width, height } = h;
+  const sink = start(h);
+  const channels = CHANNELS[h.colorType] ?? 0;
+  const bpp = Math.max(1, (channels * h.bitDepth) >> 3);
+  const stride = rowBytes(h, width);
+  if (stride > 0x10000000) throw new PngError(`rows of ${stride} bytes are too long`);
+  const convert = makeConverter(parsed);
+
+  // Raw rows, each [filter byte | data], the data 4-byte aligned (offset 4 in a buffer).
+  const rawBuf = (): Uint8Array => new Uint8Array(new ArrayBuffer(stride + 4), 3, stride + 1);
+  let cur = rawBuf();
+  let prev = rawBuf();
+  const rgba = new Uint8Array(width * 4);
+  const rgbaWords = new Uint32Array(rgba.buffer);
+  // Interlaced: the even rows (all of passes 1-6) until pass 7 completes them.
+  const even = h.interlaced ? new Uint8Array(interlacedBytes(width, height)) : null;
+  // A pass row, converted, before it is scattered into `even`.
+  const passRow = h.interlaced ? new Uint32Array(Math.ceil(width / 2)) : null;
+  let workingBytes =
+    cur.buffer.byteLength * 2 +
+    rgba.byteLength +
+    (even?.byteLength ?? 0) +
+    (passRow?.byteLength ?? 0);
+  const baseBytes = workingBytes;
+
+  // Where the decode is: pass (0 for non-interlaced), row within the pass, its geometry.
+  let pass = h.interlaced ? -1 : 0;
+  let passW = width;
+  let passH = height;
+  let passRowLen = stride + 1;
+  let passRowIndex = 0;
+  let emitted = 0;
+  let fill = 0;
+
+  const nextPass = (): boolean => {
+    // Moves to the next non-empty Adam7 pass; false when none is left.
+    for (pass++; pass < 7; pass++) {
+      const [x0, y0, dx, dy] = ADAM7[pass] ?? [0, 0, 1, 1];
+      passW = Math.ceil((width - x0) / dx);
+      passH = Math.ceil((height - y0) / dy);
+      if (passW > 0 && passH > 0) {
+        passRowLen = rowBytes(h, passW) + 1;
+        passRowIndex = 0;
+        prev.fill(0);
+        return true;
+      }
+    }
+    return false;
+  };
+  if (h.interlaced && !nextPass()) throw new PngError("empty interlaced image");
+
+  const emitRow = (row: Uint8Array) => {
+    sink(row, emitted);
+    emitted++;
+  };
+  const emitEven = (y: number) => {
+    if (!even) return;
+    const o = (y >> 1) * width * 4;
+    emitRow(even.subarray(o, o + width * 4));
+  };
+
+  /** One complete raw scanline in `cur`: unfilter, convert, hand on. True when done. */
+  const finishRow = (): boolean => {
+    const data = cur.subarray(1, passRowLen);
+    unfilter(cur[0] ?? 0, data, prev.subarray(1, passRowLen), bpp, passRowIndex);
+    if (!h.interlaced) {
+      convert(data, rgbaWords, width);
+      emitRow(rgba);
+    } else {
+      const [x0, y0, dx, dy] = ADAM7[pass] ?? [0, 0, 1, 1];
+      const y = y0 + passRowIndex * dy;
+      if (pass === 6) {
+        // A full odd row: its even row above is complete now.
+        convert(data, rgbaWords, width);
+        emitEven(y - 1);
+        emitRow(rgba);
+      } else if (even && passRow) {
+        convert(data, passRow, passW);
+        const words = new Uint32Array(even.buffer, (y >> 1) * width * 4, width);
+        for (let i = 0, x = x0; i < passW; i++, x += dx) words[x] = passRow[i] ?? 0;
+      }
+    }
+    passRowIndex++;
+    [cur, prev] = [prev, cur];
+    if (passRowIndex < passH) return false;
+    if (!h.interlaced) return true;
+    if (nextPass()) return false;
+    // Pass 7 covers every odd row; an odd height leaves the last (even) row.
+    if (emitted < height) emitEven(height - 1);
+    return true;
+  };
+
+  const ds = new DecompressionStream("deflate");
+  const writer = ds.writable.getWriter();
+  const reader = ds.readable.getReader();
+  const feeding = (async () => {
+    for (const [s, e] of parsed.idat) {
+      for (let o = s; o < e; o += FEED_SLICE) {
+        await writer.write(bytes.subarray(o, Math.min(e, o + FEED_SLICE)));
+      }
+    }
+    await writer.close();
+  })();
+  // Its failures surface through the reader; after an early stop they are expected.
+  feeding.catch(() => {});
+
+  let done = false;
+  try {
+    while (!done) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        throw new PngError(`bad compressed image data (${String(err).slice(0, 100)})`);
+      }
+      if (chunk.done) break;
+      const value = chunk.value;
+      workingBytes = Math.max(workingBytes, baseBytes + value.byteLength);
+      let i = 0;
+      while (i < value.length) {
+        const n = Math.min(passRowLen - fill, value.length - i);
+        cur.set(value.subarray(i, i + n), fill);
+        fill += n;
+        i += n;
+        if (fill === passRowLen) {
+          fill = 0;
+          if (finishRow()) {
+            done = true;
+            break;
+          }
+        }
+      }
+    }
+  } finally {
+    if (!done) writer.abort().catch(() => {});
+    reader.cancel().catch(() => {});
+  }
+  if (!done || emitted !== height) {
+    throw new PngError(`the image data ends after ${emitted} of ${height} rows`);
+  }
+  return { header: h, workingBytes };
+}
+
+/**
+ * Decodes a PNG straight to the size `fit` picks from its dimensions (never larger), by
+ * feeding its rows to a RowResizer: the full-size image never exists. Equal sizes give
+ * the decoded pixels as they are. `peakBytes` counts the decoder's buffers and the
+ * resizer's (output included), not the input.
+ */
+export async function decodePngFit(
+  bytes: Uint8Array,
+  fit: (width: number, height: number) => { width: number; height: number },
+): Promise<{ value: Rgba; peakBytes: number; header: PngHeader }> {
+  let resizer: RowResizer | null = null;
+  const stats = await decodePngRows(bytes, (h) => {
+    const size = fit(h.width, h.height);
+    const r = new RowResizer(h.width, h.height, size.width, size.height);
+    resizer = r;
+    return (row) => r.push(row);
+  });
+  const r = resizer as RowResizer | null;
+  if (!r) throw new PngError("no rows");
+  return { value: r.finish(), peakBytes: stats.workingBytes + r.bytes, header: stats.header };
+}
+
+/** Decodes a PNG at full size (tests, small images). */
+export async function decodePng(bytes: Uint8Array): Promise<Rgba> {
+  return (await decodePngFit(bytes, (width, height) => ({ width, height }))).value;
+}
