@@ -7,7 +7,9 @@
 // DARKROOM_SWEEP_SECONDS (30; 0 turns the local sweeper off),
 // DARKROOM_UPLOAD_ORIGIN (sets LOCAL_UPLOAD_ORIGIN, e.g. http://127.0.0.1:8787 to make
 // the page at localhost upload cross-origin like it does to R2 in production),
-// DARKROOM_FAULTS (fault injection for `npm run load -- --chaos`; never set otherwise).
+// DARKROOM_FAULTS (fault injection for `npm run load -- --chaos`; never set otherwise),
+// and the lifecycle timeouts in LIFECYCLE_VARS (e.g. PROCESSING_LEASE_SECONDS=15): set
+// here, they override every worker's wrangler.toml for this run.
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
@@ -24,12 +26,30 @@ const port = Number(process.env.PORT || 8787);
 const ip = process.env.DARKROOM_IP || "127.0.0.1";
 const stateDir = path.resolve(root, process.env.DARKROOM_STATE_DIR || ".wrangler/state");
 const sweepSeconds = Number(process.env.DARKROOM_SWEEP_SECONDS ?? 30);
+// The lifecycle timeouts (packages/shared/src/leases.ts and the api's pending idle time):
+// the api's sweeper reads all of them, the processor and the embedder their lease. The
+// load test's chaos run shortens them so what a crash lost comes home in seconds.
+const LIFECYCLE_VARS = [
+  "PENDING_IDLE_SECONDS",
+  "UPLOADED_IDLE_SECONDS",
+  "PROCESSING_LEASE_SECONDS",
+  "PROCESSED_IDLE_SECONDS",
+  "EMBED_LEASE_SECONDS",
+  "DELETING_STALE_SECONDS",
+];
+const timingOverrides = LIFECYCLE_VARS.filter((name) => process.env[name]);
 // Same schedule as [triggers] in wrangler.toml, so `controller.cron` looks like production.
 const CRON = "*/2 * * * *";
 
 if (!Number.isInteger(port) || port <= 0 || port > 65535) fail(`PORT is not a port: ${port}`);
 if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) {
   fail(`DARKROOM_SWEEP_SECONDS must be a number of seconds, not ${sweepSeconds}`);
+}
+for (const name of timingOverrides) {
+  // The workers refuse anything else too, but only when a message reaches them.
+  if (!/^\d+(\.\d+)?$/.test(process.env[name].trim()) || Number(process.env[name]) <= 0) {
+    fail(`${name} must be a positive number of seconds, not ${process.env[name]}`);
+  }
 }
 
 const env = {
@@ -85,13 +105,20 @@ devArgs.push("--show-interactive-dev-session=false");
 if (port !== 8787) {
   devArgs.push("--var", `CORS_ALLOWED_ORIGINS:http://localhost:${port},http://127.0.0.1:${port}`);
 }
-// Fault injection for the load test's chaos run only (packages/shared/src/faults.ts).
-// Measured with wrangler 4.164: `--var` and `--env-file` reach only the first config (the
-// api), while a secondary worker without a `.dev.vars` of its own (processor, embedder)
-// reads its vars from process.env when CLOUDFLARE_INCLUDE_PROCESS_ENV is on.
+// Fault injection for the load test's chaos run only (packages/shared/src/faults.ts), and
+// lifecycle timeouts. Measured with wrangler 4.164: `--var` and `--env-file` reach only
+// the first config (the api, which reads its `.dev.vars` and not process.env), while a
+// secondary worker without a `.dev.vars` of its own (processor, embedder) reads its vars
+// from process.env, over its wrangler.toml [vars], when CLOUDFLARE_INCLUDE_PROCESS_ENV is
+// on. So a timing goes to the api as `--var` and to the others through the environment.
 if (process.env.DARKROOM_FAULTS) {
   env.CLOUDFLARE_INCLUDE_PROCESS_ENV = "true";
   log(`fault injection on: ${process.env.DARKROOM_FAULTS}`);
+}
+if (timingOverrides.length > 0) {
+  env.CLOUDFLARE_INCLUDE_PROCESS_ENV = "true";
+  for (const name of timingOverrides) devArgs.push("--var", `${name}:${process.env[name].trim()}`);
+  log(`lifecycle timings: ${timingOverrides.map((n) => `${n}=${process.env[n]}`).join(" ")}`);
 }
 if (process.env.DARKROOM_UPLOAD_ORIGIN) {
   devArgs.push("--var", `LOCAL_UPLOAD_ORIGIN:${process.env.DARKROOM_UPLOAD_ORIGIN}`);

@@ -1,7 +1,8 @@
 // Fault injection for the load test's chaos run (`npm run load -- --chaos`). It is off
-// unless the var DARKROOM_FAULTS is set (only `scripts/load.mjs` sets it, through
-// `wrangler dev --var`); no wrangler.toml declares it, so a deployed worker never has it,
-// and a test checks that every [env.production] leaves it out.
+// unless the var DARKROOM_FAULTS is set (only `scripts/load.mjs` sets it, in the
+// environment of `npm run dev`, which hands it to the processor and the embedder); no
+// wrangler.toml declares it, so a deployed worker never has it, and a test checks that
+// every [env.production] leaves it out.
 //
 // Spec: comma-separated `name:rate` pairs, rate in [0, 1]:
 //   r2-put        BUCKET.put throws (a transient R2 failure) with this probability

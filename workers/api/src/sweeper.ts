@@ -1,11 +1,9 @@
 import {
   type AssetStatus,
-  EMBED_LEASE_MS,
   type EmbedMessage,
+  type LifecycleTimings,
+  lifecycleTimings,
   originalKey,
-  PROCESSED_IDLE_MS,
-  PROCESSING_LEASE_MS,
-  UPLOADED_IDLE_MS,
 } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, asc, eq, isNull, lt, or, type SQL } from "drizzle-orm";
@@ -15,8 +13,6 @@ import { publish } from "./lib/hub";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
 
 const BATCH = 100;
-/** A delete that has not finished after this long was interrupted: finish it. */
-const DELETING_STALE_MS = 5 * 60_000;
 
 export type SweepReport = {
   renotified: number;
@@ -31,9 +27,12 @@ export type SweepReport = {
 /**
  * One rule per intermediate state (DESIGN.md). Runs from the cron trigger in
  * production and on a timer from `npm run dev` (local wrangler dev fires no crons).
+ * Its timeouts are the deployment's (`lifecycleTimings`): the same vars the processor
+ * and the embedder read for their leases.
  */
 export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
   const cfg = config(env);
+  const timings = lifecycleTimings(env);
   const d = db(env);
   const report: SweepReport = {
     renotified: 0,
@@ -93,15 +92,15 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
   const stuck = await d
     .select()
     .from(assets)
-    .where(and(eq(assets.status, "deleting"), lt(assets.updatedAt, now - DELETING_STALE_MS)))
+    .where(and(eq(assets.status, "deleting"), lt(assets.updatedAt, now - timings.deletingStaleMs)))
     .limit(BATCH);
   for (const row of stuck) {
     await purgeAsset(env, row.userId, row.id, row.batchId, row.version);
     report.purged += 1;
   }
 
-  report.reprocessed = await resendUploadMessages(env, now);
-  report.reembedded = await resendEmbedMessages(env, now);
+  report.reprocessed = await resendUploadMessages(env, now, timings);
+  report.reembedded = await resendEmbedMessages(env, now, timings);
   return report;
 }
 
@@ -154,17 +153,17 @@ async function resendStale(
 }
 
 /**
- * `uploaded` idle past UPLOADED_IDLE_MS lost its `uploads` message; `processing` whose
- * claim is older than the processor's lease lost its consumer. The notification is
- * re-sent: the processor claims an `uploaded` asset or takes over the dead claim.
+ * `uploaded` idle past its timeout lost its `uploads` message; `processing` whose claim
+ * is older than the processor's lease lost its consumer. The notification is re-sent:
+ * the processor claims an `uploaded` asset or takes over the dead claim.
  */
-function resendUploadMessages(env: Env, now: number): Promise<number> {
+function resendUploadMessages(env: Env, now: number, t: LifecycleTimings): Promise<number> {
   const where = or(
-    and(eq(assets.status, "uploaded"), lt(assets.updatedAt, now - UPLOADED_IDLE_MS)),
+    and(eq(assets.status, "uploaded"), lt(assets.updatedAt, now - t.uploadedIdleMs)),
     and(
       eq(assets.status, "processing"),
-      lt(assets.updatedAt, now - PROCESSING_LEASE_MS),
-      or(isNull(assets.claimedAt), lt(assets.claimedAt, now - PROCESSING_LEASE_MS)),
+      lt(assets.updatedAt, now - t.processingLeaseMs),
+      or(isNull(assets.claimedAt), lt(assets.claimedAt, now - t.processingLeaseMs)),
     ),
   );
   return resendStale(env, now, where, async (row) => {
@@ -174,17 +173,17 @@ function resendUploadMessages(env: Env, now: number): Promise<number> {
 }
 
 /**
- * `processed` idle past PROCESSED_IDLE_MS lost its embed message; `embedding` whose
- * claim is older than the lease lost its consumer. The embed message is re-sent: the
+ * `processed` idle past its timeout lost its embed message; `embedding` whose claim is
+ * older than the embedder's lease lost its consumer. The embed message is re-sent: the
  * embedder claims a `processed` asset or takes over the dead claim.
  */
-function resendEmbedMessages(env: Env, now: number): Promise<number> {
+function resendEmbedMessages(env: Env, now: number, t: LifecycleTimings): Promise<number> {
   const where = or(
-    and(eq(assets.status, "processed"), lt(assets.updatedAt, now - PROCESSED_IDLE_MS)),
+    and(eq(assets.status, "processed"), lt(assets.updatedAt, now - t.processedIdleMs)),
     and(
       eq(assets.status, "embedding"),
-      lt(assets.updatedAt, now - EMBED_LEASE_MS),
-      or(isNull(assets.claimedAt), lt(assets.claimedAt, now - EMBED_LEASE_MS)),
+      lt(assets.updatedAt, now - t.embedLeaseMs),
+      or(isNull(assets.claimedAt), lt(assets.claimedAt, now - t.embedLeaseMs)),
     ),
   );
   return resendStale(env, now, where, async (row) => ({

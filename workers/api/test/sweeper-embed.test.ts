@@ -92,6 +92,27 @@ describe("sweeper: the embedding stage", () => {
     expect(embedsSentFor(sent, id)).toEqual([]);
   });
 
+  it("honours PROCESSED_IDLE_SECONDS and EMBED_LEASE_SECONDS shortened by the deployment", async () => {
+    const me = await signIn();
+    // Both well within the defaults (10 and 5 minutes), past the shortened 20 s.
+    const processed = await assetIn(me.uid, "processed", 60_000);
+    const embedding = await assetIn(me.uid, "embedding", 60_000, 60_000);
+    const defaults = makeEnv();
+    await sweep(defaults.env);
+    expect(embedsSentFor(defaults.sent, processed)).toEqual([]);
+    expect(embedsSentFor(defaults.sent, embedding)).toEqual([]);
+
+    const short = makeEnv({ PROCESSED_IDLE_SECONDS: "20", EMBED_LEASE_SECONDS: "20" });
+    await sweep(short.env);
+
+    expect(embedsSentFor(short.sent, processed)).toEqual([
+      { queue: "embed", body: { assetId: processed, uid: me.uid } },
+    ]);
+    expect(embedsSentFor(short.sent, embedding)).toEqual([
+      { queue: "embed", body: { assetId: embedding, uid: me.uid } },
+    ]);
+  });
+
   it("never re-sends for ready assets", async () => {
     const me = await signIn();
     const id = await assetIn(me.uid, "ready", PROCESSED_IDLE_MS * 10);

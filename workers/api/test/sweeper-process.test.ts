@@ -60,4 +60,25 @@ describe("sweeper: uploaded and processing", () => {
     expect(sentFor(sent, dead.key)).toHaveLength(1);
     expect(sentFor(sent, live.key)).toEqual([]);
   });
+
+  it("honours UPLOADED_IDLE_SECONDS and PROCESSING_LEASE_SECONDS shortened by the deployment", async () => {
+    // 30 s: well within the default two minutes, past the shortened 20 s.
+    const uploaded = await assetIn("uploaded", null, 30_000);
+    const processing = await assetIn("processing", 30_000, 30_000);
+    const defaults = makeEnv();
+    await sweep(defaults.env);
+    expect(sentFor(defaults.sent, uploaded.key)).toEqual([]);
+    expect(sentFor(defaults.sent, processing.key)).toEqual([]);
+
+    const short = makeEnv({ UPLOADED_IDLE_SECONDS: "20", PROCESSING_LEASE_SECONDS: "20" });
+    await sweep(short.env);
+
+    expect(sentFor(short.sent, uploaded.key)).toHaveLength(1);
+    expect(sentFor(short.sent, processing.key)).toHaveLength(1);
+  });
+
+  it("refuses to sweep with a timing that is not a positive number of seconds, naming the var", async () => {
+    const { env: e } = makeEnv({ PROCESSING_LEASE_SECONDS: "-5" });
+    await expect(sweep(e)).rejects.toThrow(/PROCESSING_LEASE_SECONDS = "-5"/);
+  });
 });

@@ -5,12 +5,12 @@ import {
   classifyAiError,
   DESCRIPTOR_DIMENSIONS,
   deleteVectors,
-  EMBED_LEASE_MS,
   embedMessageSchema,
   exifWords,
   type FailureStage,
   failure,
   hubPublisher,
+  lifecycleTimings,
   NEAR_DUPLICATE_MAX_DISTANCE,
   publishSafely,
   transition,
@@ -111,8 +111,10 @@ async function claim(env: Env, row: Row, now: number): Promise<number | string> 
     return now;
   }
   if (row.status !== "embedding") return "not-processed";
-  if (row.claimedAt !== null && now - row.claimedAt < EMBED_LEASE_MS) {
-    throw new ClaimHeld(Math.max(1, Math.ceil((row.claimedAt + EMBED_LEASE_MS - now) / 1000)));
+  // This deployment's lease (EMBED_LEASE_SECONDS), 5 minutes unless configured.
+  const lease = lifecycleTimings(env).embedLeaseMs;
+  if (row.claimedAt !== null && now - row.claimedAt < lease) {
+    throw new ClaimHeld(Math.max(1, Math.ceil((row.claimedAt + lease - now) / 1000)));
   }
   // Take over a dead claim: conditional on the claim we saw, so one taker wins. Not a
   // status change (no version bump, no event): the asset stays `embedding`.
@@ -136,7 +138,8 @@ async function claimAfterRace(env: Env, assetId: string, now: number): Promise<s
   const [fresh] = await drizzle(env.DB).select().from(assets).where(eq(assets.id, assetId));
   if (!fresh) return "gone";
   if (fresh.status === "embedding" && fresh.claimedAt !== null) {
-    throw new ClaimHeld(Math.max(1, Math.ceil((fresh.claimedAt + EMBED_LEASE_MS - now) / 1000)));
+    const lease = lifecycleTimings(env).embedLeaseMs;
+    throw new ClaimHeld(Math.max(1, Math.ceil((fresh.claimedAt + lease - now) / 1000)));
   }
   return fresh.status === "ready" ? "already-ready" : "not-processed";
 }

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { EMBED_LEASE_MS, searchAssets, variantKey } from "@darkroom/shared";
+import { ClaimHeld, EMBED_LEASE_MS, searchAssets, variantKey } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { processMessage } from "../src/process-embed";
 import {
@@ -149,6 +149,34 @@ describe("embedding a processed asset without AI (local mode)", () => {
     expect(await assetRow(assetId)).toMatchObject({ status: "ready", version: 6, attempts: 1 });
     // The takeover is not a state change: the only event is `ready`.
     expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([["ready", 6]]);
+  });
+
+  it("honours a lease shortened by EMBED_LEASE_SECONDS: retries within it, takes over past it", async () => {
+    const user = await seedUser();
+    const short: Env = { ...env, EMBED_LEASE_SECONDS: "20" };
+    const liveId = await processedAsset(user, "saw.thumb.webp", {
+      status: "embedding",
+      claimedAt: Date.now() - 5_000,
+    });
+    const err = await processMessage(short, embedMessage(user.uid, liveId)).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ClaimHeld);
+    // The rest of the 20-second lease, not of the default five minutes.
+    const delay = err instanceof ClaimHeld ? err.delaySeconds : 0;
+    expect(delay).toBeGreaterThanOrEqual(14);
+    expect(delay).toBeLessThanOrEqual(16);
+
+    // 60 s old: live under the default lease, dead under the shortened one.
+    const deadId = await processedAsset(user, "waterfall.thumb.webp", {
+      status: "embedding",
+      claimedAt: Date.now() - 60_000,
+    });
+    await expect(processMessage(env, embedMessage(user.uid, deadId))).rejects.toBeInstanceOf(
+      ClaimHeld,
+    );
+    expect(await processMessage(short, embedMessage(user.uid, deadId))).toBe("ready");
+    expect(await assetRow(deadId)).toMatchObject({ status: "ready", claimed_at: null });
   });
 
   it("fails the asset at stage processing when the thumb is missing, so a retry reprocesses it", async () => {

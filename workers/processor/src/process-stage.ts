@@ -3,6 +3,7 @@ import {
   type EmbedMessage,
   failure,
   hubPublisher,
+  lifecycleTimings,
   originalKey,
   PROCESSING_LEASE_MS,
   publishSafely,
@@ -60,9 +61,11 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
       attempts: sql`${assets.attempts} + 1`,
     });
   } else if (row.status === "processing") {
+    // This deployment's lease (PROCESSING_LEASE_SECONDS), 2 minutes unless configured.
+    const lease = lifecycleTimings(env).processingLeaseMs;
     const since = row.claimedAt ?? 0;
-    if (since > now - PROCESSING_LEASE_MS) {
-      throw new ClaimHeld(Math.max(1, Math.ceil((since + PROCESSING_LEASE_MS - now) / 1000)));
+    if (since > now - lease) {
+      throw new ClaimHeld(Math.max(1, Math.ceil((since + lease - now) / 1000)));
     }
     // Take over a dead claim, only if nobody else did first.
     const [taken] = await db

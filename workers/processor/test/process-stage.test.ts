@@ -147,6 +147,28 @@ describe("the processing stage", () => {
     });
   });
 
+  it("honours a lease shortened by PROCESSING_LEASE_SECONDS: retries within it, takes over past it", async () => {
+    const user = await seedUser();
+    const short: Env = { ...env, PROCESSING_LEASE_SECONDS: "20" };
+    const live = await seedAsset(user, { status: "processing", version: 3 });
+    await putOriginal(user.uid, live.assetId, live.size);
+    await setRow(live.assetId, "claimed_at = ?", Date.now() - 5_000);
+    const err = await processStage(short, live.assetId, user.uid).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClaimHeld);
+    // The rest of the 20-second lease, not of the default two minutes.
+    const delay = err instanceof ClaimHeld ? err.delaySeconds : 0;
+    expect(delay).toBeGreaterThanOrEqual(14);
+    expect(delay).toBeLessThanOrEqual(16);
+
+    // 30 s old: live under the default lease, dead under the shortened one.
+    const dead = await seedAsset(user, { status: "processing", version: 3 });
+    await putOriginal(user.uid, dead.assetId, dead.size);
+    await setRow(dead.assetId, "claimed_at = ?", Date.now() - 30_000);
+    await expect(processStage(env, dead.assetId, user.uid)).rejects.toBeInstanceOf(ClaimHeld);
+    expect(await processStage(short, dead.assetId, user.uid)).toBe("processed");
+    expect(await assetRow(dead.assetId)).toMatchObject({ status: "processed", claimed_at: null });
+  });
+
   it("removes its variants when the asset was deleted while it worked", async () => {
     const user = await seedUser();
     const { assetId, size } = await seedAsset(user, { status: "uploaded", version: 2 });
