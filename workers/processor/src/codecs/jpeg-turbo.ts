@@ -113,18 +113,6 @@ export class JpegDecodeError extends Error {
   }
 }
 
-/**
- * Largest denominator in 8, 4, 2, 1 whose scaled long edge (libjpeg rounds up) is still
- * at least `targetLongEdge`; 1 when the image is already smaller than the target.
- */
-export function chooseScale(width: number, height: number, targetLongEdge: number): ScaleDenom {
-  const longEdge = Math.max(width, height);
-  for (const denom of [8, 4, 2] as const) {
-    if (Math.ceil(longEdge / denom) >= targetLongEdge) return denom;
-  }
-  return 1;
-}
-
 // ---- the WASM side -----------------------------------------------------------------------
 
 // Status codes and the dr_state layout of decode.c (int32 slots).
