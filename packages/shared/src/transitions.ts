@@ -1,4 +1,4 @@
-import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { AssetError, AssetStatus } from "./assets";
 import { assets } from "./db/schema";
@@ -34,6 +34,8 @@ export async function transition(
   from: AssetStatus | readonly AssetStatus[],
   to: AssetStatus,
   extra: { [K in keyof typeof assets.$inferInsert]?: (typeof assets.$inferInsert)[K] | SQL } = {},
+  /** A further condition the row must meet, checked in the same UPDATE. */
+  also?: SQL,
 ): Promise<TransitionResult | null> {
   const expected = typeof from === "string" ? [from] : [...from];
   const now = Date.now();
@@ -46,11 +48,28 @@ export async function transition(
       updatedAt: now,
       error: to === "failed" ? (extra.error ?? null) : null,
     })
-    .where(and(eq(assets.id, assetId), inArray(assets.status, expected)))
+    .where(and(eq(assets.id, assetId), inArray(assets.status, expected), also))
     .returning({ ...transitionColumns, error: assets.error });
   const row = rows[0];
   if (!row) return null;
   return { ...row, error: parseAssetError(row.error) };
+}
+
+/**
+ * The row holds no live claim of `claimStatus`: it is in another status, unclaimed, or its
+ * claim is older than the lease. A dead-letter handler fails an asset only under this
+ * condition: a message that exhausted its retries (a duplicate that kept meeting a live
+ * claim, say) must not fail an asset another delivery is processing right now; if that
+ * delivery dies, its lease runs out and the sweeper re-sends the asset.
+ */
+export function noLiveClaim(claimStatus: AssetStatus, leaseMs: number, now = Date.now()): SQL {
+  return (
+    or(
+      ne(assets.status, claimStatus),
+      isNull(assets.claimedAt),
+      lt(assets.claimedAt, now - leaseMs),
+    ) ?? sql`0`
+  );
 }
 
 export function failure(stage: AssetError["stage"], code: string, message: string): string {

@@ -12,6 +12,7 @@ import {
   hubPublisher,
   lifecycleTimings,
   NEAR_DUPLICATE_MAX_DISTANCE,
+  noLiveClaim,
   publishSafely,
   transition,
   upsertSearchDoc,
@@ -356,15 +357,22 @@ export async function processDeadLetter(env: Env, body: unknown): Promise<string
   const db = drizzle(env.DB);
   const [row] = await db.select().from(assets).where(eq(assets.id, parsed.data.assetId));
   if (!row || row.userId !== parsed.data.uid) return "gone";
-  const t = await transition(db, row.id, ["processed", "embedding"], "failed", {
-    claimedAt: null,
-    error: failure(
-      "embedding",
-      "retries_exhausted",
-      "Making this photo searchable kept failing; retry it to try again",
-    ),
-  });
-  if (!t) return "already-settled";
+  const t = await transition(
+    db,
+    row.id,
+    ["processed", "embedding"],
+    "failed",
+    {
+      claimedAt: null,
+      error: failure(
+        "embedding",
+        "retries_exhausted",
+        "Making this photo searchable kept failing; retry it to try again",
+      ),
+    },
+    noLiveClaim("embedding", lifecycleTimings(env).embedLeaseMs),
+  );
+  if (!t) return row.status === "embedding" ? "claim-live-or-settled" : "already-settled";
   await publishSafely(hub(env, row.userId), [
     { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version, error: t.error },
   ]);

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { lifecycleTimings } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { processDeadLetter } from "../src/process-embed";
 import {
@@ -47,6 +48,25 @@ describe("the embed dead-letter handler", () => {
     const user = await seedUser();
     const { assetId } = await seedAsset(user, { status: "embedding", version: 6 });
 
+    expect(await processDeadLetter(env, embedMessage(user.uid, assetId))).toBe("failed");
+    expect(await assetRow(assetId)).toMatchObject({ status: "failed", version: 7 });
+  });
+
+  it("leaves an asset alone while another delivery's embedding claim is live, and fails it once the claim is dead", async () => {
+    const user = await seedUser();
+    const { assetId } = await seedAsset(user, { status: "embedding", version: 6 });
+    const lease = lifecycleTimings(env).embedLeaseMs;
+    const setClaim = (at: number) =>
+      env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?").bind(at, assetId).run();
+
+    await setClaim(Date.now() - 1000);
+    expect(await processDeadLetter(env, embedMessage(user.uid, assetId))).toBe(
+      "claim-live-or-settled",
+    );
+    expect(await assetRow(assetId)).toMatchObject({ status: "embedding", version: 6 });
+    expect(await hubEvents(user.uid)).toEqual([]);
+
+    await setClaim(Date.now() - lease - 1000);
     expect(await processDeadLetter(env, embedMessage(user.uid, assetId))).toBe("failed");
     expect(await assetRow(assetId)).toMatchObject({ status: "failed", version: 7 });
   });

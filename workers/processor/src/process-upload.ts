@@ -1,6 +1,8 @@
 import {
   failure,
   hubPublisher,
+  lifecycleTimings,
+  noLiveClaim,
   parseObjectKey,
   publishSafely,
   r2NotificationSchema,
@@ -87,15 +89,22 @@ export async function processDeadLetter(env: Env, body: unknown): Promise<string
   const [row] = await db.select().from(assets).where(eq(assets.id, key.assetId));
   if (!row || row.userId !== key.uid) return "gone";
   const stage = row.status === "pending" ? "upload" : "processing";
-  const t = await transition(db, row.id, ["pending", "uploaded", "processing"], "failed", {
-    claimedAt: null,
-    error: failure(
-      stage,
-      "retries_exhausted",
-      "Processing kept failing after several retries; retry it to try again",
-    ),
-  });
-  if (!t) return "already-settled";
+  const t = await transition(
+    db,
+    row.id,
+    ["pending", "uploaded", "processing"],
+    "failed",
+    {
+      claimedAt: null,
+      error: failure(
+        stage,
+        "retries_exhausted",
+        "Processing kept failing after several retries; retry it to try again",
+      ),
+    },
+    noLiveClaim("processing", lifecycleTimings(env).processingLeaseMs),
+  );
+  if (!t) return row.status === "processing" ? "claim-live-or-settled" : "already-settled";
   await publishSafely(hub(env, row.userId), [
     { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version, error: t.error },
   ]);

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { originalKey } from "@darkroom/shared";
+import { lifecycleTimings, originalKey } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { processDeadLetter } from "../src/process-upload";
 import {
@@ -66,6 +66,32 @@ describe("the uploads dead-letter handler", () => {
       ]);
     },
   );
+
+  it("leaves an asset alone while another delivery's claim on it is live, and fails it once the claim is dead", async () => {
+    const user = await seedUser();
+    const { assetId, size } = await seedAsset(user, { status: "processing", version: 3 });
+    const body = notification(originalKey(user.uid, assetId), { size });
+    const lease = lifecycleTimings(env).processingLeaseMs;
+    const setClaim = (at: number) =>
+      env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?").bind(at, assetId).run();
+
+    await setClaim(Date.now() - 1000);
+    expect(await processDeadLetter(env, body)).toBe("claim-live-or-settled");
+    expect(await assetRow(assetId)).toMatchObject({
+      status: "processing",
+      version: 3,
+      error: null,
+    });
+    expect(await hubEvents(user.uid)).toEqual([]);
+
+    await setClaim(Date.now() - lease - 1000);
+    expect(await processDeadLetter(env, body)).toBe("failed");
+    expect(await assetRow(assetId)).toMatchObject({
+      status: "failed",
+      version: 4,
+      claimed_at: null,
+    });
+  });
 
   it.each(["processed", "ready", "failed", "deleting"])(
     "leaves an asset that is already %s alone",
