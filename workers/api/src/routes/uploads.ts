@@ -26,6 +26,9 @@ function setRateLimitHeaders(c: Context<AppEnv>, rl: RateLimitResult) {
   }
 }
 
+/** Rows per multi-row INSERT into assets: 13 bound parameters a row (drizzle binds one default too), D1 allows 100. */
+const ASSET_ROWS_PER_INSERT = 7;
+
 type Plan =
   | { kind: "new"; assetId: string }
   | { kind: "resume"; assetId: string }
@@ -112,33 +115,39 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
   const expiresAt = now + UPLOAD_URL_TTL_SECONDS * 1000;
   const writes: BatchItem<"sqlite">[] = [];
   if (newBatch) writes.push(d.insert(batches).values({ id: batchId, userId: uid, createdAt: now }));
-  const insertIndex = new Map<number, number>();
+  // New assets go in multi-row INSERTs: one statement per row made a 50-file request
+  // spend most of its time in D1.
+  const fresh = files.flatMap((f, i) => {
+    const p = plans[i];
+    return p?.kind === "new" ? [{ i, f, assetId: p.assetId }] : [];
+  });
+  const insertStatements = chunks(fresh, ASSET_ROWS_PER_INSERT).map((part) => {
+    const statement = d
+      .insert(assets)
+      .values(
+        part.map(({ f, assetId }) => ({
+          id: assetId,
+          userId: uid,
+          batchId,
+          name: f.name,
+          size: f.size,
+          type: f.type,
+          sha256: f.sha256,
+          status: "pending" as const,
+          version: 1,
+          expiresAt,
+          createdAt: now,
+          updatedAt: now,
+        })),
+      )
+      .onConflictDoNothing()
+      .returning({ id: assets.id });
+    writes.push(statement);
+    return { part, at: writes.length - 1 };
+  });
   files.forEach((f, i) => {
     const p = plans[i];
-    if (p?.kind === "new") {
-      insertIndex.set(i, writes.length);
-      // One row per statement keeps every statement far under D1's 100 parameters.
-      writes.push(
-        d
-          .insert(assets)
-          .values({
-            id: p.assetId,
-            userId: uid,
-            batchId,
-            name: f.name,
-            size: f.size,
-            type: f.type,
-            sha256: f.sha256,
-            status: "pending",
-            version: 1,
-            expiresAt,
-            createdAt: now,
-            updatedAt: now,
-          })
-          .onConflictDoNothing()
-          .returning({ id: assets.id }),
-      );
-    } else if (p?.kind === "resume") {
+    if (p?.kind === "resume") {
       // The same bytes again: the client may have renamed the file; keep its latest word.
       writes.push(
         d
@@ -151,27 +160,35 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
   const results = writes.length > 0 ? await d.batch(writes as [BatchItem<"sqlite">]) : [];
 
   // A concurrent request may have inserted the same hash first: answer with its asset.
-  for (const [i, w] of insertIndex) {
-    const inserted = results[w];
-    if (Array.isArray(inserted) && inserted.length > 0) continue;
-    const f = files[i];
-    if (!f) continue;
-    const winner = await d
-      .select({ id: assets.id, status: assets.status })
-      .from(assets)
-      .where(and(eq(assets.userId, uid), eq(assets.sha256, f.sha256)));
-    if (!winner[0]) throw new Conflict("upload_race", "Another request changed these files; retry");
-    plans[i] = {
-      kind: winner[0].status === "pending" ? "resume" : "duplicate",
-      assetId: winner[0].id,
-    };
+  for (const { part, at } of insertStatements) {
+    const result = results[at];
+    const inserted = new Set<string>();
+    if (Array.isArray(result)) {
+      for (const r of result) {
+        if (r && typeof r === "object" && "id" in r && typeof r.id === "string") inserted.add(r.id);
+      }
+    }
+    for (const { i, f, assetId } of part) {
+      if (inserted.has(assetId)) continue;
+      const winner = await d
+        .select({ id: assets.id, status: assets.status })
+        .from(assets)
+        .where(and(eq(assets.userId, uid), eq(assets.sha256, f.sha256)));
+      if (!winner[0])
+        throw new Conflict("upload_race", "Another request changed these files; retry");
+      plans[i] = {
+        kind: winner[0].status === "pending" ? "resume" : "duplicate",
+        assetId: winner[0].id,
+      };
+    }
   }
 
   const itemIds = [...new Set(plans.map((p) => p.assetId))];
-  const items = itemIds.map((assetId) =>
+  // 4 parameters a row: 25 rows a statement.
+  const items = chunks(itemIds, 25).map((part) =>
     d
       .insert(batchItems)
-      .values({ batchId, assetId, userId: uid, createdAt: now })
+      .values(part.map((assetId) => ({ batchId, assetId, userId: uid, createdAt: now })))
       .onConflictDoNothing(),
   );
   const [firstItem, ...restItems] = items;
