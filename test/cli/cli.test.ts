@@ -116,6 +116,8 @@ function fakeApi(opts: {
   failPutsOnce?: number;
   duplicates?: Set<string>;
   status429Once?: boolean;
+  /** Answer like the API does: one asset per content hash, `upload` while it is pending. */
+  assetPerHash?: boolean;
 }) {
   const seen = { posts: 0, puts: [] as string[], files: [] as string[] };
   let putFailures = opts.failPutsOnce ?? 0;
@@ -141,7 +143,7 @@ function fakeApi(opts: {
           batchId: "00000000-0000-4000-8000-000000000001",
           files: body.files.map((f) => {
             seen.files.push(f.clientId);
-            const assetId = `a-${f.clientId}`;
+            const assetId = opts.assetPerHash ? `a-${f.sha256.slice(0, 12)}` : `a-${f.clientId}`;
             if (opts.duplicates?.has(f.clientId))
               return { clientId: f.clientId, assetId, status: "duplicate" };
             return {
@@ -225,6 +227,18 @@ describe("upload and its manifest", () => {
     await api.close();
     expect(r).toMatchObject({ total: 4, uploaded: 3, duplicates: 1, skipped: 0, failed: [] });
     expect(api.seen.puts.sort()).toEqual(["a.jpg", "sub/c.webp", "sub/deeper/d.jpeg"]);
+  });
+
+  it("sends the bytes of identical files once, even when they are registered in different requests", async () => {
+    writeFileSync(path.join(dir, "sub", "a-copy.jpg"), "A");
+    const api = fakeApi({ assetPerHash: true });
+    const url = await api.start();
+    const client = createClient({ url, token: "t" });
+    const r = await uploadDirectory({ client, dir, manifestPath, concurrency: 2, chunkSize: 1 });
+    await api.close();
+    expect(api.seen.posts).toBe(5);
+    expect(r).toMatchObject({ total: 5, uploaded: 4, duplicates: 1, failed: [] });
+    expect(api.seen.puts.sort()).toEqual(["a.jpg", "b.PNG", "sub/c.webp", "sub/deeper/d.jpeg"]);
   });
 
   it("uploads only what is missing when re-run after an interruption", async () => {

@@ -120,6 +120,11 @@ export async function uploadDirectory(opts) {
     progress();
   };
 
+  // Assets this run is already PUTting. Two identical files in different requests both
+  // get `upload` for the one pending asset (the first one's bytes have not arrived yet);
+  // the second is a duplicate, and sending the same bytes twice would only cost time.
+  const putting = new Set();
+
   const postChunk = async (items) => {
     const body = {
       ...(manifest.batchId ? { batchId: manifest.batchId } : {}),
@@ -163,8 +168,10 @@ export async function uploadDirectory(opts) {
     for (const file of answer.files) {
       const it = byClient.get(file.clientId);
       if (!it) continue;
-      if (file.status === "duplicate") markDuplicate(it.f, it.sha256, file.assetId);
+      if (file.status === "duplicate" || (file.upload && putting.has(file.assetId)))
+        markDuplicate(it.f, it.sha256, file.assetId);
       else if (file.upload) {
+        putting.add(file.assetId);
         const ticket = file.upload;
         queue.push(() =>
           putOne(it.f, it.sha256, file.assetId, ticket).catch((err) =>
