@@ -209,6 +209,65 @@ static inline uint8_t mul255(unsigned a, unsigned b) {
   return (uint8_t)((t + (t >> 8)) >> 8);
 }
 
+/* After a longjmp out of a decode: release everything the call had allocated. */
+static void free_decode_buffers(void);
+
+/*
+ * Output colour space: `rgb_space` (JCS_EXT_RGBA or JCS_RGB) for grey, RGB and YCbCr;
+ * CMYK for CMYK and YCCK (libjpeg does YCCK -> CMYK). Returns 1 for CMYK.
+ */
+static int choose_out_color_space(j_decompress_ptr cinfo, J_COLOR_SPACE rgb_space) {
+  switch (cinfo->jpeg_color_space) {
+    case JCS_GRAYSCALE:
+    case JCS_RGB:
+    case JCS_YCbCr:
+      cinfo->out_color_space = rgb_space;
+      return 0;
+    case JCS_CMYK:
+    case JCS_YCCK:
+      cinfo->out_color_space = JCS_CMYK;
+      return 1;
+    default:
+      ERREXIT(cinfo, JERR_CONVERSION_NOTIMPL);
+      return 0;
+  }
+}
+
+/* Refuses (DR_TOO_LARGE) an RGBA output over 2 GB or over the memory limit. */
+static void check_output_size(j_decompress_ptr cinfo, uint32_t ow, uint32_t oh) {
+  const uint64_t bytes = (uint64_t)ow * oh * 4u;
+  if (bytes > 0x7fffffffu || (memory_limit && bytes > memory_limit)) {
+    struct dr_error_mgr *err = (struct dr_error_mgr *)cinfo->err;
+    state.status = DR_TOO_LARGE;
+    state.msg_code = JERR_OUT_OF_MEMORY;
+    snprintf(state.message, DR_MSG_LEN, "output %ux%u (%llu bytes) exceeds the memory limit",
+             ow, oh, (unsigned long long)bytes);
+    longjmp(err->jump, 1);
+  }
+}
+
+/*
+ * CMYK without colour management: Adobe files store inverted CMYK, so R = C*K/255 etc.;
+ * others store ink amounts, R = (255-C)*(255-K)/255. `dst_px` is 4 (RGBA, alpha 255) or 3
+ * (RGB; may convert in place, front to back, since 3 <= 4).
+ */
+static void cmyk_row_to_rgb(const uint8_t *src, uint8_t *dst, uint32_t n, int inverted,
+                            int dst_px) {
+  for (uint32_t x = 0; x < n; x++, src += 4, dst += dst_px) {
+    unsigned c = src[0], m = src[1], yy = src[2], k = src[3];
+    if (!inverted) {
+      c = 255 - c;
+      m = 255 - m;
+      yy = 255 - yy;
+      k = 255 - k;
+    }
+    dst[0] = mul255(c, k);
+    dst[1] = mul255(m, k);
+    dst[2] = mul255(yy, k);
+    if (dst_px == 4) dst[3] = 255;
+  }
+}
+
 /*
  * Decode at scale 1/denom (1, 2, 4 or 8) to 8-bit RGBA. On DR_OK, state.pixels points at
  * out_width*out_height*4 bytes that the caller must free(). CMYK/YCCK is converted without
@@ -222,10 +281,7 @@ EXPORT(dr_decode) int dr_decode(const uint8_t *data, uint32_t len, int denom, ui
   init(&cinfo, &err);
   if (setjmp(err.jump)) {
     jpeg_destroy_decompress(&cinfo);
-    free(out_buf);
-    free(row_buf);
-    out_buf = row_buf = NULL;
-    state.pixels = 0;
+    free_decode_buffers();
     return state.status;
   }
   if (denom != 1 && denom != 2 && denom != 4 && denom != 8) {
@@ -236,21 +292,7 @@ EXPORT(dr_decode) int dr_decode(const uint8_t *data, uint32_t len, int denom, ui
   if (data == NULL || len == 0) ERREXIT(&cinfo, JERR_INPUT_EMPTY);
   read_header(&cinfo, data, len);
 
-  int cmyk = 0;
-  switch (cinfo.jpeg_color_space) {
-    case JCS_GRAYSCALE:
-    case JCS_RGB:
-    case JCS_YCbCr:
-      cinfo.out_color_space = JCS_EXT_RGBA;
-      break;
-    case JCS_CMYK:
-    case JCS_YCCK:
-      cinfo.out_color_space = JCS_CMYK; /* libjpeg does YCCK -> CMYK */
-      cmyk = 1;
-      break;
-    default:
-      ERREXIT(&cinfo, JERR_CONVERSION_NOTIMPL);
-  }
+  const int cmyk = choose_out_color_space(&cinfo, JCS_EXT_RGBA);
   cinfo.scale_num = 1;
   cinfo.scale_denom = (unsigned)denom;
   cinfo.dct_method = (flags & DR_FLAG_FAST_DCT) ? JDCT_IFAST : JDCT_ISLOW;
@@ -258,15 +300,8 @@ EXPORT(dr_decode) int dr_decode(const uint8_t *data, uint32_t len, int denom, ui
   jpeg_calc_output_dimensions(&cinfo);
 
   const uint32_t ow = cinfo.output_width, oh = cinfo.output_height;
-  const uint64_t bytes = (uint64_t)ow * oh * 4u;
-  if (bytes > 0x7fffffffu || (memory_limit && bytes > memory_limit)) {
-    state.status = DR_TOO_LARGE;
-    state.msg_code = JERR_OUT_OF_MEMORY;
-    snprintf(state.message, DR_MSG_LEN, "output %ux%u (%llu bytes) exceeds the memory limit",
-             ow, oh, (unsigned long long)bytes);
-    longjmp(err.jump, 1);
-  }
-  out_buf = malloc((size_t)bytes);
+  check_output_size(&cinfo, ow, oh);
+  out_buf = malloc((size_t)ow * oh * 4u);
   if (!out_buf) ERREXIT1(&cinfo, JERR_OUT_OF_MEMORY, 100);
   if (cmyk) {
     row_buf = malloc((size_t)ow * 4u);
@@ -291,20 +326,7 @@ EXPORT(dr_decode) int dr_decode(const uint8_t *data, uint32_t len, int denom, ui
       uint8_t *dst = out_buf + (size_t)cinfo.output_scanline * stride;
       JSAMPROW row = row_buf;
       jpeg_read_scanlines(&cinfo, &row, 1);
-      const uint8_t *src = row_buf;
-      for (uint32_t x = 0; x < ow; x++, src += 4, dst += 4) {
-        unsigned c = src[0], m = src[1], yy = src[2], k = src[3];
-        if (!inverted) {
-          c = 255 - c;
-          m = 255 - m;
-          yy = 255 - yy;
-          k = 255 - k;
-        }
-        dst[0] = mul255(c, k);
-        dst[1] = mul255(m, k);
-        dst[2] = mul255(yy, k);
-        dst[3] = 255;
-      }
+      cmyk_row_to_rgb(row_buf, dst, ow, inverted, 4);
     }
   }
   finishing = 1;
@@ -349,6 +371,14 @@ static void free_fit_scratch(void) {
   memset(&htaps, 0, sizeof htaps);
   memset(&vtaps, 0, sizeof vtaps);
   hrow = acc[0] = acc[1] = NULL;
+}
+
+static void free_decode_buffers(void) {
+  free(out_buf);
+  free(row_buf);
+  out_buf = row_buf = NULL;
+  free_fit_scratch();
+  state.pixels = 0;
 }
 
 /* The same arithmetic as `taps()` in workers/processor/src/image/resize.ts (doubles there). */
@@ -408,11 +438,7 @@ int dr_decode_fit(const uint8_t *data, uint32_t len, uint32_t out_w, uint32_t ou
   init(&cinfo, &err);
   if (setjmp(err.jump)) {
     jpeg_destroy_decompress(&cinfo);
-    free(out_buf);
-    free(row_buf);
-    free_fit_scratch();
-    out_buf = row_buf = NULL;
-    state.pixels = 0;
+    free_decode_buffers();
     return state.status;
   }
   if (data == NULL || len == 0) ERREXIT(&cinfo, JERR_INPUT_EMPTY);
@@ -425,21 +451,7 @@ int dr_decode_fit(const uint8_t *data, uint32_t len, uint32_t out_w, uint32_t ou
     longjmp(err.jump, 1);
   }
 
-  int cmyk = 0;
-  switch (cinfo.jpeg_color_space) {
-    case JCS_GRAYSCALE:
-    case JCS_RGB:
-    case JCS_YCbCr:
-      cinfo.out_color_space = JCS_RGB;
-      break;
-    case JCS_CMYK:
-    case JCS_YCCK:
-      cinfo.out_color_space = JCS_CMYK;
-      cmyk = 1;
-      break;
-    default:
-      ERREXIT(&cinfo, JERR_CONVERSION_NOTIMPL);
-  }
+  const int cmyk = choose_out_color_space(&cinfo, JCS_RGB);
   /* Smallest n/8 whose scaled size (libjpeg rounds up) covers the output on both axes. */
   unsigned num = 8;
   for (unsigned n = 1; n <= 8; n++) {
@@ -457,15 +469,8 @@ int dr_decode_fit(const uint8_t *data, uint32_t len, uint32_t out_w, uint32_t ou
   const uint32_t sw = cinfo.output_width, sh = cinfo.output_height;
   if (sw < out_w || sh < out_h) ERREXIT(&cinfo, JERR_BAD_DCTSIZE); /* cannot happen */
 
-  const uint64_t bytes = (uint64_t)out_w * out_h * 4u;
-  if (bytes > 0x7fffffffu || (memory_limit && bytes > memory_limit)) {
-    state.status = DR_TOO_LARGE;
-    state.msg_code = JERR_OUT_OF_MEMORY;
-    snprintf(state.message, DR_MSG_LEN, "output %ux%u (%llu bytes) exceeds the memory limit",
-             out_w, out_h, (unsigned long long)bytes);
-    longjmp(err.jump, 1);
-  }
-  out_buf = malloc((size_t)bytes);
+  check_output_size(&cinfo, out_w, out_h);
+  out_buf = malloc((size_t)out_w * out_h * 4u);
   const int comps = cmyk ? 4 : 3;
   const int group = cinfo.rec_outbuf_height < 1 ? 1 : (cinfo.rec_outbuf_height > 16 ? 16 : cinfo.rec_outbuf_height);
   row_buf = malloc((size_t)sw * comps * group);
@@ -488,15 +493,7 @@ int dr_decode_fit(const uint8_t *data, uint32_t len, uint32_t out_w, uint32_t ou
     for (uint32_t r = 0; r < got; r++) {
       const uint32_t y = y0 + r;
       uint8_t *src = rows[r];
-      if (cmyk) { /* in place: CMYK (4 bytes) -> RGB (3 bytes), front to back */
-        for (uint32_t x = 0; x < sw; x++) {
-          unsigned c = src[x * 4], m = src[x * 4 + 1], yy = src[x * 4 + 2], k = src[x * 4 + 3];
-          if (!inverted) { c = 255 - c; m = 255 - m; yy = 255 - yy; k = 255 - k; }
-          src[x * 3] = mul255(c, k);
-          src[x * 3 + 1] = mul255(m, k);
-          src[x * 3 + 2] = mul255(yy, k);
-        }
-      }
+      if (cmyk) cmyk_row_to_rgb(src, src, sw, inverted, 3); /* in place */
       resample_row(src, out_w);
       /* Output rows fed by source row y: from next_out while their span starts at or before y. */
       for (uint32_t o = next_out; o < out_h && (uint32_t)vtaps.start[o] <= y; o++) {
