@@ -55,6 +55,11 @@ export async function transition(
   return { ...row, error: parseAssetError(row.error) };
 }
 
+/** The row's claim is absent or older than the lease: its holder is presumed dead. */
+export function claimExpired(leaseMs: number, now = Date.now()): SQL {
+  return or(isNull(assets.claimedAt), lt(assets.claimedAt, now - leaseMs)) ?? sql`1`;
+}
+
 /**
  * The row holds no live claim of `claimStatus`: it is in another status, unclaimed, or its
  * claim is older than the lease. A dead-letter handler fails an asset only under this
@@ -63,13 +68,7 @@ export async function transition(
  * delivery dies, its lease runs out and the sweeper re-sends the asset.
  */
 export function noLiveClaim(claimStatus: AssetStatus, leaseMs: number, now = Date.now()): SQL {
-  return (
-    or(
-      ne(assets.status, claimStatus),
-      isNull(assets.claimedAt),
-      lt(assets.claimedAt, now - leaseMs),
-    ) ?? sql`0`
-  );
+  return or(ne(assets.status, claimStatus), claimExpired(leaseMs, now)) ?? sql`0`;
 }
 
 export function failure(stage: AssetError["stage"], code: string, message: string): string {

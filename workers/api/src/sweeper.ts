@@ -1,12 +1,13 @@
 import {
   type AssetStatus,
+  claimExpired,
   type EmbedMessage,
   type LifecycleTimings,
   lifecycleTimings,
   originalKey,
 } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
-import { and, asc, eq, isNull, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, eq, lt, or, type SQL } from "drizzle-orm";
 import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { publish } from "./lib/hub";
@@ -163,7 +164,7 @@ function resendUploadMessages(env: Env, now: number, t: LifecycleTimings): Promi
     and(
       eq(assets.status, "processing"),
       lt(assets.updatedAt, now - t.processingLeaseMs),
-      or(isNull(assets.claimedAt), lt(assets.claimedAt, now - t.processingLeaseMs)),
+      claimExpired(t.processingLeaseMs, now),
     ),
   );
   return resendStale(env, now, where, async (row) => {
@@ -183,7 +184,7 @@ function resendEmbedMessages(env: Env, now: number, t: LifecycleTimings): Promis
     and(
       eq(assets.status, "embedding"),
       lt(assets.updatedAt, now - t.embedLeaseMs),
-      or(isNull(assets.claimedAt), lt(assets.claimedAt, now - t.embedLeaseMs)),
+      claimExpired(t.embedLeaseMs, now),
     ),
   );
   return resendStale(env, now, where, async (row) => ({
