@@ -35,18 +35,37 @@ async function verifiedSub(env: Env, token: string): Promise<string> {
   return sub;
 }
 
+/**
+ * `sub` → user id, per isolate. A user row is never updated or deleted, so an id once
+ * read stays right for as long as the isolate lives, and every authenticated request
+ * after the first saves a D1 round trip. Bounded: the oldest entry goes first.
+ */
+const userIds = new Map<string, string>();
+const USER_ID_CACHE_SIZE = 10_000;
+
+function remember(sub: string, id: string): string {
+  if (userIds.size >= USER_ID_CACHE_SIZE) {
+    const oldest = userIds.keys().next();
+    if (!oldest.done) userIds.delete(oldest.value);
+  }
+  userIds.set(sub, id);
+  return id;
+}
+
 /** Maps a JWT `sub` to the opaque internal user id, creating it on first sight. */
 export async function userIdFor(env: Env, sub: string): Promise<string> {
+  const cached = userIds.get(sub);
+  if (cached) return cached;
   const d = db(env);
   const found = await d.select({ id: users.id }).from(users).where(eq(users.sub, sub));
-  if (found[0]) return found[0].id;
+  if (found[0]) return remember(sub, found[0].id);
   await d
     .insert(users)
     .values({ id: crypto.randomUUID(), sub, createdAt: Date.now() })
     .onConflictDoNothing();
   const created = await d.select({ id: users.id }).from(users).where(eq(users.sub, sub));
   if (!created[0]) throw new Error("user row missing after insert");
-  return created[0].id;
+  return remember(sub, created[0].id);
 }
 
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {

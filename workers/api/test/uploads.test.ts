@@ -113,6 +113,27 @@ describe("POST /api/uploads", () => {
     expect(await stats.json()).toMatchObject({ total: 1, uploaded: 1 });
   });
 
+  it("answers concurrent requests for the same new bytes with one asset, listed in every batch", async () => {
+    const token = await tokenFor(userName());
+    const f = await fileFor(jpegBytes());
+    const answers = await Promise.all(
+      ["a", "b", "c", "d"].map((id) => requestUploads(token, [{ ...f, clientId: id }])),
+    );
+    for (const { res } of answers) expect(res.status).toBe(200);
+    const ids = new Set(answers.map(({ body }) => body.files[0]?.assetId));
+    expect(ids.size).toBe(1);
+    expect(await rowCount("SELECT COUNT(*) AS n FROM assets WHERE sha256 = ?", f.sha256)).toBe(1);
+    for (const { body } of answers) {
+      expect(
+        await rowCount(
+          "SELECT COUNT(*) AS n FROM batch_items WHERE batch_id = ? AND asset_id = ?",
+          body.batchId,
+          [...ids][0],
+        ),
+      ).toBe(1);
+    }
+  });
+
   it("does not count a duplicate against the rate limit", async () => {
     const token = await tokenFor(userName());
     const f = await fileFor(jpegBytes());

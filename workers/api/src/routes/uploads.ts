@@ -5,7 +5,7 @@ import {
   uploadRequestSchema,
 } from "@darkroom/shared";
 import { assets, batches, batchItems } from "@darkroom/shared/db";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
@@ -53,32 +53,29 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
   const d = db(c.env);
   const now = Date.now();
 
-  let batchId = parsed.data.batchId;
-  let newBatch = false;
-  if (batchId) {
-    const found = await d
-      .select({ id: batches.id })
-      .from(batches)
-      .where(and(eq(batches.id, batchId), eq(batches.userId, uid)));
-    if (!found[0]) {
-      setRateLimitHeaders(c, await hub.take(0));
-      throw new NotFound("No such batch");
-    }
-  } else {
-    batchId = crypto.randomUUID();
-    newBatch = true;
-  }
-
-  // What this user already has, by content hash (50 hashes per statement: D1's limit).
+  // One D1 round trip for everything the plan needs: the batch (when one is named) and
+  // what this user already has, by content hash (50 hashes per statement: D1's limit).
   const shas = [...new Set(files.map((f) => f.sha256))];
-  const existing = new Map<string, { id: string; status: string }>();
-  for (const part of chunks(shas, 50)) {
-    const rows = await d
+  const lookups = chunks(shas, 50).map((part) =>
+    d
       .select({ id: assets.id, sha256: assets.sha256, status: assets.status })
       .from(assets)
-      .where(and(eq(assets.userId, uid), inArray(assets.sha256, part)));
-    for (const r of rows) existing.set(r.sha256, r);
+      .where(and(eq(assets.userId, uid), inArray(assets.sha256, part))),
+  );
+  const named = parsed.data.batchId;
+  const batchLookup = d
+    .select({ id: batches.id })
+    .from(batches)
+    .where(and(eq(batches.id, named ?? ""), eq(batches.userId, uid)));
+  const [foundBatch, ...found] = await d.batch([batchLookup, ...lookups]);
+  if (named && !foundBatch[0]) {
+    setRateLimitHeaders(c, await hub.take(0));
+    throw new NotFound("No such batch");
   }
+  const batchId = named ?? crypto.randomUUID();
+  const newBatch = !named;
+  const existing = new Map<string, { id: string; status: string }>();
+  for (const r of found.flat()) existing.set(r.sha256, r);
 
   const seen = new Map<string, string>();
   const busy: string[] = [];
@@ -157,10 +154,31 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
       );
     }
   });
-  const results = writes.length > 0 ? await d.batch(writes as [BatchItem<"sqlite">]) : [];
+  // Batch items go in the same round trip, copied from the asset rows themselves: an
+  // INSERT above that lost a race to a concurrent request inserted no row, so it gets no
+  // item here, and the winner's item is added below.
+  const itemsFor = (ids: string[]) =>
+    chunks(ids, 50).map((part) =>
+      d
+        .insert(batchItems)
+        .select(
+          d
+            .select({
+              batchId: sql<string>`${batchId}`.as("batch_id"),
+              assetId: assets.id,
+              userId: assets.userId,
+              createdAt: sql<number>`${now}`.as("created_at"),
+            })
+            .from(assets)
+            .where(and(eq(assets.userId, uid), inArray(assets.id, part))),
+        )
+        .onConflictDoNothing(),
+    );
+  writes.push(...itemsFor([...new Set(plans.map((p) => p.assetId))]));
+  const results = await d.batch(writes as [BatchItem<"sqlite">]);
 
   // A concurrent request may have inserted the same hash first: answer with its asset.
-  for (const { part, at } of insertStatements) {
+  const lost = insertStatements.flatMap(({ part, at }) => {
     const result = results[at];
     const inserted = new Set<string>();
     if (Array.isArray(result)) {
@@ -168,31 +186,38 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
         if (r && typeof r === "object" && "id" in r && typeof r.id === "string") inserted.add(r.id);
       }
     }
-    for (const { i, f, assetId } of part) {
-      if (inserted.has(assetId)) continue;
-      const winner = await d
-        .select({ id: assets.id, status: assets.status })
+    return part.filter(({ assetId }) => !inserted.has(assetId));
+  });
+  if (lost.length > 0) {
+    const winners = new Map<string, { id: string; status: string }>();
+    for (const part of chunks(lost, 50)) {
+      const rows = await d
+        .select({ id: assets.id, sha256: assets.sha256, status: assets.status })
         .from(assets)
-        .where(and(eq(assets.userId, uid), eq(assets.sha256, f.sha256)));
-      if (!winner[0])
-        throw new Conflict("upload_race", "Another request changed these files; retry");
+        .where(
+          and(
+            eq(assets.userId, uid),
+            inArray(
+              assets.sha256,
+              part.map(({ f }) => f.sha256),
+            ),
+          ),
+        );
+      for (const r of rows) winners.set(r.sha256, r);
+    }
+    for (const { i, f } of lost) {
+      const winner = winners.get(f.sha256);
+      if (!winner) throw new Conflict("upload_race", "Another request changed these files; retry");
       plans[i] = {
-        kind: winner[0].status === "pending" ? "resume" : "duplicate",
-        assetId: winner[0].id,
+        kind: winner.status === "pending" ? "resume" : "duplicate",
+        assetId: winner.id,
       };
     }
+    const [first, ...rest] = itemsFor([
+      ...new Set(lost.flatMap(({ i }) => plans[i]?.assetId ?? [])),
+    ]);
+    if (first) await d.batch([first, ...rest]);
   }
-
-  const itemIds = [...new Set(plans.map((p) => p.assetId))];
-  // 4 parameters a row: 25 rows a statement.
-  const items = chunks(itemIds, 25).map((part) =>
-    d
-      .insert(batchItems)
-      .values(part.map((assetId) => ({ batchId, assetId, userId: uid, createdAt: now })))
-      .onConflictDoNothing(),
-  );
-  const [firstItem, ...restItems] = items;
-  if (firstItem) await d.batch([firstItem, ...restItems]);
 
   const origin = new URL(c.req.url).origin;
   const body: UploadResponse = { batchId, files: [] };
