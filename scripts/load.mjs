@@ -370,6 +370,7 @@ export async function runLoad({
     }
     const unsettled = assets.filter((a) => !["ready", "failed"].includes(a.status));
     const post = [...upload.postMs].sort((a, b) => a - b);
+    const postServer = [...upload.postServerMs].sort((a, b) => a - b);
     const put = [...upload.putMs].sort((a, b) => a - b);
     const ms = (v) => Math.round(v * 10) / 10;
     const minutes = (tProcessed - t0) / 60_000;
@@ -393,6 +394,14 @@ export async function runLoad({
         p50: ms(percentile(post, 50)),
         p95: ms(percentile(post, 95)),
         p99: ms(percentile(post, 99)),
+      },
+      // The same requests' time inside the api worker (Server-Timing): postUploadsMs minus
+      // this is the wait at the door, behind whatever else the one local workerd runs.
+      postUploadsServerMs: {
+        n: postServer.length,
+        p50: ms(percentile(postServer, 50)),
+        p95: ms(percentile(postServer, 95)),
+        p99: ms(percentile(postServer, 99)),
       },
       putMs: {
         n: put.length,

@@ -13,6 +13,7 @@ import {
   parseCli,
   retryAfterMs,
   scan,
+  serverTotalMs,
   UsageError,
   uploadDirectory,
   // @ts-expect-error plain ESM JavaScript without declarations (runs without a build step)
@@ -108,6 +109,15 @@ describe("retries", () => {
     expect(retryAfterMs("3")).toBe(3000);
     expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);
     expect(retryAfterMs(null)).toBeNull();
+  });
+
+  it("reads the worker's own time from Server-Timing's total and nothing else", () => {
+    expect(serverTotalMs('total;dur=12.5;desc="worker"')).toBe(12.5);
+    expect(serverTotalMs('total;desc="worker";dur=7')).toBe(7);
+    expect(serverTotalMs("db;dur=3, total;dur=40")).toBe(40);
+    expect(serverTotalMs("totals;dur=3")).toBeNull();
+    expect(serverTotalMs("total;desc=x")).toBeNull();
+    expect(serverTotalMs(null)).toBeNull();
   });
 });
 

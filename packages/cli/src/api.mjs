@@ -68,6 +68,24 @@ export async function errorOf(res) {
 }
 
 /**
+ * The `total` duration (ms) of a Server-Timing header, or null: the time the request
+ * spent inside the worker, apart from any wait on the way there and back.
+ * @param {string | null} header
+ */
+export function serverTotalMs(header) {
+  if (!header) return null;
+  for (const metric of header.split(",")) {
+    const [name, ...params] = metric.split(";").map((p) => p.trim());
+    if (name !== "total") continue;
+    for (const p of params) {
+      const m = /^dur=([0-9]+(?:\.[0-9]+)?)$/.exec(p);
+      if (m) return Number(m[1]);
+    }
+  }
+  return null;
+}
+
+/**
  * @param {{ url: string, token: string, retries?: number, onRetry?: (info: object) => void }} opts
  */
 export function createClient({ url, token, retries = 6, onRetry }) {
@@ -94,12 +112,19 @@ export function createClient({ url, token, retries = 6, onRetry }) {
   const json = async (method, path, body) => {
     const { res, ms } = await request(method, path, body);
     if (!res.ok) throw await errorOf(res);
-    return { body: await res.json(), ms };
+    return {
+      body: await res.json(),
+      ms,
+      serverMs: serverTotalMs(res.headers.get("server-timing")),
+    };
   };
   return {
     base,
     token,
-    /** POST /api/uploads; `ms` is the server round trip of the attempt that answered. */
+    /**
+     * POST /api/uploads; `ms` is the round trip of the attempt that answered, `serverMs`
+     * its time inside the worker (Server-Timing), when the server says.
+     */
     createUploads: (req) => json("POST", "/api/uploads", req),
     /** PUT the bytes to a signed URL with exactly its headers. */
     put: async (ticket, bytes) => {

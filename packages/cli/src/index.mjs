@@ -1,4 +1,11 @@
-export { ApiError, backoffMs, createClient, retryAfterMs, withRetries } from "./api.mjs";
+export {
+  ApiError,
+  backoffMs,
+  createClient,
+  retryAfterMs,
+  serverTotalMs,
+  withRetries,
+} from "./api.mjs";
 export { main, parseCli, USAGE, UsageError } from "./cli.mjs";
 export { scan, sha256File, typeOf } from "./files.mjs";
 export { MANIFEST_NAME, Manifest } from "./manifest.mjs";

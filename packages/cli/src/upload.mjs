@@ -35,6 +35,8 @@ export async function uploadDirectory(opts) {
     failed: [],
     /** @type {number[]} */
     postMs: [],
+    /** @type {number[]} time of each answered POST inside the worker (Server-Timing) */
+    postServerMs: [],
     /** @type {number[]} */
     putMs: [],
     aborted: false,
@@ -137,8 +139,9 @@ export async function uploadDirectory(opts) {
       })),
     };
     try {
-      const { body: answer, ms } = await client.createUploads(body);
+      const { body: answer, ms, serverMs } = await client.createUploads(body);
       result.postMs.push(ms);
+      if (serverMs !== null && serverMs !== undefined) result.postServerMs.push(serverMs);
       manifest.setBatch(answer.batchId);
       result.batchId = answer.batchId;
       return answer;

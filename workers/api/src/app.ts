@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { timing } from "hono/timing";
 import { requireUser } from "./auth";
 import { HttpError } from "./errors";
 import { assetRoutes } from "./routes/assets";
@@ -21,6 +22,11 @@ app.route("/api/media", mediaRoutes);
 // The upgrade carries a single-use ticket; the ticket route itself requires the token.
 app.route("/api/events", eventRoutes);
 
+// Server-Timing `total` on the JSON API: what the request cost inside the worker, auth
+// included, apart from any wait before it got there (the load test reports both).
+for (const path of ["/api/uploads/*", "/api/assets/*", "/api/stats/*", "/api/search/*"]) {
+  app.use(path, timing({ totalDescription: "worker" }));
+}
 app.use("/api/uploads/*", requireUser);
 app.use("/api/assets/*", requireUser);
 app.use("/api/stats/*", requireUser);

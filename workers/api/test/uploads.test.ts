@@ -56,6 +56,12 @@ describe("POST /api/uploads", () => {
     ).toBe(3);
   });
 
+  it("says in Server-Timing how long the request took inside the worker", async () => {
+    const token = await tokenFor(userName());
+    const { res } = await requestUploads(token, [await fileFor(jpegBytes())]);
+    expect(res.headers.get("Server-Timing")).toMatch(/^total;dur=\d+(\.\d+)?;desc="worker"$/);
+  });
+
   it("carries RateLimit headers and their X- twins on a successful answer", async () => {
     const token = await tokenFor(userName());
     const { res } = await requestUploads(token, [await fileFor(jpegBytes())]);
