@@ -7,6 +7,7 @@
 // DARKROOM_SWEEP_SECONDS (30; 0 turns the local sweeper off),
 // DARKROOM_UPLOAD_ORIGIN (sets LOCAL_UPLOAD_ORIGIN, e.g. http://127.0.0.1:8787 to make
 // the page at localhost upload cross-origin like it does to R2 in production),
+// DARKROOM_WORKERS (api,processor,embedder; a shorter list starting with api runs fewer),
 // DARKROOM_FAULTS (fault injection for `npm run load -- --chaos`; never set otherwise),
 // and the lifecycle timeouts in LIFECYCLE_VARS (e.g. PROCESSING_LEASE_SECONDS=15): set
 // here, they override every worker's wrangler.toml for this run.
@@ -17,11 +18,18 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const configs = [
-  "wrangler.toml",
-  "workers/processor/wrangler.toml",
-  "workers/embedder/wrangler.toml",
-];
+const WORKERS = {
+  api: "wrangler.toml",
+  processor: "workers/processor/wrangler.toml",
+  embedder: "workers/embedder/wrangler.toml",
+};
+// DARKROOM_WORKERS=api runs the api alone (benchmarks of the api without processing);
+// the api must come first: it owns the migrations and the state folder.
+const only = (process.env.DARKROOM_WORKERS ?? "api,processor,embedder").split(",");
+if (only[0] !== "api" || only.some((w) => !Object.hasOwn(WORKERS, w))) {
+  fail(`DARKROOM_WORKERS must start with api and name only ${Object.keys(WORKERS).join(", ")}`);
+}
+const configs = only.map((w) => WORKERS[w]);
 const port = Number(process.env.PORT || 8787);
 const ip = process.env.DARKROOM_IP || "127.0.0.1";
 const stateDir = path.resolve(root, process.env.DARKROOM_STATE_DIR || ".wrangler/state");

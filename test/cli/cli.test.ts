@@ -249,6 +249,8 @@ describe("upload and its manifest", () => {
     expect(api.seen.posts).toBe(5);
     expect(r).toMatchObject({ total: 5, uploaded: 4, duplicates: 1, failed: [] });
     expect(api.seen.puts.sort()).toEqual(["a.jpg", "b.PNG", "sub/c.webp", "sub/deeper/d.jpeg"]);
+    // Four one-byte files sent; the copy's byte is not counted.
+    expect(r.bytes).toBe(4);
   });
 
   it("uploads only what is missing when re-run after an interruption", async () => {

@@ -39,6 +39,8 @@ export async function uploadDirectory(opts) {
     postServerMs: [],
     /** @type {number[]} */
     putMs: [],
+    /** bytes of the PUTs the server took */
+    bytes: 0,
     aborted: false,
     startedAt: Date.now(),
     endedAt: 0,
@@ -99,6 +101,7 @@ export async function uploadDirectory(opts) {
     if (res.ok || res.status === 412) {
       // 412 already_uploaded: an earlier attempt's bytes arrived, its answer did not.
       await res.body?.cancel();
+      result.bytes += bytes.byteLength;
       manifest.record({ ...pick(f), sha256, assetId, status: "uploaded" });
       result.uploaded += 1;
       progress();
