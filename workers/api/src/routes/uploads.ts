@@ -63,6 +63,8 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
       .where(and(eq(assets.userId, uid), inArray(assets.sha256, part))),
   );
   const named = parsed.data.batchId;
+  // Without a named batch this looks up id "" (a primary-key miss), which keeps the
+  // batch's first result the batch's row whatever the request.
   const batchLookup = d
     .select({ id: batches.id })
     .from(batches)
