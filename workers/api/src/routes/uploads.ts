@@ -55,13 +55,15 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
 
   // One D1 round trip for everything the plan needs: the batch (when one is named) and
   // what this user already has, by content hash (50 hashes per statement: D1's limit).
-  const shas = [...new Set(files.map((f) => f.sha256))];
-  const lookups = chunks(shas, 50).map((part) =>
-    d
-      .select({ id: assets.id, sha256: assets.sha256, status: assets.status })
-      .from(assets)
-      .where(and(eq(assets.userId, uid), inArray(assets.sha256, part))),
-  );
+  // The same lookup answers who won a race below.
+  const byHash = (hashes: string[]) =>
+    chunks([...new Set(hashes)], 50).map((part) =>
+      d
+        .select({ id: assets.id, sha256: assets.sha256, status: assets.status })
+        .from(assets)
+        .where(and(eq(assets.userId, uid), inArray(assets.sha256, part))),
+    );
+  const lookups = byHash(files.map((f) => f.sha256));
   const named = parsed.data.batchId;
   // Without a named batch this looks up id "" (a primary-key miss), which keeps the
   // batch's first result the batch's row whatever the request.
@@ -191,21 +193,12 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     return part.filter(({ assetId }) => !inserted.has(assetId));
   });
   if (lost.length > 0) {
+    const [firstLookup, ...restLookups] = byHash(lost.map(({ f }) => f.sha256));
     const winners = new Map<string, { id: string; status: string }>();
-    for (const part of chunks(lost, 50)) {
-      const rows = await d
-        .select({ id: assets.id, sha256: assets.sha256, status: assets.status })
-        .from(assets)
-        .where(
-          and(
-            eq(assets.userId, uid),
-            inArray(
-              assets.sha256,
-              part.map(({ f }) => f.sha256),
-            ),
-          ),
-        );
-      for (const r of rows) winners.set(r.sha256, r);
+    if (firstLookup) {
+      for (const r of (await d.batch([firstLookup, ...restLookups])).flat()) {
+        winners.set(r.sha256, r);
+      }
     }
     for (const { i, f } of lost) {
       const winner = winners.get(f.sha256);
