@@ -369,10 +369,11 @@ export async function runLoad({
       }
     }
     const unsettled = assets.filter((a) => !["ready", "failed"].includes(a.status));
-    const post = [...upload.postMs].sort((a, b) => a - b);
-    const postServer = [...upload.postServerMs].sort((a, b) => a - b);
-    const put = [...upload.putMs].sort((a, b) => a - b);
-    const ms = (v) => Math.round(v * 10) / 10;
+    const spread = (values) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const at = (p) => Math.round(percentile(sorted, p) * 10) / 10;
+      return { n: sorted.length, p50: at(50), p95: at(95), p99: at(99) };
+    };
     const minutes = (tProcessed - t0) / 60_000;
     const result = {
       files,
@@ -389,26 +390,11 @@ export async function runLoad({
       uploadFailures: upload.failed.length,
       stranded: unsettled.length,
       strandedByStatus: countBy(unsettled, (a) => a.status),
-      postUploadsMs: {
-        n: post.length,
-        p50: ms(percentile(post, 50)),
-        p95: ms(percentile(post, 95)),
-        p99: ms(percentile(post, 99)),
-      },
+      postUploadsMs: spread(upload.postMs),
       // The same requests' time inside the api worker (Server-Timing): postUploadsMs minus
       // this is the wait at the door, behind whatever else the one local workerd runs.
-      postUploadsServerMs: {
-        n: postServer.length,
-        p50: ms(percentile(postServer, 50)),
-        p95: ms(percentile(postServer, 95)),
-        p99: ms(percentile(postServer, 99)),
-      },
-      putMs: {
-        n: put.length,
-        p50: ms(percentile(put, 50)),
-        p95: ms(percentile(put, 95)),
-        p99: ms(percentile(put, 99)),
-      },
+      postUploadsServerMs: spread(upload.postServerMs),
+      putMs: spread(upload.putMs),
       secondsToAllUploaded: (tUploaded - t0) / 1000,
       secondsToAllProcessed: tProcessed ? (tProcessed - t0) / 1000 : null,
       secondsToAllReady: tReady ? (tReady - t0) / 1000 : null,
