@@ -4,7 +4,7 @@
 //
 // 1. Generates photo-like 12 MP / 24 MP baseline JPEGs, a progressive 12 MP JPEG and a
 //    12 MP PNG from a real photo into a temp dir (removed at the end), plus the real
-//    JPEG/PNG/WebP photos of ../shared/fixtures/images.
+//    JPEG/PNG/WebP photos of test/fixtures/images.
 // 2. Bundles workers/processor/bench (wrangler.toml there) once with
 //    `wrangler deploy --dry-run --outdir`, and runs that bundle with `wrangler dev
 //    --no-bundle` on a free port: edits to workers/processor/src by others while the
@@ -32,7 +32,7 @@ import { freePort, rssBytes } from "./lib/stack.mjs";
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const FLAT = Number(process.env.BENCH_FLAT ?? 200);
 const root = fileURLToPath(new URL("..", import.meta.url));
-const fixturesDir = path.resolve(root, "../shared/fixtures/images");
+const fixturesDir = path.resolve(root, "test/fixtures/images");
 const SOURCE_PHOTO = "2569067123_aca715a2ee_o.jpg";
 const MB = 1024 * 1024;
 /** The production budget (wrangler.toml PROCESSOR_MEMORY_BUDGET_MB); lifted only to measure. */

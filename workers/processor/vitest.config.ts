@@ -7,9 +7,9 @@ const migrations = await readD1Migrations(
   fileURLToPath(new URL("../../migrations", import.meta.url)),
 );
 
-// The shared edge-case photos (../shared/fixtures/images beside the repo), handed to the
+// The edge-case photos (test/fixtures/images, sources and licences in its README), handed to the
 // workerd tests as base64 strings: tests there have no file system.
-const fixturesDir = fileURLToPath(new URL("../../../shared/fixtures/images", import.meta.url));
+const fixturesDir = fileURLToPath(new URL("../../test/fixtures/images", import.meta.url));
 const fixtures: Record<string, string> = {};
 for (const name of readdirSync(fixturesDir)) {
   if (!name.endsWith(".md"))

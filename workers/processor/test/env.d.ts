@@ -12,7 +12,7 @@ declare global {
       RATE_LIMIT_CAPACITY: string;
       RATE_LIMIT_REFILL_PER_MINUTE: string;
       TEST_MIGRATIONS: D1Migration[];
-      /** ../shared/fixtures/images, file name → base64. */
+      /** test/fixtures/images, file name → base64. */
       FIXTURES: Record<string, string>;
     }
   }

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 
-/** One of ../shared/fixtures/images as bytes. */
+/** One of test/fixtures/images as bytes. */
 export function fixture(name: string): Uint8Array {
   const b64 = env.FIXTURES[name];
   if (b64 === undefined) throw new Error(`no fixture ${name}`);

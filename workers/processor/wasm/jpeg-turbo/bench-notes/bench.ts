@@ -1,6 +1,7 @@
 // Benchmark / smoke run of the jpeg-turbo glue in Node 22 (type stripping, no build step):
-//   /usr/bin/python3 make-images.py          # inputs into /tmp/jt-bench
-//   /work/main/node_modules/.bin/node bench.ts [/tmp/jt-bench]
+//   (from the repository root; Node 22 is the repo's own)
+//   /usr/bin/python3 workers/processor/wasm/jpeg-turbo/bench-notes/make-images.py   # inputs into /tmp/jt-bench
+//   node_modules/.bin/node workers/processor/wasm/jpeg-turbo/bench-notes/bench.ts [/tmp/jt-bench]
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
@@ -10,7 +11,7 @@ import {
 } from "../../../src/codecs/jpeg-turbo.ts";
 
 const dir = process.argv[2] ?? "/tmp/jt-bench";
-const fixtures = "/work/shared/fixtures/images";
+const fixtures = fileURLToPath(new URL("../../../../../test/fixtures/images", import.meta.url));
 const wasmPath = fileURLToPath(new URL("../jpeg-turbo.wasm", import.meta.url));
 const MB = 1024 * 1024;
 const ms = (t: number) => `${t.toFixed(1)} ms`;

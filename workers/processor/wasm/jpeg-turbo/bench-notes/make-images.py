@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image
 
 OUT = os.environ.get("OUT", "/tmp/jt-bench")
-SRC = "/work/shared/fixtures/images/2569067123_aca715a2ee_o.jpg"
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../../../test/fixtures/images")
+SRC = os.path.join(FIXTURES, "2569067123_aca715a2ee_o.jpg")
 os.makedirs(OUT, exist_ok=True)
 rng = np.random.default_rng(1)
 base = Image.open(SRC).convert("RGB")
@@ -36,7 +37,7 @@ def patch_size(src, dst, w, h):
     open(dst, "wb").write(b)
 
 
-patch_size("/work/shared/fixtures/images/concert.jpg", f"{OUT}/bomb-15k.jpg", 15000, 15000)
+patch_size(os.path.join(FIXTURES, "concert.jpg"), f"{OUT}/bomb-15k.jpg", 15000, 15000)
 patch_size(f"{OUT}/12mp-progressive.jpg", f"{OUT}/bomb-prog-60k.jpg", 60000, 60000)
 for f in sorted(os.listdir(OUT)):
     if f.endswith(".jpg"):
