@@ -61,3 +61,12 @@ export async function deliverBatch<E>(
     })),
   };
 }
+
+/** The queue loop's JSON lines among the calls of a console spy. */
+export function messageLines(spy: { mock: { calls: unknown[][] } }): unknown[] {
+  return spy.mock.calls.flatMap(([first]) => {
+    if (typeof first !== "string" || !first.startsWith("{")) return [];
+    const line: unknown = JSON.parse(first);
+    return [line];
+  });
+}

@@ -6,7 +6,7 @@ export * from "./http";
 export * from "./hub-client";
 export * from "./keys";
 export * from "./leases";
+export * from "./lifecycle";
 export * from "./messages";
 export * from "./queue-loop";
 export * from "./search";
-export * from "./transitions";
