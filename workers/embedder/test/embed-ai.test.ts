@@ -99,6 +99,10 @@ describe("embedding with the AI binding (through its test double)", () => {
         claimed_at: null,
         version: 6,
       });
+      expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
+        ["embedding", 5],
+        ["processed", 6],
+      ]);
       expect(await searchData(assetId)).toEqual({
         features: 0,
         docs: 0,

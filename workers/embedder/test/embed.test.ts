@@ -245,6 +245,22 @@ describe("embedding a processed asset without AI (local mode)", () => {
     expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding"]);
   });
 
+  it("cannot complete once its claim was taken over: the other consumer's claim stands", async () => {
+    const user = await seedUser();
+    const assetId = await processedAsset(user, "saw.thumb.webp");
+    const theirs = Date.now() + 1;
+    // Our lease runs out mid-work and another delivery takes the claim over.
+    const racing = withHookOnThumbRead(() =>
+      env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?").bind(theirs, assetId).run(),
+    );
+
+    expect((await processMessage(racing, embedMessage(user.uid, assetId))).outcome).toBe(
+      "superseded",
+    );
+    expect(await assetRow(assetId)).toMatchObject({ status: "embedding", claimed_at: theirs });
+    expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding"]);
+  });
+
   it("leaves the state alone when the dead-letter handler failed the asset meanwhile", async () => {
     const user = await seedUser();
     const assetId = await processedAsset(user, "saw.thumb.webp");

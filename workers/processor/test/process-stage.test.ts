@@ -151,6 +151,17 @@ describe("the processing stage", () => {
     });
   });
 
+  it("takes over a processing asset without a claim time, as the embedder does", async () => {
+    const user = await seedUser();
+    const { assetId, size } = await seedAsset(user, { status: "processing", version: 3 });
+    await putOriginal(user.uid, assetId, size);
+    expect((await processStage(env, assetId, user.uid)).outcome).toBe("completed");
+    expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
+      ["processing", 4],
+      ["processed", 5],
+    ]);
+  });
+
   it("honours a lease shortened by PROCESSING_LEASE_SECONDS: retries within it, takes over past it", async () => {
     const user = await seedUser();
     const short: Env = { ...env, PROCESSING_LEASE_SECONDS: "20" };
@@ -215,7 +226,16 @@ describe("the processing stage", () => {
       }),
     };
     await expect(processStage(e, assetId, user.uid)).rejects.toThrow(/simulated/);
-    expect(await assetRow(assetId)).toMatchObject({ status: "uploaded", claimed_at: null });
+    expect(await assetRow(assetId)).toMatchObject({
+      status: "uploaded",
+      claimed_at: null,
+      version: 4,
+    });
+    // Released as the embedder releases: one version more and its event.
+    expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
+      ["processing", 3],
+      ["uploaded", 4],
+    ]);
     expect((await processStage(env, assetId, user.uid)).outcome).toBe("completed");
   });
 
