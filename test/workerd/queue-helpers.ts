@@ -9,8 +9,8 @@ import type { AssetFrame } from "@darkroom/shared";
 import type { UserHub } from "../../workers/api/src/hub/user-hub";
 
 /** Events a stage published to the user's hub (the real UserHub of the api). */
-export async function hubEventsOf(
-  hubs: DurableObjectNamespace,
+export async function hubEventsOf<H extends Rpc.DurableObjectBranded | undefined>(
+  hubs: DurableObjectNamespace<H>,
   uid: string,
 ): Promise<AssetFrame[]> {
   // The stages bind the hub across scripts, untyped; in tests it is the api's class.
