@@ -3,7 +3,6 @@ import {
   type EmbedMessage,
   type Lifecycle,
   lifecycleFor,
-  lifecycleTimings,
   originalKey,
   ownedAsset,
   PermanentFailure,
@@ -12,8 +11,9 @@ import {
   type StageSpec,
   variantKey,
 } from "@darkroom/shared";
+import { processorConfig } from "./config";
 import { ImageError } from "./image/errors";
-import { type Budget, DEFAULT_BUDGET, processImage } from "./image/pipeline";
+import { processImage } from "./image/pipeline";
 
 // One image at a time per isolate: concurrent invocations share its 128 MB.
 let lane: Promise<unknown> = Promise.resolve();
@@ -21,15 +21,6 @@ function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
   const run = lane.then(work, work);
   lane = run.catch(() => undefined);
   return run;
-}
-
-function budgetOf(env: Env): Budget {
-  const mb = Number(env.PROCESSOR_MEMORY_BUDGET_MB);
-  const mp = Number(env.PROCESSOR_MAX_MEGAPIXELS);
-  return {
-    memoryBytes: Number.isFinite(mb) && mb > 0 ? mb * 1024 * 1024 : DEFAULT_BUDGET.memoryBytes,
-    maxPixels: Number.isFinite(mp) && mp > 0 ? mp * 1e6 : DEFAULT_BUDGET.maxPixels,
-  };
 }
 
 /** The processing stage in the lifecycle: `uploaded → processing → processed`. */
@@ -40,7 +31,7 @@ export function processingStage(env: Env): StageSpec {
     claimed: "processing",
     done: "processed",
     // This deployment's lease (PROCESSING_LEASE_SECONDS), 2 minutes unless configured.
-    leaseMs: lifecycleTimings(env).processingLeaseMs,
+    leaseMs: processorConfig(env).processingLeaseMs,
   };
 }
 
@@ -98,7 +89,7 @@ async function produceVariants(env: Env, lc: Lifecycle, row: { id: string; size:
   }
   const bytes = new Uint8Array(await object.arrayBuffer());
   const result = await oneAtATime(() =>
-    processImage(bytes, { budget: budgetOf(env), images: env.IMAGES }),
+    processImage(bytes, { budget: processorConfig(env).budget, images: env.IMAGES }),
   ).catch(asPermanent);
   const put = { httpMetadata: { contentType: "image/webp" } };
   await env.BUCKET.put(keys.thumb, result.thumb.bytes, put);
