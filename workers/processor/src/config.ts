@@ -1,4 +1,4 @@
-import { lifecycleTimings } from "@darkroom/shared";
+import { type LifecycleTimings, lifecycleTimings } from "@darkroom/shared";
 import { z } from "zod";
 import { type Budget, DEFAULT_BUDGET } from "./image/pipeline";
 
@@ -19,7 +19,7 @@ const configSchema = z.object({
     .default(DEFAULT_BUDGET.maxPixels / 1e6),
 });
 
-export type ProcessorConfig = { budget: Budget; processingLeaseMs: number };
+export type ProcessorConfig = LifecycleTimings & { budget: Budget };
 
 /** Parses the processor's vars; throws on a value that is not a positive number. */
 export function processorConfig(env: object): ProcessorConfig {
@@ -30,6 +30,6 @@ export function processorConfig(env: object): ProcessorConfig {
       maxPixels: vars.PROCESSOR_MAX_MEGAPIXELS * 1e6,
     },
     // PROCESSING_LEASE_SECONDS: parsed with the other lifecycle timings (leases.ts).
-    processingLeaseMs: lifecycleTimings(env).processingLeaseMs,
+    ...lifecycleTimings(env),
   };
 }

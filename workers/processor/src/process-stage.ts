@@ -9,6 +9,7 @@ import {
   runClaimed,
   type StageResult,
   type StageSpec,
+  stageSpec,
   variantKey,
 } from "@darkroom/shared";
 import { processorConfig } from "./config";
@@ -25,14 +26,8 @@ function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
 
 /** The processing stage in the lifecycle: `uploaded → processing → processed`. */
 export function processingStage(env: Env): StageSpec {
-  return {
-    name: "processing",
-    from: "uploaded",
-    claimed: "processing",
-    done: "processed",
-    // This deployment's lease (PROCESSING_LEASE_SECONDS), 2 minutes unless configured.
-    leaseMs: processorConfig(env).processingLeaseMs,
-  };
+  // This deployment's lease (PROCESSING_LEASE_SECONDS), 2 minutes unless configured.
+  return stageSpec("processing", processorConfig(env));
 }
 
 /** The one place a codec's error becomes the stage's permanent failure. */
