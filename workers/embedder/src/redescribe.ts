@@ -50,6 +50,9 @@ export async function redescribe(env: Env, body: unknown): Promise<string> {
   const descriptor = features ? blobToVector(features.descriptor, DESCRIPTOR_DIMENSIONS) : null;
   const labels = [...ai.labels, ...(descriptor ? colourNames(descriptor) : [])];
 
+  // The descriptor is written again too: it costs nothing, and it is how vectors written
+  // before the `uid` metadata index existed get into it (docs/operations.md, Vectorize).
+  if (descriptor) await vectorIndex(env, "descriptor").upsert(uid, row.id, descriptor);
   if (ai.text) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
   const [updated] = await db
     .update(assets)
