@@ -21,18 +21,15 @@ const configSchema = z.object({
 export type EmbedderConfig = z.infer<typeof configSchema>;
 
 const parsed = new WeakMap<object, EmbedderConfig>();
+const VARS = ["AI_CAPTION_MODEL", "AI_LABEL_MODEL", "AI_TEXT_EMBEDDING_MODEL"] as const;
 
-export function embedderConfig(env: Partial<Record<keyof EmbedderConfig, string>>): EmbedderConfig {
+export function embedderConfig(
+  env: Partial<Record<(typeof VARS)[number], string>>,
+): EmbedderConfig {
   let cfg = parsed.get(env);
   if (!cfg) {
     // An empty var means "the default", like an absent one.
-    const vars = Object.fromEntries(
-      Object.keys(configSchema.shape).map((k) => {
-        const v = env[k as keyof EmbedderConfig];
-        return [k, v === "" ? undefined : v];
-      }),
-    );
-    cfg = configSchema.parse(vars);
+    cfg = configSchema.parse(Object.fromEntries(VARS.map((k) => [k, env[k] || undefined])));
     parsed.set(env, cfg);
   }
   return cfg;

@@ -5,6 +5,7 @@ import {
   classifyAiError,
   embedText,
 } from "@darkroom/shared";
+import { z } from "zod";
 import { embedderConfig } from "./config";
 import { captionOf, describedText, labelsOf, UnexpectedAiOutput } from "./describe-with-ai";
 
@@ -31,6 +32,10 @@ export class TransientAiFailure extends Error {
 type Failure = AiFailure | { kind: "bad-output"; code: null; message: string };
 
 function classify(err: unknown): Failure {
+  // embedText parses the embedder's answer with zod: a wrong shape is no transient fault.
+  if (err instanceof z.ZodError) {
+    return { kind: "bad-output", code: null, message: z.prettifyError(err).slice(0, 500) };
+  }
   if (err instanceof UnexpectedAiOutput)
     return { kind: "bad-output", code: null, message: err.message };
   return classifyAiError(err);
@@ -116,7 +121,6 @@ export async function describePhoto(
   if (decision === "skip") return without(PAUSED, true);
 
   const failures: Failure[] = [];
-  let outcome: BreakerOutcome = { ok: true };
   try {
     const [captionResult, labelsResult] = await Promise.allSettled([
       captionOf(ai, models, thumb),
@@ -165,18 +169,15 @@ export async function describePhoto(
       );
     }
     return { caption, captionSkipped, labels, text, redescribe };
-  } catch (err) {
-    if (!(err instanceof TransientAiFailure)) failures.push(classify(err));
-    throw err;
   } finally {
     const against = failures.find(countsAgainstProvider);
-    if (against) {
-      outcome = {
-        ok: false,
-        code: against.code === null ? against.kind : String(against.code),
-        message: against.message,
-      };
-    }
+    const outcome: BreakerOutcome = against
+      ? {
+          ok: false,
+          code: against.code === null ? against.kind : String(against.code),
+          message: against.message,
+        }
+      : { ok: true };
     try {
       await breaker.record(outcome);
     } catch (err) {
