@@ -17,6 +17,7 @@ import { assets, batchItems } from "@darkroom/shared/db";
 import { and, asc, eq, lt, notExists, or, type SQL } from "drizzle-orm";
 import { config } from "./lib/config";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
+import { redescribeSkipped } from "./sweep-redescribe";
 
 const BATCH = 100;
 
@@ -28,6 +29,8 @@ export type SweepReport = {
   reembedded: number;
   /** Uploads messages re-sent for `uploaded` and `processing` assets. */
   reprocessed: number;
+  /** Re-describe messages sent for `ready` assets that skipped AI (sweep-redescribe.ts). */
+  redescribed: number;
 };
 
 /**
@@ -45,6 +48,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     purged: 0,
     reembedded: 0,
     reprocessed: 0,
+    redescribed: 0,
   };
   for (const store of crossUserStores(env)) {
     const pending = await sweepPending(env, store, now);
@@ -72,6 +76,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
       body: { assetId: row.id, uid: row.userId } satisfies EmbedMessage,
     }));
   }
+  report.redescribed = await redescribeSkipped(env, now);
   return report;
 }
 

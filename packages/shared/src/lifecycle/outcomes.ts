@@ -32,7 +32,11 @@ export type Outcome =
   /** The notification names an object R2 no longer has. */
   | "no-object"
   /** A dead letter met a live claim (or a settled asset): it changes nothing. */
-  | "claim-live-or-settled";
+  | "claim-live-or-settled"
+  /** A re-describe found the AI breaker open: the mark stays for a later run. */
+  | "paused"
+  /** A re-describe found no thumbnail to describe. */
+  | "no-thumb";
 
 export type StageResult =
   | { assetId: string | null; outcome: Exclude<Outcome, "failed"> }
