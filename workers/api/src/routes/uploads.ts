@@ -4,6 +4,7 @@ import {
   eventColumns,
   eventRowSchema,
   originalKey,
+  storeFor,
   type UploadResponse,
   uploadRequestSchema,
   versioned,
@@ -15,7 +16,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict, NotFound, TooManyRequests } from "../errors";
 import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
-import { chunks, db } from "../lib/db";
+import { chunks } from "../lib/db";
 import { hubFor, publish } from "../lib/hub";
 import type { RateLimitResult } from "../lib/token-bucket";
 import { assertUploadSigning, signUpload } from "../lib/upload-urls";
@@ -54,7 +55,7 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     );
   }
   const { files } = parsed.data;
-  const d = db(c.env);
+  const d = storeFor(c.env, uid).db;
   const now = Date.now();
 
   // One D1 round trip for everything the plan needs: the batch (when one is named) and
