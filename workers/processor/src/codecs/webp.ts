@@ -42,8 +42,14 @@ export async function decodeWebp(bytes: Uint8Array): Promise<Measured<Rgba | nul
   ensureImageData();
   const dec = await instantiate(decoderFactory, webpDecWasm);
   const img = dec.module.decode(bytes);
+  // jSquash already copies the pixels out of WASM memory (new Uint8ClampedArray(view)):
+  // copy again only if a build hands back a view, never keep two JS copies of a full image.
   const value = img
-    ? { width: img.width, height: img.height, data: new Uint8ClampedArray(img.data) }
+    ? {
+        width: img.width,
+        height: img.height,
+        data: dec.inMemory(img.data) ? img.data.slice() : img.data,
+      }
     : null;
   return { value, wasmBytes: dec.memoryBytes() };
 }
