@@ -19,6 +19,12 @@ export type JpegSpec = {
   layout?: "baseline" | "separate" | "progressive";
   /** Progressive: every AC scan this many times (the repeated-scan attack). Default 1. */
   acRepeats?: number;
+  /**
+   * Progressive: code each AC scan as end-of-band runs of 32,767 blocks (15 bits each)
+   * instead of a bit per block, so a scan of a large image takes a few bytes: what makes
+   * the repeated-scan attack cheap to send and costly to decode.
+   */
+  eobRuns?: boolean;
   /** Bytes of COM and APP1 segments (of up to 65,533 bytes each) before the frame. */
   padding?: number;
 };
@@ -37,6 +43,29 @@ function zeroBits(bits: number): Uint8Array {
   const out = new Uint8Array(Math.ceil(bits / 8));
   if (bits % 8 !== 0) out[out.length - 1] = (1 << (8 - (bits % 8))) - 1;
   return out;
+}
+
+/** `runs` times the code "0" and 14 one bits (EOB14 with the longest run), byte-stuffed. */
+function eobRunBits(runs: number): Uint8Array {
+  const bytes: number[] = [];
+  let acc = 0;
+  let n = 0;
+  const put = (bit: number) => {
+    acc = (acc << 1) | bit;
+    n++;
+    if (n === 8) {
+      bytes.push(acc);
+      if (acc === 0xff) bytes.push(0);
+      acc = 0;
+      n = 0;
+    }
+  };
+  for (let r = 0; r < runs; r++) {
+    put(0);
+    for (let i = 0; i < 14; i++) put(1);
+  }
+  while (n !== 0) put(1);
+  return new Uint8Array(bytes);
 }
 
 export function buildJpeg(spec: JpegSpec): Uint8Array {
@@ -59,7 +88,7 @@ export function buildJpeg(spec: JpegSpec): Uint8Array {
   parts.push(segment(layout === "progressive" ? 0xc2 : 0xc0, sof));
   // One DC table (only category 0) and one AC table (only EOB), each the single code "0".
   const one = [1, ...new Array(15).fill(0)];
-  parts.push(segment(0xc4, [0x00, ...one, 0x00, 0x10, ...one, 0x00]));
+  parts.push(segment(0xc4, [0x00, ...one, 0x00, 0x10, ...one, spec.eobRuns ? 0xe0 : 0x00]));
 
   const mcusX = Math.ceil(w / (8 * hmax));
   const mcusY = Math.ceil(h / (8 * vmax));
@@ -72,19 +101,23 @@ export function buildJpeg(spec: JpegSpec): Uint8Array {
     sampling.length === 1
       ? ownBlocks(0)
       : mcusX * mcusY * sampling.reduce((n, [hs, vs]) => n + hs * vs, 0);
-  const scan = (comps: number[], ss: number, se: number, bits: number) => {
+  const scan = (comps: number[], ss: number, se: number, data: Uint8Array) => {
     const head = [comps.length];
     for (const c of comps) head.push(c + 1, 0x00);
     head.push(ss, se, 0);
-    parts.push(segment(0xda, head), zeroBits(bits));
+    parts.push(segment(0xda, head), data);
   };
   const all = sampling.map((_, i) => i);
-  if (layout === "baseline") scan(all, 0, 63, interleavedBlocks() * 2);
-  else if (layout === "separate") for (const c of all) scan([c], 0, 63, ownBlocks(c) * 2);
-  else {
-    scan(all, 0, 0, interleavedBlocks());
+  if (layout === "baseline") scan(all, 0, 63, zeroBits(interleavedBlocks() * 2));
+  else if (layout === "separate") {
+    for (const c of all) scan([c], 0, 63, zeroBits(ownBlocks(c) * 2));
+  } else {
+    scan(all, 0, 0, zeroBits(interleavedBlocks()));
     for (let r = 0; r < (spec.acRepeats ?? 1); r++) {
-      for (const c of all) scan([c], 1, 63, ownBlocks(c));
+      for (const c of all) {
+        const blocks = ownBlocks(c);
+        scan([c], 1, 63, spec.eobRuns ? eobRunBits(Math.ceil(blocks / 32767)) : zeroBits(blocks));
+      }
     }
   }
   parts.push(new Uint8Array([0xff, 0xd9]));

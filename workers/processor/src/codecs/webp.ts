@@ -20,15 +20,20 @@ const decoderFactory = webpDecFactory as unknown as Factory<Decoder>;
 
 export type Measured<T> = { value: T; wasmBytes: number };
 
-/** Encodes RGBA as lossy WebP in a fresh encoder instance (its memory is returned). */
+/**
+ * Encodes RGBA as WebP (lossy unless `options` say otherwise) in a fresh encoder instance
+ * (its memory is returned).
+ */
 export async function encodeWebp(
   img: Rgba,
   quality: number,
   effort = 4,
+  options: Partial<EncodeOptions> = {},
 ): Promise<Measured<Uint8Array>> {
   const enc = await instantiate(encoderFactory, webpEncWasm);
   const out = enc.module.encode(img.data, img.width, img.height, {
     ...defaultOptions,
+    ...options,
     quality,
     method: effort,
   });

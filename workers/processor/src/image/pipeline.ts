@@ -7,7 +7,7 @@ import { estimateBytes, jpegLibraryBytes } from "./estimate";
 import { JPEG_MAX_SCANS } from "./limits";
 import { type PhotoMetadata, readMetadata } from "./metadata";
 import { orient } from "./orient";
-import { type Probe, probe } from "./probe";
+import { PrefixTooShort, type Probe, probe } from "./probe";
 import { downscale, fitLongEdge } from "./resize";
 import type { Rgba } from "./rgba";
 import { PREVIEW_EDGE, PREVIEW_QUALITY, THUMB_EDGE, THUMB_QUALITY, WEBP_EFFORT } from "./variants";
@@ -55,6 +55,13 @@ const MB = 1024 * 1024;
  * body, and the two variants (well under a megabyte each). */
 const IMAGES_PATH_EXTRA = 2 * MB;
 
+/**
+ * How much of an original the processor reads to plan it before it queues for memory:
+ * JPEG metadata (EXIF, ICC, XMP) before the first scan rarely reaches this, PNG's tRNS
+ * and WebP's header always fit, and what lies past it is assumed at its worst.
+ */
+export const PLAN_PREFIX_BYTES = 256 * 1024;
+
 /** How an image will be processed and what it may cost, decided from its header. */
 export type Plan = {
   probe: Probe;
@@ -100,6 +107,27 @@ export function planImage(
     "too_large",
     `${p.width}x${p.height} ${describeKind(p)} needs about ${Math.ceil(estimatedBytes / MB)} MB to process; the limit is ${Math.floor(budget.memoryBytes / MB)} MB`,
   );
+}
+
+/**
+ * What the processing lane must set aside for an image before its whole original is read,
+ * from the start of it (`prefix`, of a `fileBytes`-long file): the peak of the path its
+ * plan takes, or the whole budget when the prefix cannot tell (the image then runs alone
+ * and is planned again from the whole file). Throws ImageError for a file the prefix
+ * already shows is refused.
+ */
+export function laneBytes(
+  prefix: Uint8Array,
+  fileBytes: number,
+  opts: { budget?: Budget; images?: boolean } = {},
+): number {
+  const budget = opts.budget ?? DEFAULT_BUDGET;
+  try {
+    return planImage(prefix, fileBytes, opts).peakBytes;
+  } catch (err) {
+    if (err instanceof PrefixTooShort) return budget.memoryBytes;
+    throw err;
+  }
 }
 
 /** Bytes of the distinct buffers given (the same pixels are often reused, never copied). */

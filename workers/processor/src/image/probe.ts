@@ -22,6 +22,14 @@ export type Probe = {
   jpeg?: JpegLayout;
 };
 
+/**
+ * A prefix ended before the header that gives the dimensions (a JPEG may carry megabytes
+ * of metadata before its frame): nothing can be planned from it, only from the whole file.
+ */
+export class PrefixTooShort extends Error {
+  override name = "PrefixTooShort";
+}
+
 export type JpegLayout = {
   /**
    * libjpeg keeps every DCT coefficient of the image: progressive, or a first scan that
@@ -136,8 +144,10 @@ function probeJpeg(b: Uint8Array, prefix: boolean): Probe {
       break;
     }
   }
-  if (frame === null)
+  if (frame === null) {
+    if (prefix) throw new PrefixTooShort("no JPEG frame header in the first bytes");
     throw new ImageError("corrupt", "The JPEG is truncated before its frame header");
+  }
   const { sampling, ...rest } = frame;
   // Past a prefix, the first scan may lack components: assume it does.
   return {
