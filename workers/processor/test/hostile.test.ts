@@ -16,8 +16,16 @@ import { processImage } from "../src/image/pipeline";
 import { probe } from "../src/image/probe";
 import { fitLongEdge } from "../src/image/resize";
 import jpegWasm from "../wasm/jpeg-turbo/jpeg-turbo.wasm";
+import {
+  bigAncillaryPng,
+  manyAncillaryPng,
+  manyChunksPng,
+  repeatedScanJpeg,
+  separateScansJpeg,
+  wideRowPng,
+  zeroPng,
+} from "./hostile-files";
 import { buildJpeg } from "./jpeg-build";
-import { assemble, chunk, deflate } from "./png-build";
 
 const MB = 1024 * 1024;
 
@@ -35,36 +43,8 @@ async function refusal(work: () => Promise<unknown>, code: string) {
   return { message: err.message, ms };
 }
 
-/** A PNG of `width` x `height` whose image data is all zero bytes (filter 0, black). */
-async function zeroPng(
-  width: number,
-  height: number,
-  opts: { bitDepth?: 1 | 8; idatSize?: number; extra?: Array<[string, Uint8Array]> } = {},
-) {
-  const bitDepth = opts.bitDepth ?? 8;
-  const stride = Math.ceil((width * bitDepth) / 8) + 1;
-  const spec = {
-    width,
-    height,
-    colorType: 0 as const,
-    bitDepth,
-    sample: () => 0,
-    idatSize: opts.idatSize,
-    extra: opts.extra,
-  };
-  return assemble(spec, await deflate(new Uint8Array(stride * height)));
-}
-
 describe("a progressive JPEG that repeats one scan thousands of times", () => {
-  // 4096x4096 grey, 14,000 AC scans of a few bytes each (end-of-band runs), each walking
-  // all 262,144 blocks: ~0.4 MB that kept libjpeg busy for minutes before the scan cap.
-  const hostile = buildJpeg({
-    width: 4096,
-    height: 4096,
-    layout: "progressive",
-    acRepeats: 14_000,
-    eobRuns: true,
-  });
+  const hostile = repeatedScanJpeg();
 
   it("is refused too_large from its header in well under a second", async () => {
     expect(hostile.byteLength).toBeLessThan(700_000);
@@ -96,19 +76,7 @@ describe("a progressive JPEG that repeats one scan thousands of times", () => {
 
 describe("a baseline JPEG whose components sit in separate scans", () => {
   it("counts every coefficient, as for a progressive one, and refuses it over the budget", async () => {
-    // 6000x4000 4:4:4 colour in three scans plus 4 MB of COM/APP1 padding: libjpeg keeps
-    // 3 x 750 x 500 blocks of coefficients (144 MB) whatever the output size.
-    const file = buildJpeg({
-      width: 6000,
-      height: 4000,
-      sampling: [
-        [1, 1],
-        [1, 1],
-        [1, 1],
-      ],
-      layout: "separate",
-      padding: 4 * MB,
-    });
+    const file = separateScansJpeg();
     const p = probe(file);
     expect(p.jpeg).toMatchObject({ multiScan: true, scans: 3 });
     const { message, ms } = await refusal(() => processImage(file), "too_large");
@@ -146,7 +114,7 @@ describe("a baseline JPEG whose components sit in separate scans", () => {
 
 describe("PNGs that cost more than their size", () => {
   it("refuses a 2.5 KB 1-bit PNG of 20,000,000x1 (the resizer's tap tables) from its header", async () => {
-    const file = await zeroPng(20_000_000, 1, { bitDepth: 1 });
+    const file = await wideRowPng();
     expect(file.byteLength).toBeLessThan(4000);
     const { message, ms } = await refusal(() => processImage(file), "too_large");
     // ~20 bytes of tap tables per source column: 400 MB and more.
@@ -157,16 +125,7 @@ describe("PNGs that cost more than their size", () => {
   });
 
   it("refuses a PNG of more chunks than the limit before decoding, and so does the decoder", async () => {
-    // Empty IDAT chunks, 12 bytes each, the image data spread over them.
-    const png = await zeroPng(16, 16);
-    const ihdrEnd = 8 + 25;
-    const empties = new Uint8Array(12 * (PNG_MAX_CHUNKS + 1));
-    const empty = chunk("IDAT", new Uint8Array(0));
-    for (let i = 0; i < PNG_MAX_CHUNKS + 1; i++) empties.set(empty, i * 12);
-    const file = new Uint8Array(png.byteLength + empties.byteLength);
-    file.set(png.subarray(0, ihdrEnd));
-    file.set(empties, ihdrEnd);
-    file.set(png.subarray(ihdrEnd), ihdrEnd + empties.byteLength);
+    const file = await manyChunksPng();
     const { message, ms } = await refusal(() => processImage(file), "too_large");
     expect(message).toBe(`The PNG has more than ${PNG_MAX_CHUNKS} chunks`);
     expect(ms).toBeLessThan(1000);
@@ -174,20 +133,16 @@ describe("PNGs that cost more than their size", () => {
   });
 
   it("refuses too many ancillary chunks and an ancillary chunk over the size limit", async () => {
-    const text = new TextEncoder().encode("Comment\0hello");
-    const many = await zeroPng(16, 16, {
-      extra: Array.from({ length: PNG_MAX_ANCILLARY_CHUNKS + 1 }, () => ["tEXt", text]),
-    });
+    const many = await manyAncillaryPng();
     expect((await refusal(() => processImage(many), "too_large")).message).toBe(
       `The PNG has more than ${PNG_MAX_ANCILLARY_CHUNKS} ancillary chunks`,
     );
-    const big = await zeroPng(16, 16, {
-      extra: [["zTXt", new Uint8Array(PNG_MAX_ANCILLARY_BYTES + 1)]],
-    });
+    const big = await bigAncillaryPng();
     expect((await refusal(() => processImage(big), "too_large")).message).toBe(
       `The PNG has an ancillary "zTXt" chunk of ${PNG_MAX_ANCILLARY_BYTES + 1} bytes (at most ${PNG_MAX_ANCILLARY_BYTES})`,
     );
     // Within the limits the same kind of file is processed.
+    const text = new TextEncoder().encode("Comment\0hello");
     const fine = await zeroPng(16, 16, { extra: [["tEXt", text]], idatSize: 1 });
     expect((await processImage(fine)).width).toBe(16);
   });
