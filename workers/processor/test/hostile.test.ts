@@ -1,9 +1,11 @@
 // The attacks of issue 13 on the decoders, each built here from a generator: every one is
 // refused from its header (too_large or corrupt, with a message saying why) in well under
 // a second, and the decoders themselves refuse what the header did not announce.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createJpegDecoder, JpegDecodeError } from "../src/codecs/jpeg-turbo";
 import { decodePngRows, PngLimitError } from "../src/codecs/png-stream";
+import { encodeWebp } from "../src/codecs/webp";
 import { ImageError } from "../src/image/errors";
 import { jpegLibraryBytes } from "../src/image/estimate";
 import {
@@ -15,6 +17,7 @@ import {
 import { processImage } from "../src/image/pipeline";
 import { probe } from "../src/image/probe";
 import { fitLongEdge } from "../src/image/resize";
+import { processOriginal } from "../src/process-original";
 import jpegWasm from "../wasm/jpeg-turbo/jpeg-turbo.wasm";
 import {
   bigAncillaryPng,
@@ -145,5 +148,39 @@ describe("PNGs that cost more than their size", () => {
     const text = new TextEncoder().encode("Comment\0hello");
     const fine = await zeroPng(16, 16, { extra: [["tEXt", text]], idatSize: 1 });
     expect((await processImage(fine)).width).toBe(16);
+  });
+});
+
+describe("a WebP whose canvas says less than its image", () => {
+  it("is refused by libwebp, which checks the image against the canvas the probe read", async () => {
+    // A real 600x600 lossless image inside a VP8X header that announces 10x10.
+    const data = new Uint8ClampedArray(600 * 600 * 4).fill(255);
+    const vp8l = (await encodeWebp({ width: 600, height: 600, data }, 0, 0, { lossless: 1 })).value;
+    const image = vp8l.subarray(12); // the VP8L chunk, header included
+    const vp8x = new Uint8Array(18);
+    vp8x.set([0x56, 0x50, 0x38, 0x58, 10, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 9, 0, 0]);
+    const file = new Uint8Array(12 + vp8x.length + image.length);
+    file.set([0x52, 0x49, 0x46, 0x46]);
+    new DataView(file.buffer).setUint32(4, file.length - 8, true);
+    file.set([0x57, 0x45, 0x42, 0x50], 8);
+    file.set(vp8x, 12);
+    file.set(image, 12 + vp8x.length);
+    expect(probe(file)).toMatchObject({ width: 10, height: 10 });
+    const { message } = await refusal(() => processImage(file), "corrupt");
+    expect(message).toBe("The WEBP cannot be decoded");
+  });
+});
+
+describe("the processing stage on a hostile file", () => {
+  it("fails the repeated-scan JPEG from its scan count, before libjpeg sees it", async () => {
+    const key = `test-hostile/${crypto.randomUUID()}`;
+    const file = repeatedScanJpeg();
+    await env.BUCKET.put(key, file);
+    const r = await processOriginal(env, key, file.byteLength);
+    // The probe's message: the whole file was walked, no scan decoded (that one would say
+    // "the JPEG has more than 100 scans (the limit)", after ~1 s of work).
+    expect(r.kind === "refused" && r.error.message).toBe(
+      `The JPEG has more than ${JPEG_MAX_SCANS} scans (image data layers); no photo needs that many`,
+    );
   });
 });
