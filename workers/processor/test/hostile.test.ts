@@ -184,3 +184,15 @@ describe("the processing stage on a hostile file", () => {
     );
   });
 });
+
+describe("the JPEG walk", () => {
+  it("counts scans past stray bytes between segments, as libjpeg skips them", () => {
+    const file = buildJpeg({ width: 64, height: 64, layout: "progressive", acRepeats: 2 });
+    // Three stray bytes before the second scan's marker (after the DC scan's data).
+    const sos = [...file.keys()].filter((i) => file[i] === 0xff && file[i + 1] === 0xda);
+    const at = sos[1] ?? 0;
+    const padded = new Uint8Array([...file.subarray(0, at), 1, 2, 3, ...file.subarray(at)]);
+    expect(probe(padded).jpeg).toMatchObject({ scans: 3, multiScan: true });
+    expect(probe(file).jpeg).toMatchObject({ scans: 3 });
+  });
+});
