@@ -55,6 +55,15 @@ export class PreconditionFailed extends HttpError {
   }
 }
 
+/** A body over the route's limit, refused before it is read (hono's `bodyLimit`). */
+export class PayloadTooLarge extends HttpError {
+  constructor(maxBytes: number) {
+    super(413, "payload_too_large", `The request body is over this route's ${maxBytes} bytes`, {
+      maxBytes,
+    });
+  }
+}
+
 export class TooManyRequests extends HttpError {
   constructor(retryAfterSeconds: number) {
     super(
