@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type RateLimitResult, rateLimitHeaders } from "./lib/rate-limit-headers";
 
 /** The one error type handlers throw; `app.onError` turns it into DESIGN.md's body. */
 export class HttpError extends Error {
@@ -64,14 +65,15 @@ export class PayloadTooLarge extends HttpError {
   }
 }
 
+/** A refusal for want of tokens (or sockets): 429 with Retry-After and the RateLimit headers. */
 export class TooManyRequests extends HttpError {
-  constructor(retryAfterSeconds: number) {
+  constructor(rl: RateLimitResult, what: string) {
     super(
       429,
       "rate_limited",
-      `Too many new files; try again in ${retryAfterSeconds} s`,
-      { retryAfterSeconds },
-      { "Retry-After": String(retryAfterSeconds) },
+      `Too many ${what}; try again in ${rl.retryAfterSeconds} s`,
+      { policy: rl.policy, retryAfterSeconds: rl.retryAfterSeconds },
+      rateLimitHeaders(rl),
     );
   }
 }

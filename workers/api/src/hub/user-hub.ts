@@ -8,10 +8,10 @@ import {
   type StatusCounts,
 } from "@darkroom/shared";
 import { z } from "zod";
+import { type BucketName, bucketPolicies, type Limits, limits } from "../lib/limits";
+import type { RateLimitResult } from "../lib/rate-limit-headers";
 import { statusCounts } from "../lib/stats";
-import { RATE_LIMIT_DEFAULTS, type RateLimitResult, TokenBucket } from "../lib/token-bucket";
-
-export type { RateLimitResult };
+import { HubBuckets } from "./buckets";
 
 export type PublishResult = { ok: true; seq: number } | { ok: false; error: string };
 
@@ -47,7 +47,7 @@ function attachmentOf(ws: WebSocket): Attachment | null {
 }
 
 /**
- * One per user (`idFromName(uid)`): the token bucket that paces new uploads, the ordered
+ * One per user (`idFromName(uid)`): the token buckets that pace the user's work, the ordered
  * event log, and the user's live WebSockets (Hibernation API, so idle sockets cost
  * nothing). SQLite-backed; state is loaded in `blockConcurrencyWhile` and every write is
  * a synchronous SQL statement, so no request sees a half-applied update.
@@ -55,12 +55,12 @@ function attachmentOf(ws: WebSocket): Attachment | null {
 export class UserHub extends DurableObject<Env> {
   private seq = 0;
   private uid: string | null = null;
-  private bucket!: TokenBucket;
+  private buckets!: HubBuckets;
+  private readonly limits: Limits;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const capacity = Number(env.RATE_LIMIT_CAPACITY) || RATE_LIMIT_DEFAULTS.capacity;
-    const refill = Number(env.RATE_LIMIT_REFILL_PER_MINUTE) || RATE_LIMIT_DEFAULTS.refillPerMinute;
+    this.limits = limits(env);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     ctx.blockConcurrencyWhile(async () => {
@@ -68,8 +68,6 @@ export class UserHub extends DurableObject<Env> {
       sql.exec(
         `CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL, at INTEGER NOT NULL)`,
       );
-      sql.exec(`CREATE TABLE IF NOT EXISTS bucket (
-        id INTEGER PRIMARY KEY CHECK (id = 1), tokens REAL NOT NULL, refilled_at INTEGER NOT NULL)`);
       sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
       sql.exec(
         `CREATE TABLE IF NOT EXISTS spent_tickets (nonce TEXT PRIMARY KEY, exp INTEGER NOT NULL)`,
@@ -79,32 +77,16 @@ export class UserHub extends DurableObject<Env> {
       this.uid =
         sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'uid'").toArray()[0]
           ?.value ?? null;
-      const row = sql
-        .exec<{ tokens: number; refilled_at: number }>(
-          "SELECT tokens, refilled_at FROM bucket WHERE id = 1",
-        )
-        .toArray()[0];
-      this.bucket = new TokenBucket(
-        capacity,
-        refill,
-        row?.tokens ?? capacity,
-        row?.refilled_at ?? Date.now(),
-      );
+      this.buckets = new HubBuckets(sql, bucketPolicies(this.limits));
     });
   }
 
   /**
-   * Takes `cost` tokens when they are all there (all or nothing). A cost of 0 only
-   * reports the bucket, so every answer of the upload route can carry RateLimit headers.
+   * Takes `cost` tokens of the user's `bucket` when they are all there (all or nothing).
+   * A cost of 0 only reports the bucket, so every answer can carry RateLimit headers.
    */
-  take(cost: number): RateLimitResult {
-    const result = this.bucket.take(cost, Date.now());
-    this.ctx.storage.sql.exec(
-      "INSERT INTO bucket (id, tokens, refilled_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at",
-      this.bucket.tokens,
-      this.bucket.refilledAt,
-    );
-    return result;
+  take(bucket: BucketName, cost: number): RateLimitResult {
+    return this.buckets.take(bucket, cost);
   }
 
   /**
