@@ -54,6 +54,8 @@ export const assets = sqliteTable(
     /** When a consumer claimed the current stage (processing/embedding): the lease. */
     claimedAt: integer("claimed_at"),
     attempts: integer("attempts").notNull().default(0),
+    /** Retries its owner asked for (POST …/retry, …/retry-failed): capped per asset. */
+    retries: integer("retries").notNull().default(0),
     /** JSON `{ stage, code, message }` when failed. */
     error: text("error"),
     width: integer("width"),

@@ -1,12 +1,15 @@
 import { assetStatusSchema, MAX_SEARCH_LIMIT, similarAssets, transition } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
-import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gte, lt, ne, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
 import { assetJson } from "../lib/asset-json";
 import { db } from "../lib/db";
 import { purgeAsset, retryFailed } from "../lib/lifecycle";
+import { limits } from "../lib/limits";
+import { charge } from "../lib/rate-limit";
+import { countRetries, retryLimitReached, uncountRetry } from "../lib/retry-budget";
 import { searchResults } from "../lib/search-results";
 import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
@@ -17,6 +20,9 @@ const listQuery = z.object({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
+
+/** Failed assets one `retry-failed` call sends back at most. */
+const RETRY_FAILED_MAX = 500;
 
 const similarQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).default(20),
@@ -91,28 +97,66 @@ export const assetRoutes = new Hono<AppEnv>()
     const q = parseOrThrow(z.object({ batchId: z.uuid().optional() }), c.req.query(), "query");
     const uid = c.get("uid");
     const d = db(c.env);
-    const failed = q.batchId
-      ? (
-          await d
+    const lim = limits(c.env);
+    // Assets past their retry cap are counted, never picked: they would crowd out the
+    // retryable ones. One call is paid in full or refused, so it never asks for more
+    // than the bucket can hold.
+    const perCall =
+      lim.costRetry > 0
+        ? Math.max(1, Math.min(RETRY_FAILED_MAX, Math.floor(lim.workCapacity / lim.costRetry)))
+        : RETRY_FAILED_MAX;
+    const failedIn = (retryable: boolean) =>
+      and(
+        eq(assets.userId, uid),
+        eq(assets.status, "failed"),
+        retryable ? lt(assets.retries, lim.maxRetries) : gte(assets.retries, lim.maxRetries),
+      );
+    const inBatch = q.batchId
+      ? and(eq(batchItems.batchId, q.batchId), eq(batchItems.userId, uid))
+      : undefined;
+    const [failed, [spent]] = q.batchId
+      ? await Promise.all([
+          d
             .select({ asset: assets })
             .from(batchItems)
             .innerJoin(assets, eq(assets.id, batchItems.assetId))
-            .where(
-              and(
-                eq(batchItems.batchId, q.batchId),
-                eq(batchItems.userId, uid),
-                eq(assets.status, "failed"),
-              ),
-            )
-            .limit(500)
-        ).map((r) => r.asset)
-      : await d
-          .select()
-          .from(assets)
-          .where(and(eq(assets.userId, uid), eq(assets.status, "failed")))
-          .limit(500);
-    const outcomes = { requeued: 0, reupload: 0, skipped: 0 };
-    for (const row of failed) outcomes[await retryFailed(c.env, row)] += 1;
+            .where(and(inBatch, failedIn(true)))
+            .limit(perCall)
+            .then((rows) => rows.map((r) => r.asset)),
+          d
+            .select({ n: count() })
+            .from(batchItems)
+            .innerJoin(assets, eq(assets.id, batchItems.assetId))
+            .where(and(inBatch, failedIn(false))),
+        ])
+      : await Promise.all([
+          d.select().from(assets).where(failedIn(true)).limit(perCall),
+          d.select({ n: count() }).from(assets).where(failedIn(false)),
+        ]);
+    const retryLimitReached = spent?.n ?? 0;
+    if (failed.length === 0 && retryLimitReached > 0) {
+      throw new Conflict(
+        "retry_limit_reached",
+        `${retryLimitReached} failed photo(s) have had the most retries one photo gets (${lim.maxRetries}). Delete them to upload them anew.`,
+        { retryLimitReached, maxRetries: lim.maxRetries },
+      );
+    }
+    await charge(c, "work", failed.length * lim.costRetry, "retries");
+    const counted = await countRetries(
+      c.env,
+      failed.map((r) => r.id),
+      lim.maxRetries,
+    );
+    const outcomes = { requeued: 0, reupload: 0, skipped: 0, retryLimitReached };
+    for (const row of failed) {
+      if (!counted.has(row.id)) {
+        outcomes.skipped += 1;
+        continue;
+      }
+      const outcome = await retryFailed(c.env, row);
+      if (outcome === "skipped") await uncountRetry(c.env, row.id);
+      outcomes[outcome] += 1;
+    }
     return c.json(outcomes);
   })
   .get("/:id", async (c) => {
@@ -133,9 +177,21 @@ export const assetRoutes = new Hono<AppEnv>()
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));
     if (row.status !== "failed")
       throw new Conflict("not_failed", `The asset is ${row.status}, not failed`);
-    const outcome = await retryFailed(c.env, row);
-    if (outcome === "skipped")
+    const lim = limits(c.env);
+    if (row.retries >= lim.maxRetries) throw retryLimitReached(row, lim.maxRetries);
+    await charge(c, "work", lim.costRetry, "retries");
+    if (!(await countRetries(c.env, [row.id], lim.maxRetries)).has(row.id)) {
+      const now = await ownedAsset(c.env, c.get("uid"), row.id);
+      if (now.status === "failed" && now.retries >= lim.maxRetries) {
+        throw retryLimitReached(now, lim.maxRetries);
+      }
       throw new Conflict("not_failed", "The asset changed meanwhile; refetch it");
+    }
+    const outcome = await retryFailed(c.env, row);
+    if (outcome === "skipped") {
+      await uncountRetry(c.env, row.id);
+      throw new Conflict("not_failed", "The asset changed meanwhile; refetch it");
+    }
     const fresh = await ownedAsset(c.env, c.get("uid"), row.id);
     return c.json({ outcome, asset: await assetJson(fresh, c.env.MEDIA_SIGNING_SECRET) });
   })

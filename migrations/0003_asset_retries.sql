@@ -1,0 +1,1 @@
+ALTER TABLE `assets` ADD `retries` integer DEFAULT 0 NOT NULL;
