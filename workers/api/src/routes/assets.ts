@@ -167,6 +167,7 @@ export const assetRoutes = new Hono<AppEnv>()
     const q = parseOrThrow(similarQuery, c.req.query(), "query");
     const uid = c.get("uid");
     const row = await ownedAsset(c.env, uid, c.req.param("id"));
+    await charge(c, "search", limits(c.env).costSearch, "searches");
     const matches = await similarAssets(c.env, uid, row.id, q.limit);
     if (!matches) {
       throw new Conflict("not_searchable", `The asset is ${row.status}, not searchable yet`);
