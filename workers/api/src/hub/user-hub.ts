@@ -21,8 +21,10 @@ export const EVENTS_KEPT = 10_000;
 const TRIM_EVERY = 500;
 /** Stats frames are coalesced: at most one per socket every STATS_DEBOUNCE_MS. */
 export const STATS_DEBOUNCE_MS = 400;
-/** How many missed events one resume replays; older gaps get a `reset`. */
-const RESUME_MAX = EVENTS_KEPT;
+/** A client frame is `{"type":"resume","since":<seq>}`: anything longer is not one. */
+export const MAX_CLIENT_FRAME_BYTES = 256;
+/** A client refused a socket waits this long: sockets close when tabs do, not on a clock. */
+export const SOCKET_RETRY_AFTER_SECONDS = 30;
 
 /** Set by the api worker on the internal upgrade request; the hub has no public route. */
 export const HUB_HEADERS = {
@@ -154,6 +156,19 @@ export class UserHub extends DurableObject<Env> {
     ) {
       return new Response(null, { status: 400 });
     }
+    // Capped before the ticket is spent: a refused client may try it again in a moment.
+    const open = this.ctx.getWebSockets().length;
+    if (open >= this.limits.maxSockets) {
+      const refusal: RateLimitResult = {
+        allowed: false,
+        limit: this.limits.maxSockets,
+        remaining: 0,
+        resetSeconds: SOCKET_RETRY_AFTER_SECONDS,
+        retryAfterSeconds: SOCKET_RETRY_AFTER_SECONDS,
+        policy: "sockets",
+      };
+      return Response.json(refusal, { status: 429 });
+    }
     const sql = this.ctx.storage.sql;
     // Single use: a nonce is remembered until its ticket would have expired anyway.
     const now = Math.floor(Date.now() / 1000);
@@ -200,6 +215,21 @@ export class UserHub extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // Every frame that wakes the hub costs a token (pings are answered without waking it).
+    const rl = this.buckets.take("frames", this.limits.costFrame);
+    if (!rl.allowed) {
+      const wait = rl.retryAfterSeconds;
+      send(ws, errorFrame("rate_limited", `Too many frames; try again in ${wait} s`, wait));
+      return;
+    }
+    const size = typeof message === "string" ? message.length : message.byteLength;
+    if (size > MAX_CLIENT_FRAME_BYTES) {
+      send(
+        ws,
+        errorFrame("frame_too_large", `A client frame is at most ${MAX_CLIENT_FRAME_BYTES} bytes`),
+      );
+      return;
+    }
     let data: unknown;
     try {
       data = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
@@ -220,7 +250,8 @@ export class UserHub extends DurableObject<Env> {
     const upTo = attachment.helloSeq;
     if (since >= upTo) return;
     const first = this.eventsSince(since, 1, upTo);
-    if (first.gap || upTo - since > RESUME_MAX) {
+    // A longer gap than one frame may replay is a `reset`: the client refetches instead.
+    if (first.gap || upTo - since > this.limits.resumeMaxEvents) {
       send(ws, JSON.stringify({ type: "reset", seq: this.seq } satisfies ServerFrame));
       return;
     }
@@ -292,6 +323,8 @@ function send(ws: WebSocket, text: string): void {
   }
 }
 
-function errorFrame(code: string, message: string): string {
-  return JSON.stringify({ type: "error", code, message } satisfies ServerFrame);
+function errorFrame(code: string, message: string, retryAfterSeconds?: number): string {
+  const frame: ServerFrame = { type: "error", code, message };
+  if (retryAfterSeconds !== undefined) frame.retryAfterSeconds = retryAfterSeconds;
+  return JSON.stringify(frame);
 }

@@ -29,8 +29,11 @@ export const LIMITS = {
   // The hub: WebSocket tickets, sockets and client frames, per user.
   ticketCapacity: { var: "TICKET_RATE_CAPACITY", default: 20 },
   ticketRefillPerMinute: { var: "TICKET_RATE_REFILL_PER_MINUTE", default: 10 },
+  costTicket: { var: "COST_TICKET", default: 1, free: true },
+  /** Any frame a client sends (a `resume`, or garbage): it wakes the hub. Pings are free. */
   frameCapacity: { var: "FRAME_RATE_CAPACITY", default: 20 },
   frameRefillPerMinute: { var: "FRAME_RATE_REFILL_PER_MINUTE", default: 10 },
+  costFrame: { var: "COST_FRAME", default: 1, free: true },
   /** Open sockets per user: a tab each, with room for a few. */
   maxSockets: { var: "MAX_SOCKETS_PER_USER", default: 10, integer: true },
   /** Events one `resume` frame replays at most; a longer gap is answered with `reset`. */

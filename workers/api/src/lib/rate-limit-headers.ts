@@ -1,13 +1,21 @@
-import type { BucketName } from "./limits";
-import type { BucketTake } from "./token-bucket";
+import { z } from "zod";
+import { bucketNames } from "./limits";
 
 /** What a bucket (or a concurrency cap) answered, as the RateLimit headers tell it. */
-export type RateLimitResult = BucketTake & {
+export const rateLimitResultSchema = z.object({
+  allowed: z.boolean(),
+  limit: z.number().int().nonnegative(),
+  remaining: z.number().int().nonnegative(),
+  /** Seconds until the bucket is full again. */
+  resetSeconds: z.number().int().nonnegative(),
+  /** Seconds until the cost asked for is available (0 when allowed). */
+  retryAfterSeconds: z.number().int().nonnegative(),
   /** The policy's name in `RateLimit-Policy` / `RateLimit`: the bucket, or `sockets`. */
-  policy: BucketName | "sockets";
+  policy: z.enum([...bucketNames, "sockets"]),
   /** The draft's `w`; absent for a concurrency cap, which has no window. */
-  windowSeconds?: number;
-};
+  windowSeconds: z.number().int().positive().optional(),
+});
+export type RateLimitResult = z.infer<typeof rateLimitResultSchema>;
 
 /**
  * The RateLimit headers of an answer, the same on every limited route: the IETF draft's
