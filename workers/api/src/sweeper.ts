@@ -12,6 +12,7 @@ import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { publish } from "./lib/hub";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
+import { sweepEmptyBatches } from "./sweep-empty-batches";
 
 const BATCH = 100;
 
@@ -23,6 +24,8 @@ export type SweepReport = {
   reembedded: number;
   /** Uploads messages re-sent for `uploaded` and `processing` assets. */
   reprocessed: number;
+  /** Batches that owned no asset, deleted with their items (sweep-empty-batches.ts). */
+  emptyBatches: number;
 };
 
 /**
@@ -41,6 +44,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     purged: 0,
     reembedded: 0,
     reprocessed: 0,
+    emptyBatches: 0,
   };
 
   // pending: the object may be in R2 with its notification lost (a restart of local
@@ -102,6 +106,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
 
   report.reprocessed = await resendUploadMessages(env, now, timings);
   report.reembedded = await resendEmbedMessages(env, now, timings);
+  report.emptyBatches = await sweepEmptyBatches(env, now);
   return report;
 }
 

@@ -30,7 +30,11 @@ export const batches = sqliteTable(
       .references(() => users.id),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("batches_user_created").on(t.userId, t.createdAt)],
+  (t) => [
+    index("batches_user_created").on(t.userId, t.createdAt),
+    // The sweeper: old batches, oldest first.
+    index("batches_created").on(t.createdAt),
+  ],
 );
 
 export const assets = sqliteTable(
@@ -80,6 +84,8 @@ export const assets = sqliteTable(
     index("assets_user_status").on(t.userId, t.status),
     // The sweeper: rows idle in a state.
     index("assets_status_updated").on(t.status, t.updatedAt),
+    // The sweeper: does a batch still own an asset?
+    index("assets_batch").on(t.batchId),
     check(
       "assets_status_check",
       sql`${t.status} IN ${sql.raw(`(${assetStatuses.map((s) => `'${s}'`).join(",")})`)}`,

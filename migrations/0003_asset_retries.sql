@@ -1,1 +1,0 @@
-ALTER TABLE `assets` ADD `retries` integer DEFAULT 0 NOT NULL;
