@@ -78,4 +78,21 @@ describe("re-posting files already uploaded", () => {
     await sweepEmptyBatches(makeEnv().env, Date.now() + TTL_MS + 1000);
     expect(await rows(uid)).toEqual({ batches: 0, items: 0 });
   });
+
+  it("sweeps more empty batches in one run than one round picks", async () => {
+    const { uid } = await signIn();
+    const old = Date.now() - 2 * TTL_MS;
+    const ids = Array.from({ length: 250 }, () => crypto.randomUUID());
+    await env.DB.batch(
+      ids.map((id) =>
+        env.DB.prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)").bind(
+          id,
+          uid,
+          old,
+        ),
+      ),
+    );
+    expect(await sweepEmptyBatches(makeEnv().env, Date.now())).toBeGreaterThanOrEqual(250);
+    expect(await rows(uid)).toEqual({ batches: 0, items: 0 });
+  });
 });
