@@ -1,4 +1,4 @@
-import { MAX_SEARCH_LIMIT, searchAssets } from "@darkroom/shared";
+import { MAX_SEARCH_LIMIT, MAX_SEARCH_QUERY_LENGTH, searchAssets } from "@darkroom/shared";
 import { Hono } from "hono";
 import { z } from "zod";
 import { limits } from "../lib/limits";
@@ -8,7 +8,7 @@ import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
 
 const searchQuery = z.object({
-  q: z.string().trim().min(1).max(200),
+  q: z.string().trim().min(1).max(MAX_SEARCH_QUERY_LENGTH),
   limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).default(20),
 });
 
