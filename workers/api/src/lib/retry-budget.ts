@@ -1,10 +1,14 @@
 import { parseAssetError } from "@darkroom/shared";
-import { assets } from "@darkroom/shared/db";
-import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import { assets, batchItems } from "@darkroom/shared/db";
+import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { Conflict } from "../errors";
 import { chunks, db } from "./db";
+import type { Limits } from "./limits";
 
 type Row = typeof assets.$inferSelect;
+
+/** Failed assets one `retry-failed` call sends back at most. */
+export const RETRY_FAILED_MAX = 500;
 
 /**
  * Retries are capped per asset (`MAX_RETRIES_PER_ASSET`): a photo that always fails
@@ -20,6 +24,62 @@ export function retryLimitReached(row: Pick<Row, "retries" | "error">, maxRetrie
       `${last ? ` (last error: ${last.code})` : ""}. Delete it to upload it anew.`,
     { retries: row.retries, maxRetries },
   );
+}
+
+/** `retry-failed` when every failed photo it could pick has used its retries. */
+export function allRetryLimitsReached(n: number, maxRetries: number) {
+  return new Conflict(
+    "retry_limit_reached",
+    `${n} failed photo(s) have had the most retries one photo gets (${maxRetries}). Delete them to upload them anew.`,
+    { retryLimitReached: n, maxRetries },
+  );
+}
+
+/**
+ * The user's failed assets (of one batch, or all) that a `retry-failed` call sends back,
+ * and how many others are past their cap. Those are counted, never picked: they would
+ * crowd out the retryable ones. A call is paid in full or refused, so it never picks more
+ * than the work bucket can hold.
+ */
+export async function failedToRetry(
+  env: Env,
+  uid: string,
+  batchId: string | undefined,
+  lim: Limits,
+): Promise<{ failed: Row[]; retryLimitReached: number }> {
+  const d = db(env);
+  const perCall =
+    lim.costRetry > 0
+      ? Math.max(1, Math.min(RETRY_FAILED_MAX, Math.floor(lim.workCapacity / lim.costRetry)))
+      : RETRY_FAILED_MAX;
+  const failedIn = (retryable: boolean) =>
+    and(
+      eq(assets.userId, uid),
+      eq(assets.status, "failed"),
+      retryable ? lt(assets.retries, lim.maxRetries) : gte(assets.retries, lim.maxRetries),
+    );
+  if (!batchId) {
+    const [failed, [spent]] = await Promise.all([
+      d.select().from(assets).where(failedIn(true)).limit(perCall),
+      d.select({ n: count() }).from(assets).where(failedIn(false)),
+    ]);
+    return { failed, retryLimitReached: spent?.n ?? 0 };
+  }
+  const inBatch = and(eq(batchItems.batchId, batchId), eq(batchItems.userId, uid));
+  const [rows, [spent]] = await Promise.all([
+    d
+      .select({ asset: assets })
+      .from(batchItems)
+      .innerJoin(assets, eq(assets.id, batchItems.assetId))
+      .where(and(inBatch, failedIn(true)))
+      .limit(perCall),
+    d
+      .select({ n: count() })
+      .from(batchItems)
+      .innerJoin(assets, eq(assets.id, batchItems.assetId))
+      .where(and(inBatch, failedIn(false))),
+  ]);
+  return { failed: rows.map((r) => r.asset), retryLimitReached: spent?.n ?? 0 };
 }
 
 /**

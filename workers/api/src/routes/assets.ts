@@ -1,6 +1,6 @@
 import { assetStatusSchema, MAX_SEARCH_LIMIT, similarAssets, transition } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
-import { and, count, desc, eq, gte, lt, ne, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
@@ -9,7 +9,13 @@ import { db } from "../lib/db";
 import { purgeAsset, retryFailed } from "../lib/lifecycle";
 import { limits } from "../lib/limits";
 import { charge } from "../lib/rate-limit";
-import { countRetries, retryLimitReached, uncountRetry } from "../lib/retry-budget";
+import {
+  allRetryLimitsReached,
+  countRetries,
+  failedToRetry,
+  retryLimitReached,
+  uncountRetry,
+} from "../lib/retry-budget";
 import { searchResults } from "../lib/search-results";
 import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
@@ -20,9 +26,6 @@ const listQuery = z.object({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });
-
-/** Failed assets one `retry-failed` call sends back at most. */
-const RETRY_FAILED_MAX = 500;
 
 const similarQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).default(20),
@@ -95,51 +98,10 @@ export const assetRoutes = new Hono<AppEnv>()
   })
   .post("/retry-failed", async (c) => {
     const q = parseOrThrow(z.object({ batchId: z.uuid().optional() }), c.req.query(), "query");
-    const uid = c.get("uid");
-    const d = db(c.env);
     const lim = limits(c.env);
-    // Assets past their retry cap are counted, never picked: they would crowd out the
-    // retryable ones. One call is paid in full or refused, so it never asks for more
-    // than the bucket can hold.
-    const perCall =
-      lim.costRetry > 0
-        ? Math.max(1, Math.min(RETRY_FAILED_MAX, Math.floor(lim.workCapacity / lim.costRetry)))
-        : RETRY_FAILED_MAX;
-    const failedIn = (retryable: boolean) =>
-      and(
-        eq(assets.userId, uid),
-        eq(assets.status, "failed"),
-        retryable ? lt(assets.retries, lim.maxRetries) : gte(assets.retries, lim.maxRetries),
-      );
-    const inBatch = q.batchId
-      ? and(eq(batchItems.batchId, q.batchId), eq(batchItems.userId, uid))
-      : undefined;
-    const [failed, [spent]] = q.batchId
-      ? await Promise.all([
-          d
-            .select({ asset: assets })
-            .from(batchItems)
-            .innerJoin(assets, eq(assets.id, batchItems.assetId))
-            .where(and(inBatch, failedIn(true)))
-            .limit(perCall)
-            .then((rows) => rows.map((r) => r.asset)),
-          d
-            .select({ n: count() })
-            .from(batchItems)
-            .innerJoin(assets, eq(assets.id, batchItems.assetId))
-            .where(and(inBatch, failedIn(false))),
-        ])
-      : await Promise.all([
-          d.select().from(assets).where(failedIn(true)).limit(perCall),
-          d.select({ n: count() }).from(assets).where(failedIn(false)),
-        ]);
-    const retryLimitReached = spent?.n ?? 0;
+    const { failed, retryLimitReached } = await failedToRetry(c.env, c.get("uid"), q.batchId, lim);
     if (failed.length === 0 && retryLimitReached > 0) {
-      throw new Conflict(
-        "retry_limit_reached",
-        `${retryLimitReached} failed photo(s) have had the most retries one photo gets (${lim.maxRetries}). Delete them to upload them anew.`,
-        { retryLimitReached, maxRetries: lim.maxRetries },
-      );
+      throw allRetryLimitsReached(retryLimitReached, lim.maxRetries);
     }
     await charge(c, "work", failed.length * lim.costRetry, "retries");
     const counted = await countRetries(
