@@ -17,6 +17,7 @@ import { assets, batchItems } from "@darkroom/shared/db";
 import { and, asc, eq, lt, notExists, or, type SQL } from "drizzle-orm";
 import { config } from "./lib/config";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
+import { sweepEmptyBatches } from "./sweep-empty-batches";
 import { redescribeSkipped } from "./sweep-redescribe";
 
 const BATCH = 100;
@@ -31,6 +32,8 @@ export type SweepReport = {
   reprocessed: number;
   /** Re-describe messages sent for `ready` assets that skipped AI (sweep-redescribe.ts). */
   redescribed: number;
+  /** Batches that owned no asset, deleted with their items (sweep-empty-batches.ts). */
+  emptyBatches: number;
 };
 
 /**
@@ -49,6 +52,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     reembedded: 0,
     reprocessed: 0,
     redescribed: 0,
+    emptyBatches: 0,
   };
   for (const store of crossUserStores(env)) {
     const pending = await sweepPending(env, store, now);
@@ -77,6 +81,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     }));
   }
   report.redescribed = await redescribeSkipped(env, now);
+  report.emptyBatches = await sweepEmptyBatches(env, now);
   return report;
 }
 

@@ -13,16 +13,8 @@ import {
   variantKey,
 } from "@darkroom/shared";
 import { processorConfig } from "./config";
-import { ImageError } from "./image/errors";
-import { processImage } from "./image/pipeline";
-
-// One image at a time per isolate: concurrent invocations share its 128 MB.
-let lane: Promise<unknown> = Promise.resolve();
-function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
-  const run = lane.then(work, work);
-  lane = run.catch(() => undefined);
-  return run;
-}
+import type { ImageError } from "./image/errors";
+import { processOriginal } from "./process-original";
 
 /** The processing stage in the lifecycle: `uploaded → processing → processed`. */
 export function processingStage(env: Env): StageSpec {
@@ -31,9 +23,8 @@ export function processingStage(env: Env): StageSpec {
 }
 
 /** The one place a codec's error becomes the stage's permanent failure. */
-function asPermanent(err: unknown): never {
-  if (err instanceof ImageError) throw new PermanentFailure("processing", err.code, err.message);
-  throw err;
+function asPermanent(err: ImageError): never {
+  throw new PermanentFailure("processing", err.code, err.message);
 }
 
 /**
@@ -67,25 +58,23 @@ async function produceVariants(env: Env, lc: Lifecycle, row: { id: string; size:
     thumb: variantKey(uid, row.id, "thumb"),
     preview: variantKey(uid, row.id, "preview"),
   };
-  const object = await env.BUCKET.get(originalKey(uid, row.id));
-  if (!object) {
+  const read = await processOriginal(env, originalKey(uid, row.id), row.size);
+  if (read.kind === "missing") {
     throw new PermanentFailure(
       "processing",
       "original_missing",
       "The original is no longer in storage; upload it again",
     );
   }
-  if (object.size !== row.size) {
+  if (read.kind === "size_mismatch") {
     throw new PermanentFailure(
       "processing",
       "size_mismatch",
-      `The original is ${object.size} bytes; ${row.size} were declared`,
+      `The original is ${read.size} bytes; ${row.size} were declared`,
     );
   }
-  const bytes = new Uint8Array(await object.arrayBuffer());
-  const result = await oneAtATime(() =>
-    processImage(bytes, { budget: processorConfig(env).budget, images: env.IMAGES }),
-  ).catch(asPermanent);
+  if (read.kind === "refused") asPermanent(read.error);
+  const result = read.result;
   const put = { httpMetadata: { contentType: "image/webp" } };
   await env.BUCKET.put(keys.thumb, result.thumb.bytes, put);
   await env.BUCKET.put(keys.preview, result.preview.bytes, put);
