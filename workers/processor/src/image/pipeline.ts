@@ -1,9 +1,14 @@
+import hevcWasm from "../../wasm/hevc/hevc.wasm";
 import jpegWasm from "../../wasm/jpeg-turbo/jpeg-turbo.wasm";
+import { HeifError } from "../codecs/heif/boxes";
+import { heicDecodeBytes } from "../codecs/heif/estimate";
+import { decodeHeicFit } from "../codecs/heif/heic";
+import { HevcError } from "../codecs/hevc";
 import { createJpegDecoder, JpegDecodeError } from "../codecs/jpeg-turbo";
 import { decodePngFit, interlacedBytes, PngError } from "../codecs/png-stream";
 import { decodeWebp, encodeWebp } from "../codecs/webp";
 import { ImageError } from "./errors";
-import { type PhotoMetadata, readMetadata } from "./metadata";
+import { type PhotoMetadata, readHeifMetadata, readMetadata } from "./metadata";
 import { orient } from "./orient";
 import { type Probe, probe } from "./probe";
 import { downscale, fitLongEdge } from "./resize";
@@ -97,6 +102,9 @@ export function estimateBytes(p: Probe, inputBytes: number): number {
     const rows = rawRow * 2 + p.width * 4 + fit.width * 16 * 4;
     const interlace = p.progressive ? interlacedBytes(p.width, p.height) + p.width * 2 : 0;
     decodePhase = inputBytes + rows + interlace + 2 * MB + previewBytes;
+  } else if (p.format === "heic" && p.heif) {
+    // Tile rows decoded one at a time into a band in WASM (codecs/heif/estimate.ts).
+    decodePhase = inputBytes + heicDecodeBytes(p.heif, inputBytes, fit.width) + previewBytes;
   } else {
     // jSquash's WebP decoder: the input copy and the full-size RGBA in WASM, then the JS copy.
     const full = p.width * p.height * 4;
@@ -155,7 +163,9 @@ export async function processImage(
   const metadata =
     p.format === "jpeg"
       ? await readMetadata(bytes)
-      : { orientation: 1, takenAt: null, make: null, model: null };
+      : p.heif
+        ? await readHeifMetadata(p.heif)
+        : { orientation: 1, takenAt: null, make: null, model: null };
   if (estimatedBytes > budget.memoryBytes) {
     if (opts.images) return viaImages(bytes, p, metadata, estimatedBytes, opts.images);
     throw new ImageError(
@@ -219,6 +229,34 @@ async function decode(
         }
         if (err.code === "unsupported") throw new ImageError("unsupported_format", err.message);
         if (err.code === "too-large") throw new ImageError("too_large", err.message);
+      }
+      throw err;
+    }
+  }
+  if (p.format === "heic" && p.heif) {
+    // Tile by tile (or row by row from a single picture's planes) into the resizer.
+    try {
+      const r = decodeHeicFit(
+        bytes,
+        p.heif.heif,
+        hevcWasm,
+        (w, h) => fitLongEdge(w, h, PREVIEW_EDGE),
+        budget.memoryBytes,
+      );
+      meter.note(bytes.byteLength + r.peakBytes);
+      return r.value;
+    } catch (err) {
+      if (err instanceof HeifError || err instanceof HevcError) {
+        const code =
+          err.code === "too-large"
+            ? "too_large"
+            : err.code === "unsupported"
+              ? "unsupported_format"
+              : "corrupt";
+        throw new ImageError(
+          code,
+          `The HEIC cannot be decoded: ${err.message.replace(/^The HEI[CF] /, "the ")}`,
+        );
       }
       throw err;
     }

@@ -1,6 +1,7 @@
 import { ImageError } from "./errors";
+import { type HeifProbe, heifKind, probeHeif } from "./probe-heif";
 
-export type ImageFormat = "jpeg" | "png" | "webp";
+export type ImageFormat = "jpeg" | "png" | "webp" | "heic" | "avif" | "gif";
 
 export type Probe = {
   format: ImageFormat;
@@ -16,6 +17,10 @@ export type Probe = {
   /** Bits per sample (PNG may be 16). */
   bitDepth: number;
   hasAlpha: boolean;
+  /** HEIC/AVIF: the parsed container (no pixel data) and its transforms. */
+  heif?: HeifProbe;
+  /** GIF: more than one frame (the first becomes the variants). */
+  animated?: boolean;
 };
 
 const u16be = (b: Uint8Array, i: number) => ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
@@ -37,10 +42,25 @@ export function probe(bytes: Uint8Array): Probe {
     return probePng(bytes);
   if (bytes.length >= 12 && ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 4) === "WEBP")
     return probeWebp(bytes);
+  const heif = heifKind(bytes);
+  if (heif) return fromHeif(probeHeif(bytes, heif));
   throw new ImageError(
     "unsupported_format",
-    `${describe(bytes)} is not supported; upload JPEG, PNG or WebP`,
+    `${describe(bytes)} is not supported; upload JPEG, PNG, WebP, HEIC, AVIF or GIF`,
   );
+}
+
+function fromHeif(h: HeifProbe): Probe {
+  return {
+    format: h.format,
+    width: h.width,
+    height: h.height,
+    progressive: false,
+    components: 3,
+    bitDepth: h.bitDepth,
+    hasAlpha: h.hasAlpha,
+    heif: h,
+  };
 }
 
 function describe(b: Uint8Array): string {
@@ -49,7 +69,7 @@ function describe(b: Uint8Array): string {
   if (head.startsWith("<svg") || (head.startsWith("<?xml") && head.includes("<svg"))) return "SVG";
   if (head.startsWith("<")) return "Markup";
   if (head.startsWith("bm")) return "BMP";
-  if (ascii(b, 4, 4) === "ftyp") return "HEIF/AVIF/MP4";
+  if (ascii(b, 4, 4) === "ftyp") return "This MP4/QuickTime file (not a HEIF image)";
   if (head.startsWith("ii*\0") || head.startsWith("mm\0*")) return "TIFF";
   return "This file";
 }
