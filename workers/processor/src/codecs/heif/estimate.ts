@@ -5,10 +5,11 @@ const MB = 1024 * 1024;
 /**
  * libde265's memory for one decoded picture of this many pixels, per pixel, beyond the
  * YUV planes: its per-block metadata (prediction, transform, deblocking, SAO maps) and
- * the decoded picture buffer's padding. Measured in Node on single-image HEICs of 0.3 to
- * 12 MP with `wasm/hevc/bench-notes/measure.ts`, rounded up.
+ * the decoded picture buffer's padding: ~1.2 measured in Node on a single-image 12 MP
+ * HEIC (39 MB of WASM + resizer, 18 MB of it the 8-bit planes) with
+ * `wasm/hevc/bench-notes/measure.ts`; 2 leaves margin.
  */
-const DE265_BYTES_PER_PIXEL = 5;
+const DE265_BYTES_PER_PIXEL = 2;
 
 /**
  * WASM bytes of decoding a HEIC's primary image into the resizer, from the container
