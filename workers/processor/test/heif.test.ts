@@ -202,3 +202,63 @@ describe("bad HEIF fails clearly and permanently", () => {
     expect(err.code).toBe("corrupt");
   });
 });
+
+describe("AVIF in the pipeline", () => {
+  it("decodes an AVIF of a real photo, with its EXIF", async () => {
+    const r = await processImage(fixture("photo.avif"));
+    expect(r.format).toBe("avif");
+    expect([r.width, r.height]).toEqual([800, 652]);
+    expect(r.metadata).toMatchObject({ make: "Apple", model: "iPhone 13 mini" });
+    const img = (await decodeWebp(r.preview.bytes)).value;
+    if (!img) throw new Error("no preview");
+    expect(meanDiff(img, await preview("photo-export.jpg"))).toBeLessThan(6);
+    expect(r.peakBytes).toBeLessThanOrEqual(r.estimatedBytes);
+  });
+
+  it("turns a 10-bit AVIF into plausible 8-bit sRGB", async () => {
+    const img = await preview("10bit.avif");
+    expect(meanDiff(img, await preview("p3-reference.jpg"))).toBeLessThan(6);
+  });
+
+  it("keeps the alpha of an AVIF", async () => {
+    const img = await preview("alpha.avif");
+    let transparent = 0;
+    for (let i = 3; i < img.data.length; i += 4) if ((img.data[i] ?? 255) < 16) transparent++;
+    expect(transparent).toBeGreaterThan(img.data.length / 4 / 10);
+  });
+
+  it("sends an AVIF over the memory budget to the Images binding, saying why", async () => {
+    const err = await failure(
+      processImage(fixture("photo.avif"), {
+        budget: { maxPixels: 100e6, memoryBytes: 8 * 2 ** 20 },
+      }),
+    );
+    expect(err.code).toBe("too_large");
+    expect(err.message).toMatch(/8-bit AVIF needs about \d+ MB to process; the limit is 8 MB/);
+  });
+});
+
+describe("GIF in the pipeline", () => {
+  it("makes variants of a still GIF that look like the photo", async () => {
+    const r = await processImage(fixture("still.gif"));
+    expect(r).toMatchObject({ format: "gif", animated: false });
+    const img = (await decodeWebp(r.preview.bytes)).value;
+    if (!img) throw new Error("no preview");
+    expect([img.width, img.height]).toEqual([160, 131]);
+    const s = stats(img).mean;
+    const t = stats(await preview("p3-reference.jpg")).mean;
+    for (let c = 0; c < 3; c++) expect(Math.abs((s[c] ?? 0) - (t[c] ?? 0))).toBeLessThan(8);
+  });
+
+  it("takes the first frame of an animated GIF and says it was animated", async () => {
+    const r = await processImage(fixture("animated.gif"));
+    expect(r).toMatchObject({ format: "gif", animated: true });
+    expect(r.thumb.width).toBeGreaterThan(0);
+  });
+
+  it("refuses a GIF cut inside its header as corrupt", async () => {
+    const err = await failure(processImage(fixture("still.gif").subarray(0, 20)));
+    expect(err.code).toBe("corrupt");
+    expect(err.message).toMatch(/GIF/);
+  });
+});

@@ -25,6 +25,8 @@ export type HeifProbe = {
   height: number;
   /** EXIF-style orientation from irot/imir. */
   orientation: number;
+  /** The clean aperture in coded-image pixels (the whole image when there is no clap). */
+  crop: { x: number; y: number; width: number; height: number };
   bitDepth: number;
   hasAlpha: boolean;
   heif: HeifFile;
@@ -63,8 +65,15 @@ export function probeHeif(b: Uint8Array, kind: "heic" | "avif"): HeifProbe {
     width: geo.crop.width,
     height: geo.crop.height,
     orientation: geo.orientation,
-    bitDepth: p.bitDepth ?? tile.hvcC?.bitDepth ?? 8,
+    crop: geo.crop,
+    bitDepth: p.bitDepth ?? tile.hvcC?.bitDepth ?? av1BitDepth(tile.av1C),
     hasAlpha: heif.alpha !== null,
     heif,
   };
+}
+
+/** av1C: high_bitdepth and twelve_bit flags (byte 2, bits 6 and 5). */
+function av1BitDepth(av1C: Uint8Array | null): number {
+  const b = av1C?.[2] ?? 0;
+  return b & 0x40 ? (b & 0x20 ? 12 : 10) : 8;
 }

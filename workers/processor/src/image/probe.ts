@@ -1,3 +1,4 @@
+import { GifError, readGifHeader } from "../codecs/gif";
 import { ImageError } from "./errors";
 import { type HeifProbe, heifKind, probeHeif } from "./probe-heif";
 
@@ -42,12 +43,33 @@ export function probe(bytes: Uint8Array): Probe {
     return probePng(bytes);
   if (bytes.length >= 12 && ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 4) === "WEBP")
     return probeWebp(bytes);
+  if (bytes.length >= 6 && /^GIF8[79]a$/.test(ascii(bytes, 0, 6))) return probeGif(bytes);
   const heif = heifKind(bytes);
   if (heif) return fromHeif(probeHeif(bytes, heif));
   throw new ImageError(
     "unsupported_format",
     `${describe(bytes)} is not supported; upload JPEG, PNG, WebP, HEIC, AVIF or GIF`,
   );
+}
+
+function probeGif(b: Uint8Array): Probe {
+  try {
+    const h = readGifHeader(b);
+    return {
+      format: "gif",
+      width: h.width,
+      height: h.height,
+      progressive: false,
+      components: 4,
+      bitDepth: 8,
+      hasAlpha: h.hasAlpha,
+      animated: h.frames > 1,
+    };
+  } catch (err) {
+    if (err instanceof GifError)
+      throw new ImageError("corrupt", `The GIF cannot be read: ${err.message}`);
+    throw err;
+  }
 }
 
 function fromHeif(h: HeifProbe): Probe {
@@ -65,7 +87,6 @@ function fromHeif(h: HeifProbe): Probe {
 
 function describe(b: Uint8Array): string {
   const head = ascii(b, 0, Math.min(b.length, 256)).trimStart().toLowerCase();
-  if (head.startsWith("gif8")) return "GIF";
   if (head.startsWith("<svg") || (head.startsWith("<?xml") && head.includes("<svg"))) return "SVG";
   if (head.startsWith("<")) return "Markup";
   if (head.startsWith("bm")) return "BMP";
