@@ -199,6 +199,14 @@ function fakeApi(opts: {
   };
 }
 
+// Tiny files whose first bytes say what they are: the CLI goes by magic bytes.
+const photo = (body: string) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.from(body)]);
+const png = (body: string) =>
+  Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(body)]);
+const webp = (body: string) => Buffer.from(`RIFF\0\0\0\0WEBP${body}`, "latin1");
+const heic = () =>
+  Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from("ftypheic\0\0\0\0mif1heic", "latin1")]);
+
 describe("upload and its manifest", () => {
   let dir = "";
   let manifestPath = "";
@@ -206,18 +214,29 @@ describe("upload and its manifest", () => {
     dir = mkdtempSync(path.join(tmpdir(), "darkroom-cli-"));
     mkdirSync(path.join(dir, "sub", "deeper"), { recursive: true });
     for (const [name, body] of [
-      ["a.jpg", "A"],
-      ["b.PNG", "B"],
-      ["sub/c.webp", "C"],
-      ["sub/deeper/d.jpeg", "D"],
+      ["a.jpg", photo("A")],
+      ["b.PNG", png("B")],
+      ["sub/c.webp", webp("C")],
+      ["sub/deeper/d.jpeg", photo("D")],
       ["notes.txt", "not a photo"],
-      [".hidden.jpg", "H"],
-    ]) {
+      ["fake.jpg", "a text file named like a photo"],
+      [".hidden.jpg", photo("H")],
+    ] as const) {
       writeFileSync(path.join(dir, name), body);
     }
     manifestPath = path.join(dir, "m.jsonl");
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("finds a phone's HEIC by its bytes, whatever its extension says", async () => {
+    writeFileSync(path.join(dir, "IMG_0001.HEIC"), heic());
+    writeFileSync(path.join(dir, "no-extension"), heic());
+    const files = (await scan(dir)) as Array<{ path: string; type: string }>;
+    expect(files.filter((f) => f.type === "image/heic").map((f) => f.path)).toEqual([
+      "IMG_0001.HEIC",
+      "no-extension",
+    ]);
+  });
 
   it("finds photos recursively, skipping other files and hidden ones", async () => {
     const files = (await scan(dir)) as Array<{ path: string; type: string }>;
@@ -240,7 +259,7 @@ describe("upload and its manifest", () => {
   });
 
   it("sends the bytes of identical files once, even when they are registered in different requests", async () => {
-    writeFileSync(path.join(dir, "sub", "a-copy.jpg"), "A");
+    writeFileSync(path.join(dir, "sub", "a-copy.jpg"), photo("A"));
     const api = fakeApi({ assetPerHash: true });
     const url = await api.start();
     const client = createClient({ url, token: "t" });
@@ -249,8 +268,10 @@ describe("upload and its manifest", () => {
     expect(api.seen.posts).toBe(5);
     expect(r).toMatchObject({ total: 5, uploaded: 4, duplicates: 1, failed: [] });
     expect(api.seen.puts.sort()).toEqual(["a.jpg", "b.PNG", "sub/c.webp", "sub/deeper/d.jpeg"]);
-    // Four one-byte files sent; the copy's byte is not counted.
-    expect(r.bytes).toBe(4);
+    // Four small files sent; the copy's bytes are not counted.
+    expect(r.bytes).toBe(
+      photo("A").length + png("B").length + webp("C").length + photo("D").length,
+    );
   });
 
   it("uploads only what is missing when re-run after an interruption", async () => {
@@ -285,7 +306,7 @@ describe("upload and its manifest", () => {
     const url = await api.start();
     const client = createClient({ url, token: "t" });
     await uploadDirectory({ client, dir, manifestPath });
-    writeFileSync(path.join(dir, "a.jpg"), "A, edited");
+    writeFileSync(path.join(dir, "a.jpg"), photo("A, edited"));
     utimesSync(path.join(dir, "a.jpg"), new Date(), new Date(Date.now() + 5000));
     const again = await uploadDirectory({ client, dir, manifestPath });
     await api.close();

@@ -4,7 +4,7 @@
 // footprint stays at one chunk. The magic bytes are read here too.
 /// <reference lib="webworker" />
 import { Sha256 } from "./sha256";
-import { classify } from "./sniff";
+import { classify, HEAD_BYTES } from "./sniff";
 
 export type HashRequest = { id: number; file: File };
 export type HashResponse =
@@ -19,7 +19,7 @@ declare const self: DedicatedWorkerGlobalScope;
 self.onmessage = async (e: MessageEvent<HashRequest>) => {
   const { id, file } = e.data;
   try {
-    const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
+    const head = new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer());
     const verdict = classify(file.type, file.size, head);
     if (!verdict.ok) {
       self.postMessage({ id, ok: false, reason: verdict.reason } satisfies HashResponse);

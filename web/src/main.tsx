@@ -6,7 +6,7 @@ import { Gallery } from "./gallery";
 import { LiveEvents } from "./live";
 import { clearManifest, loadManifest } from "./manifest";
 import { type AssetProgress, rates, stageCounts } from "./progress";
-import { formatBytes } from "./sniff";
+import { ACCEPT_ATTRIBUTE, formatBytes } from "./sniff";
 import { useStore } from "./store";
 import { type Row, Uploader } from "./uploader";
 import { VirtualList } from "./virtual-list";
@@ -268,13 +268,13 @@ function UploadView() {
           if (e.dataTransfer) void filesFromDataTransfer(e.dataTransfer).then(add);
         }}
       >
-        <p>Drop photos or folders here (JPEG, PNG, WebP)</p>
+        <p>Drop photos or folders here (JPEG, PNG, WebP, HEIC, AVIF, GIF)</p>
         <label class="button">
           Choose files
           <input
             type="file"
             multiple
-            accept="image/jpeg,image/png,image/webp"
+            accept={ACCEPT_ATTRIBUTE}
             data-testid="file-input"
             onChange={(e) => {
               const input = e.currentTarget as HTMLInputElement;

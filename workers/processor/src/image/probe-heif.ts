@@ -1,20 +1,18 @@
+import { AVIF_BRANDS, HEIC_BRANDS, HEIF_BRANDS } from "@darkroom/shared";
 import { ftypBrands, HeifError, type HeifFile, parseHeif } from "../codecs/heif/boxes";
 import { heifGeometry } from "../codecs/heif/geometry";
 import { ImageError } from "./errors";
 
-/** ftyp brands that mean a HEVC-coded HEIF still (HEIC) or an AV1-coded one (AVIF). */
-const HEIC_BRANDS = ["heic", "heix", "hevc", "heim", "heis", "mif1", "msf1"];
-const AVIF_BRANDS = ["avif", "avis"];
-
-/** Which of the two a file with an ftyp box is, by its brands; null when neither. */
+/**
+ * Which decoder a file with an ftyp box goes to, by its brands (the same rule as the
+ * page's and the API's sniffImageType): AVIF for avif/avis, else HEIC for the HEVC brands
+ * and for generic HEIF (mif1/msf1; its image item then says whether it is HEVC).
+ */
 export function heifKind(b: Uint8Array): "heic" | "avif" | null {
   const f = ftypBrands(b);
   if (!f) return null;
-  // The major brand decides; mif1/msf1 majors say only "HEIF", so look at the others.
-  if (AVIF_BRANDS.includes(f.major)) return "avif";
-  if (HEIC_BRANDS.includes(f.major) && f.major !== "mif1" && f.major !== "msf1") return "heic";
   if (f.brands.some((x) => AVIF_BRANDS.includes(x))) return "avif";
-  if (f.brands.some((x) => HEIC_BRANDS.includes(x))) return "heic";
+  if (f.brands.some((x) => HEIC_BRANDS.includes(x) || HEIF_BRANDS.includes(x))) return "heic";
   return null;
 }
 
