@@ -36,4 +36,3 @@ export function verifyMediaSignature(
 ): Promise<boolean> {
   return hmacVerify(secret, message(assetId, variant, exp), sig);
 }
-
