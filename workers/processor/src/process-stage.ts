@@ -164,6 +164,9 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
         height: result.preview.height,
         bytes: result.preview.bytes.byteLength,
       },
+      // What the original turned out to be (the bytes decide, not the declared type);
+      // kept with the variants it produced: no column of its own needed.
+      source: { format: result.format, animated: result.animated },
     };
     const [done] = await db
       .update(assets)
