@@ -1,4 +1,7 @@
+import { NEAR_DUPLICATE_MAX_DISTANCE } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
+// The embedder's own pHash: what decides near-duplicates downstream of these thumbs.
+import { hammingDistance, perceptualHash } from "../../embedder/src/phash";
 import { decodeWebp } from "../src/codecs/webp";
 import { ImageError } from "../src/image/errors";
 import { processImage } from "../src/image/pipeline";
@@ -66,6 +69,21 @@ describe("HEIC in the pipeline", () => {
     // Same shot, two codecs: close (not equal).
     expect(meanDiff(heic, jpeg)).toBeLessThan(6);
     expect(r.peakBytes).toBeLessThanOrEqual(r.estimatedBytes);
+  });
+
+  it("makes a HEIC and the phone's JPEG export of the same shot near-duplicates (the embedder's pHash of the thumbs)", async () => {
+    const thumbOf = async (name: string) => {
+      const img = (await decodeWebp((await processImage(fixture(name))).thumb.bytes)).value;
+      if (!img) throw new Error("no thumb");
+      return perceptualHash(img);
+    };
+    const heic = await thumbOf("photo.heic");
+    expect(hammingDistance(heic, await thumbOf("photo-export.jpg"))).toBeLessThanOrEqual(
+      NEAR_DUPLICATE_MAX_DISTANCE,
+    );
+    expect(hammingDistance(heic, await thumbOf("orient-1.heic"))).toBeGreaterThan(
+      NEAR_DUPLICATE_MAX_DISTANCE,
+    );
   });
 
   it("reads capture time and camera from the HEIC's EXIF item", async () => {
