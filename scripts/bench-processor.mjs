@@ -17,16 +17,22 @@
 //    clock, and Node's round trip) and of sharp, interleaved, their ratio, the pipeline's
 //    measured peak, workerd RSS before/after. Images over the 100 MB budget are refused
 //    by processImage; they are then measured last with the budget lifted, and marked *.
+// 5. Phone formats: iPhone-style HEICs (12 MP and 48 MP, 512x512 tiles in a grid, made by
+//    heif-enc + scripts/lib/heif-writer.mjs) and AVIFs (12 MP; 4 MP) from the same photo:
+//    the pipeline in workerd against Debian's native heif-convert / avifdec decoding the
+//    same file to a JPEG, each spawned under /usr/bin/time for its peak RSS. (sharp's
+//    prebuilt libvips has no HEVC decoder, so the native tools are the peers here.)
 // Timings of the isolate are checked against Node's wall clock (see bench-worker.ts).
 //
 // Knobs: BENCH_RUNS (timed runs per image and side, default 7), BENCH_FLAT (default 200),
 // BENCH_KEEP_IMAGES=1 (keep the generated images and print their directory).
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
+import { gridHeic } from "./lib/heif-writer.mjs";
 import { freePort, rssBytes } from "./lib/stack.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -102,6 +108,65 @@ async function generate(dir) {
     files.push(file);
   }
   return files;
+}
+
+/** iPhone-style HEICs and AVIFs of the photo-like image; [file, native decoder]. */
+async function generatePhone(dir) {
+  const out = [];
+  for (const [name, w, h] of [
+    ["12mp-iphone-grid.heic", 4032, 3024],
+    ["48mp-iphone-grid.heic", 8064, 6048],
+  ]) {
+    const { data } = await (await photoLike(w, h)).raw().toBuffer({ resolveWithObject: true });
+    const file = path.join(dir, name);
+    const exif = {
+      make: "Apple",
+      model: "iPhone 15 Pro",
+      orientation: 1,
+      taken: "2024:01:02 03:04:05",
+    };
+    writeFileSync(
+      file,
+      await gridHeic(data, w, h, { args: ["-q", "50", "-p", "preset=fast"], exif }),
+    );
+    out.push([file, "heif-convert"]);
+  }
+  for (const [name, w, h] of [
+    ["12mp.avif", 4000, 3000],
+    ["4mp.avif", 2400, 1600],
+  ]) {
+    const png = path.join(dir, `${name}.png`);
+    await (await photoLike(w, h)).png({ compressionLevel: 1 }).toFile(png);
+    const file = path.join(dir, name);
+    execFileSync("avifenc", ["-s", "8", "-j", "2", "--min", "20", "--max", "40", png, file], {
+      stdio: "pipe",
+    });
+    rmSync(png);
+    out.push([file, "avifdec"]);
+  }
+  return out;
+}
+
+/**
+ * Median wall time and the largest peak RSS over `runs` runs of the native decoder
+ * (its own process: what it needs for this one image).
+ */
+function native(tool, file, outDir, runs) {
+  const ms = [];
+  let rss = 0;
+  for (let i = 0; i < runs; i++) {
+    const out = path.join(outDir, `native-${path.basename(file)}.jpg`);
+    const t0 = performance.now();
+    const child = spawnSync("/usr/bin/time", ["-f", "maxrss=%M", tool, "-q", "90", file, out], {
+      encoding: "utf8",
+    });
+    ms.push(performance.now() - t0);
+    if (child.status !== 0) throw new Error(`${tool} failed: ${child.stderr}`);
+    const m = /maxrss=(\d+)/.exec(child.stderr);
+    rss = Math.max(rss, Number(m?.[1] ?? 0) * 1024);
+    rmSync(out, { force: true });
+  }
+  return { ms: median(ms), rss };
 }
 
 /** The fixture photos a user could upload; refusals (GIF, SVG, corrupt, animated) are not timed. */
@@ -392,6 +457,8 @@ const load0 = os.loadavg()[0].toFixed(2);
 try {
   process.stdout.write("generating the 12 MP / 24 MP inputs... ");
   const generated = await generate(dir);
+  process.stdout.write("phone formats (HEIC grids via heif-enc, AVIF via avifenc)... ");
+  const phone = process.env.BENCH_PHONE === "0" ? [] : await generatePhone(dir);
   console.log(dir);
   const { files: photos, skipped } = fixturePhotos();
 
@@ -524,7 +591,71 @@ try {
   const warm = windows[1] ?? windows[0];
   const last = windows[windows.length - 1];
   const floorFlat = last.min <= warm.min * 1.1;
+  // Phone formats: the pipeline (decode, preview, thumb, WebP) in workerd against the
+  // native decoder alone (full-size decode to JPEG) in its own process.
+  const phoneRows = [];
+  const phoneTargets = {};
+  for (const [file, tool] of phone) {
+    const name = path.basename(file);
+    const bytes = readFileSync(file);
+    let budgetMb = BUDGET_MB;
+    let r = await process1(worker, bytes, budgetMb);
+    let refused = null;
+    if (r.error?.code === "too_large") {
+      refused = r.error;
+      budgetMb = LIFTED_BUDGET_MB;
+      r = await process1(worker, bytes, budgetMb);
+    }
+    if (r.error) {
+      phoneRows.push({ image: name, "workerd ms": `refused: ${r.error.code}` });
+      continue;
+    }
+    const ms = [];
+    let peak = 0;
+    let est = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const run = (await process1(worker, bytes, budgetMb)).runs[0];
+      ms.push(run.ms);
+      peak = Math.max(peak, run.peakBytes);
+      est = run.estimatedBytes;
+    }
+    const n = native(tool, file, dir, RUNS);
+    phoneRows.push({
+      image: refused ? `${name} *` : name,
+      input: `${r.runs[0].width}x${r.runs[0].height}, ${mb(bytes.length)} MB`,
+      "workerd ms": Math.round(median(ms)),
+      [`native ms`]: Math.round(n.ms),
+      native: tool,
+      ratio: Number((median(ms) / n.ms).toFixed(2)),
+      "peak MB": mb(peak),
+      "est MB": mb(est),
+      "native RSS MB": mb(n.rss),
+    });
+    if (refused)
+      notes.push(
+        `${name} *: over the ${BUDGET_MB} MB budget ("${refused.message}"; production hands it to the Images binding); measured with the budget lifted`,
+      );
+    if (peak > est) notes.push(`${name}: measured peak ${mb(peak)} MB > estimate ${mb(est)} MB`);
+    if (name.startsWith("12mp-iphone")) phoneTargets.heic12 = peak;
+    if (name.startsWith("48mp-iphone")) phoneTargets.heic48 = peak;
+  }
+  if (phoneRows.length) {
+    console.log(
+      `\nphone formats: processImage in workerd (decode + preview + thumb + WebP) vs the native decoder alone (full-size decode to JPEG q90, its own process, peak RSS from /usr/bin/time), median of ${RUNS}`,
+    );
+    console.table(phoneRows);
+    for (const n of notes.filter((x) => /\.(heic|avif)/.test(x))) console.log(`- ${n}`);
+  }
+
   console.log("\ntargets:");
+  if (phoneRows.length) {
+    console.log(
+      `- 12 MP iPhone-style HEIC peak ≤ 40 MB: ${phoneTargets.heic12 <= 40 * MB ? "MET" : "NOT MET"} (${mb(phoneTargets.heic12)} MB)`,
+    );
+    console.log(
+      `- 48 MP iPhone-style HEIC peak ≤ 60 MB: ${phoneTargets.heic48 <= 60 * MB ? "MET" : "NOT MET"} (${mb(phoneTargets.heic48)} MB)`,
+    );
+  }
   console.log(
     `- 12 MP JPEG ratio ≤ 1.5: ${verdict(targets.ratio <= 1.5)} (${targets.ratio?.toFixed(2)})`,
   );
