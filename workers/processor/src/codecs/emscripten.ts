@@ -11,7 +11,12 @@ type EmscriptenOpts = {
   ) => WebAssembly.Exports;
 };
 
-export type Instance<T> = { module: T; memoryBytes: () => number };
+export type Instance<T> = {
+  module: T;
+  memoryBytes: () => number;
+  /** Whether `view` is a view of this instance's memory (not a copy owned by JS). */
+  inMemory: (view: ArrayBufferView) => boolean;
+};
 
 export async function instantiate<T>(
   factory: Factory<T>,
@@ -37,6 +42,7 @@ export async function instantiate<T>(
   return {
     module,
     memoryBytes: () => (memory ? (memory as WebAssembly.Memory).buffer.byteLength : 0),
+    inMemory: (view) => memory !== null && (memory as WebAssembly.Memory).buffer === view.buffer,
   };
 }
 

@@ -29,12 +29,18 @@ type Frame = {
   data: number;
 };
 
-/** Walks the blocks: the first frame, and how many frames there are (data is skipped). */
-function walk(b: Uint8Array, firstOnly: boolean): { header: GifHeader; first: Frame | null } {
+/** The logical screen's size from the first 10 bytes. */
+export function gifScreen(b: Uint8Array): { width: number; height: number } {
   if (b.length < 13 || !/^GIF8[79]a$/.test(ascii(b, 0, 6))) throw new GifError("not a GIF");
   const width = u16le(b, 6);
   const height = u16le(b, 8);
   if (width === 0 || height === 0) throw new GifError("the GIF's screen is 0 pixels wide or high");
+  return { width, height };
+}
+
+/** Walks the blocks: the first frame, and how many frames there are (data is skipped). */
+function walk(b: Uint8Array, firstOnly: boolean): { header: GifHeader; first: Frame | null } {
+  const { width, height } = gifScreen(b);
   const flags = b[10] ?? 0;
   let p = 13;
   let globalPalette: Uint8Array = new Uint8Array(0);

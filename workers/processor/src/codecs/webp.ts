@@ -20,15 +20,20 @@ const decoderFactory = webpDecFactory as unknown as Factory<Decoder>;
 
 export type Measured<T> = { value: T; wasmBytes: number };
 
-/** Encodes RGBA as lossy WebP in a fresh encoder instance (its memory is returned). */
+/**
+ * Encodes RGBA as WebP (lossy unless `options` say otherwise) in a fresh encoder instance
+ * (its memory is returned).
+ */
 export async function encodeWebp(
   img: Rgba,
   quality: number,
   effort = 4,
+  options: Partial<EncodeOptions> = {},
 ): Promise<Measured<Uint8Array>> {
   const enc = await instantiate(encoderFactory, webpEncWasm);
   const out = enc.module.encode(img.data, img.width, img.height, {
     ...defaultOptions,
+    ...options,
     quality,
     method: effort,
   });
@@ -42,8 +47,14 @@ export async function decodeWebp(bytes: Uint8Array): Promise<Measured<Rgba | nul
   ensureImageData();
   const dec = await instantiate(decoderFactory, webpDecWasm);
   const img = dec.module.decode(bytes);
+  // jSquash already copies the pixels out of WASM memory (new Uint8ClampedArray(view)):
+  // copy again only if a build hands back a view, never keep two JS copies of a full image.
   const value = img
-    ? { width: img.width, height: img.height, data: new Uint8ClampedArray(img.data) }
+    ? {
+        width: img.width,
+        height: img.height,
+        data: dec.inMemory(img.data) ? img.data.slice() : img.data,
+      }
     : null;
   return { value, wasmBytes: dec.memoryBytes() };
 }

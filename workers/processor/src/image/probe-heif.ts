@@ -31,11 +31,11 @@ export type HeifProbe = {
 };
 
 /** Parses the container (no pixel data): format, shown size, transforms, alpha. */
-export function probeHeif(b: Uint8Array, kind: "heic" | "avif"): HeifProbe {
+export function probeHeif(b: Uint8Array, kind: "heic" | "avif", fileBytes = b.length): HeifProbe {
   const name = kind === "heic" ? "HEIC" : "AVIF";
   let heif: HeifFile;
   try {
-    heif = parseHeif(b, kind === "heic" ? "hvc1" : "av01");
+    heif = parseHeif(b, kind === "heic" ? "hvc1" : "av01", fileBytes);
   } catch (err) {
     if (err instanceof HeifError) {
       const code =

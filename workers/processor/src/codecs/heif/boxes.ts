@@ -19,6 +19,14 @@ export class HeifError extends Error {
   }
 }
 
+/**
+ * Only the start of the file was given and what is needed lies past it (a meta box after
+ * the image data, or a grid descriptor stored in mdat): parse the whole file instead.
+ */
+export class HeifNeedsMore extends Error {
+  override readonly name = "HeifNeedsMore";
+}
+
 /** Caps on what a file may declare; far beyond any camera's output. */
 export const HEIF_LIMITS = {
   /** Items in iinf (an iPhone photo has ~50: 48 tiles, EXIF, a thumbnail, depth...). */
@@ -143,11 +151,15 @@ class Reader {
 
 type Box = { type: string; start: number; body: number; end: number };
 
-/** The boxes in [start, end): headers only, each checked to fit its parent. */
+/**
+ * The boxes in [start, end): headers only, each checked to fit its parent. `end` may lie
+ * past `b` (the top level of a file of which `b` is the start): headers past `b` are not
+ * listed.
+ */
 function children(b: Uint8Array, start: number, end: number, parent: string, max = 10000): Box[] {
   const out: Box[] = [];
   let p = start;
-  while (p + 8 <= end) {
+  while (p + 8 <= Math.min(end, b.length)) {
     const r = new Reader(b, p, end, parent);
     let size = r.u32();
     const type = r.fourcc();
@@ -190,12 +202,15 @@ type Loc = { method: number; baseOffset: number; extents: { offset: number; leng
  * Parses the container. `codec`: which coded images the caller decodes (hvc1 for HEIC,
  * av01 for AVIF): the primary image must be of that kind or a grid of it.
  */
-export function parseHeif(b: Uint8Array, codec: "hvc1" | "av01"): HeifFile {
-  const top = children(b, 0, b.length, "file");
+export function parseHeif(b: Uint8Array, codec: "hvc1" | "av01", fileBytes = b.length): HeifFile {
+  const top = children(b, 0, fileBytes, "file");
   const ftyp = ftypBrands(b);
   if (!ftyp) throw new HeifError("corrupt", "The HEIF file has no ftyp box");
   const metaBox = top.find((x) => x.type === "meta");
+  if (metaBox && metaBox.end > b.length)
+    throw new HeifNeedsMore("the meta box ends past the prefix");
   if (!metaBox) {
+    if (b.length < fileBytes) throw new HeifNeedsMore("no meta box in the prefix");
     if (top.some((x) => x.type === "moov")) {
       throw new HeifError(
         "unsupported",
@@ -359,7 +374,7 @@ export function parseHeif(b: Uint8Array, codec: "hvc1" | "av01"): HeifFile {
     for (const x of loc.extents) {
       let offset = loc.baseOffset + x.offset;
       let len = x.length;
-      let limit = b.length;
+      let limit = fileBytes;
       if (loc.method === 1) {
         if (!idat) throw new HeifError("corrupt", "The HEIF file refers to an idat box it lacks");
         offset += idat.body;
@@ -622,6 +637,7 @@ export function parseHeif(b: Uint8Array, codec: "hvc1" | "av01"): HeifFile {
       const d = dataOf(ref.from);
       const x = d.extents[0];
       if (!x || d.extents.length !== 1 || x.length < 8 || x.length > 1024 * 1024) continue;
+      if (x.offset + x.length > b.length) continue; // past a prefix: read from the whole file
       const off = new Reader(b, x.offset, x.offset + x.length, "Exif").u32();
       if (off + 4 + 8 <= x.length) exif = b.subarray(x.offset + 4 + off, x.offset + x.length);
     } catch {
