@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { hammingDistance, perceptualHash } from "../../embedder/src/phash";
 import { decodeWebp } from "../src/codecs/webp";
 import { ImageError } from "../src/image/errors";
-import { processImage } from "../src/image/pipeline";
+import { DEFAULT_BUDGET, laneBytes, planImage, processImage } from "../src/image/pipeline";
 import type { Rgba } from "../src/image/rgba";
 import { fixture } from "./fixtures";
 
@@ -171,6 +171,21 @@ describe("HEIC in the pipeline", () => {
     let transparent = 0;
     for (let i = 3; i < img.data.length; i += 4) if ((img.data[i] ?? 255) < 16) transparent++;
     expect(transparent).toBeGreaterThan(img.data.length / 4 / 10);
+  });
+});
+
+describe("HEIF planned from the first bytes", () => {
+  it("plans a HEIC from a prefix that holds its meta box, as from the whole file", async () => {
+    const whole = fixture("grid.heic");
+    const prefix = whole.subarray(0, 4096);
+    const fromPrefix = planImage(prefix, whole.length);
+    expect(fromPrefix.probe.format).toBe("heic");
+    expect(fromPrefix.estimatedBytes).toBe(planImage(whole, whole.length).estimatedBytes);
+  });
+
+  it("sets the whole budget aside when the prefix ends inside the meta box", async () => {
+    const whole = fixture("grid.heic");
+    expect(laneBytes(whole.subarray(0, 200), whole.length)).toBe(DEFAULT_BUDGET.memoryBytes);
   });
 });
 
