@@ -20,19 +20,26 @@ export function heicCost(p: Probe, inputBytes: number, fit: Size): DecodeCost {
 // ---- AVIF: jSquash's libavif + dav1d (codecs/avif.ts), full size -------------------------
 
 /**
- * The input copy, dav1d's frame (planes at up to 16 bits, and its reference/film-grain
- * buffers: ~3x the planes), the full-size RGBA in WASM, the module's own 16 MB initial
- * memory and ~8 MB of dav1d's fixed state, then the JS copy; the full RGBA stays alive
- * until the preview is made. (800x652 8-bit: 26.4 MB measured at peak, 24.3 MB of it WASM.)
- * A clean aperture crops a copy of the shown part.
+ * WASM bytes per pixel of jSquash's AVIF decoder beyond its 16 MB start: dav1d's frame and
+ * reference buffers, libavif's YUV image and its RGB output. Measured in workerd with
+ * `BENCH_ONLY=phone npm run bench:processor`: 4 MP 8-bit 77.5 MB (16 per pixel), 12 MP
+ * 261 MB (20.4 per pixel); 22 leaves margin, 28 for 10/12-bit (16-bit planes).
+ */
+const AVIF_BYTES_PER_PIXEL = 22;
+const AVIF_BYTES_PER_PIXEL_HIGH = 28;
+
+/**
+ * The input copy and the decoder's memory in WASM, then the JS copy of the RGBA, which
+ * stays alive until the preview is made; a clean aperture crops a copy of the shown part.
  */
 export function avifCost(p: Probe, inputBytes: number): DecodeCost {
   if (!p.heif) throw new Error("avifCost: no HEIF probe");
   const coded = p.heif.heif.primary;
-  const full = coded.width * coded.height * 4;
-  const planes = coded.width * coded.height * (p.bitDepth > 8 ? 2 : 1) * (p.hasAlpha ? 2.5 : 1.5);
-  const wasm = inputBytes + planes * 3 + full + 24 * MB;
-  const cropped = p.width * p.height * 4;
+  const pixels = coded.width * coded.height;
+  const full = pixels * 4;
+  const perPixel = p.bitDepth > 8 ? AVIF_BYTES_PER_PIXEL_HIGH : AVIF_BYTES_PER_PIXEL;
+  const wasm = 16 * MB + inputBytes + pixels * perPixel;
+  const cropped = p.width === coded.width && p.height === coded.height ? 0 : p.width * p.height * 4;
   return { peak: inputBytes + wasm + full + cropped, leftOver: full + cropped };
 }
 
