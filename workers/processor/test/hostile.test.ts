@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createJpegDecoder, JpegDecodeError } from "../src/codecs/jpeg-turbo";
 import { decodePngRows, PngLimitError } from "../src/codecs/png-stream";
-import { encodeWebp } from "../src/codecs/webp";
+import { decodeWebp, encodeWebp, WebpMemoryError } from "../src/codecs/webp";
 import { ImageError } from "../src/image/errors";
 import { jpegLibraryBytes } from "../src/image/estimate";
 import {
@@ -182,5 +182,35 @@ describe("the processing stage on a hostile file", () => {
     expect(r.kind === "refused" && r.error.message).toBe(
       `The JPEG has more than ${JPEG_MAX_SCANS} scans (image data layers); no photo needs that many`,
     );
+  });
+});
+
+describe("the JPEG walk", () => {
+  it("counts scans past stray bytes between segments, as libjpeg skips them", () => {
+    const file = buildJpeg({ width: 64, height: 64, layout: "progressive", acRepeats: 2 });
+    // Three stray bytes before the second scan's marker (after the DC scan's data).
+    const sos = [...file.keys()].filter((i) => file[i] === 0xff && file[i + 1] === 0xda);
+    const at = sos[1] ?? 0;
+    const padded = new Uint8Array([...file.subarray(0, at), 1, 2, 3, ...file.subarray(at)]);
+    expect(probe(padded).jpeg).toMatchObject({ scans: 3, multiScan: true });
+    expect(probe(file).jpeg).toMatchObject({ scans: 3 });
+  });
+});
+
+describe("the WebP decoder's memory limit", () => {
+  it("refuses to grow past the limit it was given, whatever the bitstream asks for", async () => {
+    // A 2000x2000 lossy WebP: its 16 MB of RGBA output alone fill the instance's first
+    // 16 MB, so the decode must grow the heap.
+    const data = new Uint8ClampedArray(2000 * 2000 * 4).fill(200);
+    const file = (await encodeWebp({ width: 2000, height: 2000, data }, 50, 0)).value;
+    const capped = await decodeWebp(file, { maxHeapBytes: 20 * MB }).then(
+      (r) => `decoded ${r.value?.width} in ${r.wasmBytes} bytes`,
+      (e: unknown) => e,
+    );
+    expect(capped).toBeInstanceOf(WebpMemoryError);
+    const fine = await decodeWebp(file, { maxHeapBytes: 64 * MB });
+    expect(fine.value?.width).toBe(2000);
+    expect(fine.wasmBytes).toBeGreaterThan(20 * MB);
+    expect(fine.wasmBytes).toBeLessThanOrEqual(64 * MB * 1.2);
   });
 });

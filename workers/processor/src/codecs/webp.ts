@@ -42,11 +42,28 @@ export async function encodeWebp(
   return { value: out.slice(), wasmBytes: enc.memoryBytes() };
 }
 
-/** Decodes a still WebP to RGBA in a fresh decoder instance. */
-export async function decodeWebp(bytes: Uint8Array): Promise<Measured<Rgba | null>> {
+/** libwebp asked for more memory than the decoder was allowed (`maxHeapBytes`). */
+export class WebpMemoryError extends Error {
+  override name = "WebpMemoryError";
+}
+
+/**
+ * Decodes a still WebP to RGBA in a fresh decoder instance. `maxHeapBytes`: refuse to grow
+ * the instance's memory past this (WebpMemoryError), so a bitstream that needs more than
+ * its header announced fails instead of growing the isolate.
+ */
+export async function decodeWebp(
+  bytes: Uint8Array,
+  opts: { maxHeapBytes?: number } = {},
+): Promise<Measured<Rgba | null>> {
   ensureImageData();
-  const dec = await instantiate(decoderFactory, webpDecWasm);
+  const dec = await instantiate(decoderFactory, webpDecWasm, opts);
   const img = dec.module.decode(bytes);
+  if (dec.capped()) {
+    throw new WebpMemoryError(
+      `libwebp needs more than the ${opts.maxHeapBytes}-byte memory limit its header allowed`,
+    );
+  }
   // jSquash already copies the pixels out of WASM memory (new Uint8ClampedArray(view)):
   // copy again only if a build hands back a view, never keep two JS copies of a full image.
   const value = img

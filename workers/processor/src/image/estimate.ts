@@ -156,17 +156,26 @@ function pngCost(p: Probe, inputBytes: number, fit: Size): DecodeCost {
 /** jSquash's WebP decoder starts at 16 MB (its INITIAL_MEMORY). */
 const WEBP_WASM_START = 16 * MB;
 
-function webpCost(p: Probe, inputBytes: number): DecodeCost {
+/**
+ * The heap the WebP decoder may grow to (its limit, `decodeWebp`'s `maxHeapBytes`): the
+ * input (copied in as a std::string), the RGBA output, and libwebp's own work: lossy
+ * decodes through YUV rows (measured ~1.6 bytes per pixel); a lossless image (VP8L, or a
+ * VP8X file that may hold one: components 4) is decoded to a full ARGB buffer first
+ * (another `full`), and an alpha plane takes a byte per pixel. 2 bytes per pixel on top
+ * cover the rest.
+ */
+export function webpHeapBytes(p: Probe, inputBytes: number): number {
   const pixels = p.width * p.height;
   const full = pixels * 4;
-  // In WASM: the input (copied in as a std::string), the RGBA output, and libwebp's own
-  // work: lossy decodes through YUV rows (measured ~1.6 bytes per pixel); a lossless
-  // image (VP8L, or a VP8X file that may hold one) is decoded to a full ARGB buffer first
-  // (another `full`), and an alpha plane takes a byte per pixel. 2 bytes per pixel on top
-  // cover the rest.
   const lossless = p.components === 4;
-  const work = (lossless ? full : 0) + pixels * 2;
-  const wasm = WEBP_WASM_START + inputBytes + full + work;
+  return WEBP_WASM_START + inputBytes + full + (lossless ? full : 0) + pixels * 2;
+}
+
+function webpCost(p: Probe, inputBytes: number): DecodeCost {
+  const full = p.width * p.height * 4;
+  // emscripten grows the heap by up to 20% more than asked, so the instance may reach
+  // 1.2 x its limit.
+  const wasm = webpHeapBytes(p, inputBytes) * 1.2;
   // The input in JS and the one JS copy of the pixels, which stays for the encode phase.
   return { peak: inputBytes + wasm + full, leftOver: full };
 }

@@ -8,9 +8,9 @@ import { decodeHeicFit } from "../codecs/heif/heic";
 import { HevcError } from "../codecs/hevc";
 import { createJpegDecoder, JpegDecodeError } from "../codecs/jpeg-turbo";
 import { decodePngFit, PngError, PngLimitError } from "../codecs/png-stream";
-import { decodeWebp, encodeWebp } from "../codecs/webp";
+import { decodeWebp, encodeWebp, WebpMemoryError } from "../codecs/webp";
 import { ImageError } from "./errors";
-import { estimateBytes, jpegLibraryBytes } from "./estimate";
+import { estimateBytes, jpegLibraryBytes, webpHeapBytes } from "./estimate";
 import { JPEG_MAX_SCANS } from "./limits";
 import { type PhotoMetadata, readHeifMetadata, readMetadata } from "./metadata";
 import { orient } from "./orient";
@@ -319,12 +319,20 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
     return cropRgba(value, crop);
   }
   try {
-    const { value, wasmBytes } = await decodeWebp(bytes);
+    // The decoder refuses to grow past what the estimate gave it.
+    const { value, wasmBytes } = await decodeWebp(bytes, {
+      maxHeapBytes: webpHeapBytes(p, bytes.byteLength),
+    });
     if (!value) throw new ImageError("corrupt", `The ${p.format.toUpperCase()} cannot be decoded`);
     meter.note(bytes.byteLength + wasmBytes + value.data.byteLength);
     return value;
   } catch (err) {
     if (err instanceof ImageError) throw err;
+    if (err instanceof WebpMemoryError)
+      throw new ImageError(
+        "too_large",
+        `The WebP cannot be decoded within its memory estimate (${err.message})`,
+      );
     // Decoders trap or throw on damaged data; the header was fine, the body is not.
     throw new ImageError(
       "corrupt",

@@ -144,7 +144,14 @@ function probeJpeg(b: Uint8Array, prefix: boolean): Probe {
   let scans = 0;
   let i = 2;
   while (i < b.length) {
-    if (b[i] !== 0xff) throw new ImageError("corrupt", "The JPEG is corrupt (bad marker)");
+    if (b[i] !== 0xff) {
+      if (frame === null) throw new ImageError("corrupt", "The JPEG is corrupt (bad marker)");
+      // Stray bytes between segments: libjpeg skips them to the next marker with a
+      // warning ("extraneous bytes before marker"), and so does the walk.
+      const ff = b.indexOf(0xff, i);
+      if (ff < 0) break;
+      i = ff;
+    }
     while (b[i] === 0xff) i += 1;
     const marker = b[i];
     i += 1;
