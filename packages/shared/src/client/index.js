@@ -11,3 +11,9 @@ export {
 export { errorInfo, parseApiError, parseS3Error } from "./errors.js";
 export { backoffMs, DEFAULT_RETRY_POLICY, retryAfterMs } from "./policy.js";
 export { withRetries } from "./with-retries.js";
+
+/** @typedef {import("./classify.js").Answer} Answer */
+/** @typedef {import("./classify.js").Verdict} Verdict */
+/** @typedef {import("./classify.js").Tries} Tries */
+/** @typedef {import("./errors.js").ErrorInfo} ErrorInfo */
+/** @typedef {import("./policy.js").RetryPolicy} RetryPolicy */
