@@ -109,7 +109,7 @@ export function FileList(props: {
             <span class="name" title={row.name}>
               {row.name}
             </span>
-            <span class="size">{formatBytes(row.size)}</span>
+            <span class="size">{row.local === "hashing" ? "" : formatBytes(row.size)}</span>
             <span class={`stage ${st.cls}`}>{st.text}</span>
             <span class="note">{row.note ?? ""}</span>
           </div>

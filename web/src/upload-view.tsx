@@ -136,7 +136,7 @@ export function UploadView() {
       )}
 
       {(rows.length > 0 || up.batchId) && (
-        <div class="progress" data-testid="progress">
+        <div class="progress" data-testid="progress" data-sent={sched.done}>
           <Bar label="Uploaded" testId="uploaded" n={c.uploaded} of={total} />
           <Bar label="Processed" testId="processed" n={c.processed} of={total} />
           <Bar label="Searchable" testId="searchable" n={c.searchable} of={total} />

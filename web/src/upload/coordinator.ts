@@ -81,6 +81,10 @@ export class Uploader {
     return this.byAsset.get(id);
   }
 
+  /**
+   * A pick or a drop. Touches only the names here: size and date are read by the hash
+   * workers (see HashResponse), so 2,000 files cost the main thread next to nothing.
+   */
   addFiles(files: File[]): void {
     const seed = `${Date.now().toString(36)}-`;
     const added: Row[] = [];
@@ -88,8 +92,8 @@ export class Uploader {
       const row: Row = {
         clientId: `${seed}${this.nextClient++}`,
         name: file.webkitRelativePath || file.name,
-        size: file.size,
-        lastModified: file.lastModified,
+        size: 0,
+        lastModified: 0,
         file,
         sha256: null,
         type: null,
@@ -107,17 +111,22 @@ export class Uploader {
     this.changed();
   }
 
-  /** Files re-picked after a reload: matched to the manifest by name, size and date. */
+  /**
+   * Files re-picked after a reload: matched to the manifest by name and size (by name
+   * alone for a file the reload caught before its size was read).
+   */
   repick(files: File[]): number {
     const waiting = new Map<string, Row[]>();
+    const key = (name: string, size: number) => `${name.split("/").pop()}\n${size}`;
     for (const r of this.rows) {
       if (r.local !== "needs-file") continue;
-      const key = `${r.name.split("/").pop()}\n${r.size}`;
-      waiting.set(key, [...(waiting.get(key) ?? []), r]);
+      const k = key(r.name, r.size);
+      waiting.set(k, [...(waiting.get(k) ?? []), r]);
     }
     const matched: Row[] = [];
     for (const file of files) {
-      const row = waiting.get(`${file.name}\n${file.size}`)?.shift();
+      const row =
+        waiting.get(key(file.name, file.size))?.shift() ?? waiting.get(key(file.name, 0))?.shift();
       if (!row) continue;
       row.file = file;
       row.local = "hashing";
@@ -218,6 +227,8 @@ export class Uploader {
   // --- hashed → registering ---------------------------------------------------------
 
   private onHashed(row: Row, r: HashResponse): void {
+    row.size = r.size;
+    row.lastModified = r.lastModified;
     if (!r.ok) {
       row.local = "skipped";
       row.note = r.reason;

@@ -16,6 +16,7 @@ export type LocalStage =
 export type Row = {
   clientId: string;
   name: string;
+  /** 0 until hashed: the hash worker reads a picked file's metadata, not the page. */
   size: number;
   lastModified: number;
   file: File | null;
