@@ -21,6 +21,9 @@ import { type RenewOutcome, type UploadJob, UploadScheduler } from "./scheduler"
 
 export type { LocalStage, Row } from "./rows";
 
+/** Rows made per task when files are added. */
+const ADD_SLICE = 250;
+
 export class Uploader {
   readonly store = new Store();
   rows: Row[] = [];
@@ -83,32 +86,37 @@ export class Uploader {
 
   /**
    * A pick or a drop. Touches only the names here: size and date are read by the hash
-   * workers (see HashResponse), so 2,000 files cost the main thread next to nothing.
+   * workers (see HashResponse). Rows are made 250 at a time, one task each, so a pick of
+   * thousands never holds the main thread for long (bench:page).
    */
   addFiles(files: File[]): void {
     const seed = `${Date.now().toString(36)}-`;
-    const added: Row[] = [];
-    for (const file of files) {
-      const row: Row = {
-        clientId: `${seed}${this.nextClient++}`,
-        name: file.webkitRelativePath || file.name,
-        size: 0,
-        lastModified: 0,
-        file,
-        sha256: null,
-        type: null,
-        assetId: null,
-        local: "hashing",
-        loaded: 0,
-        note: null,
-        attempts: 0,
-      };
-      this.rows.push(row);
-      this.byClient.set(row.clientId, row);
-      added.push(row);
-    }
-    this.hashes.add(added);
-    this.changed();
+    const slice = (from: number) => {
+      const added: Row[] = [];
+      for (const file of files.slice(from, from + ADD_SLICE)) {
+        const row: Row = {
+          clientId: `${seed}${this.nextClient++}`,
+          name: file.webkitRelativePath || file.name,
+          size: 0,
+          lastModified: 0,
+          file,
+          sha256: null,
+          type: null,
+          assetId: null,
+          local: "hashing",
+          loaded: 0,
+          note: null,
+          attempts: 0,
+        };
+        this.rows.push(row);
+        this.byClient.set(row.clientId, row);
+        added.push(row);
+      }
+      this.hashes.add(added);
+      this.changed();
+      if (from + ADD_SLICE < files.length) setTimeout(() => slice(from + ADD_SLICE), 0);
+    };
+    slice(0);
   }
 
   /**
