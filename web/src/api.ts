@@ -139,7 +139,7 @@ export const api = {
   retry: (id: string) =>
     request<{ outcome: string; asset: Asset }>(`/api/assets/${id}/retry`, { method: "POST" }),
   retryFailed: (batchId: string) =>
-    request<{ requeued: number; reupload: number; skipped: number }>(
+    request<{ requeued: number; reupload: number; skipped: number; retryLimitReached: number }>(
       `/api/assets/retry-failed?batchId=${encodeURIComponent(batchId)}`,
       { method: "POST" },
     ),

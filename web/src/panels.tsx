@@ -24,6 +24,8 @@ export function Bar(props: { label: string; testId: string; n: number; of: numbe
 
 export function FailuresPanel(props: {
   failures: readonly Failure[];
+  /** Why a retry was refused: by failure key, and `all` for Retry all. */
+  notes: Readonly<Record<string, string>>;
   onRetry: (f: Failure) => void;
   onRetryAll: () => void;
 }) {
@@ -36,6 +38,11 @@ export function FailuresPanel(props: {
           Retry all
         </button>
       </h2>
+      {props.notes.all && (
+        <p class="muted" data-testid="retry-note">
+          {props.notes.all}
+        </p>
+      )}
       <ul>
         {props.failures.map((f) => (
           <li key={f.key} data-testid="failure">
@@ -43,6 +50,12 @@ export function FailuresPanel(props: {
             <button type="button" onClick={() => props.onRetry(f)}>
               Retry
             </button>
+            {props.notes[f.key] && (
+              <span class="muted" data-testid="retry-note">
+                {" "}
+                {props.notes[f.key]}
+              </span>
+            )}
           </li>
         ))}
       </ul>

@@ -1,6 +1,6 @@
 // The upload tab: drop zone and pickers, then the batch's progress, failures and files.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api } from "./api";
+import { ApiError, api } from "./api";
 import { filesFromDataTransfer } from "./files-from-drop";
 import { LiveEvents } from "./live";
 import { clearManifest, loadManifest } from "./manifest";
@@ -17,6 +17,8 @@ export function UploadView() {
   const [restored, setRestored] = useState<"loading" | "none" | "restored">("loading");
   const [dragging, setDragging] = useState(false);
   const [live, setLive] = useState(false);
+  // Why a retry was refused (rate limit, retry cap), by failure; the server says it best.
+  const [retryNotes, setRetryNotes] = useState<Record<string, string>>({});
 
   useEffect(() => {
     const events = new LiveEvents({
@@ -61,8 +63,9 @@ export function UploadView() {
     if (f.assetId) {
       try {
         await api.retry(f.assetId);
-      } catch {
-        // Refetched below; the row shows the server's word.
+      } catch (err) {
+        // Refetched below; the row shows the server's word, and why it was refused.
+        if (err instanceof ApiError) setRetryNotes((n) => ({ ...n, [f.key]: err.message }));
       }
       await up.refetch();
     } else if (f.row) up.retryUpload(f.row);
@@ -70,7 +73,16 @@ export function UploadView() {
   const retryAll = async () => {
     for (const f of failures) if (!f.assetId && f.row) up.retryUpload(f.row);
     if (up.batchId) {
-      await api.retryFailed(up.batchId);
+      let note = "";
+      try {
+        const r = await api.retryFailed(up.batchId);
+        if (r.retryLimitReached > 0) {
+          note = `${r.retryLimitReached} photo(s) had the most retries a photo gets; delete them to upload them anew`;
+        }
+      } catch (err) {
+        if (err instanceof ApiError) note = err.message;
+      }
+      setRetryNotes((n) => ({ ...n, all: note }));
       await up.refetch();
     }
   };
@@ -155,6 +167,7 @@ export function UploadView() {
 
       <FailuresPanel
         failures={failures}
+        notes={retryNotes}
         onRetry={(f) => void retryOne(f)}
         onRetryAll={() => void retryAll()}
       />

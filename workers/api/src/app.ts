@@ -1,7 +1,9 @@
+import { UPLOAD_REQUEST_MAX_BYTES } from "@darkroom/shared";
 import { Hono } from "hono";
 import { timing } from "hono/timing";
 import { requireUser } from "./auth";
 import { HttpError } from "./errors";
+import { limitBody } from "./lib/body-limit";
 import { assetRoutes } from "./routes/assets";
 import { devRoutes } from "./routes/dev";
 import { eventRoutes } from "./routes/events";
@@ -27,6 +29,8 @@ app.route("/api/events", eventRoutes);
 for (const path of ["/api/uploads/*", "/api/assets/*", "/api/stats/*", "/api/search/*"]) {
   app.use(path, timing({ totalDescription: "worker" }));
 }
+// Before auth: a body too big for any valid request costs nothing but its headers.
+app.use("/api/uploads/*", limitBody(UPLOAD_REQUEST_MAX_BYTES));
 app.use("/api/uploads/*", requireUser);
 app.use("/api/assets/*", requireUser);
 app.use("/api/stats/*", requireUser);

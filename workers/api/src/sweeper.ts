@@ -12,6 +12,7 @@ import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { publish } from "./lib/hub";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
+import { sweepEmptyBatches } from "./sweep-empty-batches";
 import { redescribeSkipped } from "./sweep-redescribe";
 
 const BATCH = 100;
@@ -26,6 +27,8 @@ export type SweepReport = {
   reprocessed: number;
   /** Re-describe messages sent for `ready` assets that skipped AI (sweep-redescribe.ts). */
   redescribed: number;
+  /** Batches that owned no asset, deleted with their items (sweep-empty-batches.ts). */
+  emptyBatches: number;
 };
 
 /**
@@ -45,6 +48,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     reembedded: 0,
     reprocessed: 0,
     redescribed: 0,
+    emptyBatches: 0,
   };
 
   // pending: the object may be in R2 with its notification lost (a restart of local
@@ -107,6 +111,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
   report.reprocessed = await resendUploadMessages(env, now, timings);
   report.reembedded = await resendEmbedMessages(env, now, timings);
   report.redescribed = await redescribeSkipped(env, now);
+  report.emptyBatches = await sweepEmptyBatches(env, now);
   return report;
 }
 

@@ -15,27 +15,9 @@ import {
 import { assets } from "@darkroom/shared/db";
 import { and, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { ImageError } from "./image/errors";
-import { type Budget, DEFAULT_BUDGET, processImage } from "./image/pipeline";
+import { processOriginal } from "./process-original";
 
 export { PROCESSING_LEASE_MS };
-
-// One image at a time per isolate: concurrent invocations share its 128 MB.
-let lane: Promise<unknown> = Promise.resolve();
-function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
-  const run = lane.then(work, work);
-  lane = run.catch(() => undefined);
-  return run;
-}
-
-function budgetOf(env: Env): Budget {
-  const mb = Number(env.PROCESSOR_MEMORY_BUDGET_MB);
-  const mp = Number(env.PROCESSOR_MAX_MEGAPIXELS);
-  return {
-    memoryBytes: Number.isFinite(mb) && mb > 0 ? mb * 1024 * 1024 : DEFAULT_BUDGET.memoryBytes,
-    maxPixels: Number.isFinite(mp) && mp > 0 ? mp * 1e6 : DEFAULT_BUDGET.maxPixels,
-  };
-}
 
 /**
  * The processing stage of one asset, exactly once in effect on at-least-once delivery:
@@ -128,28 +110,20 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
     preview: variantKey(uid, assetId, "preview"),
   };
   try {
-    const object = await env.BUCKET.get(originalKey(uid, assetId));
-    if (!object)
+    const read = await processOriginal(env, originalKey(uid, assetId), row.size);
+    if (read.kind === "missing")
       return await fail(
         "original_missing",
         "The original is no longer in storage; upload it again",
       );
-    if (object.size !== row.size) {
+    if (read.kind === "size_mismatch") {
       return await fail(
         "size_mismatch",
-        `The original is ${object.size} bytes; ${row.size} were declared`,
+        `The original is ${read.size} bytes; ${row.size} were declared`,
       );
     }
-    const bytes = new Uint8Array(await object.arrayBuffer());
-    let result: Awaited<ReturnType<typeof processImage>>;
-    try {
-      result = await oneAtATime(() =>
-        processImage(bytes, { budget: budgetOf(env), images: env.IMAGES }),
-      );
-    } catch (err) {
-      if (err instanceof ImageError) return await fail(err.code, err.message);
-      throw err;
-    }
+    if (read.kind === "refused") return await fail(read.error.code, read.error.message);
+    const result = read.result;
     const put = { httpMetadata: { contentType: "image/webp" } };
     await env.BUCKET.put(keys.thumb, result.thumb.bytes, put);
     await env.BUCKET.put(keys.preview, result.preview.bytes, put);

@@ -219,5 +219,6 @@ describe("the budget estimate", () => {
       });
       expect(r.peakBytes, name).toBeLessThanOrEqual(r.estimatedBytes);
     }
-  });
+    // Seven photos: ~2 s alone, more on a loaded two-core machine.
+  }, 30_000);
 });

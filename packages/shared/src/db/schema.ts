@@ -30,7 +30,11 @@ export const batches = sqliteTable(
       .references(() => users.id),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("batches_user_created").on(t.userId, t.createdAt)],
+  (t) => [
+    index("batches_user_created").on(t.userId, t.createdAt),
+    // The sweeper: old batches, oldest first.
+    index("batches_created").on(t.createdAt),
+  ],
 );
 
 export const assets = sqliteTable(
@@ -54,6 +58,8 @@ export const assets = sqliteTable(
     /** When a consumer claimed the current stage (processing/embedding): the lease. */
     claimedAt: integer("claimed_at"),
     attempts: integer("attempts").notNull().default(0),
+    /** Retries its owner asked for (POST …/retry, …/retry-failed): capped per asset. */
+    retries: integer("retries").notNull().default(0),
     /** JSON `{ stage, code, message }` when failed. */
     error: text("error"),
     width: integer("width"),
@@ -89,6 +95,8 @@ export const assets = sqliteTable(
     index("assets_user_status").on(t.userId, t.status),
     // The sweeper: rows idle in a state.
     index("assets_status_updated").on(t.status, t.updatedAt),
+    // The sweeper: does a batch still own an asset?
+    index("assets_batch").on(t.batchId),
     // The re-describe rule: skipped photos, oldest first.
     index("assets_redescribe").on(t.redescribeAt),
     check(

@@ -55,6 +55,7 @@ export async function assetJson(row: Row, mediaSecret: string, batchId?: string)
     captionSkipped: parseJson(row.captionSkipped, captionSkippedSchema),
     error,
     attempts: row.attempts,
+    retries: row.retries,
     urls: {
       original: hasOriginal ? await mediaUrl(mediaSecret, row.id, "original") : null,
       thumb: variants?.thumb ? await mediaUrl(mediaSecret, row.id, "thumb") : null,

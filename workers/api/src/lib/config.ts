@@ -7,8 +7,6 @@ const configSchema = z.object({
   CORS_ALLOWED_ORIGINS: z.string(),
   DEV_LOGIN: z.string(),
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive(),
-  RATE_LIMIT_CAPACITY: z.coerce.number().int().positive(),
-  RATE_LIMIT_REFILL_PER_MINUTE: z.coerce.number().positive(),
   PENDING_GRACE_SECONDS: z.coerce.number().int().nonnegative(),
   PENDING_IDLE_SECONDS: z.coerce.number().int().nonnegative(),
   R2_BUCKET_NAME: z.string().min(1),
