@@ -13,10 +13,11 @@
 // and the lifecycle timeouts in LIFECYCLE_VARS (e.g. PROCESSING_LEASE_SECONDS=15): set
 // here, they override every worker's wrangler.toml for this run.
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { LOCAL_S3_PATH, localS3Credentials } from "./lib/local-s3.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const WORKERS = {
@@ -142,13 +143,19 @@ if (process.env.DARKROOM_UPLOAD_ORIGIN) {
 // wrangler.toml and writes to the same local bucket the workers read. Nothing sends R2's
 // event notification locally: whoever PUTs must pass it on (POST /api/dev/r2-notification).
 if (uploadMode === "r2") {
-  const { accessKeyId, secretAccessKey } = localS3Credentials();
+  let keys;
+  try {
+    keys = localS3Credentials(configs[0]);
+  } catch (err) {
+    fail(err.message);
+  }
+  const { accessKeyId, secretAccessKey } = keys;
   const origin = process.env.DARKROOM_UPLOAD_ORIGIN || `http://127.0.0.1:${port}`;
   devArgs.push("--var", "UPLOAD_MODE:r2");
-  devArgs.push("--var", `R2_S3_ENDPOINT:${origin}/cdn-cgi/local/r2/s3`);
+  devArgs.push("--var", `R2_S3_ENDPOINT:${origin}${LOCAL_S3_PATH}`);
   devArgs.push("--var", `R2_ACCESS_KEY_ID:${accessKeyId}`);
   devArgs.push("--var", `R2_SECRET_ACCESS_KEY:${secretAccessKey}`);
-  log(`upload mode r2: presigned PUTs to ${origin}/cdn-cgi/local/r2/s3`);
+  log(`upload mode r2: presigned PUTs to ${origin}${LOCAL_S3_PATH}`);
 }
 
 // Its own process group, so a signal reaches wrangler, esbuild and every workerd at once.
@@ -270,17 +277,6 @@ function assertPortFree(p, host) {
     });
     server.listen(p, host, () => server.close(() => resolve()));
   });
-}
-
-/** The local S3 keys of the api's bucket (`local_dev` in wrangler.toml): one place for them. */
-function localS3Credentials() {
-  const toml = readFileSync(path.join(root, configs[0]), "utf8");
-  const m =
-    /experimental_s3_credentials\s*=\s*\{\s*accessKeyId\s*=\s*"([^"]+)"\s*,\s*secretAccessKey\s*=\s*"([^"]+)"/.exec(
-      toml,
-    );
-  if (!m) fail(`${configs[0]} has no local_dev.experimental_s3_credentials for the bucket`);
-  return { accessKeyId: m[1], secretAccessKey: m[2] };
 }
 
 function log(message) {
