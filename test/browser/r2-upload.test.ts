@@ -6,6 +6,8 @@ import { chromium, type Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without declarations
+import { readUploadCors } from "../../scripts/lib/deploy-config.mjs";
+// @ts-expect-error plain ESM script without declarations
 import { LOCAL_S3_PATH, localS3Credentials } from "../../scripts/lib/local-s3.mjs";
 // @ts-expect-error plain ESM script without declarations
 import { freePort, login, startStack } from "../../scripts/lib/stack.mjs";
@@ -102,6 +104,19 @@ describe.skipIf(!hasChromium)("production upload path (presigned PUT to R2's S3 
         puts.push(req.allHeaders().then((headers) => ({ url: req.url(), headers })));
       }
     });
+    const preflights: { origin: string; method: string; headers: string }[] = [];
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    cdp.on("Network.requestWillBeSent", (e) => {
+      const h = e.request.headers;
+      if (e.request.method === "OPTIONS" && isS3(e.request.url)) {
+        preflights.push({
+          origin: String(h.Origin ?? h.origin ?? ""),
+          method: String(h["Access-Control-Request-Method"] ?? ""),
+          headers: String(h["Access-Control-Request-Headers"] ?? ""),
+        });
+      }
+    });
     await signIn(page, "r2-alice");
     await page.getByTestId("file-input").setInputFiles(files);
     await waitForCount(page, "searchable", "3 / 3");
@@ -119,6 +134,22 @@ describe.skipIf(!hasChromium)("production upload path (presigned PUT to R2's S3 
       expect(put.headers["if-none-match"]).toBe("*");
     }
     expect(notified.length).toBeGreaterThanOrEqual(3);
+
+    // The local endpoint allows every origin; R2 applies the bucket's rule, which
+    // `npm run deploy` generates from CORS_ALLOWED_ORIGINS and upload-cors.json. What
+    // Chromium's preflights asked for (read from the DevTools protocol, which reports
+    // preflights as their own requests) must be in it, or production's preflight fails
+    // where this one passed.
+    const { rule } = readUploadCors();
+    expect(preflights.length).toBeGreaterThanOrEqual(1);
+    for (const p of preflights) {
+      expect(p.origin).toBe(pageOrigin);
+      expect(rule.allowed.methods).toContain(p.method);
+      const asked = p.headers.split(",").map((h) => h.trim().toLowerCase());
+      expect(asked.sort()).toEqual(["content-type", "if-none-match", "x-amz-checksum-sha256"]);
+      for (const h of asked) expect(rule.allowed.headers).toContain(h);
+    }
+    expect(rule.allowed.methods).toContain("PUT");
     await page.close();
   });
 
