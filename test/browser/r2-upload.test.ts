@@ -214,6 +214,145 @@ describe.skipIf(!hasChromium)("production upload path (presigned PUT to R2's S3 
       .toBe("ready");
     await page.close();
   });
+
+  it("recovers from each refusal as the shared classification says, and gives up within its budget", {
+    timeout: 240_000,
+  }, async () => {
+    // One batch, one fault per file, injected on the wire between Chromium and the S3
+    // endpoint (the endpoint itself judges every PUT that reaches it):
+    const faults: Record<string, "first" | "always"> = {
+      "length.png": "first", // body one byte longer: Content-Length no longer matches
+      "type.png": "first", // Content-Type changed
+      "checksum.png": "first", // another file's x-amz-checksum-sha256
+      "expired.png": "first", // the API's answer carries a URL signed 16 minutes ago
+      "lost-answer.png": "first", // stored, then the connection drops before the answer
+      "network.png": "first", // the connection drops, nothing stored
+      "always-refused.png": "always", // every URL refused: the renewal budget ends it
+      "never-reaches.png": "always", // the network never carries it: the retry budget ends it
+    };
+    const names = [...Object.keys(faults), "clean.png"];
+    const files = names.map((n) => path.join(imagesDir, `recover-${n}`));
+    const bytesOf = new Map<string, Buffer>();
+    for (const [i, f] of files.entries()) {
+      const bytes = await imageBytes("recover", i);
+      writeFileSync(f, bytes);
+      bytesOf.set(names[i] ?? "", bytes);
+    }
+    const nameOf = (file: string) => file.replace(/^recover-/, "");
+
+    const page = await newPage();
+    const byAsset = new Map<string, string>();
+    const outcomes = new Map<string, string[]>();
+    const record = (assetId: string, what: string) => {
+      const name = byAsset.get(assetId) ?? assetId;
+      outcomes.set(name, [...(outcomes.get(name) ?? []), what]);
+    };
+    let expiredServed = false;
+    await page.route(`${pageOrigin}/api/uploads`, async (route) => {
+      const req = route.request();
+      if (req.method() !== "POST") return route.continue();
+      const sent = req.postDataJSON() as {
+        files: { clientId: string; name: string; size: number; type: string; sha256: string }[];
+      };
+      const res = await route.fetch();
+      const body = (await res.json()) as { files: PlannedFile[] };
+      for (const f of body.files) {
+        const file = sent.files.find((x) => x.clientId === f.clientId);
+        if (!file) continue;
+        byAsset.set(f.assetId, nameOf(file.name));
+        if (nameOf(file.name) === "expired.png" && f.upload && !expiredServed) {
+          expiredServed = true;
+          const target = {
+            assetId: f.assetId,
+            key: objectKey(f.upload.url),
+            type: file.type,
+            size: file.size,
+            sha256: file.sha256,
+          };
+          // expiresAt stays as the API said: the page cannot know the URL is dead.
+          f.upload.url = await signedUrl(target, Date.now() - 16 * 60_000);
+        }
+      }
+      await route.fulfill({ response: res, json: body });
+    });
+    // Every PUT goes out through route.fetch (Chromium's method, URL and headers, plus the
+    // fault), so the test reads each answer's S3 XML code, in order, before handing the
+    // answer back to the page. The body is the file's bytes as the test wrote them:
+    // Playwright cannot read an XHR's Blob body back from an intercepted request.
+    const attempts = new Map<string, number>();
+    await page.route(`${s3Origin}${LOCAL_S3_PATH}/**`, async (route) => {
+      const req = route.request();
+      if (req.method() !== "PUT") return route.continue();
+      const key = objectKey(req.url());
+      const assetId = key.split("/")[2] ?? "";
+      const name = byAsset.get(assetId) ?? "";
+      const n = (attempts.get(name) ?? 0) + 1;
+      attempts.set(name, n);
+      const fault = faults[name];
+      const faulty = fault === "always" || (fault === "first" && n === 1);
+      const headers = await req.allHeaders();
+      const bytes = bytesOf.get(name) ?? Buffer.alloc(0);
+      let override: { headers: Record<string, string>; postData: Buffer } = {
+        headers,
+        postData: bytes,
+      };
+      if (faulty && name === "length.png") {
+        override = { headers, postData: Buffer.concat([bytes, Buffer.from([0])]) };
+      } else if (faulty && (name === "type.png" || name === "always-refused.png")) {
+        override = { headers: { ...headers, "content-type": "image/jpeg" }, postData: bytes };
+      } else if (faulty && name === "checksum.png") {
+        const other = createHash("sha256").update("another file").digest("base64");
+        override = { headers: { ...headers, "x-amz-checksum-sha256": other }, postData: bytes };
+      } else if (faulty && (name === "network.png" || name === "never-reaches.png")) {
+        record(assetId, "connection reset");
+        return route.abort("connectionreset");
+      }
+      const res = await route.fetch(override);
+      const body = res.status() === 200 ? "" : await res.text();
+      const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+      if (res.status() === 200) await notify(key);
+      if (faulty && name === "lost-answer.png") {
+        record(assetId, `${res.status()} answer lost`);
+        return route.abort("connectionreset");
+      }
+      record(assetId, code ? `${res.status()} ${code}` : `${res.status()}`);
+      return route.fulfill({ response: res });
+    });
+
+    await signIn(page, "r2-carol");
+    await page.getByTestId("file-input").setInputFiles(files);
+    try {
+      await waitForCount(page, "searchable", "7 / 9");
+      await expect.poll(() => page.getByTestId("failure").count(), { timeout: 60_000 }).toBe(2);
+    } catch (err) {
+      const failures = await page.getByTestId("failure").allTextContents();
+      throw new Error(
+        `${String(err)}\nPUTs: ${JSON.stringify(Object.fromEntries(outcomes))}\nfailures: ${JSON.stringify(failures)}`,
+      );
+    }
+
+    const seen = Object.fromEntries(outcomes);
+    // A refused signature (length, type, checksum header): a fresh URL, then the right PUT.
+    for (const n of ["length.png", "type.png", "checksum.png"]) {
+      expect(seen[n], n).toEqual(["403 SignatureDoesNotMatch", "200"]);
+    }
+    // Expired: renewed (re-POST) and PUT again.
+    expect(seen["expired.png"]).toEqual(["403 ExpiredRequest", "200"]);
+    // The PUT landed but its answer was lost: the retry meets If-None-Match (412), the
+    // page asks the API, which has the object, and counts the file done: no third PUT.
+    expect(seen["lost-answer.png"]).toEqual(["200 answer lost", "412 PreconditionFailed"]);
+    // A dropped connection: the same URL again after a backoff.
+    expect(seen["network.png"]).toEqual(["connection reset", "200"]);
+    expect(seen["clean.png"]).toEqual(["200"]);
+    // Bounded: 1 + 3 renewals, 1 + 5 retries (DEFAULT_RETRY_POLICY), then a failure the
+    // person can read.
+    expect(seen["always-refused.png"]).toEqual(Array(4).fill("403 SignatureDoesNotMatch"));
+    expect(seen["never-reaches.png"]).toEqual(Array(6).fill("connection reset"));
+    const failures = await page.getByTestId("failure").allTextContents();
+    expect(failures.find((f) => f.includes("always-refused.png"))).toMatch(/SignatureDoesNotMatch/);
+    expect(failures.find((f) => f.includes("never-reaches.png"))).toMatch(/network|connection/i);
+    await page.close();
+  });
 });
 
 /** Signs like the api does in production (same function), for this stack's local bucket. */
@@ -354,7 +493,7 @@ async function waitForCount(page: Page, stage: string, want: string): Promise<vo
         const el = page.getByTestId(`count-${stage}`);
         return (await el.count()) > 0 ? ((await el.textContent()) ?? "").trim() : "";
       },
-      { timeout: 120_000, interval: 500 },
+      { timeout: 90_000, interval: 500 },
     )
     .toBe(want);
 }
