@@ -38,7 +38,7 @@ export function verifyLocalSignature(
  * The bucket's S3 endpoint (path-style, bucket in the path): R2_S3_ENDPOINT when set (a
  * jurisdiction's endpoint such as `https://<account>.eu.r2.cloudflarestorage.com`, or
  * wrangler dev's local S3 endpoint in the production-path browser test), else the
- * account's default endpoint. https://developers.cloudflare.com/r2/api/s3/api/
+ * account's default endpoint (both forms: https://developers.cloudflare.com/r2/api/s3/tokens/).
  */
 function s3Endpoint(cfg: Config): string | null {
   if (cfg.R2_S3_ENDPOINT) return cfg.R2_S3_ENDPOINT.replace(/\/+$/, "");
