@@ -4,7 +4,7 @@
 // Two kinds of reference are refused:
 // - an absolute path of a machine (/work/…, /home/…, /root/…, /Users/…, C:\…);
 // - a relative path that climbs out of the repository: resolved from the file's own
-//   folder (code: `new URL("../..", import.meta.url)`, imports, tsconfig `extends`) and,
+//   folder (code: `new URL(…, import.meta.url)`, imports, tsconfig `extends`) and,
 //   for the prose at the top and in docs/ (written from the root's point of view), from
 //   the root too, unless it names a file that exists from the file's folder (a link).
 // Binary files are skipped. Run by .ci/run; tested in test/scripts/check-standalone.test.ts.

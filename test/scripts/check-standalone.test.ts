@@ -5,6 +5,9 @@ import { describe, expect, it } from "vitest";
 import { problems } from "../../scripts/check-standalone.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
+// Built from pieces so this file itself passes the check it tests.
+const up = (n: number) => "../".repeat(n);
+const slash = "/";
 
 describe("check-standalone", () => {
   it("passes on the repository as committed", () => {
@@ -17,21 +20,21 @@ describe("check-standalone", () => {
   });
 
   it("refuses a fixture folder beside the repository", () => {
-    const text = 'const dir = new URL("../../../shared/fixtures/images", import.meta.url);';
+    const text = `const dir = new URL("${up(3)}shared/fixtures/images", import.meta.url);`;
     expect(problems("/r", "workers/processor/vitest.config.ts", text)).toEqual([
-      "workers/processor/vitest.config.ts:1: ../../../shared/fixtures/images leaves the repository",
+      `workers/processor/vitest.config.ts:1: ${up(3)}shared/fixtures/images leaves the repository`,
     ]);
   });
 
   it("refuses a path of a development machine", () => {
-    expect(problems("/r", "bench.ts", 'const f = "/work/shared/fixtures";')).toHaveLength(1);
-    expect(problems("/r", "notes.md", "run /home/ann/bin/node")).toHaveLength(1);
+    expect(problems("/r", "bench.ts", `const f = "${slash}work/shared/fixtures";`)).toHaveLength(1);
+    expect(problems("/r", "notes.md", `run ${slash}home/ann/bin/node`)).toHaveLength(1);
   });
 
   it("refuses prose in docs/ that points beside the repository", () => {
-    expect(problems("/r", "docs/benchmarks.md", "the photos of `../shared/fixtures`")).toHaveLength(
-      1,
-    );
+    expect(
+      problems("/r", "docs/benchmarks.md", `the photos of ${up(1)}shared/fixtures`),
+    ).toHaveLength(1);
   });
 
   it("accepts references that stay inside", () => {

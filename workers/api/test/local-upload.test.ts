@@ -123,7 +123,17 @@ describe("local signed PUT", () => {
     const t = await ticket();
     const url = new URL(t.upload.url);
     const badSig = new URL(url);
-    badSig.searchParams.set("sig", `${url.searchParams.get("sig")?.slice(0, -2)}AA`);
+    const sig = url.searchParams.get("sig") ?? "";
+    // One character changed for another, and the same bytes spelled another way (the last
+    // character's unused low bits): both refused.
+    badSig.searchParams.set("sig", `${sig[0] === "A" ? "B" : "A"}${sig.slice(1)}`);
+    // 32 bytes are 43 characters; the last one carries 4 bits, so index + 1 decodes alike.
+    const b64url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const respelled = new URL(url);
+    respelled.searchParams.set(
+      "sig",
+      `${sig.slice(0, -1)}${b64url[b64url.indexOf(sig.at(-1) ?? "") + 1]}`,
+    );
     const laterExp = new URL(url);
     laterExp.searchParams.set("exp", String(Number(url.searchParams.get("exp")) + 3600));
     const other = await ticket();
@@ -131,7 +141,7 @@ describe("local signed PUT", () => {
     otherAsset.pathname = `/api/local-upload/${other.assetId}`;
     const unsigned = new URL(url);
     unsigned.search = "";
-    for (const u of [badSig, laterExp, otherAsset, unsigned]) {
+    for (const u of [badSig, respelled, laterExp, otherAsset, unsigned]) {
       const res = await putUpload({ url: u.toString(), headers: t.upload.headers }, t.bytes);
       expect(res.status).toBe(403);
       expect(await errorCode(res)).toBe("invalid_signature");
