@@ -6,7 +6,7 @@ import { chromium, type Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without declarations
-import { readUploadCors } from "../../scripts/lib/deploy-config.mjs";
+import { readConfigs, readUploadCors } from "../../scripts/lib/deploy-config.mjs";
 // @ts-expect-error plain ESM script without declarations
 import { LOCAL_S3_PATH, localS3Credentials } from "../../scripts/lib/local-s3.mjs";
 // @ts-expect-error plain ESM script without declarations
@@ -362,18 +362,11 @@ async function signedUrl(
 ): Promise<string> {
   const keys = localS3Credentials();
   const env = { R2_ACCESS_KEY_ID: keys.accessKeyId, R2_SECRET_ACCESS_KEY: keys.secretAccessKey };
+  // The api's own [vars] from wrangler.toml, switched to r2 as `npm run dev` does here.
+  const vars = readConfigs().find((c: { name: string }) => c.name === "api")?.toml.vars;
   const cfg = config({
+    ...vars,
     UPLOAD_MODE: "r2",
-    LOCAL_UPLOAD_ORIGIN: "",
-    CORS_ALLOWED_ORIGINS: pageOrigin,
-    DEV_LOGIN: "true",
-    MAX_UPLOAD_BYTES: "52428800",
-    RATE_LIMIT_CAPACITY: "3000",
-    RATE_LIMIT_REFILL_PER_MINUTE: "600",
-    PENDING_GRACE_SECONDS: "600",
-    PENDING_IDLE_SECONDS: "60",
-    R2_BUCKET_NAME: "darkroom-originals",
-    R2_ACCOUNT_ID: "",
     R2_S3_ENDPOINT: `${s3Origin}${LOCAL_S3_PATH}`,
   } as unknown as Env);
   const ticket = await signUpload(env as unknown as Env, cfg, pageOrigin, target, now);
