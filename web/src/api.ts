@@ -26,6 +26,8 @@ export type Asset = {
   nearDuplicateOf: string | null;
   labels: string[];
   caption: string | null;
+  /** Why `caption` is null, when AI skipped it. */
+  captionSkipped: { code: string; message: string } | null;
   error: AssetError | null;
   attempts: number;
   urls: { original: string | null; thumb: string | null; preview: string | null };

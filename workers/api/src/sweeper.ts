@@ -12,6 +12,7 @@ import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { publish } from "./lib/hub";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
+import { redescribeSkipped } from "./sweep-redescribe";
 
 const BATCH = 100;
 
@@ -23,6 +24,8 @@ export type SweepReport = {
   reembedded: number;
   /** Uploads messages re-sent for `uploaded` and `processing` assets. */
   reprocessed: number;
+  /** Re-describe messages sent for `ready` assets that skipped AI (sweep-redescribe.ts). */
+  redescribed: number;
 };
 
 /**
@@ -41,6 +44,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     purged: 0,
     reembedded: 0,
     reprocessed: 0,
+    redescribed: 0,
   };
 
   // pending: the object may be in R2 with its notification lost (a restart of local
@@ -102,6 +106,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
 
   report.reprocessed = await resendUploadMessages(env, now, timings);
   report.reembedded = await resendEmbedMessages(env, now, timings);
+  report.redescribed = await redescribeSkipped(env, now);
   return report;
 }
 

@@ -2,7 +2,6 @@ import {
   type AssetStatus,
   blobToVector,
   ClaimHeld,
-  classifyAiError,
   DESCRIPTOR_DIMENSIONS,
   deleteVectors,
   embedMessageSchema,
@@ -25,7 +24,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { decodeThumb, UndecodableThumb } from "./decode-thumb";
-import { type AiDescription, describeWithAi } from "./describe-with-ai";
+import { describePhoto } from "./describe-photo";
 import { colourNames, cosine, DESCRIPTOR_VERSION, visualDescriptor } from "./descriptor";
 import { hammingDistance, perceptualHash } from "./phash";
 
@@ -171,30 +170,16 @@ async function embed(env: Env, row: Row, claimedAt: number, now: number): Promis
   const descriptor = visualDescriptor(pixels);
   const phash = perceptualHash(pixels);
 
-  let ai: AiDescription | null = null;
-  if (env.AI) {
-    try {
-      ai = await describeWithAi(env.AI, bytes);
-    } catch (err) {
-      const kind = classifyAiError(err);
-      if (kind.kind === "transient") throw err;
-      console.error("embed: AI refused the photo", { assetId: row.id, err: String(err) });
-      throw new PermanentFailure(
-        "embedding",
-        kind.kind === "rejected-input" ? "ai_rejected_image" : "ai_not_allowed",
-        kind.kind === "rejected-input"
-          ? "The AI models could not read this photo"
-          : "The AI models refused the request; check the account and retry",
-      );
-    }
-  }
+  // Never fails the photo: without AI it is found by its words and its look (the
+  // reason is kept); only a transient AI failure throws, for a retry.
+  const ai = await describePhoto(env, row.id, bytes);
 
   const nearDuplicateOf = await findNearDuplicate(env, row, phash, descriptor, now);
-  const labels = [...(ai?.labels ?? []), ...colourNames(descriptor)];
-  const caption = ai?.caption ?? null;
+  const labels = [...ai.labels, ...colourNames(descriptor)];
+  const caption = ai.caption;
 
   await vectorIndex(env, "descriptor").upsert(uid, row.id, descriptor);
-  if (ai) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
+  if (ai.text) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
   await env.DB.batch([
     env.DB.prepare(
       `INSERT INTO asset_features (asset_id, user_id, phash, descriptor, descriptor_version, created_at)
@@ -218,6 +203,8 @@ async function embed(env: Env, row: Row, claimedAt: number, now: number): Promis
     claimedAt: null,
     labels: JSON.stringify(labels),
     caption,
+    captionSkipped: ai.captionSkipped ? JSON.stringify(ai.captionSkipped) : null,
+    redescribeAt: ai.redescribe ? now : null,
     nearDuplicateOf,
   });
   if (!t) {

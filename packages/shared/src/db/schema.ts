@@ -67,6 +67,17 @@ export const assets = sqliteTable(
     /** JSON array of strings. */
     labels: text("labels"),
     caption: text("caption"),
+    /**
+     * JSON `{ code, message }`: why a `ready` asset has no caption (AI unbound, paused,
+     * out of its daily allocation, the model gone or refusing the photo). Null otherwise.
+     */
+    captionSkipped: text("caption_skipped"),
+    /**
+     * When the AI description this asset skipped may be tried again (epoch ms): the
+     * sweeper's re-describe rule sends it once the AI breaker is closed. Null when there
+     * is nothing to redo (described, or the photo itself was refused).
+     */
+    redescribeAt: integer("redescribe_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -78,6 +89,8 @@ export const assets = sqliteTable(
     index("assets_user_status").on(t.userId, t.status),
     // The sweeper: rows idle in a state.
     index("assets_status_updated").on(t.status, t.updatedAt),
+    // The re-describe rule: skipped photos, oldest first.
+    index("assets_redescribe").on(t.redescribeAt),
     check(
       "assets_status_check",
       sql`${t.status} IN ${sql.raw(`(${assetStatuses.map((s) => `'${s}'`).join(",")})`)}`,
