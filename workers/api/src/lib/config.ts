@@ -11,6 +11,8 @@ const configSchema = z.object({
   PENDING_IDLE_SECONDS: z.coerce.number().int().nonnegative(),
   R2_BUCKET_NAME: z.string().min(1),
   R2_ACCOUNT_ID: z.string(),
+  // Empty: https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com (lib/upload-urls.ts).
+  R2_S3_ENDPOINT: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
 });
 
 export type Config = z.infer<typeof configSchema> & {
