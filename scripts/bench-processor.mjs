@@ -21,21 +21,28 @@
 //    largest estimate, processed (estimate, measured peak, workerd RSS growth), and each
 //    hostile file of issue 13 with the time to refuse it (workers/processor/bench/
 //    bounds-cases.ts; the files are generated in the isolate by the tests' generators).
+// 6. Phone formats: iPhone-style HEICs (12 MP and 48 MP, 512x512 tiles in a grid, made by
+//    heif-enc + scripts/lib/heif-writer.mjs) and AVIFs (12 MP; 4 MP) from the same photo:
+//    the pipeline in workerd against Debian's native heif-convert / avifdec decoding the
+//    same file to a JPEG, each spawned under /usr/bin/time for its peak RSS. (sharp's
+//    prebuilt libvips has no HEVC decoder, so the native tools are the peers here.)
 // Timings of the isolate are checked against Node's wall clock (see bench-worker.ts).
 //
 // Knobs: BENCH_RUNS (timed runs per image and side, default 7), BENCH_FLAT (default 200),
 // BENCH_KEEP_IMAGES=1 (keep the generated images and print their directory),
-// BENCH_ONLY=bounds (only step 5, in a fresh isolate).
-import { execFileSync, spawn } from "node:child_process";
+// BENCH_ONLY=bounds (only step 5, in a fresh isolate), BENCH_ONLY=phone (only step 6).
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
+import { gridHeic } from "./lib/heif-writer.mjs";
 import { freePort, rssBytes } from "./lib/stack.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const BOUNDS_ONLY = process.env.BENCH_ONLY === "bounds";
+const PHONE_ONLY = process.env.BENCH_ONLY === "phone";
 const FLAT = Number(process.env.BENCH_FLAT ?? 200);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const fixturesDir = path.resolve(root, "test/fixtures/images");
@@ -423,6 +430,139 @@ function printBounds(rows) {
   }
 }
 
+// ---- phone formats (step 6) -------------------------------------------------------------
+
+/** iPhone-style HEICs and AVIFs of the photo-like image; [file, native decoder]. */
+async function generatePhone(dir) {
+  const out = [];
+  for (const [name, w, h] of [
+    ["12mp-iphone-grid.heic", 4032, 3024],
+    ["48mp-iphone-grid.heic", 8064, 6048],
+  ]) {
+    const { data } = await (await photoLike(w, h)).raw().toBuffer({ resolveWithObject: true });
+    const file = path.join(dir, name);
+    const exif = {
+      make: "Apple",
+      model: "iPhone 15 Pro",
+      orientation: 1,
+      taken: "2024:01:02 03:04:05",
+    };
+    writeFileSync(
+      file,
+      await gridHeic(data, w, h, { args: ["-q", "50", "-p", "preset=fast"], exif }),
+    );
+    out.push([file, "heif-convert"]);
+  }
+  for (const [name, w, h] of [
+    ["12mp.avif", 4000, 3000],
+    ["4mp.avif", 2400, 1600],
+  ]) {
+    const png = path.join(dir, `${name}.png`);
+    await (await photoLike(w, h)).png({ compressionLevel: 1 }).toFile(png);
+    const file = path.join(dir, name);
+    execFileSync("avifenc", ["-s", "8", "-j", "2", "--min", "20", "--max", "40", png, file], {
+      stdio: "pipe",
+    });
+    rmSync(png);
+    out.push([file, "avifdec"]);
+  }
+  return out;
+}
+
+/**
+ * Median wall time and the largest peak RSS over `runs` runs of the native decoder (its
+ * own process: what it needs for this one image), full size to a JPEG q90.
+ */
+function native(tool, file, outDir, runs) {
+  const ms = [];
+  let rss = 0;
+  for (let i = 0; i < runs; i++) {
+    const out = path.join(outDir, `native-${path.basename(file)}.jpg`);
+    const t0 = performance.now();
+    const child = spawnSync("/usr/bin/time", ["-f", "maxrss=%M", tool, "-q", "90", file, out], {
+      encoding: "utf8",
+    });
+    ms.push(performance.now() - t0);
+    if (child.status !== 0) throw new Error(`${tool} failed: ${child.stderr}`);
+    const m = /maxrss=(\d+)/.exec(child.stderr);
+    rss = Math.max(rss, Number(m?.[1] ?? 0) * 1024);
+    rmSync(out, { force: true });
+  }
+  return { ms: median(ms), rss };
+}
+
+/** The pipeline in workerd against the native decoder on each phone file, interleaved runs. */
+async function phoneRun(worker, files, outDir) {
+  const rows = [];
+  const notes = [];
+  const targets = {};
+  for (const [file, tool] of files) {
+    const name = path.basename(file);
+    const bytes = readFileSync(file);
+    let budgetMb = BUDGET_MB;
+    let r = await process1(worker, bytes, budgetMb);
+    let refused = null;
+    if (r.error?.code === "too_large") {
+      refused = r.error;
+      budgetMb = LIFTED_BUDGET_MB;
+      r = await process1(worker, bytes, budgetMb);
+    }
+    if (r.error) {
+      rows.push({ image: name, "workerd ms": `refused: ${r.error.code}` });
+      notes.push(`${name}: ${r.error.message}`);
+      continue;
+    }
+    const ms = [];
+    const nativeMs = [];
+    let peak = 0;
+    let est = 0;
+    let rss = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const run = (await process1(worker, bytes, budgetMb)).runs[0];
+      ms.push(run.ms);
+      peak = Math.max(peak, run.peakBytes);
+      est = run.estimatedBytes;
+      const n = native(tool, file, outDir, 1);
+      nativeMs.push(n.ms);
+      rss = Math.max(rss, n.rss);
+    }
+    rows.push({
+      image: refused ? `${name} *` : name,
+      input: `${r.runs[0].width}x${r.runs[0].height}, ${mb(bytes.length)} MB`,
+      "workerd ms": Math.round(median(ms)),
+      native: tool,
+      "native ms": Math.round(median(nativeMs)),
+      ratio: Number((median(ms) / median(nativeMs)).toFixed(2)),
+      "peak MB": mb(peak),
+      "est MB": mb(est),
+      "native RSS MB": mb(rss),
+    });
+    if (refused)
+      notes.push(
+        `${name} *: over the ${BUDGET_MB} MB budget ("${refused.message}"; production hands it to the Images binding); measured with the budget lifted to ${LIFTED_BUDGET_MB} MB`,
+      );
+    if (peak > est) notes.push(`${name}: measured peak ${mb(peak)} MB > estimate ${mb(est)} MB`);
+    if (name.startsWith("12mp-iphone")) targets.heic12 = peak;
+    if (name.startsWith("48mp-iphone")) targets.heic48 = peak;
+  }
+  return { rows, notes, targets };
+}
+
+function printPhone({ rows, notes, targets }) {
+  console.log(
+    `\nphone formats: processImage in workerd (decode + preview + thumb + WebP) vs the native decoder alone (full-size decode to JPEG q90 in its own process, peak RSS from /usr/bin/time), median of ${RUNS} interleaved runs`,
+  );
+  console.table(rows);
+  for (const n of notes) console.log(`- ${n}`);
+  const verdict = (ok) => (ok ? "MET" : "NOT MET");
+  console.log(
+    `- 12 MP iPhone-style HEIC peak ≤ 40 MB: ${verdict(targets.heic12 <= 40 * MB)} (${mb(targets.heic12)} MB)`,
+  );
+  console.log(
+    `- 48 MP iPhone-style HEIC peak ≤ 60 MB: ${verdict(targets.heic48 <= 60 * MB)} (${mb(targets.heic48)} MB)`,
+  );
+}
+
 const windowOf = (xs, from, to) => {
   const w = xs.slice(from, to + 1);
   return { min: Math.min(...w), max: Math.max(...w) };
@@ -439,7 +579,17 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 }
 const load0 = os.loadavg()[0].toFixed(2);
 try {
-  if (BOUNDS_ONLY) {
+  if (PHONE_ONLY) {
+    process.stdout.write("phone formats (HEIC grids via heif-enc, AVIF via avifenc)... ");
+    const phone = await generatePhone(dir);
+    console.log(dir);
+    worker = await startWorker(buildWorker(path.join(dir, "worker")));
+    printPhone(await phoneRun(worker, phone, dir));
+    console.log(`- isolates that answered: ${[...isolatesSeen].join(", ")}`);
+    console.log(
+      `load average (1 min) at the start ${load0}, at the end ${os.loadavg()[0].toFixed(2)}`,
+    );
+  } else if (BOUNDS_ONLY) {
     worker = await startWorker(buildWorker(path.join(dir, "worker")));
     printBounds(await boundsRun(worker));
     console.log(`- isolates that answered: ${[...isolatesSeen].join(", ")}`);
@@ -449,6 +599,8 @@ try {
   } else {
     process.stdout.write("generating the 12 MP / 24 MP inputs... ");
     const generated = await generate(dir);
+    process.stdout.write("phone formats (HEIC grids via heif-enc, AVIF via avifenc)... ");
+    const phone = await generatePhone(dir);
     console.log(dir);
     const { files: photos, skipped } = fixturePhotos();
 
@@ -603,6 +755,7 @@ try {
         ` (${mb(last.min)} vs ${mb(warm.min)} MB);` +
         ` one isolate: ${flat.isolates.size === 1})`,
     );
+    printPhone(await phoneRun(worker, phone, dir));
     printBounds(await boundsRun(worker));
     console.log(
       `load average (1 min) at the start ${load0}, at the end ${os.loadavg()[0].toFixed(2)}`,

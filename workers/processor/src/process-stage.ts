@@ -89,6 +89,9 @@ async function produceVariants(env: Env, lc: Lifecycle, row: { id: string; size:
       height: result.preview.height,
       bytes: result.preview.bytes.byteLength,
     },
+    // What the original turned out to be (the bytes decide, not the declared type);
+    // kept with the variants it produced: no column of its own needed.
+    source: { format: result.format, animated: result.animated },
   };
   return {
     set: {

@@ -25,6 +25,8 @@ const configSchema = z.object({
   /** A `pending` asset untouched this long is looked at by the sweeper. */
   PENDING_IDLE_SECONDS: count(60),
   R2_BUCKET_NAME: z.string().min(1).default("darkroom-originals"),
+  /** The bucket's S3 endpoint for presigned PUTs; empty: https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com (lib/upload-urls.ts). Set it for a jurisdiction bucket (https://<R2_ACCOUNT_ID>.eu.r2.cloudflarestorage.com); the production-path browser test points it at wrangler dev's local S3 endpoint. */
+  R2_S3_ENDPOINT: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default(""),
 });
 
 export type Config = z.infer<typeof configSchema> & {

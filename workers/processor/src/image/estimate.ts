@@ -1,4 +1,5 @@
 import { interlacedBytes } from "../codecs/png-stream";
+import { avifCost, gifCost, heicCost } from "./estimate-phone";
 import type { Probe } from "./probe";
 import { fitLongEdge } from "./resize";
 import { rowResizerBytes } from "./row-resize";
@@ -56,6 +57,12 @@ function decodeCost(p: Probe, inputBytes: number, fit: Size): DecodeCost {
       return pngCost(p, inputBytes, fit);
     case "webp":
       return webpCost(p, inputBytes);
+    case "heic":
+      return heicCost(p, inputBytes, fit);
+    case "avif":
+      return avifCost(p, inputBytes);
+    case "gif":
+      return gifCost(p, inputBytes);
   }
 }
 

@@ -1,11 +1,18 @@
+import hevcWasm from "../../wasm/hevc/hevc.wasm";
 import jpegWasm from "../../wasm/jpeg-turbo/jpeg-turbo.wasm";
+import { decodeAvif } from "../codecs/avif";
+import { decodeGifFirstFrame, GifError } from "../codecs/gif";
+import { HeifError } from "../codecs/heif/boxes";
+import { heicDecodeBytes } from "../codecs/heif/estimate";
+import { decodeHeicFit } from "../codecs/heif/heic";
+import { HevcError } from "../codecs/hevc";
 import { createJpegDecoder, JpegDecodeError } from "../codecs/jpeg-turbo";
 import { decodePngFit, PngError, PngLimitError } from "../codecs/png-stream";
 import { decodeWebp, encodeWebp, WebpMemoryError } from "../codecs/webp";
 import { ImageError } from "./errors";
 import { estimateBytes, jpegLibraryBytes, webpHeapBytes } from "./estimate";
 import { JPEG_MAX_SCANS } from "./limits";
-import { type PhotoMetadata, readMetadata } from "./metadata";
+import { type PhotoMetadata, readHeifMetadata, readMetadata } from "./metadata";
 import { orient } from "./orient";
 import { PrefixTooShort, type Probe, probe } from "./probe";
 import { downscale, fitLongEdge } from "./resize";
@@ -28,6 +35,8 @@ export type Variant = { bytes: Uint8Array; width: number; height: number };
 
 export type Processed = {
   format: Probe["format"];
+  /** More than one frame (GIF): the variants show the first. */
+  animated: boolean;
   /** Upright dimensions of the original (after EXIF orientation). */
   width: number;
   height: number;
@@ -165,7 +174,9 @@ export async function processImage(
   const metadata =
     p.format === "jpeg"
       ? await readMetadata(bytes)
-      : { orientation: 1, takenAt: null, make: null, model: null };
+      : p.heif
+        ? await readHeifMetadata(p.heif)
+        : { orientation: 1, takenAt: null, make: null, model: null };
   if (plan.path === "images" && opts.images)
     return viaImages(bytes, p, metadata, estimatedBytes, opts.images);
 
@@ -184,6 +195,7 @@ export async function processImage(
   meter.note(live + thumb.wasmBytes);
   return {
     format: p.format,
+    animated: p.animated === true,
     width: swap ? p.height : p.width,
     height: swap ? p.width : p.height,
     metadata,
@@ -197,6 +209,8 @@ export async function processImage(
 
 function describeKind(p: Probe): string {
   if (p.format === "jpeg") return p.progressive ? "progressive JPEG" : "JPEG";
+  if (p.format === "avif" || p.format === "heic")
+    return `${p.bitDepth}-bit ${p.format.toUpperCase()}`;
   return p.format.toUpperCase();
 }
 
@@ -228,6 +242,36 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
       throw err;
     }
   }
+  if (p.format === "heic" && p.heif) {
+    // Tile by tile (or row by row from a single picture's planes) into the resizer.
+    try {
+      const r = decodeHeicFit(
+        bytes,
+        p.heif.heif,
+        hevcWasm,
+        (w, h) => fitLongEdge(w, h, PREVIEW_EDGE),
+        // The decoder may not grow past what the estimate gave it (a file whose coded
+        // images are larger than its container said fails instead).
+        heicDecodeBytes(p.heif, bytes.byteLength, p.width),
+      );
+      meter.note(bytes.byteLength + r.peakBytes);
+      return r.value;
+    } catch (err) {
+      if (err instanceof HeifError || err instanceof HevcError) {
+        const code =
+          err.code === "too-large"
+            ? "too_large"
+            : err.code === "unsupported"
+              ? "unsupported_format"
+              : "corrupt";
+        throw new ImageError(
+          code,
+          `The HEIC cannot be decoded: ${err.message.replace(/^The HEI[CF] /, "the ")}`,
+        );
+      }
+      throw err;
+    }
+  }
   if (p.format === "png") {
     // Rows go from the inflater straight into the resizer: no full-size image, ever.
     try {
@@ -242,6 +286,37 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
       const why = err instanceof PngError ? err.message : String(err).slice(0, 120);
       throw new ImageError("corrupt", `The PNG cannot be decoded (${why})`);
     }
+  }
+  if (p.format === "gif") {
+    try {
+      const img = decodeGifFirstFrame(bytes);
+      meter.note(bytes.byteLength + p.width * p.height + img.data.byteLength);
+      return img;
+    } catch (err) {
+      if (err instanceof GifError)
+        throw new ImageError("corrupt", `The GIF cannot be decoded: ${err.message}`);
+      throw err;
+    }
+  }
+  if (p.format === "avif" && p.heif) {
+    const crop = p.heif.crop;
+    let value: Rgba | null;
+    try {
+      const r = await decodeAvif(bytes);
+      meter.note(bytes.byteLength + r.wasmBytes + (r.value?.data.byteLength ?? 0));
+      value = r.value;
+    } catch (err) {
+      throw new ImageError("corrupt", `The AVIF cannot be decoded (${String(err).slice(0, 120)})`);
+    }
+    if (!value) throw new ImageError("corrupt", "The AVIF cannot be decoded");
+    const coded = p.heif.heif.primary;
+    if (value.width !== coded.width || value.height !== coded.height) {
+      throw new ImageError(
+        "corrupt",
+        `The AVIF decodes to ${value.width}x${value.height} but its header says ${coded.width}x${coded.height}`,
+      );
+    }
+    return cropRgba(value, crop);
   }
   try {
     // The decoder refuses to grow past what the estimate gave it.
@@ -266,6 +341,17 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
   }
 }
 
+/** The clean-aperture part of a decoded image (a copy only when it is a strict part). */
+function cropRgba(img: Rgba, c: { x: number; y: number; width: number; height: number }): Rgba {
+  if (c.x === 0 && c.y === 0 && c.width === img.width && c.height === img.height) return img;
+  const data = new Uint8ClampedArray(c.width * c.height * 4);
+  for (let y = 0; y < c.height; y++) {
+    const from = ((c.y + y) * img.width + c.x) * 4;
+    data.set(img.data.subarray(from, from + c.width * 4), y * c.width * 4);
+  }
+  return { width: c.width, height: c.height, data };
+}
+
 async function viaImages(
   bytes: Uint8Array,
   p: Probe,
@@ -288,6 +374,7 @@ async function viaImages(
   const swap = metadata.orientation >= 5;
   return {
     format: p.format,
+    animated: p.animated === true,
     width: swap ? p.height : p.width,
     height: swap ? p.width : p.height,
     metadata,

@@ -1,8 +1,11 @@
+import { GifError, gifScreen, readGifHeader } from "../codecs/gif";
+import { HeifNeedsMore } from "../codecs/heif/boxes";
 import { PngError, PngLimitError, pngLayout } from "../codecs/png-stream";
 import { ImageError } from "./errors";
 import { JPEG_MAX_SCANS } from "./limits";
+import { type HeifProbe, heifKind, probeHeif } from "./probe-heif";
 
-export type ImageFormat = "jpeg" | "png" | "webp";
+export type ImageFormat = "jpeg" | "png" | "webp" | "heic" | "avif" | "gif";
 
 export type Probe = {
   format: ImageFormat;
@@ -18,6 +21,10 @@ export type Probe = {
   /** Bits per sample (PNG may be 16). */
   bitDepth: number;
   hasAlpha: boolean;
+  /** HEIC/AVIF: the parsed container (no pixel data) and its transforms. */
+  heif?: HeifProbe;
+  /** GIF: more than one frame (the first becomes the variants). */
+  animated?: boolean;
   /** JPEG only: how its scans are laid out (what libjpeg will buffer and walk). */
   jpeg?: JpegLayout;
 };
@@ -70,19 +77,63 @@ export function probe(bytes: Uint8Array, fileBytes = bytes.length): Probe {
     return probePng(bytes, prefix);
   if (bytes.length >= 12 && ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 4) === "WEBP")
     return probeWebp(bytes, fileBytes);
+  if (bytes.length >= 6 && /^GIF8[79]a$/.test(ascii(bytes, 0, 6))) return probeGif(bytes, prefix);
+  const heif = heifKind(bytes);
+  if (heif) {
+    try {
+      return fromHeif(probeHeif(bytes, heif, fileBytes));
+    } catch (err) {
+      if (err instanceof HeifNeedsMore) throw new PrefixTooShort(err.message);
+      throw err;
+    }
+  }
   throw new ImageError(
     "unsupported_format",
-    `${describe(bytes)} is not supported; upload JPEG, PNG or WebP`,
+    `${describe(bytes)} is not supported; upload JPEG, PNG, WebP, HEIC, AVIF or GIF`,
   );
+}
+
+function probeGif(b: Uint8Array, prefix: boolean): Probe {
+  try {
+    // From a prefix only the screen is known: frames and transparency at their worst (the
+    // whole file is probed again before decoding).
+    const h = prefix ? { ...gifScreen(b), frames: 1, hasAlpha: true } : readGifHeader(b);
+    return {
+      format: "gif",
+      width: h.width,
+      height: h.height,
+      progressive: false,
+      components: 4,
+      bitDepth: 8,
+      hasAlpha: h.hasAlpha,
+      animated: h.frames > 1,
+    };
+  } catch (err) {
+    if (err instanceof GifError)
+      throw new ImageError("corrupt", `The GIF cannot be read: ${err.message}`);
+    throw err;
+  }
+}
+
+function fromHeif(h: HeifProbe): Probe {
+  return {
+    format: h.format,
+    width: h.width,
+    height: h.height,
+    progressive: false,
+    components: 3,
+    bitDepth: h.bitDepth,
+    hasAlpha: h.hasAlpha,
+    heif: h,
+  };
 }
 
 function describe(b: Uint8Array): string {
   const head = ascii(b, 0, Math.min(b.length, 256)).trimStart().toLowerCase();
-  if (head.startsWith("gif8")) return "GIF";
   if (head.startsWith("<svg") || (head.startsWith("<?xml") && head.includes("<svg"))) return "SVG";
   if (head.startsWith("<")) return "Markup";
   if (head.startsWith("bm")) return "BMP";
-  if (ascii(b, 4, 4) === "ftyp") return "HEIF/AVIF/MP4";
+  if (ascii(b, 4, 4) === "ftyp") return "This MP4/QuickTime file (not a HEIF image)";
   if (head.startsWith("ii*\0") || head.startsWith("mm\0*")) return "TIFF";
   return "This file";
 }
