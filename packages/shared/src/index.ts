@@ -7,6 +7,8 @@ export * from "./hub-client";
 export * from "./keys";
 export * from "./leases";
 export * from "./messages";
+export * from "./ops";
 export * from "./queue-loop";
 export * from "./search";
+export * from "./telemetry";
 export * from "./transitions";

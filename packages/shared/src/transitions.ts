@@ -1,5 +1,6 @@
 import { and, eq, inArray, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { AssetError, AssetStatus } from "./assets";
 import { assets } from "./db/schema";
 
@@ -43,6 +44,7 @@ export async function transition(
     .update(assets)
     .set({
       ...extra,
+      ...statusStamps(to, now),
       status: to,
       version: sql`${assets.version} + 1`,
       updatedAt: now,
@@ -53,6 +55,29 @@ export async function transition(
   const row = rows[0];
   if (!row) return null;
   return { ...row, error: parseAssetError(row.error) };
+}
+
+/**
+ * The lifecycle timestamps of a status change to `to` (docs/operations.md, "Ops
+ * metrics"), for the SET of the UPDATE that makes it. Written as SQL over the row's
+ * current (old) status, so they are right whoever calls: `status_at` moves only when the
+ * status does; a claim handed back (`processing → uploaded`, `embedding → processed`)
+ * keeps the time the asset first reached that status, so a transient failure counts
+ * inside the stage's time rather than restarting it.
+ */
+export function statusStamps(
+  to: AssetStatus,
+  now: number,
+): { statusAt: SQL; uploadedAt?: SQL; processedAt?: SQL; readyAt?: number } {
+  const keepIf = (was: AssetStatus, column: SQLiteColumn) =>
+    sql`CASE WHEN ${assets.status} = ${was} THEN ${column} ELSE ${now} END`;
+  const stamps = { statusAt: keepIf(to, assets.statusAt) };
+  if (to === "uploaded") return { ...stamps, uploadedAt: keepIf("processing", assets.uploadedAt) };
+  if (to === "processed") {
+    return { ...stamps, processedAt: keepIf("embedding", assets.processedAt) };
+  }
+  if (to === "ready") return { ...stamps, readyAt: now };
+  return stamps;
 }
 
 /** The row's claim is absent or older than the lease: its holder is presumed dead. */

@@ -4,10 +4,11 @@ import {
   type EmbedMessage,
   type LifecycleTimings,
   lifecycleTimings,
+  opsWindows,
   originalKey,
 } from "@darkroom/shared";
-import { assets, batchItems } from "@darkroom/shared/db";
-import { and, asc, eq, lt, or, type SQL } from "drizzle-orm";
+import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
+import { and, asc, eq, lt, or, type SQL, sql } from "drizzle-orm";
 import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { publish } from "./lib/hub";
@@ -62,7 +63,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
       // Touch the row so the next sweep gives the processor time before re-sending.
       const touched = await d
         .update(assets)
-        .set({ updatedAt: now })
+        .set(resent(now))
         .where(and(eq(assets.id, row.id), eq(assets.status, "pending")))
         .returning({ id: assets.id });
       if (touched[0]) {
@@ -102,7 +103,45 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
 
   report.reprocessed = await resendUploadMessages(env, now, timings);
   report.reembedded = await resendEmbedMessages(env, now, timings);
+  await recordRun(env, now, report);
   return report;
+}
+
+/**
+ * The row's part of a re-send: `updated_at` restarts the idle clock (the next sweep waits
+ * a full period), and the ops metrics show, per stuck asset, how often the sweeper re-sent
+ * it and when it last did.
+ */
+function resent(now: number) {
+  return { updatedAt: now, sweeps: sql`${assets.sweeps} + 1`, sweptAt: now };
+}
+
+/** Sweep runs kept for the ops metrics: a day of runs every 2 minutes, with room. */
+export const SWEEP_RUNS_KEPT = 1000;
+
+/**
+ * Keeps what this run did for the ops metrics, in the same round trip as the pruning
+ * that bounds the ops tables: the newest SWEEP_RUNS_KEPT runs, and request timings no
+ * older than the longest metrics window.
+ */
+async function recordRun(env: Env, startedAt: number, report: SweepReport): Promise<void> {
+  const d = db(env);
+  const oldestWindow = Math.max(...Object.values(opsWindows));
+  await d.batch([
+    d
+      .insert(sweepRuns)
+      .values({ startedAt, durationMs: Math.max(0, Date.now() - startedAt), ...report })
+      .onConflictDoNothing(),
+    d
+      .delete(sweepRuns)
+      .where(
+        lt(
+          sweepRuns.startedAt,
+          sql`(SELECT ${sweepRuns.startedAt} FROM ${sweepRuns} ORDER BY ${sweepRuns.startedAt} DESC LIMIT 1 OFFSET ${SWEEP_RUNS_KEPT - 1})`,
+        ),
+      ),
+    d.delete(requestTimings).where(lt(requestTimings.at, startedAt - oldestWindow)),
+  ]);
 }
 
 type StaleRow = { id: string; userId: string; status: AssetStatus; updatedAt: number };
@@ -137,7 +176,7 @@ async function resendStale(
     if (!out) continue;
     const touched = await d
       .update(assets)
-      .set({ updatedAt: now })
+      .set(resent(now))
       .where(
         and(
           eq(assets.id, row.id),

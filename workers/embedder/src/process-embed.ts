@@ -19,6 +19,7 @@ import {
   variantKey,
   vectorIndex,
   vectorToBlob,
+  writeLatency,
 } from "@darkroom/shared";
 import { assetFeatures, assets, searchDocs } from "@darkroom/shared/db";
 import { and, eq, isNull } from "drizzle-orm";
@@ -237,6 +238,9 @@ async function embed(env: Env, row: Row, claimedAt: number, now: number): Promis
   await publishSafely(hub(env, uid), [
     { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version },
   ]);
+  if (row.processedAt !== null) {
+    writeLatency(env.METRICS, { series: "processed_to_ready", ms: Date.now() - row.processedAt });
+  }
   return "ready";
 }
 

@@ -7,10 +7,12 @@ import {
   originalKey,
   PROCESSING_LEASE_MS,
   publishSafely,
+  statusStamps,
   type TransitionResult,
   transition,
   transitionColumns,
   variantKey,
+  writeLatency,
 } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { and, eq, sql } from "drizzle-orm";
@@ -100,6 +102,7 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
     const [t] = await db
       .update(assets)
       .set({
+        ...statusStamps("failed", Date.now()),
         status: "failed",
         error: failure("processing", code, message),
         claimedAt: null,
@@ -116,6 +119,7 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
     db
       .update(assets)
       .set({
+        ...statusStamps("uploaded", Date.now()),
         status: "uploaded",
         claimedAt: null,
         version: sql`${assets.version} + 1`,
@@ -168,6 +172,7 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
     const [done] = await db
       .update(assets)
       .set({
+        ...statusStamps("processed", Date.now()),
         status: "processed",
         claimedAt: null,
         version: sql`${assets.version} + 1`,
@@ -197,6 +202,12 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
     }
     await env.EMBED_QUEUE.send({ assetId, uid } satisfies EmbedMessage);
     await publish({ ...done, error: null });
+    if (row.uploadedAt !== null) {
+      writeLatency(env.METRICS, {
+        series: "uploaded_to_processed",
+        ms: Date.now() - row.uploadedAt,
+      });
+    }
     return "processed";
   } catch (err) {
     await release().catch(() => undefined);

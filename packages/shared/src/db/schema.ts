@@ -69,6 +69,23 @@ export const assets = sqliteTable(
     caption: text("caption"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
+    // Lifecycle timestamps (docs/operations.md, "Ops metrics"): set by the status change
+    // itself (`statusStamps`), never touched by the sweeper, so ages and stage timings are
+    // SQL over this table. `updated_at` is not enough: the sweeper touches it.
+    /** When the row entered its current status. */
+    statusAt: integer("status_at"),
+    /** When the original last arrived (`pending`/`failed` → `uploaded`); a hand-back keeps it. */
+    uploadedAt: integer("uploaded_at"),
+    /** When processing last finished (`→ processed`); a hand-back keeps it. */
+    processedAt: integer("processed_at"),
+    /** When the asset became `ready`. */
+    readyAt: integer("ready_at"),
+    /** Retries through `POST .../retry` (a user's or an operator's) and when the last was. */
+    retries: integer("retries").notNull().default(0),
+    retriedAt: integer("retried_at"),
+    /** Messages the sweeper re-sent for this asset, and when it last did. */
+    sweeps: integer("sweeps").notNull().default(0),
+    sweptAt: integer("swept_at"),
   },
   (t) => [
     uniqueIndex("assets_user_sha256").on(t.userId, t.sha256),
@@ -78,6 +95,12 @@ export const assets = sqliteTable(
     index("assets_user_status").on(t.userId, t.status),
     // The sweeper: rows idle in a state.
     index("assets_status_updated").on(t.status, t.updatedAt),
+    // Ops metrics: the oldest row in each status, and what finished within a window.
+    index("assets_status_since").on(t.status, t.statusAt),
+    index("assets_uploaded_at").on(t.uploadedAt).where(sql`${t.uploadedAt} IS NOT NULL`),
+    index("assets_processed_at").on(t.processedAt).where(sql`${t.processedAt} IS NOT NULL`),
+    index("assets_ready_at").on(t.readyAt).where(sql`${t.readyAt} IS NOT NULL`),
+    index("assets_retried_at").on(t.retriedAt).where(sql`${t.retriedAt} IS NOT NULL`),
     check(
       "assets_status_check",
       sql`${t.status} IN ${sql.raw(`(${assetStatuses.map((s) => `'${s}'`).join(",")})`)}`,
@@ -161,3 +184,33 @@ export const assetVectors = sqliteTable(
     index("asset_vectors_user").on(t.kind, t.userId, t.assetId),
   ],
 );
+
+/**
+ * The api's own time for requests whose latency operators watch (upload registration):
+ * one row per request, written after the answer, pruned by the sweeper to the longest
+ * metrics window (docs/operations.md). In production the same numbers also go to
+ * Workers Analytics Engine.
+ */
+export const requestTimings = sqliteTable(
+  "request_timings",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    route: text("route").notNull(),
+    /** When the request arrived (epoch ms). */
+    at: integer("at").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    status: integer("status").notNull(),
+  },
+  (t) => [index("request_timings_route_at").on(t.route, t.at)],
+);
+
+/** One row per sweeper run: what it re-sent, for the ops metrics; the newest few kept. */
+export const sweepRuns = sqliteTable("sweep_runs", {
+  startedAt: integer("started_at").primaryKey(),
+  durationMs: integer("duration_ms").notNull(),
+  renotified: integer("renotified").notNull(),
+  expired: integer("expired").notNull(),
+  purged: integer("purged").notNull(),
+  reprocessed: integer("reprocessed").notNull(),
+  reembedded: integer("reembedded").notNull(),
+});

@@ -10,7 +10,7 @@ import {
   transition,
 } from "@darkroom/shared";
 import { assetFeatures, assets, batchItems, searchDocs } from "@darkroom/shared/db";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { db } from "./db";
 import { publish } from "./hub";
 
@@ -49,21 +49,20 @@ export async function retryFailed(env: Env, row: Row): Promise<RetryOutcome> {
   const uid = row.userId;
   const stage = error?.stage ?? "processing";
   const note = stage === "embedding" ? null : await notificationFor(env, uid, row.id);
+  // Counted for the ops metrics (`retries`), whoever asked: the owner or an operator.
+  const retried = { claimedAt: null, retries: sql`${assets.retries} + 1`, retriedAt: Date.now() };
   let outcome: RetryOutcome = "requeued";
   let next: TransitionResult | null;
   if (stage === "embedding") {
-    next = await transition(d, row.id, "failed", "processed", { claimedAt: null });
+    next = await transition(d, row.id, "failed", "processed", retried);
     if (next) await env.EMBED_QUEUE.send({ assetId: row.id, uid } satisfies EmbedMessage);
   } else if (stage === "processing" && note) {
-    next = await transition(d, row.id, "failed", "uploaded", { claimedAt: null });
+    next = await transition(d, row.id, "failed", "uploaded", retried);
     if (next) await env.UPLOADS_QUEUE.send(note);
   } else {
     // The original never arrived (or is gone): back to pending; resuming the same bytes
     // through POST /api/uploads gives a fresh URL for the same asset.
-    next = await transition(d, row.id, "failed", "pending", {
-      claimedAt: null,
-      expiresAt: Date.now(),
-    });
+    next = await transition(d, row.id, "failed", "pending", { ...retried, expiresAt: Date.now() });
     if (next && note) await env.UPLOADS_QUEUE.send(note);
     else outcome = "reupload";
   }
@@ -72,6 +71,19 @@ export async function retryFailed(env: Env, row: Row): Promise<RetryOutcome> {
     { assetId: row.id, batchId: row.batchId, status: next.status, version: next.version },
   ]);
   return outcome;
+}
+
+/** The most failed assets one retry request sends back (each one is a few D1 writes). */
+export const RETRY_BATCH_LIMIT = 500;
+
+/**
+ * The one retry path of many failed assets: a user's `retry-failed` and an operator's
+ * "retry all with this code" both come here, one asset after another.
+ */
+export async function retryAll(env: Env, rows: Row[]): Promise<Record<RetryOutcome, number>> {
+  const outcomes = { requeued: 0, reupload: 0, skipped: 0 };
+  for (const row of rows) outcomes[await retryFailed(env, row)] += 1;
+  return outcomes;
 }
 
 /**

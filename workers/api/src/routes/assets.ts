@@ -6,7 +6,7 @@ import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
 import { assetJson } from "../lib/asset-json";
 import { db } from "../lib/db";
-import { purgeAsset, retryFailed } from "../lib/lifecycle";
+import { purgeAsset, RETRY_BATCH_LIMIT, retryAll, retryFailed } from "../lib/lifecycle";
 import { searchResults } from "../lib/search-results";
 import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
@@ -104,16 +104,14 @@ export const assetRoutes = new Hono<AppEnv>()
                 eq(assets.status, "failed"),
               ),
             )
-            .limit(500)
+            .limit(RETRY_BATCH_LIMIT)
         ).map((r) => r.asset)
       : await d
           .select()
           .from(assets)
           .where(and(eq(assets.userId, uid), eq(assets.status, "failed")))
-          .limit(500);
-    const outcomes = { requeued: 0, reupload: 0, skipped: 0 };
-    for (const row of failed) outcomes[await retryFailed(c.env, row)] += 1;
-    return c.json(outcomes);
+          .limit(RETRY_BATCH_LIMIT);
+    return c.json(await retryAll(c.env, failed));
   })
   .get("/:id", async (c) => {
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));

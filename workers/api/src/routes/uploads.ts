@@ -26,8 +26,11 @@ function setRateLimitHeaders(c: Context<AppEnv>, rl: RateLimitResult) {
   }
 }
 
-/** Rows per multi-row INSERT into assets: 13 bound parameters a row (drizzle binds one default too), D1 allows 100. */
-const ASSET_ROWS_PER_INSERT = 7;
+/**
+ * Rows per multi-row INSERT into assets: 16 bound parameters a row (drizzle binds the
+ * three column defaults too), D1 allows 100.
+ */
+const ASSET_ROWS_PER_INSERT = 6;
 
 type Plan =
   | { kind: "new"; assetId: string }
@@ -139,6 +142,7 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
           expiresAt,
           createdAt: now,
           updatedAt: now,
+          statusAt: now,
         })),
       )
       .onConflictDoNothing()
