@@ -131,6 +131,11 @@ if (timingOverrides.length > 0) {
 if (process.env.DARKROOM_UPLOAD_ORIGIN) {
   devArgs.push("--var", `LOCAL_UPLOAD_ORIGIN:${process.env.DARKROOM_UPLOAD_ORIGIN}`);
 }
+// Who sees the Ops tab (wrangler.toml's OPERATOR_SUBS is empty: nobody).
+if (process.env.OPERATOR_SUBS) {
+  devArgs.push("--var", `OPERATOR_SUBS:${process.env.OPERATOR_SUBS}`);
+  log(`operators: ${process.env.OPERATOR_SUBS}`);
+}
 
 // Its own process group, so a signal reaches wrangler, esbuild and every workerd at once.
 // stdin is not a terminal: a background process group reading the terminal would be

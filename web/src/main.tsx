@@ -5,6 +5,7 @@ import { filesFromDataTransfer } from "./files-from-drop";
 import { Gallery } from "./gallery";
 import { LiveEvents } from "./live";
 import { clearManifest, loadManifest } from "./manifest";
+import { OpsView, useIsOperator } from "./ops/ops-view";
 import { type AssetProgress, rates, stageCounts } from "./progress";
 import { formatBytes } from "./sniff";
 import { useStore } from "./store";
@@ -13,7 +14,8 @@ import { VirtualList } from "./virtual-list";
 
 function App() {
   const [token, setToken] = useState(savedToken());
-  const [tab, setTab] = useState<"upload" | "gallery">("upload");
+  const [tab, setTab] = useState<"upload" | "gallery" | "ops">("upload");
+  const operator = useIsOperator(token);
   if (!token) {
     return (
       <SignIn
@@ -43,6 +45,11 @@ function App() {
           >
             Gallery
           </button>
+          {operator && (
+            <button type="button" class={tab === "ops" ? "on" : ""} onClick={() => setTab("ops")}>
+              Ops
+            </button>
+          )}
         </nav>
         <button
           type="button"
@@ -55,7 +62,9 @@ function App() {
           Sign out
         </button>
       </header>
-      <main>{tab === "upload" ? <UploadView /> : <Gallery />}</main>
+      <main>
+        {tab === "upload" ? <UploadView /> : tab === "gallery" ? <Gallery /> : <OpsView />}
+      </main>
     </div>
   );
 }

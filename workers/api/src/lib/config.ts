@@ -13,6 +13,18 @@ const configSchema = z.object({
   PENDING_IDLE_SECONDS: z.coerce.number().int().nonnegative(),
   R2_BUCKET_NAME: z.string().min(1),
   R2_ACCOUNT_ID: z.string(),
+  // JWT subjects, comma-separated: who may use /api/ops. Whitespace around each is
+  // dropped; an empty list means nobody.
+  OPERATOR_SUBS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((sub) => sub.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().max(255))),
 });
 
 export type Config = z.infer<typeof configSchema> & {
