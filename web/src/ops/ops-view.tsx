@@ -199,7 +199,7 @@ export function OpsView() {
 
       <section>
         <h2>Failures by code</h2>
-        <p class="muted">
+        <p class="muted" data-testid="ops-retried">
           {m.retries.assets} assets retried and {m.deadLetters.inWindow} dead-lettered in the window
         </p>
         {message && (
