@@ -9,8 +9,8 @@ import type { AssetFrame } from "@darkroom/shared";
 import type { UserHub } from "../../workers/api/src/hub/user-hub";
 
 /** Events a stage published to the user's hub (the real UserHub of the api). */
-export async function hubEventsOf(
-  hubs: DurableObjectNamespace,
+export async function hubEventsOf<H extends Rpc.DurableObjectBranded | undefined>(
+  hubs: DurableObjectNamespace<H>,
   uid: string,
 ): Promise<AssetFrame[]> {
   // The stages bind the hub across scripts, untyped; in tests it is the api's class.
@@ -60,4 +60,13 @@ export async function deliverBatch<E>(
       delaySeconds: r.delaySeconds ?? delays.get(r.msgId),
     })),
   };
+}
+
+/** The queue loop's JSON lines among the calls of a console spy. */
+export function messageLines(spy: { mock: { calls: unknown[][] } }): unknown[] {
+  return spy.mock.calls.flatMap(([first]) => {
+    if (typeof first !== "string" || !first.startsWith("{")) return [];
+    const line: unknown = JSON.parse(first);
+    return [line];
+  });
 }

@@ -38,7 +38,8 @@ export default defineConfig({
   ],
   test: {
     name: "processor",
-    include: ["test/**/*.test.ts"],
+    // The shared lifecycle's tests run here too: they need workerd, a real D1 and a hub.
+    include: ["test/**/*.test.ts", "../../packages/shared/src/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
   },
 });

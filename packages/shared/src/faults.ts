@@ -38,9 +38,7 @@ export type Faults<E> = {
   /** The env to hand the stage: the same object when faults are off. */
   env: E;
   /** The queue handler itself, which then runs twice on an injected duplicate delivery. */
-  deliver: <B>(
-    handler: (env: E, body: B) => Promise<unknown>,
-  ) => (env: E, body: B) => Promise<void>;
+  deliver: <B, R>(handler: (env: E, body: B) => Promise<R>) => (env: E, body: B) => Promise<R>;
 };
 
 /**
@@ -55,9 +53,7 @@ export function withFaults<E extends { BUCKET: R2Bucket }>(
   if (typeof raw !== "string" || raw.trim() === "") {
     return {
       env,
-      deliver: (handler) => async (e, body) => {
-        await handler(e, body);
-      },
+      deliver: (handler) => handler,
     };
   }
   const spec = parseFaults(raw);
@@ -85,8 +81,8 @@ export function withFaults<E extends { BUCKET: R2Bucket }>(
     deliver: (handler) => async (e, body) => {
       // Sequential, like a redelivery after an ack was lost: the second run must find the
       // asset past its stage and change nothing.
-      const times = random() < spec.dupDelivery ? 2 : 1;
-      for (let n = 0; n < times; n++) await handler(e, body);
+      const first = await handler(e, body);
+      return random() < spec.dupDelivery ? handler(e, body) : first;
     },
   };
 }

@@ -12,7 +12,10 @@ export interface HubPublisher {
  * (`script_name`), so `wrangler types` cannot know the class; the RPC it calls is
  * validated with zod on the hub's side.
  */
-export function hubPublisher(ns: DurableObjectNamespace, uid: string): HubPublisher {
+export function hubPublisher<H extends Rpc.DurableObjectBranded | undefined>(
+  ns: DurableObjectNamespace<H>,
+  uid: string,
+): HubPublisher {
   return ns.get(ns.idFromName(uid)) as unknown as HubPublisher;
 }
 

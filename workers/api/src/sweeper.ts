@@ -1,17 +1,22 @@
 import {
   type AssetStatus,
+  type CrossUserStore,
   claimExpired,
+  crossUserStores,
+  deletedEvent,
   type EmbedMessage,
   type LifecycleTimings,
+  lifecycleFor,
   lifecycleTimings,
   opsWindows,
   originalKey,
+  publishSafely,
+  writeAsset,
 } from "@darkroom/shared";
 import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
-import { and, asc, eq, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, lt, notExists, or, type SQL, sql } from "drizzle-orm";
 import { config } from "./lib/config";
 import { db } from "./lib/db";
-import { publish } from "./lib/hub";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
 
 const BATCH = 100;
@@ -30,12 +35,11 @@ export type SweepReport = {
  * One rule per intermediate state (DESIGN.md). Runs from the cron trigger in
  * production and on a timer from `npm run dev` (local wrangler dev fires no crons).
  * Its timeouts are the deployment's (`lifecycleTimings`): the same vars the processor
- * and the embedder read for their leases.
+ * and the embedder read for their leases. It scans across users (`crossUserStores`) and
+ * writes each row through its owner's lifecycle, like every other writer.
  */
 export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
-  const cfg = config(env);
   const timings = lifecycleTimings(env);
-  const d = db(env);
   const report: SweepReport = {
     renotified: 0,
     expired: 0,
@@ -43,10 +47,39 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     reembedded: 0,
     reprocessed: 0,
   };
+  for (const store of crossUserStores(env)) {
+    const pending = await sweepPending(env, store, now);
+    report.renotified += pending.renotified;
+    report.expired += pending.expired;
+    const stuck = await store.db
+      .select()
+      .from(assets)
+      .where(
+        and(eq(assets.status, "deleting"), lt(assets.updatedAt, now - timings.deletingStaleMs)),
+      )
+      .limit(BATCH);
+    for (const row of stuck) {
+      await purgeAsset(env, row.userId, row.id, row.batchId, row.version);
+      report.purged += 1;
+    }
+    report.reprocessed += await resendUploadMessages(env, store, now, timings);
+    report.reembedded += await resendEmbedMessages(env, store, now, timings);
+  }
+  await recordRun(env, now, report);
+  return report;
+}
 
-  // pending: the object may be in R2 with its notification lost (a restart of local
-  // queues, a failed send): re-send it. Without an object, past expiry + grace: delete.
-  const pending = await d
+/**
+ * pending: the object may be in R2 with its notification lost (a restart of local
+ * queues, a failed send): re-send it. Without an object, past expiry + grace: delete.
+ * A client may resume the row at any moment (POST /api/uploads bumps its `version`), so
+ * every write here is conditional on the version read: a resume between the read, the
+ * R2 check and the deletes makes them change nothing.
+ */
+async function sweepPending(env: Env, store: CrossUserStore, now: number) {
+  const cfg = config(env);
+  const out = { renotified: 0, expired: 0 };
+  const pending = await store.db
     .select()
     .from(assets)
     .where(
@@ -58,53 +91,60 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     .orderBy(asc(assets.updatedAt))
     .limit(BATCH);
   for (const row of pending) {
+    const unchanged = and(eq(assets.status, "pending"), eq(assets.version, row.version));
     const note = await notificationFor(env, row.userId, row.id);
     if (note) {
       // Touch the row so the next sweep gives the processor time before re-sending.
-      const touched = await d
-        .update(assets)
-        .set(resent(now))
-        .where(and(eq(assets.id, row.id), eq(assets.status, "pending")))
-        .returning({ id: assets.id });
-      if (touched[0]) {
+      const lc = lifecycleFor(env, row.userId);
+      if (await writeAsset(lc, row.id, unchanged, resent(now), now)) {
         await env.UPLOADS_QUEUE.send(note);
-        report.renotified += 1;
+        out.renotified += 1;
       }
       continue;
     }
     if ((row.expiresAt ?? row.createdAt) + cfg.PENDING_GRACE_SECONDS * 1000 >= now) continue;
-    const [, deleted] = await d.batch([
-      d.delete(batchItems).where(eq(batchItems.assetId, row.id)),
-      d
-        .delete(assets)
-        .where(
-          and(eq(assets.id, row.id), eq(assets.status, "pending"), eq(assets.version, row.version)),
-        )
-        .returning({ id: assets.id }),
-    ]);
-    if (deleted.length === 0) continue;
+    if (!(await expirePending(env, row))) continue;
     // An upload that raced the delete would leave an orphan: remove it too.
     await env.BUCKET.delete(originalKey(row.userId, row.id));
-    report.expired += 1;
-    await publish(env, row.userId, [
-      { assetId: row.id, batchId: row.batchId, status: "deleted", version: row.version + 1 },
-    ]);
+    out.expired += 1;
   }
+  return out;
+}
 
-  const stuck = await d
-    .select()
-    .from(assets)
-    .where(and(eq(assets.status, "deleting"), lt(assets.updatedAt, now - timings.deletingStaleMs)))
-    .limit(BATCH);
-  for (const row of stuck) {
-    await purgeAsset(env, row.userId, row.id, row.batchId, row.version);
-    report.purged += 1;
-  }
-
-  report.reprocessed = await resendUploadMessages(env, now, timings);
-  report.reembedded = await resendEmbedMessages(env, now, timings);
-  await recordRun(env, now, report);
-  return report;
+/**
+ * Deletes an expired `pending` row, then its batch membership: each ONE conditional
+ * statement. The row only at the version read; the membership only once no such row
+ * exists, so a resume that got in first keeps both, and one that comes after finds no
+ * row (and answers the client with a conflict to retry, not a URL for a deleted asset).
+ */
+export async function expirePending(
+  env: Env,
+  row: { id: string; userId: string; batchId: string; version: number },
+): Promise<boolean> {
+  const { store: user, hub } = lifecycleFor(env, row.userId);
+  const deleted = await user.db
+    .delete(assets)
+    .where(
+      and(
+        eq(assets.id, row.id),
+        eq(assets.userId, row.userId),
+        eq(assets.status, "pending"),
+        eq(assets.version, row.version),
+      ),
+    )
+    .returning({ id: assets.id });
+  await user.db
+    .delete(batchItems)
+    .where(
+      and(
+        eq(batchItems.assetId, row.id),
+        eq(batchItems.userId, row.userId),
+        notExists(user.db.select({ id: assets.id }).from(assets).where(eq(assets.id, row.id))),
+      ),
+    );
+  if (deleted.length === 0) return false;
+  await publishSafely(hub, [deletedEvent(row)]);
+  return true;
 }
 
 /**
@@ -154,12 +194,12 @@ type StaleRow = { id: string; userId: string; status: AssetStatus; updatedAt: nu
  */
 async function resendStale(
   env: Env,
+  store: CrossUserStore,
   now: number,
   where: SQL | undefined,
   message: (row: StaleRow) => Promise<{ queue: Queue; body: unknown } | null>,
 ): Promise<number> {
-  const d = db(env);
-  const rows = await d
+  const rows = await store.db
     .select({
       id: assets.id,
       userId: assets.userId,
@@ -174,18 +214,9 @@ async function resendStale(
   for (const row of rows) {
     const out = await message(row);
     if (!out) continue;
-    const touched = await d
-      .update(assets)
-      .set(resent(now))
-      .where(
-        and(
-          eq(assets.id, row.id),
-          eq(assets.status, row.status),
-          eq(assets.updatedAt, row.updatedAt),
-        ),
-      )
-      .returning({ id: assets.id });
-    if (!touched[0]) continue;
+    const unchanged = and(eq(assets.status, row.status), eq(assets.updatedAt, row.updatedAt));
+    const lc = lifecycleFor(env, row.userId);
+    if (!(await writeAsset(lc, row.id, unchanged, resent(now), now))) continue;
     await out.queue.send(out.body);
     sent += 1;
   }
@@ -197,7 +228,12 @@ async function resendStale(
  * is older than the processor's lease lost its consumer. The notification is re-sent:
  * the processor claims an `uploaded` asset or takes over the dead claim.
  */
-function resendUploadMessages(env: Env, now: number, t: LifecycleTimings): Promise<number> {
+function resendUploadMessages(
+  env: Env,
+  store: CrossUserStore,
+  now: number,
+  t: LifecycleTimings,
+): Promise<number> {
   const where = or(
     and(eq(assets.status, "uploaded"), lt(assets.updatedAt, now - t.uploadedIdleMs)),
     and(
@@ -206,7 +242,7 @@ function resendUploadMessages(env: Env, now: number, t: LifecycleTimings): Promi
       claimExpired(t.processingLeaseMs, now),
     ),
   );
-  return resendStale(env, now, where, async (row) => {
+  return resendStale(env, store, now, where, async (row) => {
     const note = await notificationFor(env, row.userId, row.id);
     return note ? { queue: env.UPLOADS_QUEUE, body: note } : null;
   });
@@ -217,7 +253,12 @@ function resendUploadMessages(env: Env, now: number, t: LifecycleTimings): Promi
  * older than the embedder's lease lost its consumer. The embed message is re-sent: the
  * embedder claims a `processed` asset or takes over the dead claim.
  */
-function resendEmbedMessages(env: Env, now: number, t: LifecycleTimings): Promise<number> {
+function resendEmbedMessages(
+  env: Env,
+  store: CrossUserStore,
+  now: number,
+  t: LifecycleTimings,
+): Promise<number> {
   const where = or(
     and(eq(assets.status, "processed"), lt(assets.updatedAt, now - t.processedIdleMs)),
     and(
@@ -226,7 +267,7 @@ function resendEmbedMessages(env: Env, now: number, t: LifecycleTimings): Promis
       claimExpired(t.embedLeaseMs, now),
     ),
   );
-  return resendStale(env, now, where, async (row) => ({
+  return resendStale(env, store, now, where, async (row) => ({
     queue: env.EMBED_QUEUE,
     body: { assetId: row.id, uid: row.userId } satisfies EmbedMessage,
   }));

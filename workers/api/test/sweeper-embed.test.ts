@@ -51,7 +51,12 @@ describe("sweeper: the embedding stage", () => {
     const row = await env.DB.prepare("SELECT status, version FROM assets WHERE id = ?")
       .bind(id)
       .first();
-    expect(row).toEqual({ status: "processed", version: 5 });
+    // The touch is a write like any other: one version more, and its event.
+    expect(row).toEqual({ status: "processed", version: 6 });
+    const { events } = await env.USER_HUB.get(env.USER_HUB.idFromName(me.uid)).eventsSince(0);
+    expect(events.filter((ev) => ev.assetId === id)).toMatchObject([
+      { status: "processed", version: 6 },
+    ]);
     // Touched: the next sweep leaves it to the embedder for another period.
     await sweep(e);
     expect(embedsSentFor(sent, id)).toHaveLength(1);

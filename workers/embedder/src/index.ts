@@ -1,5 +1,5 @@
 import { consumeBatch, withFaults } from "@darkroom/shared";
-import { processDeadLetter, processMessage } from "./process-embed";
+import { assetIdOf, processDeadLetter, processMessage } from "./process-embed";
 
 export default {
   queue: (batch, bindings) => {
@@ -8,6 +8,7 @@ export default {
     return consumeBatch(batch, env, "embedder", {
       process: deliver(processMessage),
       deadLetter: processDeadLetter,
+      assetIdOf,
     });
   },
 } satisfies ExportedHandler<Env, unknown>;

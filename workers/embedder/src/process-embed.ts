@@ -1,29 +1,31 @@
 import {
   type AssetStatus,
+  type AssetStore,
   blobToVector,
-  ClaimHeld,
+  type Completion,
+  claimStage,
   classifyAiError,
   DESCRIPTOR_DIMENSIONS,
   deleteVectors,
   embedMessageSchema,
   exifWords,
-  type FailureStage,
-  failure,
-  hubPublisher,
+  failExhausted,
+  lifecycleFor,
   lifecycleTimings,
   NEAR_DUPLICATE_MAX_DISTANCE,
-  noLiveClaim,
-  publishSafely,
-  transition,
+  ownedAsset,
+  PermanentFailure,
+  runClaimed,
+  type StageResult,
+  type StageSpec,
   upsertSearchDoc,
   variantKey,
   vectorIndex,
   vectorToBlob,
   writeLatency,
 } from "@darkroom/shared";
-import { assetFeatures, assets, searchDocs } from "@darkroom/shared/db";
-import { and, eq, isNull } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { assetFeatures, type assets, searchDocs } from "@darkroom/shared/db";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { decodeThumb, UndecodableThumb } from "./decode-thumb";
 import { type AiDescription, describeWithAi } from "./describe-with-ai";
@@ -41,113 +43,65 @@ export const NEAR_DUPLICATE_MIN_COSINE = 0.7;
 /** Nearest descriptors examined as near-duplicate candidates. */
 const NEAR_DUPLICATE_CANDIDATES = 20;
 
-function hub(env: Env, uid: string) {
-  return hubPublisher(env.USER_HUB, uid);
+/** The embedding stage in the lifecycle: `processed → embedding → ready`. */
+export function embeddingStage(env: Env): StageSpec {
+  return {
+    name: "embedding",
+    from: "processed",
+    claimed: "embedding",
+    done: "ready",
+    // This deployment's lease (EMBED_LEASE_SECONDS), 5 minutes unless configured.
+    leaseMs: lifecycleTimings(env).embedLeaseMs,
+  };
 }
 
-/** A failure that no retry of this message can fix: the asset fails with a reason. */
-class PermanentFailure extends Error {
-  constructor(
-    readonly stage: FailureStage,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** The asset an embed message is about. */
+export function assetIdOf(body: unknown): string | null {
+  const parsed = embedMessageSchema.safeParse(body);
+  return parsed.success ? parsed.data.assetId : null;
 }
 
 /**
  * One `embed` message: makes a `processed` asset searchable and moves it to `ready`.
- * Idempotent like the processor: a delivery for an asset already `ready` (or gone,
- * failed, deleting, not yet processed) changes nothing and is acked; a live claim of
- * another consumer throws `ClaimHeld`; a claim older than the lease is taken over.
- * Throws on transient failures (R2, D1, Vectorize, a 429/5xx from AI): the caller
- * retries with backoff, and the claim is released so the retry can start at once.
+ * The shared lifecycle claims it (or takes over a dead claim; a live claim of another
+ * consumer throws `ClaimHeld`), and completes, fails or releases it only while the claim
+ * holds. A delivery for an asset already `ready` (or gone, failed, deleting, not yet
+ * processed) changes nothing and is acked. Throws on transient failures (R2, D1,
+ * Vectorize, a 429/5xx from AI): the caller retries with backoff.
  */
-export async function processMessage(env: Env, body: unknown, now = Date.now()): Promise<string> {
+export async function processMessage(
+  env: Env,
+  body: unknown,
+  now = Date.now(),
+): Promise<StageResult> {
   const parsed = embedMessageSchema.safeParse(body);
   if (!parsed.success) {
     console.error("embed: malformed message dropped", JSON.stringify(parsed.error.issues));
-    return "malformed";
+    return { assetId: null, outcome: "malformed" };
   }
   const { assetId, uid } = parsed.data;
-  const db = drizzle(env.DB);
-  const [row] = await db.select().from(assets).where(eq(assets.id, assetId));
-  if (!row || row.userId !== uid) return "gone";
-
-  const claimedAt = await claim(env, row, now);
-  if (typeof claimedAt === "string") return claimedAt;
-
-  try {
-    return await embed(env, row, claimedAt, now);
-  } catch (err) {
-    if (err instanceof PermanentFailure) return fail(env, row, err);
-    // Let the retry take over at once instead of waiting out our own lease.
-    await db
-      .update(assets)
-      .set({ claimedAt: null })
-      .where(
-        and(eq(assets.id, row.id), eq(assets.status, "embedding"), eq(assets.claimedAt, claimedAt)),
-      );
-    throw err;
+  const lc = lifecycleFor(env, uid);
+  const row = await ownedAsset(lc, assetId);
+  if (!row) return { assetId, outcome: "gone" };
+  const claim = await claimStage(lc, embeddingStage(env), row, now);
+  if (!claim) return { assetId, outcome: row.status === "ready" ? "already-past" : "not-yet" };
+  if ("outcome" in claim) return claim;
+  const result = await runClaimed(claim, () => embed(env, lc.store, row, claim.claimedAt, now));
+  // `processed_at` does not move while the stage runs (a hand-back keeps it).
+  if (result.outcome === "completed" && row.processedAt !== null) {
+    writeLatency(env.METRICS, { series: "processed_to_ready", ms: Date.now() - row.processedAt });
   }
+  return result;
 }
 
-/**
- * Claims the asset for this delivery: `processed → embedding`, or takes over an
- * `embedding` claim older than the lease. Returns the claim time, or the reason the
- * message is done without work.
- */
-async function claim(env: Env, row: Row, now: number): Promise<number | string> {
-  const db = drizzle(env.DB);
-  if (row.status === "ready") return "already-ready";
-  if (row.status === "processed") {
-    const t = await transition(db, row.id, "processed", "embedding", {
-      claimedAt: now,
-      attempts: row.attempts + 1,
-    });
-    if (!t) return claimAfterRace(env, row.id, now);
-    await publishSafely(hub(env, row.userId), [
-      { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version },
-    ]);
-    return now;
-  }
-  if (row.status !== "embedding") return "not-processed";
-  // This deployment's lease (EMBED_LEASE_SECONDS), 5 minutes unless configured.
-  const lease = lifecycleTimings(env).embedLeaseMs;
-  if (row.claimedAt !== null && now - row.claimedAt < lease) {
-    throw new ClaimHeld(Math.max(1, Math.ceil((row.claimedAt + lease - now) / 1000)));
-  }
-  // Take over a dead claim: conditional on the claim we saw, so one taker wins. Not a
-  // status change (no version bump, no event): the asset stays `embedding`.
-  const taken = await db
-    .update(assets)
-    .set({ claimedAt: now, attempts: row.attempts + 1, updatedAt: now })
-    .where(
-      and(
-        eq(assets.id, row.id),
-        eq(assets.status, "embedding"),
-        row.claimedAt === null ? isNull(assets.claimedAt) : eq(assets.claimedAt, row.claimedAt),
-      ),
-    )
-    .returning({ id: assets.id });
-  if (taken.length === 0) return claimAfterRace(env, row.id, now);
-  return now;
-}
-
-/** Someone else changed the row between our read and our claim: decide on the fresh row. */
-async function claimAfterRace(env: Env, assetId: string, now: number): Promise<string> {
-  const [fresh] = await drizzle(env.DB).select().from(assets).where(eq(assets.id, assetId));
-  if (!fresh) return "gone";
-  if (fresh.status === "embedding" && fresh.claimedAt !== null) {
-    const lease = lifecycleTimings(env).embedLeaseMs;
-    throw new ClaimHeld(Math.max(1, Math.ceil((fresh.claimedAt + lease - now) / 1000)));
-  }
-  return fresh.status === "ready" ? "already-ready" : "not-processed";
-}
-
-async function embed(env: Env, row: Row, claimedAt: number, now: number): Promise<string> {
-  const uid = row.userId;
+async function embed(
+  env: Env,
+  store: AssetStore,
+  row: Row,
+  claimedAt: number,
+  now: number,
+): Promise<Completion> {
+  const uid = store.uid;
   const object = await env.BUCKET.get(variantKey(uid, row.id, "thumb"));
   if (!object) {
     // `processed` promises a thumb: without one, processing has to run again.
@@ -190,21 +144,23 @@ async function embed(env: Env, row: Row, claimedAt: number, now: number): Promis
     }
   }
 
-  const nearDuplicateOf = await findNearDuplicate(env, row, phash, descriptor, now);
+  const nearDuplicateOf = await findNearDuplicate(env, store, row, phash, descriptor, now);
   const labels = [...(ai?.labels ?? []), ...colourNames(descriptor)];
   const caption = ai?.caption ?? null;
 
   await vectorIndex(env, "descriptor").upsert(uid, row.id, descriptor);
   if (ai) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO asset_features (asset_id, user_id, phash, descriptor, descriptor_version, created_at)
+  await store.d1.batch([
+    store.d1
+      .prepare(
+        `INSERT INTO asset_features (asset_id, user_id, phash, descriptor, descriptor_version, created_at)
        VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (asset_id) DO UPDATE SET phash = excluded.phash, descriptor = excluded.descriptor,
          descriptor_version = excluded.descriptor_version, created_at = excluded.created_at
        WHERE asset_features.user_id = excluded.user_id`,
-    ).bind(row.id, uid, phash, vectorToBlob(descriptor), DESCRIPTOR_VERSION, claimedAt),
-    upsertSearchDoc(env.DB, {
+      )
+      .bind(row.id, uid, phash, vectorToBlob(descriptor), DESCRIPTOR_VERSION, claimedAt),
+    upsertSearchDoc(store.d1, {
       assetId: row.id,
       uid,
       name: row.name,
@@ -214,40 +170,18 @@ async function embed(env: Env, row: Row, claimedAt: number, now: number): Promis
     }),
   ]);
 
-  const db = drizzle(env.DB);
-  const t = await transition(db, row.id, "embedding", "ready", {
-    claimedAt: null,
-    labels: JSON.stringify(labels),
-    caption,
-    nearDuplicateOf,
-  });
-  if (!t) {
-    const [current] = await db
-      .select({ status: assets.status })
-      .from(assets)
-      .where(eq(assets.id, row.id));
-    if (!current || current.status === "deleting") {
-      // Deleted while we worked: what we just wrote must not outlive the asset.
-      await removeSearchData(env, uid, row.id);
-      return "deleted-meanwhile";
-    }
-    // Finished by a consumer that took over our claim, or failed by the dead-letter
-    // handler: their state stands (a retry rewrites the same rows).
-    return current.status === "ready" ? "already-ready" : "superseded";
-  }
-  await publishSafely(hub(env, uid), [
-    { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version },
-  ]);
-  if (row.processedAt !== null) {
-    writeLatency(env.METRICS, { series: "processed_to_ready", ms: Date.now() - row.processedAt });
-  }
-  return "ready";
+  return {
+    set: { labels: JSON.stringify(labels), caption, nearDuplicateOf },
+    // Deleted while we worked: what we just wrote must not outlive the asset. (Superseded:
+    // the consumer that took over, or the dead-letter handler, has the last word.)
+    cleanup: () => removeSearchData(env, store, row.id),
+  };
 }
 
 /** Everything the embedder writes for an asset: vectors, features, the FTS document. */
-export async function removeSearchData(env: Env, uid: string, assetId: string): Promise<void> {
-  await deleteVectors(env, uid, [assetId]);
-  const db = drizzle(env.DB);
+async function removeSearchData(env: Env, store: AssetStore, assetId: string): Promise<void> {
+  await deleteVectors(env, store.uid, [assetId]);
+  const { db, uid } = store;
   await db.batch([
     db
       .delete(assetFeatures)
@@ -274,6 +208,7 @@ const descriptorRowSchema = z.object({ asset_id: z.string(), descriptor: z.unkno
  */
 async function findNearDuplicate(
   env: Env,
+  store: AssetStore,
   row: Row,
   phash: string,
   descriptor: Float32Array,
@@ -295,14 +230,15 @@ async function findNearDuplicate(
   }
   if (clauses.length === 0) return null;
   const statuses: AssetStatus[] = ["embedding", "ready"];
-  const { results } = await env.DB.prepare(
-    `SELECT f.asset_id, f.phash, a.near_duplicate_of, a.created_at
+  const { results } = await store.d1
+    .prepare(
+      `SELECT f.asset_id, f.phash, a.near_duplicate_of, a.created_at
      FROM asset_features AS f JOIN assets AS a ON a.id = f.asset_id
      WHERE f.user_id = ? AND a.user_id = ? AND f.asset_id != ?
        AND a.status IN (${statuses.map((s) => `'${s}'`).join(", ")})
        AND (${clauses.join(" OR ")})
      LIMIT 5000`,
-  )
+    )
     .bind(...params)
     .all();
   const close = results
@@ -320,10 +256,11 @@ async function findNearDuplicate(
     )
     .slice(0, 20);
   if (close.length === 0) return null;
-  const { results: descriptors } = await env.DB.prepare(
-    `SELECT asset_id, descriptor FROM asset_features
+  const { results: descriptors } = await store.d1
+    .prepare(
+      `SELECT asset_id, descriptor FROM asset_features
      WHERE user_id = ? AND asset_id IN (${close.map(() => "?").join(", ")})`,
-  )
+    )
     .bind(row.userId, ...close.map((c) => c.asset_id))
     .all();
   const byId = new Map<string, Float32Array>();
@@ -339,46 +276,20 @@ async function findNearDuplicate(
   return null;
 }
 
-async function fail(env: Env, row: Row, err: PermanentFailure): Promise<string> {
-  const t = await transition(drizzle(env.DB), row.id, "embedding", "failed", {
-    claimedAt: null,
-    error: failure(err.stage, err.code, err.message),
-  });
-  if (!t) return "superseded";
-  await publishSafely(hub(env, row.userId), [
-    { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version, error: t.error },
-  ]);
-  return "failed";
-}
-
 /** An embed message that exhausted its retries: the asset fails at stage `embedding`. */
-export async function processDeadLetter(env: Env, body: unknown): Promise<string> {
+export async function processDeadLetter(env: Env, body: unknown): Promise<StageResult> {
   const parsed = embedMessageSchema.safeParse(body);
   if (!parsed.success) {
     console.error("embed-dlq: malformed message dropped", JSON.stringify(body));
-    return "malformed";
+    return { assetId: null, outcome: "malformed" };
   }
-  const db = drizzle(env.DB);
-  const [row] = await db.select().from(assets).where(eq(assets.id, parsed.data.assetId));
-  if (!row || row.userId !== parsed.data.uid) return "gone";
-  const t = await transition(
-    db,
-    row.id,
-    ["processed", "embedding"],
-    "failed",
-    {
-      claimedAt: null,
-      error: failure(
-        "embedding",
-        "retries_exhausted",
-        "Making this photo searchable kept failing; retry it to try again",
-      ),
-    },
-    noLiveClaim("embedding", lifecycleTimings(env).embedLeaseMs),
+  const lc = lifecycleFor(env, parsed.data.uid);
+  const row = await ownedAsset(lc, parsed.data.assetId);
+  if (!row) return { assetId: parsed.data.assetId, outcome: "gone" };
+  const err = new PermanentFailure(
+    "embedding",
+    "retries_exhausted",
+    "Making this photo searchable kept failing; retry it to try again",
   );
-  if (!t) return row.status === "embedding" ? "claim-live-or-settled" : "already-settled";
-  await publishSafely(hub(env, row.userId), [
-    { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version, error: t.error },
-  ]);
-  return "failed";
+  return failExhausted(lc, embeddingStage(env), row, ["processed", "embedding"], err);
 }

@@ -48,7 +48,7 @@ describe("the embed dead-letter handler", () => {
     const user = await seedUser();
     const { assetId } = await seedAsset(user, { status: "embedding", version: 6 });
 
-    expect(await processDeadLetter(env, embedMessage(user.uid, assetId))).toBe("failed");
+    expect((await processDeadLetter(env, embedMessage(user.uid, assetId))).outcome).toBe("failed");
     expect(await assetRow(assetId)).toMatchObject({ status: "failed", version: 7 });
   });
 
@@ -60,14 +60,14 @@ describe("the embed dead-letter handler", () => {
       env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?").bind(at, assetId).run();
 
     await setClaim(Date.now() - 1000);
-    expect(await processDeadLetter(env, embedMessage(user.uid, assetId))).toBe(
+    expect((await processDeadLetter(env, embedMessage(user.uid, assetId))).outcome).toBe(
       "claim-live-or-settled",
     );
     expect(await assetRow(assetId)).toMatchObject({ status: "embedding", version: 6 });
     expect(await hubEvents(user.uid)).toEqual([]);
 
     await setClaim(Date.now() - lease - 1000);
-    expect(await processDeadLetter(env, embedMessage(user.uid, assetId))).toBe("failed");
+    expect((await processDeadLetter(env, embedMessage(user.uid, assetId))).outcome).toBe("failed");
     expect(await assetRow(assetId)).toMatchObject({ status: "failed", version: 7 });
   });
 
@@ -77,7 +77,9 @@ describe("the embed dead-letter handler", () => {
       const user = await seedUser();
       const { assetId } = await seedAsset(user, { status, version: 3 });
 
-      expect(await processDeadLetter(env, embedMessage(user.uid, assetId))).toBe("already-settled");
+      expect((await processDeadLetter(env, embedMessage(user.uid, assetId))).outcome).toBe(
+        "already-past",
+      );
       expect(await assetRow(assetId)).toMatchObject({ status, version: 3, error: null });
       expect(await hubEvents(user.uid)).toEqual([]);
     },
@@ -88,7 +90,7 @@ describe("the embed dead-letter handler", () => {
     const other = await seedUser();
     const { assetId } = await seedAsset(owner, { status: "processed" });
 
-    expect(await processDeadLetter(env, embedMessage(other.uid, assetId))).toBe("gone");
+    expect((await processDeadLetter(env, embedMessage(other.uid, assetId))).outcome).toBe("gone");
     expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 1 });
     expect(await hubEvents(owner.uid)).toEqual([]);
   });

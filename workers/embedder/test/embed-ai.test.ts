@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { searchAssets } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { messageLines } from "../../../test/workerd/queue-helpers";
 import { processMessage } from "../src/process-embed";
 import { type AiTestDoubleEntrypoint, aiBinding } from "./ai-test-double-entrypoint";
 import {
@@ -89,11 +90,19 @@ describe("embedding with the AI binding (through its test double)", () => {
       const delay = failing.retryMessages[0]?.delaySeconds ?? 0;
       expect(delay).toBeGreaterThanOrEqual(4);
       expect(delay).toBeLessThanOrEqual(8);
-      expect(error).toHaveBeenCalledWith(
-        "embedder: transient failure, will retry",
-        expect.objectContaining({ id: "m", attempts: 2 }),
-      );
-      expect(await assetRow(assetId)).toMatchObject({ status: "embedding", claimed_at: null });
+      expect(messageLines(error)).toEqual([
+        expect.objectContaining({ stage: "embedder", assetId, outcome: "retry", attempts: 2 }),
+      ]);
+      // Released as the processor releases: back to `processed`, one version and event more.
+      expect(await assetRow(assetId)).toMatchObject({
+        status: "processed",
+        claimed_at: null,
+        version: 6,
+      });
+      expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
+        ["embedding", 5],
+        ["processed", 6],
+      ]);
       expect(await searchData(assetId)).toEqual({
         features: 0,
         docs: 0,

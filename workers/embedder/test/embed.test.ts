@@ -108,7 +108,9 @@ describe("embedding a processed asset without AI (local mode)", () => {
 
     expect(result.explicitAcks).toEqual(["again"]);
     expect(await assetRow(assetId)).toEqual(before);
-    expect(await processMessage(env, embedMessage(user.uid, assetId))).toBe("already-ready");
+    expect((await processMessage(env, embedMessage(user.uid, assetId))).outcome).toBe(
+      "already-past",
+    );
     expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding", "ready"]);
   });
 
@@ -135,21 +137,28 @@ describe("embedding a processed asset without AI (local mode)", () => {
   it.each([
     ["older than the lease", Date.now() - EMBED_LEASE_MS - 1000],
     ["released by a failed attempt", null],
-  ])("takes over a claim %s and finishes the asset", async (_, claimedAt) => {
-    const user = await seedUser();
-    const assetId = await processedAsset(user, "waterfall.thumb.webp", {
-      status: "embedding",
-      claimedAt,
-      version: 5,
-    });
+  ])(
+    "takes over a claim %s, bumping version and publishing it, and finishes the asset",
+    async (_, claimedAt) => {
+      const user = await seedUser();
+      const assetId = await processedAsset(user, "waterfall.thumb.webp", {
+        status: "embedding",
+        claimedAt,
+        version: 5,
+      });
 
-    const result = await deliver(EMBED, [{ id: "m", body: embedMessage(user.uid, assetId) }]);
+      const result = await deliver(EMBED, [{ id: "m", body: embedMessage(user.uid, assetId) }]);
 
-    expect(result.explicitAcks).toEqual(["m"]);
-    expect(await assetRow(assetId)).toMatchObject({ status: "ready", version: 6, attempts: 1 });
-    // The takeover is not a state change: the only event is `ready`.
-    expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([["ready", 6]]);
-  });
+      expect(result.explicitAcks).toEqual(["m"]);
+      expect(await assetRow(assetId)).toMatchObject({ status: "ready", version: 7, attempts: 1 });
+      // The take-over is a write like any other (as in the processor): it bumps `version`
+      // and publishes, so a client sees the asset being worked on again.
+      expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
+        ["embedding", 6],
+        ["ready", 7],
+      ]);
+    },
+  );
 
   it("honours a lease shortened by EMBED_LEASE_SECONDS: retries within it, takes over past it", async () => {
     const user = await seedUser();
@@ -175,7 +184,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
     await expect(processMessage(env, embedMessage(user.uid, deadId))).rejects.toBeInstanceOf(
       ClaimHeld,
     );
-    expect(await processMessage(short, embedMessage(user.uid, deadId))).toBe("ready");
+    expect((await processMessage(short, embedMessage(user.uid, deadId))).outcome).toBe("completed");
     expect(await assetRow(deadId)).toMatchObject({ status: "ready", claimed_at: null });
   });
 
@@ -200,7 +209,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
     const { assetId } = await seedAsset(user, { status: "processed" });
     await env.BUCKET.put(variantKey(user.uid, assetId, "thumb"), new Uint8Array([1, 2, 3, 4]));
 
-    expect(await processMessage(env, embedMessage(user.uid, assetId))).toBe("failed");
+    expect((await processMessage(env, embedMessage(user.uid, assetId))).outcome).toBe("failed");
     const row = await assetRow(assetId);
     expect(JSON.parse(row?.error ?? "null")).toMatchObject({
       stage: "processing",
@@ -224,13 +233,31 @@ describe("embedding a processed asset without AI (local mode)", () => {
     );
 
     expect(result.explicitAcks).toEqual(["m"]);
-    expect(await processMessage(racing, embedMessage(user.uid, assetId))).not.toBe("ready");
+    expect((await processMessage(racing, embedMessage(user.uid, assetId))).outcome).not.toBe(
+      "completed",
+    );
     expect(await searchData(assetId)).toEqual({
       features: 0,
       docs: 0,
       descriptorVectors: 0,
       textVectors: 0,
     });
+    expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding"]);
+  });
+
+  it("cannot complete once its claim was taken over: the other consumer's claim stands", async () => {
+    const user = await seedUser();
+    const assetId = await processedAsset(user, "saw.thumb.webp");
+    const theirs = Date.now() + 1;
+    // Our lease runs out mid-work and another delivery takes the claim over.
+    const racing = withHookOnThumbRead(() =>
+      env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?").bind(theirs, assetId).run(),
+    );
+
+    expect((await processMessage(racing, embedMessage(user.uid, assetId))).outcome).toBe(
+      "superseded",
+    );
+    expect(await assetRow(assetId)).toMatchObject({ status: "embedding", claimed_at: theirs });
     expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding"]);
   });
 
@@ -241,7 +268,9 @@ describe("embedding a processed asset without AI (local mode)", () => {
       env.DB.prepare("UPDATE assets SET status = 'failed' WHERE id = ?").bind(assetId).run(),
     );
 
-    expect(await processMessage(racing, embedMessage(user.uid, assetId))).toBe("superseded");
+    expect((await processMessage(racing, embedMessage(user.uid, assetId))).outcome).toBe(
+      "superseded",
+    );
     expect(await assetRow(assetId)).toMatchObject({ status: "failed" });
   });
 });
@@ -283,7 +312,7 @@ describe("messages the embedder does not act on", () => {
       const user = await seedUser();
       const { assetId } = await seedAsset(user, { status, version: 3 });
 
-      expect(await processMessage(env, embedMessage(user.uid, assetId))).toBe("not-processed");
+      expect((await processMessage(env, embedMessage(user.uid, assetId))).outcome).toBe("not-yet");
       const result = await deliver(EMBED, [{ id: "m", body: embedMessage(user.uid, assetId) }]);
 
       expect(result.explicitAcks).toEqual(["m"]);

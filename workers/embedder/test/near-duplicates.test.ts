@@ -13,7 +13,7 @@ async function embedAll(user: User, fixtures: FixtureName[], e: Env = env) {
   const ids: string[] = [];
   for (const fixture of fixtures) {
     const id = await processedAsset(user, fixture);
-    expect(await processMessage(e, embedMessage(user.uid, id))).toBe("ready");
+    expect((await processMessage(e, embedMessage(user.uid, id))).outcome).toBe("completed");
     ids.push(id);
   }
   return ids;
@@ -57,7 +57,7 @@ describe("near-duplicates", () => {
     const [saw = "", copy = ""] = await embedAll(user, ["saw.thumb.webp", "saw-copy.thumb.webp"]);
     // The original is embedded again (a retry): the copy already points at it.
     await env.DB.prepare("UPDATE assets SET status = 'processed' WHERE id = ?").bind(saw).run();
-    expect(await processMessage(env, embedMessage(user.uid, saw))).toBe("ready");
+    expect((await processMessage(env, embedMessage(user.uid, saw))).outcome).toBe("completed");
 
     expect(await nearDuplicateOf(saw)).toBeNull();
     expect(await nearDuplicateOf(copy)).toBe(saw);

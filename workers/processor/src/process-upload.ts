@@ -1,20 +1,22 @@
 import {
-  failure,
-  hubPublisher,
-  lifecycleTimings,
-  noLiveClaim,
+  failExhausted,
+  lifecycleFor,
+  ownedAsset,
+  PermanentFailure,
   parseObjectKey,
-  publishSafely,
   r2NotificationSchema,
+  type StageResult,
   transition,
 } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import { processStage } from "./process-stage";
+import { processingStage, processStage } from "./process-stage";
 
-function hub(env: Env, uid: string) {
-  return hubPublisher(env.USER_HUB, uid);
+/** The asset an uploads message is about, when its key names an original. */
+export function assetIdOf(body: unknown): string | null {
+  const parsed = r2NotificationSchema.safeParse(body);
+  const key = parsed.success ? parseObjectKey(parsed.data.object.key) : null;
+  return key?.kind === "original" ? key.assetId : null;
 }
 
 /**
@@ -22,91 +24,66 @@ function hub(env: Env, uid: string) {
  * Idempotent: a second delivery finds the asset further along and only re-sends the next
  * stage's message. Throws on transient failures (the caller retries).
  */
-export async function processMessage(env: Env, body: unknown): Promise<string> {
+export async function processMessage(env: Env, body: unknown): Promise<StageResult> {
   const parsed = r2NotificationSchema.safeParse(body);
   if (!parsed.success) {
     // Never valid however often it is retried: say so loudly and drop it.
     console.error("uploads: malformed notification dropped", JSON.stringify(parsed.error.issues));
-    return "malformed";
+    return { assetId: null, outcome: "malformed" };
   }
   const n = parsed.data;
-  if (n.action === "DeleteObject" || n.action === "LifecycleDeletion") return "ignored";
   const key = parseObjectKey(n.object.key);
-  if (key?.kind !== "original") return "ignored";
+  if (n.action === "DeleteObject" || n.action === "LifecycleDeletion" || key?.kind !== "original")
+    return { assetId: null, outcome: "ignored" };
 
-  const db = drizzle(env.DB);
-  const [row] = await db.select().from(assets).where(eq(assets.id, key.assetId));
+  const lc = lifecycleFor(env, key.uid);
+  // By id alone: a row of another user under this key is an anomaly to report, not an
+  // orphan to remove.
+  const [row] = await lc.store.db.select().from(assets).where(eq(assets.id, key.assetId));
   if (!row) {
     // No row owns these bytes (expired and swept, or deleted): do not keep an orphan.
     await env.BUCKET.delete(n.object.key);
-    return "orphan-removed";
+    return { assetId: key.assetId, outcome: "orphan-removed" };
   }
   if (row.userId !== key.uid) {
     console.error("uploads: key owner does not match the asset row", { assetId: row.id });
-    return "owner-mismatch";
+    return { assetId: row.id, outcome: "owner-mismatch" };
   }
   if (row.status !== "pending") return processStage(env, row.id, row.userId);
 
   // R2 is the truth about the bytes: a late or repeated notification may name an object
   // that is gone (removed after a size mismatch), and `uploaded` means the bytes are there.
   const head = await env.BUCKET.head(n.object.key);
-  if (!head) return "no-object";
-  const size = head.size;
-  if (size !== row.size) {
-    const t = await transition(db, row.id, "pending", "failed", {
-      error: failure(
-        "upload",
-        "size_mismatch",
-        `The upload is ${size} bytes; ${row.size} were declared`,
-      ),
-    });
-    if (t) {
-      await env.BUCKET.delete(n.object.key);
-      await publishSafely(hub(env, row.userId), [
-        { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version, error: t.error },
-      ]);
-    }
-    return "size-mismatch";
+  if (!head) return { assetId: row.id, outcome: "no-object" };
+  if (head.size !== row.size) {
+    const err = new PermanentFailure(
+      "upload",
+      "size_mismatch",
+      `The upload is ${head.size} bytes; ${row.size} were declared`,
+    );
+    const t = await transition(lc, row.id, "pending", "failed", { error: err.toColumn() });
+    if (t) await env.BUCKET.delete(n.object.key);
+    return { assetId: row.id, outcome: "failed", code: err.code };
   }
-  const t = await transition(db, row.id, "pending", "uploaded", { expiresAt: null });
-  if (t) {
-    await publishSafely(hub(env, row.userId), [
-      { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version },
-    ]);
-  }
+  await transition(lc, row.id, "pending", "uploaded", { expiresAt: null });
   return processStage(env, row.id, row.userId);
 }
 
 /** A notification that exhausted its retries: the asset fails with a reason. */
-export async function processDeadLetter(env: Env, body: unknown): Promise<string> {
+export async function processDeadLetter(env: Env, body: unknown): Promise<StageResult> {
   const parsed = r2NotificationSchema.safeParse(body);
   const key = parsed.success ? parseObjectKey(parsed.data.object.key) : null;
   if (key?.kind !== "original") {
     console.error("uploads-dlq: unusable message dropped", JSON.stringify(body));
-    return "malformed";
+    return { assetId: null, outcome: "malformed" };
   }
-  const db = drizzle(env.DB);
-  const [row] = await db.select().from(assets).where(eq(assets.id, key.assetId));
-  if (!row || row.userId !== key.uid) return "gone";
-  const stage = row.status === "pending" ? "upload" : "processing";
-  const t = await transition(
-    db,
-    row.id,
-    ["pending", "uploaded", "processing"],
-    "failed",
-    {
-      claimedAt: null,
-      error: failure(
-        stage,
-        "retries_exhausted",
-        "Processing kept failing after several retries; retry it to try again",
-      ),
-    },
-    noLiveClaim("processing", lifecycleTimings(env).processingLeaseMs),
+  const lc = lifecycleFor(env, key.uid);
+  const row = await ownedAsset(lc, key.assetId);
+  if (!row) return { assetId: key.assetId, outcome: "gone" };
+  const err = new PermanentFailure(
+    row.status === "pending" ? "upload" : "processing",
+    "retries_exhausted",
+    "Processing kept failing after several retries; retry it to try again",
   );
-  if (!t) return row.status === "processing" ? "claim-live-or-settled" : "already-settled";
-  await publishSafely(hub(env, row.userId), [
-    { assetId: t.id, batchId: t.batchId, status: t.status, version: t.version, error: t.error },
-  ]);
-  return "failed";
+  return failExhausted(lc, processingStage(env), row, ["pending", "uploaded", "processing"], err);
 }

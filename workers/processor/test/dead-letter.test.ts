@@ -54,7 +54,7 @@ describe("the uploads dead-letter handler", () => {
         notification(originalKey(user.uid, assetId), { size }),
       );
 
-      expect(outcome).toBe("failed");
+      expect(outcome.outcome).toBe("failed");
       const row = await assetRow(assetId);
       expect(row).toMatchObject({ status: "failed", version: 4 });
       expect(JSON.parse(row?.error ?? "null")).toMatchObject({
@@ -76,7 +76,7 @@ describe("the uploads dead-letter handler", () => {
       env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?").bind(at, assetId).run();
 
     await setClaim(Date.now() - 1000);
-    expect(await processDeadLetter(env, body)).toBe("claim-live-or-settled");
+    expect((await processDeadLetter(env, body)).outcome).toBe("claim-live-or-settled");
     expect(await assetRow(assetId)).toMatchObject({
       status: "processing",
       version: 3,
@@ -85,7 +85,7 @@ describe("the uploads dead-letter handler", () => {
     expect(await hubEvents(user.uid)).toEqual([]);
 
     await setClaim(Date.now() - lease - 1000);
-    expect(await processDeadLetter(env, body)).toBe("failed");
+    expect((await processDeadLetter(env, body)).outcome).toBe("failed");
     expect(await assetRow(assetId)).toMatchObject({
       status: "failed",
       version: 4,
@@ -104,7 +104,7 @@ describe("the uploads dead-letter handler", () => {
         notification(originalKey(user.uid, assetId), { size }),
       );
 
-      expect(outcome).toBe("already-settled");
+      expect(outcome.outcome).toBe("already-past");
       expect(await assetRow(assetId)).toMatchObject({ status, version: 5, error: null });
       expect(await hubEvents(user.uid)).toEqual([]);
     },
@@ -120,7 +120,7 @@ describe("the uploads dead-letter handler", () => {
       notification(originalKey(other.uid, assetId), { size }),
     );
 
-    expect(outcome).toBe("gone");
+    expect(outcome.outcome).toBe("gone");
     expect(await assetRow(assetId)).toMatchObject({ status: "pending", version: 1 });
     expect(await hubEvents(owner.uid)).toEqual([]);
   });

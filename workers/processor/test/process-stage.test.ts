@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import { ClaimHeld, originalKey, variantKey } from "@darkroom/shared";
+import { ClaimHeld, originalKey, PROCESSING_LEASE_MS, variantKey } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
-import { PROCESSING_LEASE_MS, processStage } from "../src/process-stage";
+import { processStage } from "../src/process-stage";
 import { fixture } from "./fixtures";
 import {
   assetRow,
@@ -50,7 +50,7 @@ describe("the processing stage", () => {
     });
     await env.BUCKET.put(originalKey(user.uid, assetId), photo);
     const r = recordingEnv();
-    expect(await processStage(r.env, assetId, user.uid)).toBe("processed");
+    expect((await processStage(r.env, assetId, user.uid)).outcome).toBe("completed");
     const row = await env.DB.prepare("SELECT * FROM assets WHERE id = ?")
       .bind(assetId)
       .first<Record<string, unknown>>();
@@ -106,7 +106,11 @@ describe("the processing stage", () => {
       version: 2,
     });
     await env.BUCKET.put(originalKey(user.uid, assetId), svg);
-    expect(await processStage(env, assetId, user.uid)).toBe("failed:unsupported_format");
+    expect(await processStage(env, assetId, user.uid)).toEqual({
+      assetId,
+      outcome: "failed",
+      code: "unsupported_format",
+    });
     expect(await env.BUCKET.head(variantKey(user.uid, assetId, "thumb"))).toBeNull();
   });
 
@@ -139,12 +143,23 @@ describe("the processing stage", () => {
     const { assetId, size } = await seedAsset(user, { status: "processing", version: 3 });
     await putOriginal(user.uid, assetId, size);
     await setRow(assetId, "claimed_at = ?", Date.now() - PROCESSING_LEASE_MS - 1000);
-    expect(await processStage(env, assetId, user.uid)).toBe("processed");
+    expect((await processStage(env, assetId, user.uid)).outcome).toBe("completed");
     expect(await assetRow(assetId)).toMatchObject({
       status: "processed",
       version: 5,
       claimed_at: null,
     });
+  });
+
+  it("takes over a processing asset without a claim time, as the embedder does", async () => {
+    const user = await seedUser();
+    const { assetId, size } = await seedAsset(user, { status: "processing", version: 3 });
+    await putOriginal(user.uid, assetId, size);
+    expect((await processStage(env, assetId, user.uid)).outcome).toBe("completed");
+    expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
+      ["processing", 4],
+      ["processed", 5],
+    ]);
   });
 
   it("honours a lease shortened by PROCESSING_LEASE_SECONDS: retries within it, takes over past it", async () => {
@@ -165,7 +180,7 @@ describe("the processing stage", () => {
     await putOriginal(user.uid, dead.assetId, dead.size);
     await setRow(dead.assetId, "claimed_at = ?", Date.now() - 30_000);
     await expect(processStage(env, dead.assetId, user.uid)).rejects.toBeInstanceOf(ClaimHeld);
-    expect(await processStage(short, dead.assetId, user.uid)).toBe("processed");
+    expect((await processStage(short, dead.assetId, user.uid)).outcome).toBe("completed");
     expect(await assetRow(dead.assetId)).toMatchObject({ status: "processed", claimed_at: null });
   });
 
@@ -191,7 +206,7 @@ describe("the processing stage", () => {
         },
       }),
     };
-    expect(await processStage(e, assetId, user.uid)).toBe("deleted-meanwhile");
+    expect((await processStage(e, assetId, user.uid)).outcome).toBe("deleted-meanwhile");
     expect(await env.BUCKET.head(variantKey(user.uid, assetId, "thumb"))).toBeNull();
     expect(await env.BUCKET.head(variantKey(user.uid, assetId, "preview"))).toBeNull();
   });
@@ -211,8 +226,17 @@ describe("the processing stage", () => {
       }),
     };
     await expect(processStage(e, assetId, user.uid)).rejects.toThrow(/simulated/);
-    expect(await assetRow(assetId)).toMatchObject({ status: "uploaded", claimed_at: null });
-    expect(await processStage(env, assetId, user.uid)).toBe("processed");
+    expect(await assetRow(assetId)).toMatchObject({
+      status: "uploaded",
+      claimed_at: null,
+      version: 4,
+    });
+    // Released as the embedder releases: one version more and its event.
+    expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
+      ["processing", 3],
+      ["uploaded", 4],
+    ]);
+    expect((await processStage(env, assetId, user.uid)).outcome).toBe("completed");
   });
 
   it("keeps memory flat over many images in one isolate (fresh WASM per image)", async () => {
@@ -225,7 +249,7 @@ describe("the processing stage", () => {
         size: PHOTO.byteLength,
       });
       await env.BUCKET.put(originalKey(user.uid, assetId), PHOTO);
-      expect(await processStage(env, assetId, user.uid)).toBe("processed");
+      expect((await processStage(env, assetId, user.uid)).outcome).toBe("completed");
     }
     // The pipeline's own meter, per image, must not creep up.
     const { processImage } = await import("../src/image/pipeline");

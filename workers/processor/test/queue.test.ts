@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { variantKey } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { messageLines } from "../../../test/workerd/queue-helpers";
 import {
   assetRow,
   deliver,
@@ -127,6 +128,7 @@ describe("the uploads queue handler", () => {
     const sickKey = await putOriginal(user.uid, sick.assetId, sick.size);
     const healthyKey = await putOriginal(user.uid, healthy.assetId, healthy.size);
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
     const flakyEnv: Env = { ...env, DB: failingD1(env.DB, sick.assetId) };
 
     const result = await deliver(
@@ -146,10 +148,26 @@ describe("the uploads queue handler", () => {
     const delay = result.retryMessages[0]?.delaySeconds ?? 0;
     expect(delay).toBeGreaterThanOrEqual(1);
     expect(delay).toBeLessThanOrEqual(4);
-    expect(error).toHaveBeenCalledWith(
-      "processor: transient failure, will retry",
-      expect.objectContaining({ id: "sick", attempts: 1 }),
+    // One structured line per message: the retry on stderr, the others on stdout.
+    expect(messageLines(error)).toContainEqual(
+      expect.objectContaining({
+        stage: "processor",
+        assetId: sick.assetId,
+        outcome: "retry",
+        attempts: 1,
+        delaySeconds: delay,
+        error: expect.any(String),
+      }),
     );
+    expect(messageLines(log)).toEqual([
+      expect.objectContaining({
+        stage: "processor",
+        assetId: healthy.assetId,
+        outcome: "completed",
+        ms: expect.any(Number),
+      }),
+      { stage: "processor", assetId: null, outcome: "malformed", ms: expect.any(Number) },
+    ]);
 
     expect(await assetRow(sick.assetId)).toMatchObject({ status: "pending", version: 1 });
     expect(await env.BUCKET.head(sickKey)).not.toBeNull();

@@ -1,18 +1,21 @@
 import {
-  type AssetEventInput,
+  assetEvent,
   assetPrefix,
+  deletedEvent,
   deleteVectors,
   type EmbedMessage,
+  type EventRow,
+  eventColumns,
+  lifecycleFor,
   originalKey,
   parseAssetError,
+  publishSafely,
   type R2Notification,
-  type TransitionResult,
   transition,
+  versioned,
 } from "@darkroom/shared";
 import { assetFeatures, assets, batchItems, searchDocs } from "@darkroom/shared/db";
 import { and, eq, sql } from "drizzle-orm";
-import { db } from "./db";
-import { publish } from "./hub";
 
 type Row = typeof assets.$inferSelect;
 
@@ -45,31 +48,28 @@ export type RetryOutcome = "requeued" | "reupload" | "skipped";
 export async function retryFailed(env: Env, row: Row): Promise<RetryOutcome> {
   if (row.status !== "failed") return "skipped";
   const error = parseAssetError(row.error);
-  const d = db(env);
+  const lc = lifecycleFor(env, row.userId);
   const uid = row.userId;
   const stage = error?.stage ?? "processing";
   const note = stage === "embedding" ? null : await notificationFor(env, uid, row.id);
   // Counted for the ops metrics (`retries`), whoever asked: the owner or an operator.
   const retried = { claimedAt: null, retries: sql`${assets.retries} + 1`, retriedAt: Date.now() };
   let outcome: RetryOutcome = "requeued";
-  let next: TransitionResult | null;
+  let next: EventRow | null;
   if (stage === "embedding") {
-    next = await transition(d, row.id, "failed", "processed", retried);
+    next = await transition(lc, row.id, "failed", "processed", retried);
     if (next) await env.EMBED_QUEUE.send({ assetId: row.id, uid } satisfies EmbedMessage);
   } else if (stage === "processing" && note) {
-    next = await transition(d, row.id, "failed", "uploaded", retried);
+    next = await transition(lc, row.id, "failed", "uploaded", retried);
     if (next) await env.UPLOADS_QUEUE.send(note);
   } else {
     // The original never arrived (or is gone): back to pending; resuming the same bytes
     // through POST /api/uploads gives a fresh URL for the same asset.
-    next = await transition(d, row.id, "failed", "pending", { ...retried, expiresAt: Date.now() });
+    next = await transition(lc, row.id, "failed", "pending", { ...retried, expiresAt: Date.now() });
     if (next && note) await env.UPLOADS_QUEUE.send(note);
     else outcome = "reupload";
   }
   if (!next) return "skipped";
-  await publish(env, uid, [
-    { assetId: row.id, batchId: row.batchId, status: next.status, version: next.version },
-  ]);
   return outcome;
 }
 
@@ -108,17 +108,28 @@ export async function purgeAsset(
     cursor = listed.truncated ? listed.cursor : undefined;
   } while (cursor);
   await deleteVectors(env, uid, [assetId]);
-  const d = db(env);
-  await d.batch([
-    d.delete(batchItems).where(eq(batchItems.assetId, assetId)),
-    d.delete(assetFeatures).where(eq(assetFeatures.assetId, assetId)),
-    d.delete(searchDocs).where(eq(searchDocs.assetId, assetId)),
+  const { store, hub } = lifecycleFor(env, uid);
+  const d = store.db;
+  // Photos that pointed at this one change too: a write like any other (versioned, one
+  // event each).
+  const [, , , unpointed, deleted] = await d.batch([
+    d.delete(batchItems).where(and(eq(batchItems.assetId, assetId), eq(batchItems.userId, uid))),
+    d
+      .delete(assetFeatures)
+      .where(and(eq(assetFeatures.assetId, assetId), eq(assetFeatures.userId, uid))),
+    d.delete(searchDocs).where(and(eq(searchDocs.assetId, assetId), eq(searchDocs.userId, uid))),
     d
       .update(assets)
-      .set({ nearDuplicateOf: null })
-      .where(and(eq(assets.userId, uid), eq(assets.nearDuplicateOf, assetId))),
-    d.delete(assets).where(and(eq(assets.id, assetId), eq(assets.status, "deleting"))),
+      .set(versioned({ nearDuplicateOf: null }))
+      .where(and(eq(assets.userId, uid), eq(assets.nearDuplicateOf, assetId)))
+      .returning(eventColumns),
+    d
+      .delete(assets)
+      .where(and(eq(assets.id, assetId), eq(assets.userId, uid), eq(assets.status, "deleting")))
+      .returning({ id: assets.id }),
   ]);
-  const event: AssetEventInput = { assetId, batchId, status: "deleted", version: version + 1 };
-  await publish(env, uid, [event]);
+  await publishSafely(hub, [
+    ...unpointed.map(assetEvent),
+    ...(deleted.length > 0 ? [deletedEvent({ id: assetId, batchId, version })] : []),
+  ]);
 }

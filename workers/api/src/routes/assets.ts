@@ -1,4 +1,10 @@
-import { assetStatusSchema, MAX_SEARCH_LIMIT, similarAssets, transition } from "@darkroom/shared";
+import {
+  assetStatusSchema,
+  lifecycleFor,
+  MAX_SEARCH_LIMIT,
+  similarAssets,
+  transition,
+} from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
@@ -142,7 +148,7 @@ export const assetRoutes = new Hono<AppEnv>()
     const row = await ownedAsset(c.env, uid, c.req.param("id"));
     let version = row.version;
     if (row.status !== "deleting") {
-      const t = await transition(db(c.env), row.id, row.status, "deleting");
+      const t = await transition(lifecycleFor(c.env, uid), row.id, row.status, "deleting");
       if (!t) throw new Conflict("asset_changed", "The asset changed meanwhile; try again");
       version = t.version;
     }

@@ -1,8 +1,12 @@
 import {
   type AssetEventInput,
+  assetEvent,
+  eventColumns,
+  eventRowSchema,
   originalKey,
   type UploadResponse,
   uploadRequestSchema,
+  versioned,
 } from "@darkroom/shared";
 import { assets, batches, batchItems } from "@darkroom/shared/db";
 import { and, eq, inArray, sql } from "drizzle-orm";
@@ -150,16 +154,23 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     writes.push(statement);
     return { part, at: writes.length - 1 };
   });
+  const resumes: { i: number; f: (typeof files)[number]; assetId: string; at: number }[] = [];
   files.forEach((f, i) => {
     const p = plans[i];
     if (p?.kind === "resume") {
       // The same bytes again: the client may have renamed the file; keep its latest word.
+      // A write like any other (versioned): a sweep that read the row before cannot
+      // delete it now (sweeper.ts, expirePending).
       writes.push(
         d
           .update(assets)
-          .set({ name: f.name, size: f.size, type: f.type, expiresAt, updatedAt: now })
-          .where(and(eq(assets.id, p.assetId), eq(assets.status, "pending"))),
+          .set(versioned({ name: f.name, size: f.size, type: f.type, expiresAt }, now))
+          .where(
+            and(eq(assets.id, p.assetId), eq(assets.userId, uid), eq(assets.status, "pending")),
+          )
+          .returning(eventColumns),
       );
+      resumes.push({ i, f, assetId: p.assetId, at: writes.length - 1 });
     }
   });
   // Batch items go in the same round trip, copied from the asset rows themselves: an
@@ -185,8 +196,17 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
   writes.push(...itemsFor([...new Set(plans.map((p) => p.assetId))]));
   const results = await d.batch(writes as [BatchItem<"sqlite">]);
 
+  const events: AssetEventInput[] = [];
+  // A resumed row that changed meanwhile (swept, or uploaded through another request) is
+  // looked up again like an INSERT that lost a race.
+  const resumedAway = resumes.filter(({ at }) => {
+    const result = results[at];
+    const row = Array.isArray(result) ? eventRowSchema.safeParse(result[0]) : null;
+    if (row?.success) events.push(assetEvent(row.data));
+    return !row?.success;
+  });
   // A concurrent request may have inserted the same hash first: answer with its asset.
-  const lost = insertStatements.flatMap(({ part, at }) => {
+  const lostInserts = insertStatements.flatMap(({ part, at }) => {
     const result = results[at];
     const inserted = new Set<string>();
     if (Array.isArray(result)) {
@@ -196,6 +216,7 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     }
     return part.filter(({ assetId }) => !inserted.has(assetId));
   });
+  const lost = [...lostInserts, ...resumedAway];
   if (lost.length > 0) {
     const [firstLookup, ...restLookups] = byHash(lost.map(({ f }) => f.sha256));
     const winners = new Map<string, { id: string; status: string }>();
@@ -220,7 +241,6 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
 
   const origin = new URL(c.req.url).origin;
   const body: UploadResponse = { batchId, files: [] };
-  const events: AssetEventInput[] = [];
   for (const [i, f] of files.entries()) {
     const p = plans[i];
     if (!p) continue;

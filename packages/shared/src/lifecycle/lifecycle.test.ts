@@ -1,0 +1,304 @@
+// Runs in workerd with a real D1 and the api's real UserHub, inside the processor's test
+// project (packages/shared has no worker of its own; see workers/processor/vitest.config.ts).
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { hubEventsOf } from "../../../../test/workerd/queue-helpers";
+import { ClaimHeld } from "../queue-loop";
+import { PermanentFailure } from "./failures";
+import { type Claim, claimStage, failExhausted, runClaimed, type StageSpec } from "./stage";
+import { storeFor } from "./store";
+import { lifecycleFor, transition, writeAsset } from "./write";
+
+const LEASE_MS = 60_000;
+const spec: StageSpec = {
+  name: "processing",
+  from: "uploaded",
+  claimed: "processing",
+  done: "processed",
+  leaseMs: LEASE_MS,
+};
+
+type Row = { status: string; version: number; claimed_at: number | null; attempts: number };
+
+async function seed(status: string, claimedAt: number | null = null, version = 3) {
+  const uid = crypto.randomUUID();
+  const batchId = crypto.randomUUID();
+  const id = crypto.randomUUID();
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO users (id, sub, created_at) VALUES (?, ?, ?)").bind(
+      uid,
+      `sub-${uid}`,
+      now,
+    ),
+    env.DB.prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)").bind(
+      batchId,
+      uid,
+      now,
+    ),
+    env.DB.prepare(
+      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+         claimed_at, created_at, updated_at)
+       VALUES (?, ?, ?, 'a.jpg', 10, 'image/jpeg', ?, ?, ?, ?, ?, ?)`,
+    ).bind(
+      id,
+      uid,
+      batchId,
+      id.replaceAll("-", "").padEnd(64, "0"),
+      status,
+      version,
+      claimedAt,
+      now,
+      now,
+    ),
+  ]);
+  const lc = lifecycleFor(env, uid);
+  const read = () =>
+    env.DB.prepare("SELECT status, version, claimed_at, attempts FROM assets WHERE id = ?")
+      .bind(id)
+      .first<Row>();
+  const events = async () =>
+    (await hubEventsOf(env.USER_HUB, uid)).map((e) => [e.status, e.version, e.error?.code]);
+  return { uid, id, lc, read, events };
+}
+
+async function claimed(a: Awaited<ReturnType<typeof seed>>): Promise<Claim> {
+  const row = await a.read();
+  const c = await claimStage(a.lc, spec, {
+    id: a.id,
+    status: row?.status === "uploaded" ? "uploaded" : "processing",
+    claimedAt: row?.claimed_at ?? null,
+  });
+  if (!c || "outcome" in c) throw new Error("expected a claim");
+  return c;
+}
+
+const noCleanup = async () => {
+  throw new Error("cleanup must not run");
+};
+
+describe("every asset write", () => {
+  it("bumps version by one and publishes exactly one event, built from the row it wrote", async () => {
+    const a = await seed("uploaded");
+    expect(await transition(a.lc, a.id, "uploaded", "processing")).toMatchObject({ version: 4 });
+    expect(await writeAsset(a.lc, a.id, undefined, { name: "b.jpg" })).toMatchObject({
+      version: 5,
+    });
+    expect(await a.events()).toEqual([
+      ["processing", 4, undefined],
+      ["processing", 5, undefined],
+    ]);
+  });
+
+  it("writes nothing and publishes nothing when its condition no longer holds", async () => {
+    const a = await seed("ready");
+    expect(await transition(a.lc, a.id, "uploaded", "processing")).toBeNull();
+    expect(await a.read()).toMatchObject({ status: "ready", version: 3 });
+    expect(await a.events()).toEqual([]);
+  });
+
+  it("reaches only its own user's rows through storeFor", async () => {
+    const a = await seed("uploaded");
+    const otherUid = crypto.randomUUID();
+    const other = { ...a.lc, store: storeFor(env, otherUid) };
+    expect(other.store.uid).toBe(otherUid);
+    expect(await transition(other, a.id, "uploaded", "failed")).toBeNull();
+    expect(await a.read()).toMatchObject({ status: "uploaded", version: 3 });
+  });
+});
+
+describe("claiming a stage", () => {
+  it("claims from the stage's from-status with a claim time, one attempt, a version and an event", async () => {
+    const a = await seed("uploaded");
+    const c = await claimed(a);
+    expect(await a.read()).toMatchObject({
+      status: "processing",
+      version: 4,
+      claimed_at: c.claimedAt,
+      attempts: 1,
+    });
+    expect(await a.events()).toEqual([["processing", 4, undefined]]);
+  });
+
+  it("throws ClaimHeld with the rest of the lease while another claim is live, touching nothing", async () => {
+    const a = await seed("processing", Date.now() - 20_000);
+    const err = await claimStage(a.lc, spec, {
+      id: a.id,
+      status: "processing",
+      claimedAt: Date.now() - 20_000,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ClaimHeld);
+    expect(err instanceof ClaimHeld && err.delaySeconds).toBeGreaterThanOrEqual(39);
+    expect(err instanceof ClaimHeld && err.delaySeconds).toBeLessThanOrEqual(41);
+    expect(await a.read()).toMatchObject({ version: 3 });
+    expect(await a.events()).toEqual([]);
+  });
+
+  it.each([
+    ["older than the lease", Date.now() - LEASE_MS - 1000],
+    ["released (no claim time)", null],
+  ])("takes over a claim %s: a new claim time, a version and an event", async (_, at) => {
+    const a = await seed("processing", at);
+    const c = await claimed(a);
+    expect(await a.read()).toMatchObject({
+      status: "processing",
+      version: 4,
+      claimed_at: c.claimedAt,
+      attempts: 1,
+    });
+    expect(await a.events()).toEqual([["processing", 4, undefined]]);
+  });
+
+  it("lets one of two racing take-overs win; the loser retries when the winner's lease runs out", async () => {
+    const dead = Date.now() - LEASE_MS - 1000;
+    const a = await seed("processing", dead);
+    const seen = { id: a.id, status: "processing" as const, claimedAt: dead };
+    const first = await claimStage(a.lc, spec, seen);
+    const second = await claimStage(a.lc, spec, seen).catch((e: unknown) => e);
+    expect(first).toMatchObject({ assetId: a.id });
+    expect(second).toBeInstanceOf(ClaimHeld);
+    expect(await a.read()).toMatchObject({ version: 4, attempts: 1 });
+  });
+
+  it("leaves a row in neither status to its caller", async () => {
+    const a = await seed("ready");
+    expect(await claimStage(a.lc, spec, { id: a.id, status: "ready", claimedAt: null })).toBeNull();
+  });
+});
+
+describe("running a claimed stage", () => {
+  it("completes to the done status while the claim holds, with the stage's columns", async () => {
+    const a = await seed("uploaded");
+    const c = await claimed(a);
+    const result = await runClaimed(c, async () => ({
+      set: { width: 7 },
+      cleanup: noCleanup,
+    }));
+    expect(result).toEqual({ assetId: a.id, outcome: "completed" });
+    expect(await a.read()).toMatchObject({ status: "processed", version: 5, claimed_at: null });
+    expect(await a.events()).toEqual([
+      ["processing", 4, undefined],
+      ["processed", 5, undefined],
+    ]);
+  });
+
+  it("cannot complete once another consumer took the claim over: superseded, their state stands", async () => {
+    const a = await seed("uploaded");
+    const c = await claimed(a);
+    const result = await runClaimed(c, async () => {
+      // Our lease ran out mid-work and another delivery took over.
+      await env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?")
+        .bind(c.claimedAt + 1, a.id)
+        .run();
+      return { set: {}, cleanup: noCleanup };
+    });
+    expect(result).toEqual({ assetId: a.id, outcome: "superseded" });
+    expect(await a.read()).toMatchObject({ status: "processing", claimed_at: c.claimedAt + 1 });
+  });
+
+  it.each([
+    ["set to deleting", "UPDATE assets SET status = 'deleting' WHERE id = ?"],
+    ["deleted", "DELETE FROM assets WHERE id = ?"],
+  ])("cleans up what it wrote when the asset was %s meanwhile", async (_, sql) => {
+    const a = await seed("uploaded");
+    const c = await claimed(a);
+    let cleaned = 0;
+    const result = await runClaimed(c, async () => {
+      await env.DB.prepare(sql).bind(a.id).run();
+      return {
+        set: {},
+        cleanup: async () => {
+          cleaned += 1;
+        },
+      };
+    });
+    expect(result).toEqual({ assetId: a.id, outcome: "deleted-meanwhile" });
+    expect(cleaned).toBe(1);
+  });
+
+  it("fails the asset on a PermanentFailure, with stage, code and message, while the claim holds", async () => {
+    const a = await seed("uploaded");
+    const c = await claimed(a);
+    const result = await runClaimed(c, async () => {
+      throw new PermanentFailure("processing", "corrupt", "Broken");
+    });
+    expect(result).toEqual({ assetId: a.id, outcome: "failed", code: "corrupt" });
+    expect(await a.read()).toMatchObject({ status: "failed", version: 5, claimed_at: null });
+    expect(await a.events()).toEqual([
+      ["processing", 4, undefined],
+      ["failed", 5, "corrupt"],
+    ]);
+  });
+
+  it("does not fail an asset whose claim it lost", async () => {
+    const a = await seed("uploaded");
+    const c = await claimed(a);
+    await env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?")
+      .bind(c.claimedAt + 1, a.id)
+      .run();
+    const result = await runClaimed(c, async () => {
+      throw new PermanentFailure("processing", "corrupt", "Broken");
+    });
+    expect(result).toEqual({ assetId: a.id, outcome: "superseded" });
+    expect(await a.read()).toMatchObject({ status: "processing", version: 4 });
+  });
+
+  it("releases the claim on a transient error, back to the from-status with an event, and rethrows", async () => {
+    const a = await seed("uploaded");
+    const c = await claimed(a);
+    await expect(
+      runClaimed(c, async () => {
+        throw new Error("R2 503");
+      }),
+    ).rejects.toThrow("R2 503");
+    expect(await a.read()).toMatchObject({ status: "uploaded", version: 5, claimed_at: null });
+    expect(await a.events()).toEqual([
+      ["processing", 4, undefined],
+      ["uploaded", 5, undefined],
+    ]);
+  });
+
+  it("releases nothing that is no longer its own", async () => {
+    const a = await seed("uploaded");
+    const c = await claimed(a);
+    await env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?")
+      .bind(c.claimedAt + 1, a.id)
+      .run();
+    await expect(
+      runClaimed(c, async () => {
+        throw new Error("R2 503");
+      }),
+    ).rejects.toThrow("R2 503");
+    expect(await a.read()).toMatchObject({ status: "processing", claimed_at: c.claimedAt + 1 });
+  });
+});
+
+describe("a message that exhausted its retries", () => {
+  const exhausted = new PermanentFailure("processing", "retries_exhausted", "Kept failing");
+
+  it("leaves an asset alone while another delivery's claim is live", async () => {
+    const a = await seed("processing", Date.now() - 1000);
+    const r = await failExhausted(
+      a.lc,
+      spec,
+      { id: a.id, status: "processing" },
+      ["processing"],
+      exhausted,
+    );
+    expect(r).toEqual({ assetId: a.id, outcome: "claim-live-or-settled" });
+    expect(await a.events()).toEqual([]);
+  });
+
+  it("fails it once the claim is dead", async () => {
+    const a = await seed("processing", Date.now() - LEASE_MS - 1000);
+    const r = await failExhausted(
+      a.lc,
+      spec,
+      { id: a.id, status: "processing" },
+      ["processing"],
+      exhausted,
+    );
+    expect(r).toEqual({ assetId: a.id, outcome: "failed", code: "retries_exhausted" });
+    expect(await a.events()).toEqual([["failed", 4, "retries_exhausted"]]);
+  });
+});

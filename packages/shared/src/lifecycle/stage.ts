@@ -1,0 +1,183 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { AssetStatus, FailureStage } from "../assets";
+import { assets } from "../db/schema";
+import { ClaimHeld } from "../queue-loop";
+import { PermanentFailure } from "./failures";
+import { outcome, type StageResult } from "./outcomes";
+import { type AssetSet, type Lifecycle, noLiveClaim, transition, writeAsset } from "./write";
+
+/** A stage of the pipeline as the lifecycle sees it (DESIGN.md, "Asset lifecycle"). */
+export type StageSpec = {
+  /** Its name in failures and logs. */
+  readonly name: Exclude<FailureStage, "upload">;
+  /** The status it claims from, and that a transient failure hands the asset back to. */
+  readonly from: AssetStatus;
+  /** The status while a claim is held. */
+  readonly claimed: AssetStatus;
+  /** The status it completes to. */
+  readonly done: AssetStatus;
+  /** A claim older than this is presumed dead and taken over. */
+  readonly leaseMs: number;
+};
+
+/** A held claim: every write of the stage applies only while it holds. */
+export type Claim = {
+  readonly lc: Lifecycle;
+  readonly spec: StageSpec;
+  readonly assetId: string;
+  readonly claimedAt: number;
+};
+
+type ClaimedRow = { id: string; status: AssetStatus; claimedAt: number | null };
+
+/** Seconds until a claim made at `claimedAt` runs out; at least one. */
+function heldFor(spec: StageSpec, claimedAt: number, now: number): number {
+  return Math.max(1, Math.ceil((claimedAt + spec.leaseMs - now) / 1000));
+}
+
+/**
+ * Claims `row` for this delivery: `from → claimed` with a claim time, or a take-over of a
+ * claim older than the lease (conditional on the claim seen, so one taker wins). Both
+ * bump `version` and publish. Throws `ClaimHeld` while another consumer's claim is live.
+ * Returns null when the row is in neither status (the caller decides what that means),
+ * or the outcome when another delivery won the race to claim.
+ */
+export async function claimStage(
+  lc: Lifecycle,
+  spec: StageSpec,
+  row: ClaimedRow,
+  now = Date.now(),
+): Promise<Claim | StageResult | null> {
+  let won: unknown;
+  if (row.status === spec.from) {
+    won = await transition(lc, row.id, spec.from, spec.claimed, {
+      claimedAt: now,
+      attempts: sql`${assets.attempts} + 1`,
+    });
+  } else if (row.status === spec.claimed) {
+    if (row.claimedAt !== null && row.claimedAt > now - spec.leaseMs) {
+      throw new ClaimHeld(heldFor(spec, row.claimedAt, now));
+    }
+    won = await writeAsset(
+      lc,
+      row.id,
+      and(
+        eq(assets.status, spec.claimed),
+        row.claimedAt === null ? isNull(assets.claimedAt) : eq(assets.claimedAt, row.claimedAt),
+      ),
+      { claimedAt: now, attempts: sql`${assets.attempts} + 1` },
+    );
+  } else {
+    return null;
+  }
+  if (won) return { lc, spec, assetId: row.id, claimedAt: now };
+  // Another delivery changed the row between our read and our claim. While its claim is
+  // live, retry when it would run out (the retry finds the asset done, or takes over).
+  const [fresh] = await lc.store.db
+    .select({ status: assets.status, claimedAt: assets.claimedAt })
+    .from(assets)
+    .where(eq(assets.id, row.id));
+  if (fresh?.status === spec.claimed && fresh.claimedAt !== null) {
+    throw new ClaimHeld(heldFor(spec, fresh.claimedAt, now));
+  }
+  return outcome(row.id, "claim-lost");
+}
+
+/** The row is still ours: in the claimed status with our claim time. */
+function ours(claim: Claim) {
+  return and(eq(assets.status, claim.spec.claimed), eq(assets.claimedAt, claim.claimedAt));
+}
+
+/** What a stage's work hands back to complete the asset. */
+export type Completion = {
+  /** Columns the stage sets along with `done`. */
+  set: AssetSet;
+  /** Removes what the stage wrote outside the row, when the asset was deleted meanwhile. */
+  cleanup: () => Promise<void>;
+};
+
+/**
+ * Runs the stage's work under `claim`: completes the asset (`claimed → done`) only while
+ * the claim holds; a `PermanentFailure` fails it (also only while the claim holds); any
+ * other error releases the claim (back to `from`, so the retry claims at once) and is
+ * rethrown for the queue loop to retry.
+ */
+export async function runClaimed(
+  claim: Claim,
+  work: () => Promise<Completion>,
+): Promise<StageResult> {
+  try {
+    const done = await work();
+    const row = await writeAsset(claim.lc, claim.assetId, ours(claim), {
+      ...done.set,
+      status: claim.spec.done,
+      claimedAt: null,
+      error: null,
+    });
+    if (row) return outcome(claim.assetId, "completed");
+    return await claimGone(claim, done.cleanup);
+  } catch (err) {
+    if (err instanceof PermanentFailure) return fail(claim, err);
+    await release(claim).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Fails the asset with `err`, only while our claim holds. */
+async function fail(claim: Claim, err: PermanentFailure): Promise<StageResult> {
+  const row = await writeAsset(claim.lc, claim.assetId, ours(claim), {
+    status: "failed",
+    claimedAt: null,
+    error: err.toColumn(),
+  });
+  if (!row) return claimGone(claim, async () => undefined);
+  return { assetId: claim.assetId, outcome: "failed", code: err.code };
+}
+
+/** Hands the asset back to `from` after a transient failure, only while our claim holds. */
+export function release(claim: Claim): Promise<unknown> {
+  return writeAsset(claim.lc, claim.assetId, ours(claim), {
+    status: claim.spec.from,
+    claimedAt: null,
+  });
+}
+
+/**
+ * Our claim no longer holds. Deleted meanwhile (row gone, or a `deleting` tombstone): what
+ * the stage wrote must not outlive the asset. Otherwise a consumer that took over (or a
+ * dead-letter handler) moved it on, and its state stands.
+ */
+async function claimGone(claim: Claim, cleanup: () => Promise<void>): Promise<StageResult> {
+  const [now] = await claim.lc.store.db
+    .select({ status: assets.status })
+    .from(assets)
+    .where(eq(assets.id, claim.assetId));
+  if (!now || now.status === "deleting") {
+    await cleanup();
+    return outcome(claim.assetId, "deleted-meanwhile");
+  }
+  return outcome(claim.assetId, "superseded");
+}
+
+/**
+ * A message of the stage that exhausted its retries: the asset fails with `err`, unless
+ * another delivery holds a live claim on it (see `noLiveClaim`).
+ */
+export async function failExhausted(
+  lc: Lifecycle,
+  spec: StageSpec,
+  row: { id: string; status: AssetStatus },
+  from: readonly AssetStatus[],
+  err: PermanentFailure,
+): Promise<StageResult> {
+  const t = await transition(
+    lc,
+    row.id,
+    from,
+    "failed",
+    { claimedAt: null, error: err.toColumn() },
+    noLiveClaim(spec.claimed, spec.leaseMs),
+  );
+  if (t) return { assetId: row.id, outcome: "failed", code: err.code };
+  return outcome(row.id, row.status === spec.claimed ? "claim-live-or-settled" : "already-past");
+}
