@@ -35,7 +35,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const fixturesDir = path.resolve(root, "test/fixtures/images");
 const SOURCE_PHOTO = "2569067123_aca715a2ee_o.jpg";
 const MB = 1024 * 1024;
-/** The production budget (wrangler.toml PROCESSOR_MEMORY_BUDGET_MB); lifted only to measure. */
+/** The production budget (PROCESSOR_MEMORY_BUDGET_MB, default in workers/processor/src/config.ts); lifted only to measure. */
 const BUDGET_MB = 100;
 const LIFTED_BUDGET_MB = 1024;
 

@@ -131,7 +131,7 @@ if (timingOverrides.length > 0) {
 if (process.env.DARKROOM_UPLOAD_ORIGIN) {
   devArgs.push("--var", `LOCAL_UPLOAD_ORIGIN:${process.env.DARKROOM_UPLOAD_ORIGIN}`);
 }
-// Who sees the Ops tab (wrangler.toml's OPERATOR_SUBS is empty: nobody).
+// Who sees the Ops tab (OPERATOR_SUBS defaults to nobody: workers/api/src/lib/config.ts).
 if (process.env.OPERATOR_SUBS) {
   devArgs.push("--var", `OPERATOR_SUBS:${process.env.OPERATOR_SUBS}`);
   log(`operators: ${process.env.OPERATOR_SUBS}`);

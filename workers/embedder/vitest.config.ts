@@ -46,7 +46,7 @@ export default defineConfig({
             },
           ]),
         ),
-        // UserHub reads the api's rate-limit vars (same values as the root wrangler.toml).
+        // UserHub reads the api's rate-limit vars (the defaults of workers/api/src/lib/config.ts).
         bindings: {
           RATE_LIMIT_CAPACITY: "3000",
           RATE_LIMIT_REFILL_PER_MINUTE: "600",

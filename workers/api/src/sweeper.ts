@@ -5,12 +5,13 @@ import {
   crossUserStores,
   deletedEvent,
   type EmbedMessage,
-  type LifecycleTimings,
   lifecycleFor,
   lifecycleTimings,
   opsWindows,
   originalKey,
   publishSafely,
+  type StageSpec,
+  stageSpec,
   writeAsset,
 } from "@darkroom/shared";
 import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
@@ -62,8 +63,16 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
       await purgeAsset(env, row.userId, row.id, row.batchId, row.version);
       report.purged += 1;
     }
-    report.reprocessed += await resendUploadMessages(env, store, now, timings);
-    report.reembedded += await resendEmbedMessages(env, store, now, timings);
+    const processing = stale(stageSpec("processing", timings), timings.uploadedIdleMs, now);
+    report.reprocessed += await resendStale(env, store, now, processing, async (row) => {
+      const note = await notificationFor(env, row.userId, row.id);
+      return note ? { queue: env.UPLOADS_QUEUE, body: note } : null;
+    });
+    const embedding = stale(stageSpec("embedding", timings), timings.processedIdleMs, now);
+    report.reembedded += await resendStale(env, store, now, embedding, async (row) => ({
+      queue: env.EMBED_QUEUE,
+      body: { assetId: row.id, uid: row.userId } satisfies EmbedMessage,
+    }));
   }
   await recordRun(env, now, report);
   return report;
@@ -224,51 +233,18 @@ async function resendStale(
 }
 
 /**
- * `uploaded` idle past its timeout lost its `uploads` message; `processing` whose claim
- * is older than the processor's lease lost its consumer. The notification is re-sent:
- * the processor claims an `uploaded` asset or takes over the dead claim.
+ * A stage's from-status idle past `idleMs` lost its message (`uploaded`: the `uploads`
+ * message; `processed`: the embed message); its claimed status whose claim is older
+ * than the stage's lease lost its consumer. The message is re-sent: the stage claims
+ * the asset or takes over the dead claim.
  */
-function resendUploadMessages(
-  env: Env,
-  store: CrossUserStore,
-  now: number,
-  t: LifecycleTimings,
-): Promise<number> {
-  const where = or(
-    and(eq(assets.status, "uploaded"), lt(assets.updatedAt, now - t.uploadedIdleMs)),
+function stale(spec: StageSpec, idleMs: number, now: number): SQL | undefined {
+  return or(
+    and(eq(assets.status, spec.from), lt(assets.updatedAt, now - idleMs)),
     and(
-      eq(assets.status, "processing"),
-      lt(assets.updatedAt, now - t.processingLeaseMs),
-      claimExpired(t.processingLeaseMs, now),
+      eq(assets.status, spec.claimed),
+      lt(assets.updatedAt, now - spec.leaseMs),
+      claimExpired(spec.leaseMs, now),
     ),
   );
-  return resendStale(env, store, now, where, async (row) => {
-    const note = await notificationFor(env, row.userId, row.id);
-    return note ? { queue: env.UPLOADS_QUEUE, body: note } : null;
-  });
-}
-
-/**
- * `processed` idle past its timeout lost its embed message; `embedding` whose claim is
- * older than the embedder's lease lost its consumer. The embed message is re-sent: the
- * embedder claims a `processed` asset or takes over the dead claim.
- */
-function resendEmbedMessages(
-  env: Env,
-  store: CrossUserStore,
-  now: number,
-  t: LifecycleTimings,
-): Promise<number> {
-  const where = or(
-    and(eq(assets.status, "processed"), lt(assets.updatedAt, now - t.processedIdleMs)),
-    and(
-      eq(assets.status, "embedding"),
-      lt(assets.updatedAt, now - t.embedLeaseMs),
-      claimExpired(t.embedLeaseMs, now),
-    ),
-  );
-  return resendStale(env, store, now, where, async (row) => ({
-    queue: env.EMBED_QUEUE,
-    body: { assetId: row.id, uid: row.userId } satisfies EmbedMessage,
-  }));
 }

@@ -52,7 +52,14 @@ function recordingQueue(name: string, queue: Queue, log: Sent[]): Queue {
   });
 }
 
-export function makeEnv(overrides: Partial<Env> = {}): { env: Env; sent: Sent[] } {
+/**
+ * The test env with recording queues. `vars` sets vars wrangler.toml leaves to their
+ * defaults in code (not in `Env`, so not in `overrides`).
+ */
+export function makeEnv(
+  overrides: Partial<Env> = {},
+  vars: Record<string, string> = {},
+): { env: Env; sent: Sent[] } {
   const sent: Sent[] = [];
   return {
     sent,
@@ -62,6 +69,7 @@ export function makeEnv(overrides: Partial<Env> = {}): { env: Env; sent: Sent[] 
       UPLOADS_QUEUE: recordingQueue("uploads", env.UPLOADS_QUEUE, sent),
       EMBED_QUEUE: recordingQueue("embed", env.EMBED_QUEUE, sent),
       ...overrides,
+      ...vars,
     },
   };
 }

@@ -196,7 +196,7 @@ describe("local signed PUT", () => {
   });
 
   it("builds local URLs on LOCAL_UPLOAD_ORIGIN when it is set", async () => {
-    const { env: e } = makeEnv({ LOCAL_UPLOAD_ORIGIN: "http://127.0.0.1:8787" });
+    const { env: e } = makeEnv({}, { LOCAL_UPLOAD_ORIGIN: "http://127.0.0.1:8787" });
     const token = await tokenFor(userName());
     const { body } = await requestUploads(token, [await fileFor(jpegBytes())], { env: e });
     expect(body.files[0]?.upload?.url).toMatch(/^http:\/\/127\.0\.0\.1:8787\/api\/local-upload\//);

@@ -14,7 +14,7 @@ const NOW = Date.UTC(2100, 0, 1);
 const TIMEOUTS = stageTimeouts(lifecycleTimings(env), { urlTtlSeconds: 900, graceSeconds: 600 });
 
 function operatorEnv() {
-  return makeEnv({ OPERATOR_SUBS: ` other-op , ${OPERATOR}` }).env;
+  return makeEnv({}, { OPERATOR_SUBS: ` other-op , ${OPERATOR}` }).env;
 }
 
 type Seed = {
@@ -385,7 +385,7 @@ describe("ops actions and records", () => {
       { status: "failed", statusAt: NOW, error: { stage: "embedding", code: "thumb_missing" } },
       { status: "failed", statusAt: NOW, error: { stage: "processing", code: "ai_not_allowed" } },
     ]);
-    const { env: e, sent } = makeEnv({ OPERATOR_SUBS: OPERATOR });
+    const { env: e, sent } = makeEnv({}, { OPERATOR_SUBS: OPERATOR });
     const res = await call(
       "/api/ops/retry",
       json(

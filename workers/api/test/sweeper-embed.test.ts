@@ -107,7 +107,7 @@ describe("sweeper: the embedding stage", () => {
     expect(embedsSentFor(defaults.sent, processed)).toEqual([]);
     expect(embedsSentFor(defaults.sent, embedding)).toEqual([]);
 
-    const short = makeEnv({ PROCESSED_IDLE_SECONDS: "20", EMBED_LEASE_SECONDS: "20" });
+    const short = makeEnv({}, { PROCESSED_IDLE_SECONDS: "20", EMBED_LEASE_SECONDS: "20" });
     await sweep(short.env);
 
     expect(embedsSentFor(short.sent, processed)).toEqual([

@@ -70,7 +70,7 @@ describe("sweeper: uploaded and processing", () => {
     expect(sentFor(defaults.sent, uploaded.key)).toEqual([]);
     expect(sentFor(defaults.sent, processing.key)).toEqual([]);
 
-    const short = makeEnv({ UPLOADED_IDLE_SECONDS: "20", PROCESSING_LEASE_SECONDS: "20" });
+    const short = makeEnv({}, { UPLOADED_IDLE_SECONDS: "20", PROCESSING_LEASE_SECONDS: "20" });
     await sweep(short.env);
 
     expect(sentFor(short.sent, uploaded.key)).toHaveLength(1);
@@ -78,7 +78,7 @@ describe("sweeper: uploaded and processing", () => {
   });
 
   it("refuses to sweep with a timing that is not a positive number of seconds, naming the var", async () => {
-    const { env: e } = makeEnv({ PROCESSING_LEASE_SECONDS: "-5" });
+    const { env: e } = makeEnv({}, { PROCESSING_LEASE_SECONDS: "-5" });
     await expect(sweep(e)).rejects.toThrow(/PROCESSING_LEASE_SECONDS = "-5"/);
   });
 });

@@ -18,6 +18,7 @@ import {
   runClaimed,
   type StageResult,
   type StageSpec,
+  stageSpec,
   upsertSearchDoc,
   variantKey,
   vectorIndex,
@@ -45,14 +46,8 @@ const NEAR_DUPLICATE_CANDIDATES = 20;
 
 /** The embedding stage in the lifecycle: `processed → embedding → ready`. */
 export function embeddingStage(env: Env): StageSpec {
-  return {
-    name: "embedding",
-    from: "processed",
-    claimed: "embedding",
-    done: "ready",
-    // This deployment's lease (EMBED_LEASE_SECONDS), 5 minutes unless configured.
-    leaseMs: lifecycleTimings(env).embedLeaseMs,
-  };
+  // This deployment's lease (EMBED_LEASE_SECONDS), 5 minutes unless configured.
+  return stageSpec("embedding", lifecycleTimings(env));
 }
 
 /** The asset an embed message is about. */

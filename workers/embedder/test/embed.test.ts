@@ -162,7 +162,9 @@ describe("embedding a processed asset without AI (local mode)", () => {
 
   it("honours a lease shortened by EMBED_LEASE_SECONDS: retries within it, takes over past it", async () => {
     const user = await seedUser();
-    const short: Env = { ...env, EMBED_LEASE_SECONDS: "20" };
+    // A var wrangler.toml leaves to its default in code, so not part of `Env`.
+    const lease = { EMBED_LEASE_SECONDS: "20" };
+    const short: Env = { ...env, ...lease };
     const liveId = await processedAsset(user, "saw.thumb.webp", {
       status: "embedding",
       claimedAt: Date.now() - 5_000,

@@ -3,18 +3,19 @@ import {
   type EmbedMessage,
   type Lifecycle,
   lifecycleFor,
-  lifecycleTimings,
   originalKey,
   ownedAsset,
   PermanentFailure,
   runClaimed,
   type StageResult,
   type StageSpec,
+  stageSpec,
   variantKey,
   writeLatency,
 } from "@darkroom/shared";
+import { processorConfig } from "./config";
 import { ImageError } from "./image/errors";
-import { type Budget, DEFAULT_BUDGET, processImage } from "./image/pipeline";
+import { processImage } from "./image/pipeline";
 
 // One image at a time per isolate: concurrent invocations share its 128 MB.
 let lane: Promise<unknown> = Promise.resolve();
@@ -24,25 +25,10 @@ function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
   return run;
 }
 
-function budgetOf(env: Env): Budget {
-  const mb = Number(env.PROCESSOR_MEMORY_BUDGET_MB);
-  const mp = Number(env.PROCESSOR_MAX_MEGAPIXELS);
-  return {
-    memoryBytes: Number.isFinite(mb) && mb > 0 ? mb * 1024 * 1024 : DEFAULT_BUDGET.memoryBytes,
-    maxPixels: Number.isFinite(mp) && mp > 0 ? mp * 1e6 : DEFAULT_BUDGET.maxPixels,
-  };
-}
-
 /** The processing stage in the lifecycle: `uploaded → processing → processed`. */
 export function processingStage(env: Env): StageSpec {
-  return {
-    name: "processing",
-    from: "uploaded",
-    claimed: "processing",
-    done: "processed",
-    // This deployment's lease (PROCESSING_LEASE_SECONDS), 2 minutes unless configured.
-    leaseMs: lifecycleTimings(env).processingLeaseMs,
-  };
+  // This deployment's lease (PROCESSING_LEASE_SECONDS), 2 minutes unless configured.
+  return stageSpec("processing", processorConfig(env));
 }
 
 /** The one place a codec's error becomes the stage's permanent failure. */
@@ -106,7 +92,7 @@ async function produceVariants(env: Env, lc: Lifecycle, row: { id: string; size:
   }
   const bytes = new Uint8Array(await object.arrayBuffer());
   const result = await oneAtATime(() =>
-    processImage(bytes, { budget: budgetOf(env), images: env.IMAGES }),
+    processImage(bytes, { budget: processorConfig(env).budget, images: env.IMAGES }),
   ).catch(asPermanent);
   const put = { httpMetadata: { contentType: "image/webp" } };
   await env.BUCKET.put(keys.thumb, result.thumb.bytes, put);

@@ -164,7 +164,9 @@ describe("the processing stage", () => {
 
   it("honours a lease shortened by PROCESSING_LEASE_SECONDS: retries within it, takes over past it", async () => {
     const user = await seedUser();
-    const short: Env = { ...env, PROCESSING_LEASE_SECONDS: "20" };
+    // A var wrangler.toml leaves to its default in code, so not part of `Env`.
+    const lease = { PROCESSING_LEASE_SECONDS: "20" };
+    const short: Env = { ...env, ...lease };
     const live = await seedAsset(user, { status: "processing", version: 3 });
     await putOriginal(user.uid, live.assetId, live.size);
     await setRow(live.assetId, "claimed_at = ?", Date.now() - 5_000);

@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { AssetStatus, FailureStage } from "../assets";
 import { assets } from "../db/schema";
+import type { LifecycleTimings } from "../leases";
 import { ClaimHeld } from "../queue-loop";
 import { PermanentFailure } from "./failures";
 import { outcome, type StageResult } from "./outcomes";
@@ -19,6 +20,28 @@ export type StageSpec = {
   /** A claim older than this is presumed dead and taken over. */
   readonly leaseMs: number;
 };
+
+/** The two claimed stages, in lifecycle order; their leases are the deployment's. */
+export function stageSpec(
+  name: StageSpec["name"],
+  timings: Pick<LifecycleTimings, "processingLeaseMs" | "embedLeaseMs">,
+): StageSpec {
+  return name === "processing"
+    ? {
+        name,
+        from: "uploaded",
+        claimed: "processing",
+        done: "processed",
+        leaseMs: timings.processingLeaseMs,
+      }
+    : {
+        name,
+        from: "processed",
+        claimed: "embedding",
+        done: "ready",
+        leaseMs: timings.embedLeaseMs,
+      };
+}
 
 /** A held claim: every write of the stage applies only while it holds. */
 export type Claim = {

@@ -8,8 +8,9 @@ import {
   type StatusCounts,
 } from "@darkroom/shared";
 import { z } from "zod";
+import { rateLimits } from "../lib/config";
 import { statusCounts } from "../lib/stats";
-import { RATE_LIMIT_DEFAULTS, type RateLimitResult, TokenBucket } from "../lib/token-bucket";
+import { type RateLimitResult, TokenBucket } from "../lib/token-bucket";
 
 export type { RateLimitResult };
 
@@ -59,8 +60,7 @@ export class UserHub extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const capacity = Number(env.RATE_LIMIT_CAPACITY) || RATE_LIMIT_DEFAULTS.capacity;
-    const refill = Number(env.RATE_LIMIT_REFILL_PER_MINUTE) || RATE_LIMIT_DEFAULTS.refillPerMinute;
+    const { capacity, refillPerMinute: refill } = rateLimits(env);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     ctx.blockConcurrencyWhile(async () => {

@@ -1,20 +1,42 @@
 import { z } from "zod";
+import { RATE_LIMIT_DEFAULTS } from "./token-bucket";
 
-// Vars arrive as strings; parse them once so a typo in wrangler.toml fails loudly.
-const configSchema = z.object({
+// The api's vars, parsed once per use so a typo in wrangler.toml fails loudly. Each
+// default lives here (or, for the lifecycle timings, in packages/shared/src/leases.ts)
+// and nowhere else: wrangler.toml sets only what differs between environments.
+
+// Vars arrive as strings: coerced, checked, else the default when the var is absent.
+const count = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
+
+/** The rate limit of new uploads per user (the UserHub's token bucket). */
+const rateLimitSchema = z.object({
+  RATE_LIMIT_CAPACITY: positiveInt(RATE_LIMIT_DEFAULTS.capacity),
+  RATE_LIMIT_REFILL_PER_MINUTE: positive(RATE_LIMIT_DEFAULTS.refillPerMinute),
+});
+
+const configSchema = rateLimitSchema.extend({
+  // Set per environment in wrangler.toml ([vars] for local dev, [env.production.vars]).
   UPLOAD_MODE: z.enum(["local", "r2"]),
-  LOCAL_UPLOAD_ORIGIN: z.string(),
   CORS_ALLOWED_ORIGINS: z.string(),
   DEV_LOGIN: z.string(),
-  MAX_UPLOAD_BYTES: z.coerce.number().int().positive(),
-  RATE_LIMIT_CAPACITY: z.coerce.number().int().positive(),
-  RATE_LIMIT_REFILL_PER_MINUTE: z.coerce.number().positive(),
-  PENDING_GRACE_SECONDS: z.coerce.number().int().nonnegative(),
-  PENDING_IDLE_SECONDS: z.coerce.number().int().nonnegative(),
-  R2_BUCKET_NAME: z.string().min(1),
   R2_ACCOUNT_ID: z.string(),
-  // JWT subjects, comma-separated: who may use /api/ops. Whitespace around each is
-  // dropped; an empty list means nobody.
+  // The same everywhere unless a deployment says otherwise.
+  /** Origin used in local upload URLs; empty means the origin of the request. */
+  LOCAL_UPLOAD_ORIGIN: z.string().default(""),
+  /** 50 MiB: the largest original accepted. */
+  MAX_UPLOAD_BYTES: positiveInt(50 * 1024 * 1024),
+  /** Past its URL's expiry, a `pending` asset without bytes waits this long before the sweeper deletes it. */
+  PENDING_GRACE_SECONDS: count(600),
+  /** A `pending` asset untouched this long is looked at by the sweeper. */
+  PENDING_IDLE_SECONDS: count(60),
+  R2_BUCKET_NAME: z.string().min(1).default("darkroom-originals"),
+  /**
+   * JWT subjects, comma-separated: who may use /api/ops and sees the Ops tab. Whitespace
+   * around each is dropped; empty (the default) means nobody. A deployment sets it in
+   * its `[env.production.vars]`; locally `OPERATOR_SUBS=you npm run dev`.
+   */
   OPERATOR_SUBS: z
     .string()
     .default("")
@@ -40,6 +62,15 @@ export function config(env: Env): Config {
     corsOrigins: parsed.CORS_ALLOWED_ORIGINS.split(",")
       .map((s) => s.trim())
       .filter(Boolean),
+  };
+}
+
+/** The token bucket's settings alone: the UserHub also runs beside the stage workers in tests. */
+export function rateLimits(env: object): { capacity: number; refillPerMinute: number } {
+  const parsed = rateLimitSchema.parse(env);
+  return {
+    capacity: parsed.RATE_LIMIT_CAPACITY,
+    refillPerMinute: parsed.RATE_LIMIT_REFILL_PER_MINUTE,
   };
 }
 

@@ -16,6 +16,7 @@ import {
 } from "@darkroom/shared";
 import { assetFeatures, assets, batchItems, searchDocs } from "@darkroom/shared/db";
 import { and, eq, sql } from "drizzle-orm";
+import { config } from "./config";
 
 type Row = typeof assets.$inferSelect;
 
@@ -31,7 +32,7 @@ export async function notificationFor(
   return {
     account: "local",
     action: "PutObject",
-    bucket: env.R2_BUCKET_NAME,
+    bucket: config(env).R2_BUCKET_NAME,
     object: { key, size: head.size, eTag: head.etag },
     eventTime: new Date().toISOString(),
   };
