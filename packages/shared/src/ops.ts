@@ -15,9 +15,13 @@ export const waitingStages = [
 ] as const satisfies readonly AssetStatus[];
 export type WaitingStage = (typeof waitingStages)[number];
 
-/** The windows the metrics are computed over. */
-export const opsWindows = { "1h": 60 * 60_000, "24h": 24 * 60 * 60_000 } as const;
-export type OpsWindow = keyof typeof opsWindows;
+/** The windows the metrics are computed over (`?since=`), and their length. */
+export const opsWindowNames = ["1h", "24h"] as const;
+export type OpsWindow = (typeof opsWindowNames)[number];
+export const opsWindows: Readonly<Record<OpsWindow, number>> = {
+  "1h": 60 * 60_000,
+  "24h": 24 * 60 * 60_000,
+};
 
 /**
  * The latencies measured, by the name they carry everywhere: in D1 (request_timings'

@@ -3,7 +3,7 @@ import {
   failureStageSchema,
   lifecycleTimings,
   type OpsMetrics,
-  opsWindows,
+  opsWindowNames,
 } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { and, asc, eq, sql } from "drizzle-orm";
@@ -20,7 +20,7 @@ import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "../ops/prometheus";
 import type { AppEnv } from "../types";
 
 const metricsQuery = z.object({
-  since: z.enum(Object.keys(opsWindows) as [keyof typeof opsWindows]).default("1h"),
+  since: z.enum(opsWindowNames).default("1h"),
   format: z.enum(["json", "prometheus"]).default("json"),
 });
 
