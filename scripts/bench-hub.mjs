@@ -114,7 +114,14 @@ function uploadLoad(url, token) {
   };
 }
 
-const stack = await startStack({ sweepSeconds: 0 });
+// Every burst reopens SOCKETS sockets of one user, more tickets and sockets than a person
+// needs (the api's defaults: 20 tickets then 10 a minute, 10 sockets); raised for this run.
+const stack = await startStack({
+  sweepSeconds: 0,
+  env: {
+    DARKROOM_API_LIMITS: `TICKET_RATE_CAPACITY=${SOCKETS * 20},MAX_SOCKETS_PER_USER=${SOCKETS * 4}`,
+  },
+});
 try {
   const token = await login(stack.url, `bench-hub-${randomBytes(4).toString("hex")}`);
   const loadToken = await login(stack.url, `bench-load-${randomBytes(4).toString("hex")}`);

@@ -9,6 +9,7 @@
 // the page at localhost upload cross-origin like it does to R2 in production),
 // DARKROOM_WORKERS (api,processor,embedder; a shorter list starting with api runs fewer),
 // DARKROOM_FAULTS (fault injection for `npm run load -- --chaos`; never set otherwise),
+// DARKROOM_API_LIMITS (the api's limits for this run, e.g. "MAX_SOCKETS_PER_USER=40"),
 // and the lifecycle timeouts in LIFECYCLE_VARS (e.g. PROCESSING_LEASE_SECONDS=15): set
 // here, they override every worker's wrangler.toml for this run.
 import { spawn } from "node:child_process";
@@ -130,6 +131,14 @@ if (timingOverrides.length > 0) {
 }
 if (process.env.DARKROOM_UPLOAD_ORIGIN) {
   devArgs.push("--var", `LOCAL_UPLOAD_ORIGIN:${process.env.DARKROOM_UPLOAD_ORIGIN}`);
+}
+// The api's limits for this run (workers/api/src/lib/limits.ts names each var; the api
+// refuses a malformed value itself), e.g. the hub benchmark's sockets reopened per burst.
+for (const pair of (process.env.DARKROOM_API_LIMITS ?? "").split(",").filter((p) => p.trim())) {
+  const m = /^\s*([A-Z][A-Z0-9_]*)=([^,\s]+)\s*$/.exec(pair);
+  if (!m) fail(`DARKROOM_API_LIMITS must be NAME=value pairs separated by commas, not "${pair}"`);
+  devArgs.push("--var", `${m[1]}:${m[2]}`);
+  log(`api limit: ${m[1]}=${m[2]}`);
 }
 // Who sees the Ops tab (OPERATOR_SUBS defaults to nobody: workers/api/src/lib/config.ts).
 if (process.env.OPERATOR_SUBS) {

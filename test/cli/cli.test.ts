@@ -97,6 +97,48 @@ describe("darkroom arguments", () => {
   });
 });
 
+describe("retry-failed", () => {
+  async function against(status: number, body: unknown, tty: boolean) {
+    const server = createServer((_req, res) => {
+      res.writeHead(status, { "Content-Type": "application/json" });
+      res.end(JSON.stringify(body));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const out = sink();
+    const err = sink();
+    Object.assign(out.stream, { isTTY: tty });
+    Object.assign(err.stream, { isTTY: tty });
+    const code = await main(["retry-failed"], {
+      env: { DARKROOM_URL: url, DARKROOM_TOKEN: "t" },
+      stdout: out.stream,
+      stderr: err.stream,
+    });
+    server.close();
+    return { code, out: out.text(), err: err.text() };
+  }
+
+  it("says how many failed photos are past the retry limit and what to do", async () => {
+    const r = await against(
+      200,
+      { requeued: 1, reupload: 0, skipped: 0, retryLimitReached: 2 },
+      true,
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      "requeued 1, to re-upload 0, skipped 0; 2 past the retry limit (delete them to upload them anew)\n",
+    );
+  });
+
+  it("passes on the server's reason when every failed photo is past the limit", async () => {
+    const message =
+      "2 failed photo(s) have had the most retries one photo gets (3). Delete them to upload them anew.";
+    const r = await against(409, { error: { code: "retry_limit_reached", message } }, true);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`darkroom: 409 retry_limit_reached: ${message}\n`);
+  });
+});
+
 describe("retries", () => {
   it("backs off exponentially with jitter up to 30 s", () => {
     expect(backoffMs(1, () => 0)).toBe(250);

@@ -23,6 +23,8 @@ export type Asset = {
   nearDuplicateOf: string | null;
   labels: string[];
   caption: string | null;
+  /** Why `caption` is null, when AI skipped it. */
+  captionSkipped: { code: string; message: string } | null;
   error: AssetError | null;
   attempts: number;
   urls: { original: string | null; thumb: string | null; preview: string | null };
@@ -122,7 +124,7 @@ export const api = {
   retry: (id: string) =>
     request<{ outcome: string; asset: Asset }>(`/api/assets/${id}/retry`, { method: "POST" }),
   retryFailed: (batchId: string) =>
-    request<{ requeued: number; reupload: number; skipped: number }>(
+    request<{ requeued: number; reupload: number; skipped: number; retryLimitReached: number }>(
       `/api/assets/retry-failed?batchId=${encodeURIComponent(batchId)}`,
       { method: "POST" },
     ),

@@ -123,7 +123,8 @@ function Detail(props: { asset: Asset; onClose: () => void; onSimilar: (a: Asset
     ["taken", a.takenAt ?? "—"],
     ["camera", [a.camera.make, a.camera.model].filter(Boolean).join(" ") || "—"],
     ["labels", a.labels.join(", ") || "—"],
-    ["caption", a.caption ?? "—"],
+    // Without a caption, why (AI paused, out of its daily allocation, …).
+    ["caption", a.caption ?? (a.captionSkipped ? `— ${a.captionSkipped.message}` : "—")],
     ["near duplicate of", a.nearDuplicateOf ?? "—"],
   ];
   for (const v of ["thumb", "preview"] as const) {

@@ -164,6 +164,8 @@ function UploadView() {
   const [restored, setRestored] = useState<"loading" | "none" | "restored">("loading");
   const [dragging, setDragging] = useState(false);
   const [live, setLive] = useState(false);
+  // Why a retry was refused (rate limit, retry cap), by failure; the server says it best.
+  const [retryNotes, setRetryNotes] = useState<Record<string, string>>({});
   const liveRef = useRef<LiveEvents | null>(null);
 
   useEffect(() => {
@@ -246,8 +248,9 @@ function UploadView() {
     if (f.assetId && up.progress.assets.get(f.assetId)?.status === "failed") {
       try {
         await api.retry(f.assetId);
-      } catch {
-        // Refetched below; the row shows the server's word.
+      } catch (err) {
+        // Refetched below; the row shows the server's word, and why it was refused.
+        if (err instanceof ApiError) setRetryNotes((n) => ({ ...n, [f.key]: err.message }));
       }
       await up.refetch();
     } else if (f.row) up.retryUpload(f.row);
@@ -255,7 +258,16 @@ function UploadView() {
   const retryAll = async () => {
     for (const f of failures) if (!f.assetId && f.row) up.retryUpload(f.row);
     if (up.batchId) {
-      await api.retryFailed(up.batchId);
+      let note = "";
+      try {
+        const r = await api.retryFailed(up.batchId);
+        if (r.retryLimitReached > 0) {
+          note = `${r.retryLimitReached} photo(s) had the most retries a photo gets; delete them to upload them anew`;
+        }
+      } catch (err) {
+        if (err instanceof ApiError) note = err.message;
+      }
+      setRetryNotes((n) => ({ ...n, all: note }));
       await up.refetch();
     }
   };
@@ -363,6 +375,11 @@ function UploadView() {
               Retry all
             </button>
           </h2>
+          {retryNotes.all && (
+            <p class="muted" data-testid="retry-note">
+              {retryNotes.all}
+            </p>
+          )}
           <ul>
             {failures.map((f) => (
               <li key={f.key} data-testid="failure">
@@ -370,6 +387,12 @@ function UploadView() {
                 <button type="button" onClick={() => void retryOne(f)}>
                   Retry
                 </button>
+                {retryNotes[f.key] && (
+                  <span class="muted" data-testid="retry-note">
+                    {" "}
+                    {retryNotes[f.key]}
+                  </span>
+                )}
               </li>
             ))}
           </ul>

@@ -23,9 +23,12 @@ export default defineConfig({
       main: "./test/worker.ts",
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        // Replaces wrangler.toml's binding (script_name = "darkroom-api") with the
-        // UserHub class exported by test/worker.ts.
-        durableObjects: { USER_HUB: { className: "UserHub", useSQLite: true } },
+        // Replaces wrangler.toml's bindings (script_name = "darkroom-api") with the
+        // UserHub and AiBreaker classes exported by test/worker.ts.
+        durableObjects: {
+          USER_HUB: { className: "UserHub", useSQLite: true },
+          AI_BREAKER: { className: "AiBreaker", useSQLite: true },
+        },
         // TEST DOUBLES of Workers AI (no local emulation): service bindings to the
         // AiTestDoubleEntrypoint of test/worker.ts, one per behaviour. Tests opt in by
         // passing one as `AI`; the default env has no AI, like local dev.
@@ -36,6 +39,9 @@ export default defineConfig({
               ["AI_TEST_DOUBLE_RATE_LIMITED", "rate-limited"],
               ["AI_TEST_DOUBLE_UPSTREAM_ERROR", "upstream-error"],
               ["AI_TEST_DOUBLE_REJECTS_IMAGE", "rejects-image"],
+              ["AI_TEST_DOUBLE_CAPTION_MODEL_REMOVED", "caption-model-removed"],
+              ["AI_TEST_DOUBLE_DAILY_ALLOCATION_EXHAUSTED", "daily-allocation-exhausted"],
+              ["AI_TEST_DOUBLE_SAYS_NOTHING", "says-nothing"],
             ] as const
           ).map(([binding, behaviour]) => [
             binding,

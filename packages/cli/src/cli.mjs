@@ -199,7 +199,11 @@ export async function main(argv, io) {
       stdout.write(
         json
           ? `${JSON.stringify(r)}\n`
-          : `requeued ${r.requeued}, to re-upload ${r.reupload}, skipped ${r.skipped}\n`,
+          : `requeued ${r.requeued}, to re-upload ${r.reupload}, skipped ${r.skipped}${
+              r.retryLimitReached
+                ? `; ${r.retryLimitReached} past the retry limit (delete them to upload them anew)`
+                : ""
+            }\n`,
       );
       return 0;
     }

@@ -27,7 +27,13 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
     batchId: z.uuid().optional(),
   }),
   z.object({ type: z.literal("reset"), seq: z.number().int() }),
-  z.object({ type: z.literal("error"), code: z.string(), message: z.string() }),
+  z.object({
+    type: z.literal("error"),
+    code: z.string(),
+    message: z.string(),
+    /** With `rate_limited`: when the hub takes frames from this user again. */
+    retryAfterSeconds: z.number().int().nonnegative().optional(),
+  }),
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
 export type AssetFrame = Extract<ServerFrame, { type: "asset" }>;

@@ -1,3 +1,4 @@
+export * from "./ai-breaker";
 export * from "./assets";
 export * from "./backoff";
 export * from "./events";

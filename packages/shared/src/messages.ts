@@ -31,3 +31,15 @@ export const embedMessageSchema = z.object({
   uid: z.uuid(),
 });
 export type EmbedMessage = z.infer<typeof embedMessageSchema>;
+
+/**
+ * The sweeper's message to the embedder for a `ready` asset that skipped AI (breaker
+ * open, daily allocation used up, model unavailable): describe it again. Same queue as
+ * `embed`; the `redescribe` flag tells them apart.
+ */
+export const redescribeMessageSchema = z.object({
+  assetId: z.uuid(),
+  uid: z.uuid(),
+  redescribe: z.literal(true),
+});
+export type RedescribeMessage = z.infer<typeof redescribeMessageSchema>;

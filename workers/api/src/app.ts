@@ -1,7 +1,9 @@
+import { UPLOAD_REQUEST_MAX_BYTES } from "@darkroom/shared";
 import { Hono } from "hono";
 import { timing } from "hono/timing";
 import { requireUser } from "./auth";
 import { HttpError } from "./errors";
+import { limitBody } from "./lib/body-limit";
 import { requestLatency } from "./lib/request-latency";
 import { requireOperator } from "./ops/operators";
 import { assetRoutes } from "./routes/assets";
@@ -40,6 +42,8 @@ for (const path of [
 ]) {
   app.use(path, timing({ totalDescription: "worker" }));
 }
+// Before auth: a body too big for any valid request costs nothing but its headers.
+app.use("/api/uploads/*", limitBody(UPLOAD_REQUEST_MAX_BYTES));
 app.use("/api/uploads/*", requireUser);
 app.use("/api/assets/*", requireUser);
 app.use("/api/stats/*", requireUser);

@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type RateLimitResult, rateLimitHeaders } from "./lib/rate-limit-headers";
 
 /** The one error type handlers throw; `app.onError` turns it into DESIGN.md's body. */
 export class HttpError extends Error {
@@ -55,14 +56,24 @@ export class PreconditionFailed extends HttpError {
   }
 }
 
+/** A body over the route's limit, refused before it is read (hono's `bodyLimit`). */
+export class PayloadTooLarge extends HttpError {
+  constructor(maxBytes: number) {
+    super(413, "payload_too_large", `The request body is over this route's ${maxBytes} bytes`, {
+      maxBytes,
+    });
+  }
+}
+
+/** A refusal for want of tokens (or sockets): 429 with Retry-After and the RateLimit headers. */
 export class TooManyRequests extends HttpError {
-  constructor(retryAfterSeconds: number) {
+  constructor(rl: RateLimitResult, what: string) {
     super(
       429,
       "rate_limited",
-      `Too many new files; try again in ${retryAfterSeconds} s`,
-      { retryAfterSeconds },
-      { "Retry-After": String(retryAfterSeconds) },
+      `Too many ${what}; try again in ${rl.retryAfterSeconds} s`,
+      { policy: rl.policy, retryAfterSeconds: rl.retryAfterSeconds },
+      rateLimitHeaders(rl),
     );
   }
 }

@@ -1,6 +1,7 @@
 import app from "./app";
 import { sweep } from "./sweeper";
 
+export { AiBreaker } from "./breaker/ai-breaker";
 export { UserHub } from "./hub/user-hub";
 
 export default {

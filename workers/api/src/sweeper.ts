@@ -19,6 +19,8 @@ import { and, asc, eq, lt, notExists, or, type SQL, sql } from "drizzle-orm";
 import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
+import { sweepEmptyBatches } from "./sweep-empty-batches";
+import { redescribeSkipped } from "./sweep-redescribe";
 
 const BATCH = 100;
 
@@ -30,6 +32,10 @@ export type SweepReport = {
   reembedded: number;
   /** Uploads messages re-sent for `uploaded` and `processing` assets. */
   reprocessed: number;
+  /** Re-describe messages sent for `ready` assets that skipped AI (sweep-redescribe.ts). */
+  redescribed: number;
+  /** Batches that owned no asset, deleted with their items (sweep-empty-batches.ts). */
+  emptyBatches: number;
 };
 
 /**
@@ -47,6 +53,8 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     purged: 0,
     reembedded: 0,
     reprocessed: 0,
+    redescribed: 0,
+    emptyBatches: 0,
   };
   for (const store of crossUserStores(env)) {
     const pending = await sweepPending(env, store, now);
@@ -74,6 +82,8 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
       body: { assetId: row.id, uid: row.userId } satisfies EmbedMessage,
     }));
   }
+  report.redescribed = await redescribeSkipped(env, now);
+  report.emptyBatches = await sweepEmptyBatches(env, now);
   await recordRun(env, now, report);
   return report;
 }

@@ -260,7 +260,12 @@ describe("retry", () => {
       method: "POST",
       token,
     });
-    expect(await res.json()).toEqual({ requeued: 2, reupload: 0, skipped: 0 });
+    expect(await res.json()).toEqual({
+      requeued: 2,
+      reupload: 0,
+      skipped: 0,
+      retryLimitReached: 0,
+    });
     expect(await (await call(`/api/stats?batchId=${batchId}`, { token })).json()).toMatchObject({
       uploaded: 3,
       failed: 0,

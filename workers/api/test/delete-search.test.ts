@@ -38,8 +38,8 @@ describe("DELETE /api/assets/:id and search", () => {
 
   it("removes the asset's vectors from Vectorize when it is bound", async () => {
     const me = await signIn();
-    const descriptors = new VectorizeTestDouble(128, { immediate: true });
-    const texts = new VectorizeTestDouble(768, { immediate: true });
+    const descriptors = VectorizeTestDouble.asDeployed(128, { immediate: true });
+    const texts = VectorizeTestDouble.asDeployed(768, { immediate: true });
     const vectors = { VECTORS_DESCRIPTOR: descriptors, VECTORS_TEXT: texts };
     const id = await readyAsset(me.uid, { descriptor: axisVector(1), vectors, semantic: true });
     const keep = await readyAsset(me.uid, { descriptor: axisVector(2), vectors, semantic: true });

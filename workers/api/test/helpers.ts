@@ -1,4 +1,9 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  evictDurableObject,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { UploadResponse } from "@darkroom/shared";
 import app from "../src/app";
@@ -184,4 +189,18 @@ export async function signIn(
   const res = await call("/api/stats", { token });
   if (res.status !== 200) throw new Error(`sign-in failed: ${res.status}`);
   return { user, token, uid: await uidFor(user) };
+}
+
+/** Empties one of the user's hub buckets (as if spent just now); the hub reloads it. */
+export async function drainBucket(uid: string, bucket: string): Promise<void> {
+  const stub = env.USER_HUB.get(env.USER_HUB.idFromName(uid));
+  await runInDurableObject(stub, (_hub, state) => {
+    state.storage.sql.exec(
+      `INSERT INTO buckets (name, tokens, refilled_at) VALUES (?, 0, ?)
+       ON CONFLICT(name) DO UPDATE SET tokens = 0, refilled_at = excluded.refilled_at`,
+      bucket,
+      Date.now(),
+    );
+  });
+  await evictDurableObject(stub);
 }

@@ -1,7 +1,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { RATE_LIMIT_DEFAULTS, TokenBucket } from "../src/lib/token-bucket";
+import { LIMITS } from "../src/lib/limits";
+import { TokenBucket } from "../src/lib/token-bucket";
 import { fileFor, jpegBytes, requestUploads, tokenFor, uidFor, userName } from "./helpers";
 
 async function files(n: number) {
@@ -39,7 +40,9 @@ it("drains the bucket, answers 429 with Retry-After and headers, then refills", 
   // Two minutes later the bucket has refilled by 120 tokens.
   const stub = env.USER_HUB.get(env.USER_HUB.idFromName(await uidFor(user)));
   await runInDurableObject(stub, (_hub, state) => {
-    state.storage.sql.exec("UPDATE bucket SET refilled_at = refilled_at - 120000");
+    state.storage.sql.exec(
+      "UPDATE buckets SET refilled_at = refilled_at - 120000 WHERE name = 'work'",
+    );
   });
   await evictDurableObject(stub);
   const later = await requestUploads(token, await files(100));
@@ -59,13 +62,15 @@ it("keeps one user's bucket apart from another's", async () => {
 
 describe("the default token bucket", () => {
   it("never refuses one person's 2,000-photo drop sent as fast as possible", () => {
-    const { capacity, refillPerMinute } = RATE_LIMIT_DEFAULTS;
+    const capacity = LIMITS.workCapacity.default;
+    const refillPerMinute = LIMITS.workRefillPerMinute.default;
     const bucket = new TokenBucket(capacity, refillPerMinute, capacity, 0);
     for (let i = 0; i < 20; i++) expect(bucket.take(100, i * 10).allowed).toBe(true);
   });
 
   it("holds a runaway script to the refill rate once the bucket is spent", () => {
-    const { capacity, refillPerMinute } = RATE_LIMIT_DEFAULTS;
+    const capacity = LIMITS.workCapacity.default;
+    const refillPerMinute = LIMITS.workRefillPerMinute.default;
     const bucket = new TokenBucket(capacity, refillPerMinute, capacity, 0);
     let accepted = 0;
     // 100 requests of 100 files within one minute.

@@ -122,12 +122,12 @@ describe("GET /api/search without AI (full-text mode)", () => {
 
 describe("GET /api/search with AI (semantic mode, through test doubles)", () => {
   function aiEnv(ai = new AiTestDouble()) {
-    const text = new VectorizeTestDouble(768, { immediate: true });
+    const text = VectorizeTestDouble.asDeployed(768, { immediate: true });
     const { env: e } = makeEnv({ AI: asAiBinding(ai), VECTORS_TEXT: text });
     return { e, text, ai };
   }
 
-  it("embeds the query like the captions and ranks by meaning, within the user's namespace", async () => {
+  it("embeds the query like the captions and ranks by meaning, among the user's own vectors", async () => {
     const me = await signIn();
     const mallory = await signIn();
     const { e, text } = aiEnv();
@@ -155,7 +155,7 @@ describe("GET /api/search with AI (semantic mode, through test doubles)", () => 
     expect(body.mode).toBe("semantic");
     expect(ids(body)[0]).toBe(waterfall);
     expect(ids(body).sort()).toEqual([waterfall, concert].sort());
-    expect(text.queries.every((q) => q.namespace === me.uid)).toBe(true);
+    expect(text.queries.every((q) => q.filter?.uid === me.uid && !q.namespace)).toBe(true);
   });
 
   it("falls back to full-text search when AI answers 429", async () => {

@@ -82,10 +82,10 @@ describe("GET /api/assets/:id/similar", () => {
     }
   });
 
-  it("queries Vectorize in the user's namespace when it is bound", async () => {
+  it("queries Vectorize filtered on the user's id when it is bound", async () => {
     const me = await signIn();
     const mallory = await signIn();
-    const descriptors = new VectorizeTestDouble(128, { immediate: true });
+    const descriptors = VectorizeTestDouble.asDeployed(128, { immediate: true });
     const vectors = { VECTORS_DESCRIPTOR: descriptors };
     const photo = await readyAsset(me.uid, { descriptor: axisVector(11), vectors });
     const close = await readyAsset(me.uid, { descriptor: axisVector(11, 0.1), vectors });
@@ -96,7 +96,11 @@ describe("GET /api/assets/:id/similar", () => {
 
     expect(ids(body)).toEqual([close]);
     expect(descriptors.queries).toEqual([
-      expect.objectContaining({ namespace: me.uid, returnMetadata: "none", returnValues: false }),
+      expect.objectContaining({
+        filter: { uid: me.uid },
+        returnMetadata: "none",
+        returnValues: false,
+      }),
     ]);
   });
 });

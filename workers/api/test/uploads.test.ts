@@ -71,6 +71,9 @@ describe("POST /api/uploads", () => {
     }
     expect(res.headers.get("RateLimit-Limit")).toBe("250");
     expect(Number(res.headers.get("RateLimit-Remaining"))).toBe(249);
+    // The current draft's fields: 250 tokens, refilled at 60 a minute (w: empty to full).
+    expect(res.headers.get("RateLimit-Policy")).toBe('"work";q=250;w=250');
+    expect(res.headers.get("RateLimit")).toMatch(/^"work";r=249;t=\d+$/);
   });
 
   it("answers a repeat of the same bytes inside one request as a duplicate of the first", async () => {
@@ -140,13 +143,15 @@ describe("POST /api/uploads", () => {
     }
   });
 
-  it("does not count a duplicate against the rate limit", async () => {
+  it("charges ten duplicates what one new file costs", async () => {
     const token = await tokenFor(userName());
-    const f = await fileFor(jpegBytes());
-    const first = await requestUploads(token, [f]);
-    await setStatus(first.body.files[0]?.assetId ?? "", "ready");
-    const { res } = await requestUploads(token, [f]);
-    expect(res.headers.get("RateLimit-Remaining")).toBe("249");
+    const files = await Promise.all(Array.from({ length: 10 }, () => fileFor(jpegBytes())));
+    const first = await requestUploads(token, files);
+    expect(first.res.headers.get("RateLimit-Remaining")).toBe("240");
+    for (const f of first.body.files) await setStatus(f.assetId, "ready");
+    const { res, body } = await requestUploads(token, files);
+    expect(body.files.every((f) => f.status === "duplicate")).toBe(true);
+    expect(res.headers.get("RateLimit-Remaining")).toBe("239");
   });
 
   it("adds files to an existing batch of the same user", async () => {

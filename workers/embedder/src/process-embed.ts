@@ -4,7 +4,6 @@ import {
   blobToVector,
   type Completion,
   claimStage,
-  classifyAiError,
   DESCRIPTOR_DIMENSIONS,
   deleteVectors,
   embedMessageSchema,
@@ -29,7 +28,7 @@ import { assetFeatures, type assets, searchDocs } from "@darkroom/shared/db";
 import { and, eq } from "drizzle-orm";
 import { z } from "zod";
 import { decodeThumb, UndecodableThumb } from "./decode-thumb";
-import { type AiDescription, describeWithAi } from "./describe-with-ai";
+import { describePhoto } from "./describe-photo";
 import { colourNames, cosine, DESCRIPTOR_VERSION, visualDescriptor } from "./descriptor";
 import { hammingDistance, perceptualHash } from "./phash";
 
@@ -121,30 +120,16 @@ async function embed(
   const descriptor = visualDescriptor(pixels);
   const phash = perceptualHash(pixels);
 
-  let ai: AiDescription | null = null;
-  if (env.AI) {
-    try {
-      ai = await describeWithAi(env.AI, bytes);
-    } catch (err) {
-      const kind = classifyAiError(err);
-      if (kind.kind === "transient") throw err;
-      console.error("embed: AI refused the photo", { assetId: row.id, err: String(err) });
-      throw new PermanentFailure(
-        "embedding",
-        kind.kind === "rejected-input" ? "ai_rejected_image" : "ai_not_allowed",
-        kind.kind === "rejected-input"
-          ? "The AI models could not read this photo"
-          : "The AI models refused the request; check the account and retry",
-      );
-    }
-  }
+  // Never fails the photo: without AI it is found by its words and its look (the
+  // reason is kept); only a transient AI failure throws, for a retry.
+  const ai = await describePhoto(env, row.id, bytes);
 
   const nearDuplicateOf = await findNearDuplicate(env, store, row, phash, descriptor, now);
-  const labels = [...(ai?.labels ?? []), ...colourNames(descriptor)];
-  const caption = ai?.caption ?? null;
+  const labels = [...ai.labels, ...colourNames(descriptor)];
+  const caption = ai.caption;
 
   await vectorIndex(env, "descriptor").upsert(uid, row.id, descriptor);
-  if (ai) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
+  if (ai.text) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
   await store.d1.batch([
     store.d1
       .prepare(
@@ -166,7 +151,13 @@ async function embed(
   ]);
 
   return {
-    set: { labels: JSON.stringify(labels), caption, nearDuplicateOf },
+    set: {
+      labels: JSON.stringify(labels),
+      caption,
+      captionSkipped: ai.captionSkipped ? JSON.stringify(ai.captionSkipped) : null,
+      redescribeAt: ai.redescribe ? now : null,
+      nearDuplicateOf,
+    },
     // Deleted while we worked: what we just wrote must not outlive the asset. (Superseded:
     // the consumer that took over, or the dead-letter handler, has the last word.)
     cleanup: () => removeSearchData(env, store, row.id),
@@ -174,7 +165,11 @@ async function embed(
 }
 
 /** Everything the embedder writes for an asset: vectors, features, the FTS document. */
-async function removeSearchData(env: Env, store: AssetStore, assetId: string): Promise<void> {
+export async function removeSearchData(
+  env: Env,
+  store: AssetStore,
+  assetId: string,
+): Promise<void> {
   await deleteVectors(env, store.uid, [assetId]);
   const { db, uid } = store;
   await db.batch([

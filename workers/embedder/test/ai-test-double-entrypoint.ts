@@ -79,10 +79,17 @@ export class AiTestDoubleEntrypoint extends WorkerEntrypoint<
   }
 }
 
-/** The service binding as the `AI` binding the code under test expects. */
-export function aiBinding(service: Service<AiTestDoubleEntrypoint>): Ai {
+/** One call the code under test made, as the binding received it. */
+export type AiCall = { model: string; inputs: unknown };
+
+/**
+ * The service binding as the `AI` binding the code under test expects; every call is
+ * appended to `calls` when given (to show which calls were, or were never, made).
+ */
+export function aiBinding(service: Service<AiTestDoubleEntrypoint>, calls?: AiCall[]): Ai {
   return asAiBinding({
     async run(model: string, inputs: unknown) {
+      calls?.push({ model, inputs });
       const { value, error } = await service.run(model, inputs);
       if (!error) return value;
       const err = new Error(error.message);

@@ -10,6 +10,7 @@ import {
   EMBED,
   embedMessage,
   hubEvents,
+  isolatedBreaker,
   labelsOf,
   processedAsset,
   searchData,
@@ -21,8 +22,8 @@ afterEach(() => {
 });
 
 /** The env with the AI binding bound to a test double of the given behaviour. */
-function withAi(service: Service<AiTestDoubleEntrypoint>): Env {
-  return { ...env, AI: aiBinding(service) };
+function withAi(service: Service<AiTestDoubleEntrypoint>, breaker = isolatedBreaker()): Env {
+  return { ...env, AI: aiBinding(service), AI_BREAKER: breaker };
 }
 
 describe("embedding with the AI binding (through its test double)", () => {
@@ -121,10 +122,10 @@ describe("embedding with the AI binding (through its test double)", () => {
     },
   );
 
-  it("fails the asset for good when AI rejects the image, and acks", async () => {
+  it("makes a photo the AI models refuse ready without a caption, for good, and acks", async () => {
     const user = await seedUser();
-    const assetId = await processedAsset(user, "note.thumb.webp");
-    vi.spyOn(console, "error").mockImplementation(() => {});
+    const assetId = await processedAsset(user, "note.thumb.webp", { name: "shopping-list.jpg" });
+    vi.spyOn(console, "warn").mockImplementation(() => {});
 
     const result = await deliver(
       EMBED,
@@ -135,13 +136,26 @@ describe("embedding with the AI binding (through its test double)", () => {
     expect(result.explicitAcks).toEqual(["m"]);
     expect(result.retryMessages).toEqual([]);
     const row = await assetRow(assetId);
-    expect(row).toMatchObject({ status: "failed", claimed_at: null });
-    expect(JSON.parse(row?.error ?? "null")).toMatchObject({
-      stage: "embedding",
-      code: "ai_rejected_image",
+    expect(row).toMatchObject({
+      status: "ready",
+      caption: null,
+      claimed_at: null,
+      redescribe_at: null,
     });
-    expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding", "failed"]);
-    expect(await searchData(assetId)).toMatchObject({ features: 0, descriptorVectors: 0 });
+    expect(JSON.parse(row?.caption_skipped ?? "null")).toMatchObject({
+      code: "ai_rejected_image",
+      message: expect.stringContaining("5004: Invalid data type for base64 input"),
+    });
+    expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding", "ready"]);
+    // Found by its look and its words: descriptor, pHash, colours, the file name.
+    expect(await searchData(assetId)).toEqual({
+      features: 1,
+      docs: 1,
+      descriptorVectors: 1,
+      textVectors: 0,
+    });
+    const { matches } = await searchAssets(env, user.uid, "shopping", 10);
+    expect(matches.map((m) => m.assetId)).toEqual([assetId]);
   });
 
   it("falls back to full-text search when AI is rate-limited at query time", async () => {

@@ -21,6 +21,9 @@ declare global {
       AI_TEST_DOUBLE_RATE_LIMITED: Service<AiTestDoubleEntrypoint>;
       AI_TEST_DOUBLE_UPSTREAM_ERROR: Service<AiTestDoubleEntrypoint>;
       AI_TEST_DOUBLE_REJECTS_IMAGE: Service<AiTestDoubleEntrypoint>;
+      AI_TEST_DOUBLE_CAPTION_MODEL_REMOVED: Service<AiTestDoubleEntrypoint>;
+      AI_TEST_DOUBLE_DAILY_ALLOCATION_EXHAUSTED: Service<AiTestDoubleEntrypoint>;
+      AI_TEST_DOUBLE_SAYS_NOTHING: Service<AiTestDoubleEntrypoint>;
     }
   }
 }

@@ -22,6 +22,8 @@ type AssetRow = {
   error: string | null;
   labels: string | null;
   caption: string | null;
+  caption_skipped: string | null;
+  redescribe_at: number | null;
   near_duplicate_of: string | null;
 };
 
@@ -93,7 +95,8 @@ export async function seedAsset(
 export async function assetRow(assetId: string): Promise<AssetRow | null> {
   return env.DB.prepare(
     `SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, attempts,
-       error, labels, caption, near_duplicate_of FROM assets WHERE id = ?`,
+       error, labels, caption, caption_skipped, redescribe_at, near_duplicate_of
+     FROM assets WHERE id = ?`,
   )
     .bind(assetId)
     .first<AssetRow>();
@@ -141,6 +144,22 @@ export function hubEvents(uid: string): Promise<AssetFrame[]> {
 }
 
 export type { Delivery };
+
+/**
+ * The AI_BREAKER binding with a breaker of its own: the deployment has one breaker
+ * (`idFromName("workers-ai")`), and tests that open it must not pause the others'.
+ */
+export function isolatedBreaker(
+  ns: DurableObjectNamespace = env.AI_BREAKER,
+): DurableObjectNamespace {
+  const tag = crypto.randomUUID();
+  const isolated: Pick<DurableObjectNamespace, "idFromName" | "get"> = {
+    idFromName: (name) => ns.idFromName(`${tag}:${name}`),
+    get: (id) => ns.get(id),
+  };
+  // Only idFromName and get are ever called (aiBreaker in packages/shared).
+  return isolated as DurableObjectNamespace;
+}
 
 /** Runs this worker's queue handler on one delivered batch (see deliverBatch). */
 export function deliver(

@@ -65,7 +65,7 @@ describe("near-duplicates", () => {
 
   it("finds a copy embedded moments after the original even while Vectorize has not applied the insert", async () => {
     const user = await seedUser();
-    const descriptors = new VectorizeTestDouble(128);
+    const descriptors = VectorizeTestDouble.asDeployed(128);
     const withVectorize: Env = { ...env, VECTORS_DESCRIPTOR: descriptors };
     const [saw = "", copy = ""] = await embedAll(
       user,
@@ -77,12 +77,10 @@ describe("near-duplicates", () => {
     expect(await nearDuplicateOf(copy)).toBe(saw);
     descriptors.settle();
     expect(descriptors.size).toBe(2);
-    // One namespace per user.
-    const matches = await descriptors.query(new Array(128).fill(0.1), {
-      namespace: user.uid,
-      topK: 10,
-    });
-    expect(matches.matches.map((m) => m.namespace)).toEqual([user.uid, user.uid]);
+    // Each vector carries its owner, the metadata every query filters on.
+    const stored = await descriptors.getByIds([saw, copy]);
+    expect(stored.map((v) => v.metadata)).toEqual([{ uid: user.uid }, { uid: user.uid }]);
+    expect(stored.map((v) => v.namespace)).toEqual([undefined, undefined]);
   });
 });
 

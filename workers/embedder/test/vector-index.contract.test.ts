@@ -44,7 +44,7 @@ const backends: Backend[] = [
   {
     name: "Vectorize (through its test double)",
     make: (kind) => {
-      const binding = new VectorizeTestDouble(vectorDimensions[kind]);
+      const binding = VectorizeTestDouble.asDeployed(vectorDimensions[kind]);
       return { index: new VectorizeVectorIndex(binding, kind), settle: () => binding.settle() };
     },
   },
@@ -159,8 +159,8 @@ describe.each(backends)("the $name vector index", ({ make }) => {
 });
 
 describe("the Vectorize index", () => {
-  it("scopes every query to the user's namespace and asks for neither values nor metadata", async () => {
-    const binding = new VectorizeTestDouble(128, { immediate: true });
+  it("filters every query on the user's id and asks for neither values nor metadata", async () => {
+    const binding = VectorizeTestDouble.asDeployed(128, { immediate: true });
     const index = new VectorizeVectorIndex(binding, "descriptor");
     const user = uid();
     await index.upsert(user, id(), unitVector(11, 128));
@@ -168,12 +168,12 @@ describe("the Vectorize index", () => {
     await index.query(user, unitVector(12, 128), 50);
 
     expect(binding.queries).toEqual([
-      { topK: 50, namespace: user, returnValues: false, returnMetadata: "none" },
+      { topK: 50, filter: { uid: user }, returnValues: false, returnMetadata: "none" },
     ]);
   });
 
   it("says its inserts show up late, and they do (the D1 index shows them at once)", async () => {
-    const binding = new VectorizeTestDouble(128);
+    const binding = VectorizeTestDouble.asDeployed(128);
     const index = new VectorizeVectorIndex(binding, "descriptor");
     const user = uid();
     const v = unitVector(13, 128);
@@ -184,5 +184,72 @@ describe("the Vectorize index", () => {
     binding.settle();
     expect(await index.query(user, v, 5)).toHaveLength(1);
     expect(new D1VectorIndex(env.DB, "descriptor").visibilityLagMs).toBe(0);
+  });
+});
+
+describe("the Vectorize test double filters as the metadata-filtering docs say", () => {
+  it("takes topK from the filtered set, not the filter from the topK", async () => {
+    const binding = VectorizeTestDouble.asDeployed(128, { immediate: true });
+    const [alice, bob] = [uid(), uid()];
+    const q = unitVector(20, 128);
+    // Bob's vectors are all nearer than Alice's one.
+    for (let i = 0; i < 30; i++) {
+      await binding.upsert([
+        {
+          id: id(),
+          values: Array.from(blend(q, unitVector(21 + i, 128), 0.01)),
+          metadata: { uid: bob },
+        },
+      ]);
+    }
+    const hers = id();
+    await binding.upsert([
+      {
+        id: hers,
+        values: Array.from(blend(q, unitVector(60, 128), 0.5)),
+        metadata: { uid: alice },
+      },
+    ]);
+
+    const { matches } = await binding.query(q, { topK: 5, filter: { uid: alice } });
+
+    expect(matches.map((m) => m.id)).toEqual([hers]);
+  });
+
+  it("finds nothing by a property without a metadata index, nor vectors upserted before it was made", async () => {
+    const binding = new VectorizeTestDouble(128, { immediate: true });
+    const user = uid();
+    const [early, late] = [id(), id()];
+    const v = unitVector(61, 128);
+    await binding.upsert([{ id: early, values: Array.from(v), metadata: { uid: user } }]);
+
+    expect((await binding.query(v, { filter: { uid: user } })).matches).toEqual([]);
+    binding.createMetadataIndex("uid");
+    await binding.upsert([{ id: late, values: Array.from(v), metadata: { uid: user } }]);
+    expect((await binding.query(v, { filter: { uid: user } })).matches.map((m) => m.id)).toEqual([
+      late,
+    ]);
+    // Re-upserting is how an early vector gets into the metadata index.
+    await binding.upsert([{ id: early, values: Array.from(v), metadata: { uid: user } }]);
+    expect((await binding.query(v, { filter: { uid: user } })).matches).toHaveLength(2);
+  });
+
+  it("supports $eq and $ne, and refuses the filters Vectorize refuses", async () => {
+    const binding = VectorizeTestDouble.asDeployed(128, { immediate: true });
+    const [alice, bob] = [uid(), uid()];
+    const v = unitVector(62, 128);
+    const [a, b] = [id(), id()];
+    await binding.upsert([
+      { id: a, values: Array.from(v), metadata: { uid: alice } },
+      { id: b, values: Array.from(v), metadata: { uid: bob } },
+    ]);
+
+    const ids = async (filter: VectorizeVectorMetadataFilter) =>
+      (await binding.query(v, { filter })).matches.map((m) => m.id);
+    expect(await ids({ uid: { $eq: alice } })).toEqual([a]);
+    expect(await ids({ uid: { $ne: alice } })).toEqual([b]);
+    await expect(ids({})).rejects.toThrow(/empty/);
+    await expect(ids({ $uid: alice })).rejects.toThrow(/key/);
+    await expect(ids({ uid: "x".repeat(2100) })).rejects.toThrow(/2048/);
   });
 });

@@ -30,7 +30,11 @@ export const batches = sqliteTable(
       .references(() => users.id),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [index("batches_user_created").on(t.userId, t.createdAt)],
+  (t) => [
+    index("batches_user_created").on(t.userId, t.createdAt),
+    // The sweeper: old batches, oldest first.
+    index("batches_created").on(t.createdAt),
+  ],
 );
 
 export const assets = sqliteTable(
@@ -54,6 +58,8 @@ export const assets = sqliteTable(
     /** When a consumer claimed the current stage (processing/embedding): the lease. */
     claimedAt: integer("claimed_at"),
     attempts: integer("attempts").notNull().default(0),
+    /** Retries its owner asked for (POST …/retry, …/retry-failed): capped per asset. */
+    retries: integer("retries").notNull().default(0),
     /** JSON `{ stage, code, message }` when failed. */
     error: text("error"),
     width: integer("width"),
@@ -67,6 +73,17 @@ export const assets = sqliteTable(
     /** JSON array of strings. */
     labels: text("labels"),
     caption: text("caption"),
+    /**
+     * JSON `{ code, message }`: why a `ready` asset has no caption (AI unbound, paused,
+     * out of its daily allocation, the model gone or refusing the photo). Null otherwise.
+     */
+    captionSkipped: text("caption_skipped"),
+    /**
+     * When the AI description this asset skipped may be tried again (epoch ms): the
+     * sweeper's re-describe rule sends it once the AI breaker is closed. Null when there
+     * is nothing to redo (described, or the photo itself was refused).
+     */
+    redescribeAt: integer("redescribe_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     // Lifecycle timestamps (docs/operations.md, "Ops metrics"): set by the status change
@@ -80,8 +97,7 @@ export const assets = sqliteTable(
     processedAt: integer("processed_at"),
     /** When the asset became `ready`. */
     readyAt: integer("ready_at"),
-    /** Retries through `POST .../retry` (a user's or an operator's) and when the last was. */
-    retries: integer("retries").notNull().default(0),
+    /** When the last retry (`retries`, a user's or an operator's) sent it back. */
     retriedAt: integer("retried_at"),
     /** Messages the sweeper re-sent for this asset, and when it last did. */
     sweeps: integer("sweeps").notNull().default(0),
@@ -95,6 +111,10 @@ export const assets = sqliteTable(
     index("assets_user_status").on(t.userId, t.status),
     // The sweeper: rows idle in a state.
     index("assets_status_updated").on(t.status, t.updatedAt),
+    // The sweeper: does a batch still own an asset?
+    index("assets_batch").on(t.batchId),
+    // The re-describe rule: skipped photos, oldest first.
+    index("assets_redescribe").on(t.redescribeAt),
     // Ops metrics: the oldest row in each status, and what finished within a window.
     index("assets_status_since").on(t.status, t.statusAt),
     index("assets_uploaded_at").on(t.uploadedAt).where(sql`${t.uploadedAt} IS NOT NULL`),

@@ -13,3 +13,9 @@ export const NEAR_DUPLICATE_MAX_DISTANCE = 10;
 
 /** The largest `limit` of GET /api/search and GET /api/assets/:id/similar. */
 export const MAX_SEARCH_LIMIT = 50;
+
+/**
+ * The longest query GET /api/search takes, in characters: a few sentences, far more than
+ * anyone types, and a bounded input for the embedding model (billed per token).
+ */
+export const MAX_SEARCH_QUERY_LENGTH = 200;

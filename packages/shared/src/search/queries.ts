@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type AiBinding, embedText } from "./ai";
+import { type AiBinding, embedText, textEmbeddingModel } from "./ai";
 import { DESCRIPTOR_DIMENSIONS } from "./constants";
 import { blobToVector } from "./d1-vector-index";
 import { queryTerms, searchText } from "./fts";
@@ -22,7 +22,7 @@ export function searchMode(env: { AI?: AiBinding }): SearchMode {
 
 /** The user's assets matching `q`, best first (candidates: the caller keeps `ready` ones). */
 export async function searchAssets(
-  env: SearchBindings & { AI?: AiBinding },
+  env: SearchBindings & { AI?: AiBinding; AI_TEXT_EMBEDDING_MODEL?: string },
   uid: string,
   q: string,
   limit: number,
@@ -32,7 +32,7 @@ export async function searchAssets(
   if (env.AI) {
     let query: Float32Array | null = null;
     try {
-      query = await embedText(env.AI, q);
+      query = await embedText(env.AI, q, textEmbeddingModel(env));
     } catch (err) {
       // Rate-limited or down: the full-text index has captions and labels too.
       console.warn("search: AI unavailable, falling back to full-text", String(err));

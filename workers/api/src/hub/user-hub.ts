@@ -8,11 +8,10 @@ import {
   type StatusCounts,
 } from "@darkroom/shared";
 import { z } from "zod";
-import { rateLimits } from "../lib/config";
+import { type BucketName, bucketPolicies, type Limits, limits } from "../lib/limits";
+import type { RateLimitResult } from "../lib/rate-limit-headers";
 import { statusCounts } from "../lib/stats";
-import { type RateLimitResult, TokenBucket } from "../lib/token-bucket";
-
-export type { RateLimitResult };
+import { HubBuckets } from "./buckets";
 
 export type PublishResult = { ok: true; seq: number } | { ok: false; error: string };
 
@@ -22,8 +21,10 @@ export const EVENTS_KEPT = 10_000;
 const TRIM_EVERY = 500;
 /** Stats frames are coalesced: at most one per socket every STATS_DEBOUNCE_MS. */
 export const STATS_DEBOUNCE_MS = 400;
-/** How many missed events one resume replays; older gaps get a `reset`. */
-const RESUME_MAX = EVENTS_KEPT;
+/** A client frame is `{"type":"resume","since":<seq>}`: anything longer is not one. */
+export const MAX_CLIENT_FRAME_BYTES = 256;
+/** A client refused a socket waits this long: sockets close when tabs do, not on a clock. */
+export const SOCKET_RETRY_AFTER_SECONDS = 30;
 
 /** Set by the api worker on the internal upgrade request; the hub has no public route. */
 export const HUB_HEADERS = {
@@ -48,7 +49,7 @@ function attachmentOf(ws: WebSocket): Attachment | null {
 }
 
 /**
- * One per user (`idFromName(uid)`): the token bucket that paces new uploads, the ordered
+ * One per user (`idFromName(uid)`): the token buckets that pace the user's work, the ordered
  * event log, and the user's live WebSockets (Hibernation API, so idle sockets cost
  * nothing). SQLite-backed; state is loaded in `blockConcurrencyWhile` and every write is
  * a synchronous SQL statement, so no request sees a half-applied update.
@@ -56,11 +57,12 @@ function attachmentOf(ws: WebSocket): Attachment | null {
 export class UserHub extends DurableObject<Env> {
   private seq = 0;
   private uid: string | null = null;
-  private bucket!: TokenBucket;
+  private buckets!: HubBuckets;
+  private readonly limits: Limits;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const { capacity, refillPerMinute: refill } = rateLimits(env);
+    this.limits = limits(env);
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     ctx.blockConcurrencyWhile(async () => {
@@ -68,8 +70,6 @@ export class UserHub extends DurableObject<Env> {
       sql.exec(
         `CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, frame TEXT NOT NULL, at INTEGER NOT NULL)`,
       );
-      sql.exec(`CREATE TABLE IF NOT EXISTS bucket (
-        id INTEGER PRIMARY KEY CHECK (id = 1), tokens REAL NOT NULL, refilled_at INTEGER NOT NULL)`);
       sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
       sql.exec(
         `CREATE TABLE IF NOT EXISTS spent_tickets (nonce TEXT PRIMARY KEY, exp INTEGER NOT NULL)`,
@@ -79,32 +79,16 @@ export class UserHub extends DurableObject<Env> {
       this.uid =
         sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'uid'").toArray()[0]
           ?.value ?? null;
-      const row = sql
-        .exec<{ tokens: number; refilled_at: number }>(
-          "SELECT tokens, refilled_at FROM bucket WHERE id = 1",
-        )
-        .toArray()[0];
-      this.bucket = new TokenBucket(
-        capacity,
-        refill,
-        row?.tokens ?? capacity,
-        row?.refilled_at ?? Date.now(),
-      );
+      this.buckets = new HubBuckets(sql, bucketPolicies(this.limits));
     });
   }
 
   /**
-   * Takes `cost` tokens when they are all there (all or nothing). A cost of 0 only
-   * reports the bucket, so every answer of the upload route can carry RateLimit headers.
+   * Takes `cost` tokens of the user's `bucket` when they are all there (all or nothing).
+   * A cost of 0 only reports the bucket, so every answer can carry RateLimit headers.
    */
-  take(cost: number): RateLimitResult {
-    const result = this.bucket.take(cost, Date.now());
-    this.ctx.storage.sql.exec(
-      "INSERT INTO bucket (id, tokens, refilled_at) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET tokens = excluded.tokens, refilled_at = excluded.refilled_at",
-      this.bucket.tokens,
-      this.bucket.refilledAt,
-    );
-    return result;
+  take(bucket: BucketName, cost: number): RateLimitResult {
+    return this.buckets.take(bucket, cost);
   }
 
   /**
@@ -172,6 +156,19 @@ export class UserHub extends DurableObject<Env> {
     ) {
       return new Response(null, { status: 400 });
     }
+    // Capped before the ticket is spent: a refused client may try it again in a moment.
+    const open = this.ctx.getWebSockets().length;
+    if (open >= this.limits.maxSockets) {
+      const refusal: RateLimitResult = {
+        allowed: false,
+        limit: this.limits.maxSockets,
+        remaining: 0,
+        resetSeconds: SOCKET_RETRY_AFTER_SECONDS,
+        retryAfterSeconds: SOCKET_RETRY_AFTER_SECONDS,
+        policy: "sockets",
+      };
+      return Response.json(refusal, { status: 429 });
+    }
     const sql = this.ctx.storage.sql;
     // Single use: a nonce is remembered until its ticket would have expired anyway.
     const now = Math.floor(Date.now() / 1000);
@@ -218,6 +215,21 @@ export class UserHub extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // Every frame that wakes the hub costs a token (pings are answered without waking it).
+    const rl = this.buckets.take("frames", this.limits.costFrame);
+    if (!rl.allowed) {
+      const wait = rl.retryAfterSeconds;
+      send(ws, errorFrame("rate_limited", `Too many frames; try again in ${wait} s`, wait));
+      return;
+    }
+    const size = typeof message === "string" ? message.length : message.byteLength;
+    if (size > MAX_CLIENT_FRAME_BYTES) {
+      send(
+        ws,
+        errorFrame("frame_too_large", `A client frame is at most ${MAX_CLIENT_FRAME_BYTES} bytes`),
+      );
+      return;
+    }
     let data: unknown;
     try {
       data = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
@@ -238,7 +250,8 @@ export class UserHub extends DurableObject<Env> {
     const upTo = attachment.helloSeq;
     if (since >= upTo) return;
     const first = this.eventsSince(since, 1, upTo);
-    if (first.gap || upTo - since > RESUME_MAX) {
+    // A longer gap than one frame may replay is a `reset`: the client refetches instead.
+    if (first.gap || upTo - since > this.limits.resumeMaxEvents) {
       send(ws, JSON.stringify({ type: "reset", seq: this.seq } satisfies ServerFrame));
       return;
     }
@@ -310,6 +323,8 @@ function send(ws: WebSocket, text: string): void {
   }
 }
 
-function errorFrame(code: string, message: string): string {
-  return JSON.stringify({ type: "error", code, message } satisfies ServerFrame);
+function errorFrame(code: string, message: string, retryAfterSeconds?: number): string {
+  const frame: ServerFrame = { type: "error", code, message };
+  if (retryAfterSeconds !== undefined) frame.retryAfterSeconds = retryAfterSeconds;
+  return JSON.stringify(frame);
 }

@@ -6,6 +6,7 @@ import { mediaUrl } from "./media";
 type Row = typeof assets.$inferSelect;
 
 const variantInfo = z.object({ width: z.number(), height: z.number(), bytes: z.number() });
+const captionSkippedSchema = z.object({ code: z.string(), message: z.string() });
 const variantsSchema = z.object({ thumb: variantInfo.optional(), preview: variantInfo.optional() });
 
 function parseJson<T>(raw: string | null, schema: z.ZodType<T>): T | null {
@@ -49,8 +50,12 @@ export async function assetJson(row: Row, mediaSecret: string, batchId?: string)
     nearDuplicateOf: row.nearDuplicateOf,
     labels: parseJson(row.labels, z.array(z.string())) ?? [],
     caption: row.caption,
+    // Why `caption` is null (AI unbound, paused, out of allocation, model gone, photo
+    // refused); null when there is a caption or the photo is not described yet.
+    captionSkipped: parseJson(row.captionSkipped, captionSkippedSchema),
     error,
     attempts: row.attempts,
+    retries: row.retries,
     urls: {
       original: hasOriginal ? await mediaUrl(mediaSecret, row.id, "original") : null,
       thumb: variants?.thumb ? await mediaUrl(mediaSecret, row.id, "thumb") : null,

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { RATE_LIMIT_DEFAULTS } from "./token-bucket";
 
 // The api's vars, parsed once per use so a typo in wrangler.toml fails loudly. Each
 // default lives here (or, for the lifecycle timings, in packages/shared/src/leases.ts)
@@ -8,15 +7,9 @@ import { RATE_LIMIT_DEFAULTS } from "./token-bucket";
 // Vars arrive as strings: coerced, checked, else the default when the var is absent.
 const count = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
 
-/** The rate limit of new uploads per user (the UserHub's token bucket). */
-const rateLimitSchema = z.object({
-  RATE_LIMIT_CAPACITY: positiveInt(RATE_LIMIT_DEFAULTS.capacity),
-  RATE_LIMIT_REFILL_PER_MINUTE: positive(RATE_LIMIT_DEFAULTS.refillPerMinute),
-});
-
-const configSchema = rateLimitSchema.extend({
+// Rate limits and costs have their own table: lib/limits.ts.
+const configSchema = z.object({
   // Set per environment in wrangler.toml ([vars] for local dev, [env.production.vars]).
   UPLOAD_MODE: z.enum(["local", "r2"]),
   CORS_ALLOWED_ORIGINS: z.string(),
@@ -62,15 +55,6 @@ export function config(env: Env): Config {
     corsOrigins: parsed.CORS_ALLOWED_ORIGINS.split(",")
       .map((s) => s.trim())
       .filter(Boolean),
-  };
-}
-
-/** The token bucket's settings alone: the UserHub also runs beside the stage workers in tests. */
-export function rateLimits(env: object): { capacity: number; refillPerMinute: number } {
-  const parsed = rateLimitSchema.parse(env);
-  return {
-    capacity: parsed.RATE_LIMIT_CAPACITY,
-    refillPerMinute: parsed.RATE_LIMIT_REFILL_PER_MINUTE,
   };
 }
 

@@ -15,7 +15,7 @@ import {
   versioned,
 } from "@darkroom/shared";
 import { assetFeatures, assets, batchItems, searchDocs } from "@darkroom/shared/db";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { config } from "./config";
 
 type Row = typeof assets.$inferSelect;
@@ -53,8 +53,9 @@ export async function retryFailed(env: Env, row: Row): Promise<RetryOutcome> {
   const uid = row.userId;
   const stage = error?.stage ?? "processing";
   const note = stage === "embedding" ? null : await notificationFor(env, uid, row.id);
-  // Counted for the ops metrics (`retries`), whoever asked: the owner or an operator.
-  const retried = { claimedAt: null, retries: sql`${assets.retries} + 1`, retriedAt: Date.now() };
+  // When, for the ops metrics, whoever asked (the owner or an operator); the count
+  // (`retries`) is the retry budget's (lib/retry-budget.ts).
+  const retried = { claimedAt: null, retriedAt: Date.now() };
   let outcome: RetryOutcome = "requeued";
   let next: EventRow | null;
   if (stage === "embedding") {
@@ -72,19 +73,6 @@ export async function retryFailed(env: Env, row: Row): Promise<RetryOutcome> {
   }
   if (!next) return "skipped";
   return outcome;
-}
-
-/** The most failed assets one retry request sends back (each one is a few D1 writes). */
-export const RETRY_BATCH_LIMIT = 500;
-
-/**
- * The one retry path of many failed assets: a user's `retry-failed` and an operator's
- * "retry all with this code" both come here, one asset after another.
- */
-export async function retryAll(env: Env, rows: Row[]): Promise<Record<RetryOutcome, number>> {
-  const outcomes = { requeued: 0, reupload: 0, skipped: 0 };
-  for (const row of rows) outcomes[await retryFailed(env, row)] += 1;
-  return outcomes;
 }
 
 /**

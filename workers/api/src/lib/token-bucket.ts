@@ -1,11 +1,4 @@
-/**
- * Defaults: a person's 2,000-photo drop (at most 100 new files per request, as fast as
- * the browser can hash) always fits in the bucket, while a runaway script is held to
- * 10 new files a second once it has spent 3,000.
- */
-export const RATE_LIMIT_DEFAULTS = { capacity: 3000, refillPerMinute: 600 } as const;
-
-export type RateLimitResult = {
+export type BucketTake = {
   allowed: boolean;
   limit: number;
   remaining: number;
@@ -28,7 +21,7 @@ export class TokenBucket {
     this.refillPerMs = refillPerMinute / 60_000;
   }
 
-  take(cost: number, now: number): RateLimitResult {
+  take(cost: number, now: number): BucketTake {
     this.tokens = Math.min(
       this.capacity,
       this.tokens + Math.max(0, now - this.refilledAt) * this.refillPerMs,

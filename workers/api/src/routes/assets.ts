@@ -12,7 +12,17 @@ import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
 import { assetJson } from "../lib/asset-json";
 import { db } from "../lib/db";
-import { purgeAsset, RETRY_BATCH_LIMIT, retryAll, retryFailed } from "../lib/lifecycle";
+import { purgeAsset, retryFailed } from "../lib/lifecycle";
+import { limits } from "../lib/limits";
+import { charge } from "../lib/rate-limit";
+import {
+  allRetryLimitsReached,
+  countRetries,
+  failedToRetry,
+  retryLimitReached,
+  retryPaid,
+  uncountRetry,
+} from "../lib/retry-budget";
 import { searchResults } from "../lib/search-results";
 import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
@@ -95,29 +105,12 @@ export const assetRoutes = new Hono<AppEnv>()
   })
   .post("/retry-failed", async (c) => {
     const q = parseOrThrow(z.object({ batchId: z.uuid().optional() }), c.req.query(), "query");
-    const uid = c.get("uid");
-    const d = db(c.env);
-    const failed = q.batchId
-      ? (
-          await d
-            .select({ asset: assets })
-            .from(batchItems)
-            .innerJoin(assets, eq(assets.id, batchItems.assetId))
-            .where(
-              and(
-                eq(batchItems.batchId, q.batchId),
-                eq(batchItems.userId, uid),
-                eq(assets.status, "failed"),
-              ),
-            )
-            .limit(RETRY_BATCH_LIMIT)
-        ).map((r) => r.asset)
-      : await d
-          .select()
-          .from(assets)
-          .where(and(eq(assets.userId, uid), eq(assets.status, "failed")))
-          .limit(RETRY_BATCH_LIMIT);
-    return c.json(await retryAll(c.env, failed));
+    const lim = limits(c.env);
+    const { failed, retryLimitReached } = await failedToRetry(c.env, c.get("uid"), q.batchId, lim);
+    if (failed.length === 0 && retryLimitReached > 0) {
+      throw allRetryLimitsReached(retryLimitReached, lim.maxRetries);
+    }
+    return c.json({ ...(await retryPaid(c, failed, lim)), retryLimitReached });
   })
   .get("/:id", async (c) => {
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));
@@ -127,6 +120,7 @@ export const assetRoutes = new Hono<AppEnv>()
     const q = parseOrThrow(similarQuery, c.req.query(), "query");
     const uid = c.get("uid");
     const row = await ownedAsset(c.env, uid, c.req.param("id"));
+    await charge(c, "search", limits(c.env).costSearch, "searches");
     const matches = await similarAssets(c.env, uid, row.id, q.limit);
     if (!matches) {
       throw new Conflict("not_searchable", `The asset is ${row.status}, not searchable yet`);
@@ -137,9 +131,21 @@ export const assetRoutes = new Hono<AppEnv>()
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));
     if (row.status !== "failed")
       throw new Conflict("not_failed", `The asset is ${row.status}, not failed`);
-    const outcome = await retryFailed(c.env, row);
-    if (outcome === "skipped")
+    const lim = limits(c.env);
+    if (row.retries >= lim.maxRetries) throw retryLimitReached(row, lim.maxRetries);
+    await charge(c, "work", lim.costRetry, "retries");
+    if (!(await countRetries(c.env, [row.id], lim.maxRetries)).has(row.id)) {
+      const now = await ownedAsset(c.env, c.get("uid"), row.id);
+      if (now.status === "failed" && now.retries >= lim.maxRetries) {
+        throw retryLimitReached(now, lim.maxRetries);
+      }
       throw new Conflict("not_failed", "The asset changed meanwhile; refetch it");
+    }
+    const outcome = await retryFailed(c.env, row);
+    if (outcome === "skipped") {
+      await uncountRetry(c.env, row.id);
+      throw new Conflict("not_failed", "The asset changed meanwhile; refetch it");
+    }
     const fresh = await ownedAsset(c.env, c.get("uid"), row.id);
     return c.json({ outcome, asset: await assetJson(fresh, c.env.MEDIA_SIGNING_SECRET) });
   })

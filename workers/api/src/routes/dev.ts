@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { devToken, requireUser } from "../auth";
 import { NotFound } from "../errors";
+import { limitBody, SMALL_BODY_BYTES } from "../lib/body-limit";
 import { config } from "../lib/config";
 import { hubFor } from "../lib/hub";
 import { parseOrThrow } from "../lib/validate";
@@ -15,7 +16,7 @@ devRoutes.use("*", async (c, next) => {
   await next();
 });
 
-devRoutes.post("/login", async (c) => {
+devRoutes.post("/login", limitBody(SMALL_BODY_BYTES), async (c) => {
   const body = parseOrThrow(
     z.object({ user: z.string().trim().min(1).max(100) }),
     await c.req.json().catch(() => null),
@@ -29,7 +30,7 @@ devRoutes.post("/login", async (c) => {
  * in chunks, each event's `version` set to the publish time in ms, so clients can
  * measure publish-to-receive latency against the same clock.
  */
-devRoutes.post("/publish-burst", requireUser, async (c) => {
+devRoutes.post("/publish-burst", limitBody(SMALL_BODY_BYTES), requireUser, async (c) => {
   const body = parseOrThrow(
     z.object({
       count: z.number().int().min(1).max(100_000),

@@ -1,9 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireUser } from "../auth";
-import { HttpError, Unauthorized } from "../errors";
+import { HttpError, TooManyRequests, Unauthorized } from "../errors";
 import { HUB_HEADERS } from "../hub/user-hub";
 import { hubFor } from "../lib/hub";
+import { limits } from "../lib/limits";
+import { charge } from "../lib/rate-limit";
+import { rateLimitResultSchema } from "../lib/rate-limit-headers";
 import { issueTicket, verifyTicket } from "../lib/tickets";
 import type { AppEnv } from "../types";
 
@@ -11,6 +14,7 @@ const connectQuery = z.object({ ticket: z.string().max(300), batchId: z.uuid().o
 
 export const eventRoutes = new Hono<AppEnv>()
   .post("/ticket", requireUser, async (c) => {
+    await charge(c, "tickets", limits(c.env).costTicket, "event tickets");
     return c.json({ ticket: await issueTicket(c.env.AUTH_SECRET, c.get("uid")) });
   })
   .get("/", async (c) => {
@@ -31,6 +35,10 @@ export const eventRoutes = new Hono<AppEnv>()
     });
     if (q.data.batchId) headers.set(HUB_HEADERS.batchId, q.data.batchId);
     const res = await hubFor(c.env, ticket.uid).fetch("https://hub.internal/connect", { headers });
+    if (res.status === 429) {
+      // The hub's socket cap; its body is the refusal (an internal boundary, parsed all the same).
+      throw new TooManyRequests(rateLimitResultSchema.parse(await res.json()), "open sockets");
+    }
     if (res.status !== 101) throw new Unauthorized("The ticket has already been used");
     return res;
   });

@@ -3,7 +3,14 @@ import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import { BadRequest, Forbidden, HttpError, NotFound, PreconditionFailed } from "../errors";
+import {
+  BadRequest,
+  Forbidden,
+  HttpError,
+  NotFound,
+  PayloadTooLarge,
+  PreconditionFailed,
+} from "../errors";
 import { config } from "../lib/config";
 import { db } from "../lib/db";
 import { base64ToHex, hmacVerify } from "../lib/hmac";
@@ -31,6 +38,13 @@ localUpload.use("*", async (c, next) => {
 localUpload.put("/:assetId", async (c) => {
   const cfg = config(c.env);
   if (cfg.UPLOAD_MODE !== "local") throw new NotFound();
+  // The body streams into R2 and must equal the signed size (checked below); one longer
+  // than any upload may be is refused before the row is even looked up. Not hono's
+  // bodyLimit: without a Content-Length it would buffer up to 50 MB in the isolate, and
+  // this route refuses such a body (411) without reading it.
+  if (Number(c.req.header("Content-Length")) > cfg.MAX_UPLOAD_BYTES) {
+    throw new PayloadTooLarge(cfg.MAX_UPLOAD_BYTES);
+  }
   const assetId = c.req.param("assetId");
   const exp = Number(c.req.query("exp"));
   const sig = c.req.query("sig") ?? "";

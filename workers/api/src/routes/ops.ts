@@ -1,4 +1,5 @@
 import {
+  aiBreaker,
   type BreakerView,
   failureStageSchema,
   lifecycleTimings,
@@ -6,14 +7,15 @@ import {
   opsWindowNames,
 } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, count, eq, gte, lt, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { NotFound } from "../errors";
 import { assetJson } from "../lib/asset-json";
 import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
 import { db } from "../lib/db";
-import { RETRY_BATCH_LIMIT, retryAll } from "../lib/lifecycle";
+import { limits } from "../lib/limits";
+import { retriesPerCall, retryPaid } from "../lib/retry-budget";
 import { parseOrThrow } from "../lib/validate";
 import { opsMetrics, stageTimeouts } from "../ops/metrics";
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "../ops/prometheus";
@@ -26,12 +28,14 @@ const metricsQuery = z.object({
 
 const retryBody = z.object({ stage: failureStageSchema, code: z.string().min(1).max(100) });
 
-/**
- * The AI circuit breaker's state, once the deployment has one (docs/operations.md);
- * until then the metrics say so rather than guess.
- */
-async function breakerView(_env: Env): Promise<BreakerView> {
-  return { state: "not_configured" };
+/** The AI circuit breaker's state (docs/operations.md, "Workers AI: the circuit breaker"). */
+async function breakerView(env: Env): Promise<BreakerView> {
+  const b = await aiBreaker(env.AI_BREAKER).status();
+  return {
+    state: b.state,
+    changedAt: b.changedAt,
+    lastFailure: b.lastFailure ? `${b.lastFailure.code}: ${b.lastFailure.message}` : null,
+  };
 }
 
 /** Operator routes; `requireOperator` in front of them answers 404 to everyone else. */
@@ -69,22 +73,31 @@ export const opsRoutes = new Hono<AppEnv>()
       sweptAt: row.sweptAt,
     });
   })
-  // "Retry all with this code": every failed asset of every user whose failure has this
-  // stage and code, oldest first, through the same retry path as a user's retry-failed.
+  // "Retry all with this code": failed assets of every user whose failure has this stage
+  // and code, oldest first, through the same paid retry as a user's retry-failed (the
+  // operator's work bucket pays per asset; each asset's retry cap holds).
   .post("/retry", async (c) => {
     const raw: unknown = await c.req.json().catch(() => undefined);
     const body = parseOrThrow(retryBody, raw, "body");
-    const failed = await db(c.env)
-      .select()
-      .from(assets)
-      .where(
-        and(
-          eq(assets.status, "failed"),
-          eq(sql`json_extract(${assets.error}, '$.stage')`, body.stage),
-          eq(sql`json_extract(${assets.error}, '$.code')`, body.code),
-        ),
-      )
-      .orderBy(asc(assets.statusAt))
-      .limit(RETRY_BATCH_LIMIT);
-    return c.json(await retryAll(c.env, failed));
+    const lim = limits(c.env);
+    const withCode = and(
+      eq(assets.status, "failed"),
+      eq(sql`json_extract(${assets.error}, '$.stage')`, body.stage),
+      eq(sql`json_extract(${assets.error}, '$.code')`, body.code),
+    );
+    const d = db(c.env);
+    const [failed, [spent]] = await Promise.all([
+      d
+        .select()
+        .from(assets)
+        .where(and(withCode, lt(assets.retries, lim.maxRetries)))
+        .orderBy(asc(assets.statusAt))
+        .limit(retriesPerCall(lim)),
+      d
+        .select({ n: count() })
+        .from(assets)
+        .where(and(withCode, gte(assets.retries, lim.maxRetries))),
+    ]);
+    const retryLimitReached = spent?.n ?? 0;
+    return c.json({ ...(await retryPaid(c, failed, lim)), retryLimitReached });
   });

@@ -1,12 +1,14 @@
-import { MAX_SEARCH_LIMIT, searchAssets } from "@darkroom/shared";
+import { MAX_SEARCH_LIMIT, MAX_SEARCH_QUERY_LENGTH, searchAssets } from "@darkroom/shared";
 import { Hono } from "hono";
 import { z } from "zod";
+import { limits } from "../lib/limits";
+import { charge } from "../lib/rate-limit";
 import { searchResults } from "../lib/search-results";
 import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
 
 const searchQuery = z.object({
-  q: z.string().trim().min(1).max(200),
+  q: z.string().trim().min(1).max(MAX_SEARCH_QUERY_LENGTH),
   limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).default(20),
 });
 
@@ -17,6 +19,8 @@ const searchQuery = z.object({
  */
 export const searchRoutes = new Hono<AppEnv>().get("/", async (c) => {
   const q = parseOrThrow(searchQuery, c.req.query(), "query");
+  // Before the query is embedded: in production that is a billed Workers AI call.
+  await charge(c, "search", limits(c.env).costSearch, "searches");
   const uid = c.get("uid");
   const { mode, matches } = await searchAssets(c.env, uid, q.q, q.limit);
   return c.json({ mode, results: await searchResults(c.env, uid, matches, q.limit) });

@@ -11,28 +11,20 @@ import {
 import { assets, batches, batchItems } from "@darkroom/shared/db";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
-import { BadRequest, Conflict, NotFound, TooManyRequests } from "../errors";
+import { BadRequest, Conflict, NotFound } from "../errors";
 import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
 import { chunks, db } from "../lib/db";
-import { hubFor, publish } from "../lib/hub";
-import type { RateLimitResult } from "../lib/token-bucket";
+import { publish } from "../lib/hub";
+import { limits } from "../lib/limits";
+import { charge } from "../lib/rate-limit";
 import { assertUploadSigning, signUpload } from "../lib/upload-urls";
 import type { AppEnv } from "../types";
 
-function setRateLimitHeaders(c: Context<AppEnv>, rl: RateLimitResult) {
-  // IETF draft names plus the widespread X- twins.
-  for (const prefix of ["", "X-"]) {
-    c.header(`${prefix}RateLimit-Limit`, String(rl.limit));
-    c.header(`${prefix}RateLimit-Remaining`, String(rl.remaining));
-    c.header(`${prefix}RateLimit-Reset`, String(rl.resetSeconds));
-  }
-}
-
 /**
- * Rows per multi-row INSERT into assets: 16 bound parameters a row (drizzle binds the
- * three column defaults too), D1 allows 100.
+ * Rows per multi-row INSERT into assets: 15 bound parameters a row (drizzle binds the
+ * column defaults too), D1 allows 100.
  */
 const ASSET_ROWS_PER_INSERT = 6;
 
@@ -45,11 +37,10 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
   const cfg = config(c.env);
   assertUploadSigning(c.env, cfg);
   const uid = c.get("uid");
-  const hub = hubFor(c.env, uid);
   const raw: unknown = await c.req.json().catch(() => undefined);
   const parsed = uploadRequestSchema(cfg.MAX_UPLOAD_BYTES).safeParse(raw);
   if (!parsed.success) {
-    setRateLimitHeaders(c, await hub.take(0));
+    await charge(c, "work", 0, "uploads");
     throw new BadRequest(
       raw === undefined ? "invalid_json" : "invalid_request",
       raw === undefined ? "The body must be JSON" : "The upload request is invalid",
@@ -80,7 +71,7 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     .where(and(eq(batches.id, named ?? ""), eq(batches.userId, uid)));
   const [foundBatch, ...found] = await d.batch([batchLookup, ...lookups]);
   if (named && !foundBatch[0]) {
-    setRateLimitHeaders(c, await hub.take(0));
+    await charge(c, "work", 0, "uploads");
     throw new NotFound("No such batch");
   }
   const batchId = named ?? crypto.randomUUID();
@@ -105,7 +96,7 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     return plan;
   });
   if (busy.length > 0) {
-    setRateLimitHeaders(c, await hub.take(0));
+    await charge(c, "work", 0, "uploads");
     throw new Conflict(
       "asset_deleting",
       "A copy of these files is being deleted; retry in a moment",
@@ -115,21 +106,27 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     );
   }
 
-  const cost = plans.filter((p) => p.kind === "new").length;
-  const rl = await hub.take(cost);
-  setRateLimitHeaders(c, rl);
-  if (!rl.allowed) throw new TooManyRequests(rl.retryAfterSeconds);
+  // New files pay for their processing; the others (duplicates, resumes) for the rows
+  // and URLs they still cost, so re-posting the same files is no free loop either.
+  const lim = limits(c.env);
+  const fresh = plans.filter((p) => p.kind === "new").length;
+  await charge(
+    c,
+    "work",
+    fresh * lim.costNewFile + (plans.length - fresh) * lim.costListedFile,
+    "uploads",
+  );
 
   const expiresAt = now + UPLOAD_URL_TTL_SECONDS * 1000;
   const writes: BatchItem<"sqlite">[] = [];
   if (newBatch) writes.push(d.insert(batches).values({ id: batchId, userId: uid, createdAt: now }));
   // New assets go in multi-row INSERTs: one statement per row made a 50-file request
   // spend most of its time in D1.
-  const fresh = files.flatMap((f, i) => {
+  const newFiles = files.flatMap((f, i) => {
     const p = plans[i];
     return p?.kind === "new" ? [{ i, f, assetId: p.assetId }] : [];
   });
-  const insertStatements = chunks(fresh, ASSET_ROWS_PER_INSERT).map((part) => {
+  const insertStatements = chunks(newFiles, ASSET_ROWS_PER_INSERT).map((part) => {
     const statement = d
       .insert(assets)
       .values(

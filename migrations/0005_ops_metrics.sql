@@ -21,7 +21,6 @@ ALTER TABLE `assets` ADD `status_at` integer;--> statement-breakpoint
 ALTER TABLE `assets` ADD `uploaded_at` integer;--> statement-breakpoint
 ALTER TABLE `assets` ADD `processed_at` integer;--> statement-breakpoint
 ALTER TABLE `assets` ADD `ready_at` integer;--> statement-breakpoint
-ALTER TABLE `assets` ADD `retries` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `assets` ADD `retried_at` integer;--> statement-breakpoint
 ALTER TABLE `assets` ADD `sweeps` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `assets` ADD `swept_at` integer;--> statement-breakpoint

@@ -1,0 +1,62 @@
+import { assets, batches, batchItems } from "@darkroom/shared/db";
+import { and, asc, eq, gte, inArray, lt, notExists, type SQL, sql } from "drizzle-orm";
+import { chunks, db } from "./lib/db";
+import { limits } from "./lib/limits";
+
+/** Batches picked per round, and rounds per sweep: up to 1,000 batches a run (every 2 min). */
+const BATCH = 100;
+const MAX_ROUNDS = 10;
+
+/**
+ * A batch owns the assets first uploaded in it (`assets.batch_id`). One that owns none
+ * (only duplicates were dropped into it, or its assets were all deleted or expired) and
+ * had no file added for `EMPTY_BATCH_TTL_SECONDS` is deleted with its `batch_items`:
+ * otherwise re-posting files already uploaded would add a batch and a row per file each
+ * time, forever. Its duplicates keep their own batch; nothing else refers to it.
+ *
+ * Both deletes repeat the whole condition and run in one D1 batch (a transaction), so a
+ * file added to the batch after it was picked keeps it. Returns how many were deleted.
+ */
+export async function sweepEmptyBatches(env: Env, now = Date.now()): Promise<number> {
+  const d = db(env);
+  const idleSince = now - limits(env).emptyBatchTtlSeconds * 1000;
+  const ownsNothing: SQL | undefined = and(
+    lt(batches.createdAt, idleSince),
+    notExists(d.select({ one: sql`1` }).from(assets).where(eq(assets.batchId, batches.id))),
+    notExists(
+      d
+        .select({ one: sql`1` })
+        .from(batchItems)
+        .where(and(eq(batchItems.batchId, batches.id), gte(batchItems.createdAt, idleSince))),
+    ),
+  );
+  let deleted = 0;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const picked = await d
+      .select({ id: batches.id })
+      .from(batches)
+      .where(ownsNothing)
+      .orderBy(asc(batches.createdAt))
+      .limit(BATCH);
+    // 40 ids a statement: with the condition's own parameters, far below D1's 100.
+    for (const part of chunks(
+      picked.map((b) => b.id),
+      40,
+    )) {
+      const still = d
+        .select({ id: batches.id })
+        .from(batches)
+        .where(and(inArray(batches.id, part), ownsNothing));
+      const [, gone] = await d.batch([
+        d.delete(batchItems).where(inArray(batchItems.batchId, still)),
+        d
+          .delete(batches)
+          .where(and(inArray(batches.id, part), ownsNothing))
+          .returning({ id: batches.id }),
+      ]);
+      deleted += gone.length;
+    }
+    if (picked.length < BATCH) break;
+  }
+  return deleted;
+}
