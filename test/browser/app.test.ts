@@ -232,7 +232,7 @@ describe.skipIf(!hasChromium)("browser app against npm run dev", () => {
     await group.waitFor({ timeout: 20_000 });
     const code = (await group.getAttribute("data-code")) ?? "";
     expect(code).toMatch(/corrupt|unsupported|decode/);
-    expect(await text(page, "ops-breaker")).toBe("not configured");
+    expect(await text(page, "ops-breaker")).toBe("closed");
     await expect.poll(() => text(page, "ops-retried")).toMatch(/^0 assets retried/);
 
     await group.getByRole("button", { name: /Retry all/ }).click();

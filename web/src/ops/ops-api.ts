@@ -11,7 +11,12 @@ export type OpsAsset = Asset & {
   sweptAt: number | null;
 };
 
-export type RetryOutcomes = { requeued: number; reupload: number; skipped: number };
+export type RetryOutcomes = {
+  requeued: number;
+  reupload: number;
+  skipped: number;
+  retryLimitReached: number;
+};
 
 export const opsApi = {
   metrics: (since: OpsWindow) => request<OpsMetrics>(`/api/ops/metrics?since=${since}`),

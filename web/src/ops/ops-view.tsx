@@ -77,7 +77,7 @@ export function OpsView() {
     try {
       const r = await opsApi.retry(stage, code);
       setMessage(
-        `${stage}/${code}: ${r.requeued} requeued, ${r.reupload} waiting for a re-upload, ${r.skipped} skipped`,
+        `${stage}/${code}: ${r.requeued} requeued, ${r.reupload} waiting for a re-upload, ${r.skipped} skipped, ${r.retryLimitReached} past their retry limit`,
       );
       setTick((t) => t + 1);
     } catch (err) {

@@ -199,7 +199,8 @@ describe("ops routes", () => {
     const body: OpsMetrics = await res.json();
     expect(body.window.name).toBe("24h");
     expect(body.window.until - body.window.since).toBe(24 * 60 * MINUTE);
-    expect(body.breaker).toEqual({ state: "not_configured" });
+    // The deployment's AiBreaker, closed while nothing has failed.
+    expect(body.breaker).toMatchObject({ state: "closed", lastFailure: null });
     expect(res.headers.get("Cache-Control")).toBe("no-store");
   });
 
@@ -369,7 +370,7 @@ describe("ops metrics after a known load", () => {
       value: "3",
     });
     expect(byName.get("darkroom_ai_breaker_state")?.metrics).toEqual([
-      { labels: { state: "not_configured" }, value: "1" },
+      { labels: { state: "closed" }, value: "1" },
     ]);
     expect(byName.get("darkroom_dead_letters")?.metrics[0]?.value).toBe("2");
   });
@@ -394,7 +395,14 @@ describe("ops actions and records", () => {
       ),
     );
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ requeued: 2, reupload: 0, skipped: 0 });
+    expect(await res.json()).toEqual({
+      requeued: 2,
+      reupload: 0,
+      skipped: 0,
+      retryLimitReached: 0,
+    });
+    // Paid like a user's retries: one work token per asset from the operator's bucket.
+    expect(res.headers.get("RateLimit-Remaining")).not.toBeNull();
     const status = async (id: string | undefined) =>
       env.DB.prepare("SELECT status, retries, retried_at FROM assets WHERE id = ?")
         .bind(id ?? "")
