@@ -1,26 +1,60 @@
-// `npm run deploy`: production. Migrations first (new code may need new columns), then
-// the bucket's CORS rule (browsers PUT straight to R2), then the workers, the api first
-// because it defines the UserHub class the other two bind to by script name.
-// `--dry-run` bundles all three for production into dist/<worker> and touches nothing
-// remote, so it works offline (CI runs it).
+// `npm run deploy`: production. First the checks (scripts/lib/deploy-config.mjs): no
+// placeholder left in any [env.production], the api served on a route or custom domain
+// whose origin CORS_ALLOWED_ORIGINS allows. Then migrations (new code may need new
+// columns), the bucket's CORS rule (browsers PUT straight to R2; generated from
+// CORS_ALLOWED_ORIGINS and upload-cors.json, so the api and the bucket allow the same
+// origins), then the workers, the api first because it defines the UserHub class the
+// other two bind to by script name.
+//
+// --check               the checks only; nothing built, nothing remote.
+// --dry-run             the checks, then all three bundles for production in dist/<worker>
+//                       and the bucket rule in dist/r2-cors.json; nothing remote (offline).
+// --allow-placeholders  with --check or --dry-run only: skip the placeholder check, for
+//                       CI's offline dry run of the committed config (which cannot know
+//                       anyone's account). A real deploy never skips it.
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  bucketCorsRules,
+  deployProblems,
+  productionNames,
+  productionOrigins,
+  readConfigs,
+  readUploadCors,
+  UPLOAD_CORS_FILE,
+  WORKER_CONFIGS,
+} from "./lib/deploy-config.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const workers = [
-  { name: "api", config: "wrangler.toml" },
-  { name: "processor", config: "workers/processor/wrangler.toml" },
-  { name: "embedder", config: "workers/embedder/wrangler.toml" },
-];
-const BUCKET = "darkroom-originals";
-const CORS_FILE = "r2-cors.json";
+const FLAGS = ["--check", "--dry-run", "--allow-placeholders"];
 
 const args = process.argv.slice(2);
-const unknown = args.filter((a) => a !== "--dry-run");
-if (unknown.length > 0) fail(`unknown argument(s): ${unknown.join(" ")} (only --dry-run)`);
+const unknown = args.filter((a) => !FLAGS.includes(a));
+if (unknown.length > 0)
+  fail(`unknown argument(s): ${unknown.join(" ")} (only ${FLAGS.join(", ")})`);
+const checkOnly = args.includes("--check");
 const dryRun = args.includes("--dry-run");
+const allowPlaceholders = args.includes("--allow-placeholders");
+if (allowPlaceholders && !checkOnly && !dryRun) {
+  fail("--allow-placeholders only goes with --check or --dry-run; a real deploy never skips it");
+}
+
+const configs = readConfigs(root);
+const template = readUploadCors(root);
+const problems = deployProblems(configs, template, { allowPlaceholders });
+if (problems.length > 0) {
+  fail(
+    `not deploying; fix these in the production config first:\n${problems
+      .map((p) => `  - ${p}`)
+      .join("\n")}`,
+  );
+}
+const { bucket, database } = productionNames(configs);
+const origins = productionOrigins(configs);
+console.log(`deploy: config checked (uploads allowed from ${origins.join(", ")})`);
+if (checkOnly) process.exit(0);
 
 const env = {
   ...process.env,
@@ -32,17 +66,20 @@ if (dryRun) {
   env.WRANGLER_SEND_METRICS ??= "false";
 }
 
-checkCorsMatchesConfig();
+// The bucket's CORS rule, generated: the one list of origins is CORS_ALLOWED_ORIGINS.
+const corsFile = path.join(root, "dist", "r2-cors.json");
+mkdirSync(path.dirname(corsFile), { recursive: true });
+writeFileSync(corsFile, `${JSON.stringify(bucketCorsRules(template, origins), null, 2)}\n`);
+
 // The api worker serves public/ (the built web app, gitignored): build it first.
 const web = spawnSync(process.execPath, [path.join(root, "web", "build.mjs")], {
   cwd: root,
   stdio: "inherit",
 });
 if (web.status !== 0) fail(`building the web app failed (exit ${web.status ?? web.signal})`);
-const placeholders = workers.filter((w) => read(w.config).includes("REPLACE_WITH_"));
 
 if (dryRun) {
-  for (const w of workers) {
+  for (const w of WORKER_CONFIGS) {
     // Absolute: wrangler resolves a relative --outdir against the config's folder for the
     // bundle but against the working directory for its README.
     const outdir = path.join(root, "dist", w.name);
@@ -50,21 +87,17 @@ if (dryRun) {
     rmSync(outdir, { recursive: true, force: true });
     wrangler(["deploy", "--dry-run", "--env", "production", "--outdir", outdir, "-c", w.config]);
   }
-  for (const w of placeholders) {
-    console.warn(`deploy: note: ${w.config} still has REPLACE_WITH_ placeholders for production`);
+  if (allowPlaceholders) {
+    console.warn("deploy: note: placeholders not checked (--allow-placeholders)");
   }
-  console.log(`deploy: dry run bundled ${workers.map((w) => `dist/${w.name}`).join(", ")}`);
+  console.log(
+    `deploy: dry run bundled ${WORKER_CONFIGS.map((w) => `dist/${w.name}`).join(", ")}; ` +
+      `bucket rule in dist/r2-cors.json (from ${UPLOAD_CORS_FILE} + CORS_ALLOWED_ORIGINS)`,
+  );
 } else {
-  if (placeholders.length > 0) {
-    fail(
-      `fill in the REPLACE_WITH_ placeholders of [env.production] first: ${placeholders
-        .map((w) => w.config)
-        .join(", ")}`,
-    );
-  }
-  wrangler(["d1", "migrations", "apply", "darkroom", "--remote", "--env", "production"]);
-  wrangler(["r2", "bucket", "cors", "set", BUCKET, "--file", CORS_FILE, "--force"]);
-  for (const w of workers) wrangler(["deploy", "--env", "production", "-c", w.config]);
+  wrangler(["d1", "migrations", "apply", database, "--remote", "--env", "production"]);
+  wrangler(["r2", "bucket", "cors", "set", bucket, "--file", corsFile, "--force"]);
+  for (const w of WORKER_CONFIGS) wrangler(["deploy", "--env", "production", "-c", w.config]);
   console.log("deploy: done");
 }
 
@@ -73,38 +106,6 @@ function wrangler(wranglerArgs) {
   const r = spawnSync("wrangler", wranglerArgs, { cwd: root, env, stdio: "inherit" });
   if (r.error) fail(`could not start wrangler: ${r.error.message}`);
   if (r.status !== 0) fail(`wrangler ${wranglerArgs[0]} failed (exit ${r.status ?? r.signal})`);
-}
-
-/**
- * The bucket must allow exactly the origins the api allows (CORS_ALLOWED_ORIGINS of
- * [env.production.vars]); one edited without the other breaks uploads only in production.
- */
-function checkCorsMatchesConfig() {
-  const toml = read("wrangler.toml");
-  const section = toml.slice(toml.indexOf("[env.production.vars]"));
-  const m = /^CORS_ALLOWED_ORIGINS\s*=\s*"([^"]*)"/m.exec(section);
-  if (!toml.includes("[env.production.vars]") || !m?.[1]) {
-    fail("wrangler.toml has no CORS_ALLOWED_ORIGINS under [env.production.vars]");
-  }
-  const fromConfig = m[1]
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .sort();
-  const cors = JSON.parse(read(CORS_FILE));
-  const fromBucket = [
-    ...new Set((cors.rules ?? []).flatMap((r) => r.allowed?.origins ?? [])),
-  ].sort();
-  if (JSON.stringify(fromConfig) !== JSON.stringify(fromBucket)) {
-    fail(
-      `${CORS_FILE} allows ${fromBucket.join(", ") || "no origin"} but production ` +
-        `CORS_ALLOWED_ORIGINS is ${fromConfig.join(", ")}; make them the same`,
-    );
-  }
-}
-
-function read(file) {
-  return readFileSync(path.join(root, file), "utf8");
 }
 
 function fail(message) {

@@ -7,6 +7,7 @@
 // DARKROOM_SWEEP_SECONDS (30; 0 turns the local sweeper off),
 // DARKROOM_UPLOAD_ORIGIN (sets LOCAL_UPLOAD_ORIGIN, e.g. http://127.0.0.1:8787 to make
 // the page at localhost upload cross-origin like it does to R2 in production),
+// DARKROOM_UPLOAD_MODE (local; r2 runs the production presigned-PUT path, see below),
 // DARKROOM_WORKERS (api,processor,embedder; a shorter list starting with api runs fewer),
 // DARKROOM_FAULTS (fault injection for `npm run load -- --chaos`; never set otherwise),
 // DARKROOM_API_LIMITS (the api's limits for this run, e.g. "MAX_SOCKETS_PER_USER=40"),
@@ -17,6 +18,7 @@ import { copyFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { LOCAL_S3_PATH, localS3Credentials } from "./lib/local-s3.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const WORKERS = {
@@ -35,6 +37,7 @@ const port = Number(process.env.PORT || 8787);
 const ip = process.env.DARKROOM_IP || "127.0.0.1";
 const stateDir = path.resolve(root, process.env.DARKROOM_STATE_DIR || ".wrangler/state");
 const sweepSeconds = Number(process.env.DARKROOM_SWEEP_SECONDS ?? 30);
+const uploadMode = process.env.DARKROOM_UPLOAD_MODE || "local";
 // The lifecycle timeouts (packages/shared/src/leases.ts and the api's pending idle time):
 // the api's sweeper reads all of them, the processor and the embedder their lease. The
 // load test's chaos run shortens them so what a crash lost comes home in seconds.
@@ -51,6 +54,9 @@ const timingOverrides = LIFECYCLE_VARS.filter((name) => process.env[name]);
 const CRON = "*/2 * * * *";
 
 if (!Number.isInteger(port) || port <= 0 || port > 65535) fail(`PORT is not a port: ${port}`);
+if (uploadMode !== "local" && uploadMode !== "r2") {
+  fail(`DARKROOM_UPLOAD_MODE must be local or r2, not ${uploadMode}`);
+}
 if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) {
   fail(`DARKROOM_SWEEP_SECONDS must be a number of seconds, not ${sweepSeconds}`);
 }
@@ -139,6 +145,26 @@ for (const pair of (process.env.DARKROOM_API_LIMITS ?? "").split(",").filter((p)
   if (!m) fail(`DARKROOM_API_LIMITS must be NAME=value pairs separated by commas, not "${pair}"`);
   devArgs.push("--var", `${m[1]}:${m[2]}`);
   log(`api limit: ${m[1]}=${m[2]}`);
+}
+// DARKROOM_UPLOAD_MODE=r2: the production upload path. The api presigns S3 PutObject URLs
+// exactly as in production, pointed at wrangler dev's local S3 endpoint for the bucket,
+// which checks their SigV4 signatures with the keys of the bucket's `local_dev` in
+// wrangler.toml and writes to the same local bucket the workers read. Nothing sends R2's
+// event notification locally: whoever PUTs must pass it on (POST /api/dev/r2-notification).
+if (uploadMode === "r2") {
+  let keys;
+  try {
+    keys = localS3Credentials(configs[0]);
+  } catch (err) {
+    fail(err.message);
+  }
+  const { accessKeyId, secretAccessKey } = keys;
+  const origin = process.env.DARKROOM_UPLOAD_ORIGIN || `http://127.0.0.1:${port}`;
+  devArgs.push("--var", "UPLOAD_MODE:r2");
+  devArgs.push("--var", `R2_S3_ENDPOINT:${origin}${LOCAL_S3_PATH}`);
+  devArgs.push("--var", `R2_ACCESS_KEY_ID:${accessKeyId}`);
+  devArgs.push("--var", `R2_SECRET_ACCESS_KEY:${secretAccessKey}`);
+  log(`upload mode r2: presigned PUTs to ${origin}${LOCAL_S3_PATH}`);
 }
 // Who sees the Ops tab (OPERATOR_SUBS defaults to nobody: workers/api/src/lib/config.ts).
 if (process.env.OPERATOR_SUBS) {

@@ -6,12 +6,10 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  backoffMs,
   createClient,
   Manifest,
   main,
   parseCli,
-  retryAfterMs,
   scan,
   serverTotalMs,
   UsageError,
@@ -140,19 +138,6 @@ describe("retry-failed", () => {
 });
 
 describe("retries", () => {
-  it("backs off exponentially with jitter up to 30 s", () => {
-    expect(backoffMs(1, () => 0)).toBe(250);
-    expect(backoffMs(1, () => 1)).toBe(500);
-    expect(backoffMs(4, () => 1)).toBe(4000);
-    expect(backoffMs(20, () => 1)).toBe(30_000);
-  });
-
-  it("reads Retry-After as seconds or as a date", () => {
-    expect(retryAfterMs("3")).toBe(3000);
-    expect(retryAfterMs(new Date(10_000).toUTCString(), 4000)).toBe(6000);
-    expect(retryAfterMs(null)).toBeNull();
-  });
-
   it("reads the worker's own time from Server-Timing's total and nothing else", () => {
     expect(serverTotalMs('total;dur=12.5;desc="worker"')).toBe(12.5);
     expect(serverTotalMs('total;desc="worker";dur=7')).toBe(7);
@@ -163,21 +148,52 @@ describe("retries", () => {
   });
 });
 
-/** A fake API: POST /api/uploads and PUT /put/:id, recording what it saw. */
+// R2's S3 XML error bodies (https://developers.cloudflare.com/r2/api/error-codes/).
+const r2Error = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n  <Code>${code}</Code>\n  <Message>${message}</Message>\n</Error>`;
+const R2_412 = r2Error(
+  "PreconditionFailed",
+  "At least one of the pre-conditions you specified did not hold",
+);
+const R2_EXPIRED = r2Error("ExpiredRequest", "Request has expired");
+const R2_SIG = r2Error(
+  "SignatureDoesNotMatch",
+  "The request signature we calculated does not match the signature you provided.",
+);
+
+/** A fake API: POST /api/uploads, PUT /put/:id and GET /api/assets/:id, recording what it saw. */
 function fakeApi(opts: {
   failPutsOnce?: number;
   duplicates?: Set<string>;
   status429Once?: boolean;
   /** Answer like the API does: one asset per content hash, `upload` while it is pending. */
   assetPerHash?: boolean;
+  /** Scripted PUT answers per file (then 200): R2's XML errors, replayed. */
+  putAnswers?: Map<string, Array<{ status: number; body: string; stores?: boolean }>>;
+  /** GET /api/assets/:id's status per asset id ("pending" when not set). */
+  assetStatus?: Map<string, string>;
 }) {
-  const seen = { posts: 0, puts: [] as string[], files: [] as string[] };
+  const seen = {
+    posts: 0,
+    puts: [] as string[],
+    files: [] as string[],
+    gets: [] as string[],
+    putUrls: [] as string[],
+  };
+  let round = 0;
   let putFailures = opts.failPutsOnce ?? 0;
   let limited = opts.status429Once ?? false;
   const server: Server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const port = (server.address() as AddressInfo).port;
+    if (req.method === "GET" && req.url?.startsWith("/api/assets/")) {
+      const id = decodeURIComponent(req.url.slice("/api/assets/".length));
+      seen.gets.push(id);
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ id, status: opts.assetStatus?.get(id) ?? "pending" }));
+      return;
+    }
     if (req.method === "POST" && req.url === "/api/uploads") {
       if (limited) {
         limited = false;
@@ -203,7 +219,7 @@ function fakeApi(opts: {
               assetId,
               status: "upload",
               upload: {
-                url: `http://127.0.0.1:${port}/put/${encodeURIComponent(f.clientId)}`,
+                url: `http://127.0.0.1:${port}/put/${encodeURIComponent(f.clientId)}?r=${round++}`,
                 method: "PUT",
                 headers: {},
                 expiresAt: "",
@@ -215,13 +231,28 @@ function fakeApi(opts: {
       return;
     }
     if (req.method === "PUT") {
+      const url = new URL(req.url ?? "/", "http://x");
+      const id = decodeURIComponent(url.pathname.slice(5));
+      seen.putUrls.push(`${id}?${url.searchParams.get("r")}`);
+      const scripted = opts.putAnswers?.get(id)?.shift();
+      if (scripted) {
+        if (scripted.stores) seen.puts.push(id);
+        // Status 0: the bytes arrived, the connection died before the answer.
+        if (scripted.status === 0) {
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(scripted.status, { "Content-Type": "application/xml" });
+        res.end(scripted.body);
+        return;
+      }
       if (putFailures > 0) {
         putFailures -= 1;
         res.writeHead(503);
         res.end("busy");
         return;
       }
-      seen.puts.push(decodeURIComponent(req.url?.slice(5) ?? ""));
+      seen.puts.push(id);
       res.writeHead(200);
       res.end("{}");
       return;
@@ -241,6 +272,14 @@ function fakeApi(opts: {
   };
 }
 
+// Tiny files whose first bytes say what they are: the CLI goes by magic bytes.
+const photo = (body: string) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.from(body)]);
+const png = (body: string) =>
+  Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(body)]);
+const webp = (body: string) => Buffer.from(`RIFF\0\0\0\0WEBP${body}`, "latin1");
+const heic = () =>
+  Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from("ftypheic\0\0\0\0mif1heic", "latin1")]);
+
 describe("upload and its manifest", () => {
   let dir = "";
   let manifestPath = "";
@@ -248,18 +287,29 @@ describe("upload and its manifest", () => {
     dir = mkdtempSync(path.join(tmpdir(), "darkroom-cli-"));
     mkdirSync(path.join(dir, "sub", "deeper"), { recursive: true });
     for (const [name, body] of [
-      ["a.jpg", "A"],
-      ["b.PNG", "B"],
-      ["sub/c.webp", "C"],
-      ["sub/deeper/d.jpeg", "D"],
+      ["a.jpg", photo("A")],
+      ["b.PNG", png("B")],
+      ["sub/c.webp", webp("C")],
+      ["sub/deeper/d.jpeg", photo("D")],
       ["notes.txt", "not a photo"],
-      [".hidden.jpg", "H"],
-    ]) {
+      ["fake.jpg", "a text file named like a photo"],
+      [".hidden.jpg", photo("H")],
+    ] as const) {
       writeFileSync(path.join(dir, name), body);
     }
     manifestPath = path.join(dir, "m.jsonl");
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("finds a phone's HEIC by its bytes, whatever its extension says", async () => {
+    writeFileSync(path.join(dir, "IMG_0001.HEIC"), heic());
+    writeFileSync(path.join(dir, "no-extension"), heic());
+    const files = (await scan(dir)) as Array<{ path: string; type: string }>;
+    expect(files.filter((f) => f.type === "image/heic").map((f) => f.path)).toEqual([
+      "IMG_0001.HEIC",
+      "no-extension",
+    ]);
+  });
 
   it("finds photos recursively, skipping other files and hidden ones", async () => {
     const files = (await scan(dir)) as Array<{ path: string; type: string }>;
@@ -282,7 +332,7 @@ describe("upload and its manifest", () => {
   });
 
   it("sends the bytes of identical files once, even when they are registered in different requests", async () => {
-    writeFileSync(path.join(dir, "sub", "a-copy.jpg"), "A");
+    writeFileSync(path.join(dir, "sub", "a-copy.jpg"), photo("A"));
     const api = fakeApi({ assetPerHash: true });
     const url = await api.start();
     const client = createClient({ url, token: "t" });
@@ -291,8 +341,76 @@ describe("upload and its manifest", () => {
     expect(api.seen.posts).toBe(5);
     expect(r).toMatchObject({ total: 5, uploaded: 4, duplicates: 1, failed: [] });
     expect(api.seen.puts.sort()).toEqual(["a.jpg", "b.PNG", "sub/c.webp", "sub/deeper/d.jpeg"]);
-    // Four one-byte files sent; the copy's byte is not counted.
-    expect(r.bytes).toBe(4);
+    // Four small files sent; the copy's bytes are not counted.
+    expect(r.bytes).toBe(
+      photo("A").length + png("B").length + webp("C").length + photo("D").length,
+    );
+  });
+
+  it("counts a PUT that R2 answers 412 PreconditionFailed as done once the API says uploaded", async () => {
+    const assetStatus = new Map([["a-a.jpg", "pending"]]);
+    const api = fakeApi({
+      assetStatus,
+      putAnswers: new Map([
+        // The first PUT lands but its answer is lost; the second finds the object.
+        [
+          "a.jpg",
+          [
+            { status: 0, body: "", stores: true },
+            { status: 412, body: R2_412 },
+          ],
+        ],
+      ]),
+    });
+    const url = await api.start();
+    const client = createClient({ url, token: "t" });
+    // The server registers the object a moment later (its notification is queued).
+    const later = setTimeout(() => assetStatus.set("a-a.jpg", "uploaded"), 300);
+    const r = await uploadDirectory({ client, dir, manifestPath, concurrency: 2 });
+    clearTimeout(later);
+    await api.close();
+    expect(r).toMatchObject({ total: 4, uploaded: 4, failed: [] });
+    expect(api.seen.gets.length).toBeGreaterThanOrEqual(1);
+    expect(api.seen.gets.every((id) => id === "a-a.jpg")).toBe(true);
+    expect(api.seen.puts.filter((p) => p === "a.jpg")).toHaveLength(1);
+  });
+
+  it("gets a fresh URL when R2 says the request expired, and PUTs to it", async () => {
+    const api = fakeApi({
+      putAnswers: new Map([["b.PNG", [{ status: 403, body: R2_EXPIRED }]]]),
+    });
+    const url = await api.start();
+    const client = createClient({ url, token: "t" });
+    const r = await uploadDirectory({ client, dir, manifestPath, concurrency: 2 });
+    await api.close();
+    expect(r).toMatchObject({ uploaded: 4, failed: [] });
+    const tries = api.seen.putUrls.filter((u) => u.startsWith("b.PNG"));
+    expect(tries).toHaveLength(2);
+    expect(tries[0]).not.toBe(tries[1]);
+    expect(api.seen.files.filter((c) => c === "b.PNG")).toHaveLength(2);
+  });
+
+  it("gives up on a signature R2 keeps refusing, saying why, after a bounded number of fresh URLs", async () => {
+    const api = fakeApi({
+      putAnswers: new Map([
+        ["b.PNG", Array.from({ length: 10 }, () => ({ status: 403, body: R2_SIG }))],
+      ]),
+    });
+    const url = await api.start();
+    const client = createClient({ url, token: "t" });
+    const r = await uploadDirectory({ client, dir, manifestPath, concurrency: 2 });
+    await api.close();
+    expect(r.uploaded).toBe(3);
+    expect(r.failed).toEqual([
+      {
+        path: "b.PNG",
+        code: "SignatureDoesNotMatch",
+        message: expect.stringMatching(
+          /^SignatureDoesNotMatch: The request signature .* after 3 fresh/,
+        ),
+      },
+    ]);
+    expect(api.seen.putUrls.filter((u) => u.startsWith("b.PNG"))).toHaveLength(4);
   });
 
   it("uploads only what is missing when re-run after an interruption", async () => {
@@ -327,7 +445,7 @@ describe("upload and its manifest", () => {
     const url = await api.start();
     const client = createClient({ url, token: "t" });
     await uploadDirectory({ client, dir, manifestPath });
-    writeFileSync(path.join(dir, "a.jpg"), "A, edited");
+    writeFileSync(path.join(dir, "a.jpg"), photo("A, edited"));
     utimesSync(path.join(dir, "a.jpg"), new Date(), new Date(Date.now() + 5000));
     const again = await uploadDirectory({ client, dir, manifestPath });
     await api.close();

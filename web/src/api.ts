@@ -1,6 +1,9 @@
-// The API as the page uses it: bearer token, JSON, errors as `{ error: { code, message } }`.
-import type { AssetError, AssetStatus } from "../../packages/shared/src/assets";
-import type { UploadResponse } from "../../packages/shared/src/http";
+// The API as the page uses it: bearer token, JSON, errors as `{ error: { code, message } }`,
+// every call under the shared client retry policy (network errors, 5xx, 408, retryable
+// 409s and 429 are tried again, a bounded number of times).
+import type { AssetError, AssetStatus } from "@darkroom/shared/assets";
+import { errorInfo, withRetries } from "@darkroom/shared/client";
+import type { UploadResponse } from "@darkroom/shared/http";
 import type { Stats } from "./progress";
 
 export type Asset = {
@@ -45,7 +48,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly retryAfterMs: number | null,
+    /** Requests sent before this answer, retries included. */
+    readonly attempts = 1,
   ) {
     super(message);
   }
@@ -62,14 +66,10 @@ export function saveToken(token: string | null): void {
   else localStorage.removeItem(TOKEN_KEY);
 }
 
-export function retryAfterMs(header: string | null): number | null {
-  if (!header) return null;
-  const secs = Number(header);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
-  const at = Date.parse(header);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : null;
-}
-
+/**
+ * One API call. A network error that outlasts the retries is thrown as an ApiError with
+ * status 0 and code `network_error`, so every failure has a code and a message.
+ */
 export async function request<T>(
   path: string,
   init: { method?: string; body?: unknown; token?: string | null } = {},
@@ -78,29 +78,44 @@ export async function request<T>(
   const token = init.token === undefined ? savedToken() : init.token;
   if (token) headers.Authorization = `Bearer ${token}`;
   if (init.body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, {
-    method: init.method ?? "GET",
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  let json: unknown = null;
+  let attempts = 0;
+  let res: Response;
   try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: reported below with the status
-  }
-  if (!res.ok) {
-    const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    res = await withRetries(() => {
+      attempts += 1;
+      return fetch(path, {
+        method: init.method ?? "GET",
+        headers,
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      });
+    });
+  } catch (err) {
     throw new ApiError(
-      res.status,
-      err?.code ?? `http_${res.status}`,
-      err?.message ?? (text.slice(0, 200) || res.statusText),
-      retryAfterMs(res.headers.get("Retry-After")),
+      0,
+      "network_error",
+      err instanceof Error ? err.message : String(err),
+      attempts,
     );
   }
-  return json as T;
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  if (!res.ok) {
+    const e = errorInfo(res.status, text, res.statusText);
+    throw new ApiError(res.status, e.code, e.message, attempts);
+  }
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+/** GET /api/assets/:id as an answer to classify, not thrown (see classifyUploadedAsset). */
+export async function assetAnswer(
+  id: string,
+): Promise<{ answer: { status: number; body?: string }; asset: Asset | null }> {
+  try {
+    return { answer: { status: 200 }, asset: await api.asset(id) };
+  } catch (err) {
+    if (err instanceof ApiError) return { answer: { status: err.status, body: "" }, asset: null };
+    throw err;
+  }
 }
 
 export const api = {

@@ -1,6 +1,6 @@
 // The /api/events WebSocket: a fresh single-use ticket per connection, `resume` from the
 // last seq after a reconnect, reconnect with backoff and jitter while the page wants it.
-import { type ServerFrame, serverFrameSchema } from "../../packages/shared/src/events";
+import { type ServerFrame, serverFrameSchema } from "@darkroom/shared/events";
 import { api } from "./api";
 
 export type LiveOptions = {

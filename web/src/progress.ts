@@ -2,8 +2,8 @@
 // snapshots. Pure (state in, state out; time passed in), so ordering rules are
 // unit-tested: the highest `version` per asset wins whatever order frames arrive in,
 // only this batch's `stats` frames count, `reset` asks the page to refetch.
-import type { AssetError, AssetStatus, StatusCounts } from "../../packages/shared/src/assets";
-import type { ServerFrame } from "../../packages/shared/src/events";
+import type { AssetError, AssetStatus, StatusCounts } from "@darkroom/shared/assets";
+import type { ServerFrame } from "@darkroom/shared/events";
 
 export type Stats = StatusCounts;
 

@@ -1,31 +1,35 @@
-// What the page accepts: jpeg/png/webp by declared type AND by magic bytes. The
-// processor sniffs again server-side; this only keeps obvious non-photos off the wire.
+// What the page accepts: the file's magic bytes decide (packages/shared/src/image-types.mjs,
+// the same rule as the API's and the CLI's); the declared type never does, since browsers
+// declare `.heic` as "" or application/octet-stream. The processor sniffs again
+// server-side; this only keeps obvious non-photos off the wire.
+import {
+  ACCEPTED_IMAGE_TYPES,
+  type AcceptedImageType,
+  IMAGE_ACCEPT_ATTRIBUTE,
+  SNIFF_BYTES,
+  sniffImageType,
+} from "../../packages/shared/src/image-types.mjs";
 
-export const ACCEPTED = ["image/jpeg", "image/png", "image/webp"] as const;
-export type AcceptedType = (typeof ACCEPTED)[number];
+export const ACCEPTED = ACCEPTED_IMAGE_TYPES;
+export type AcceptedType = AcceptedImageType;
+/** The file pickers' `accept`: types and extensions (a .heic often has no type at all). */
+export const ACCEPT_ATTRIBUTE = IMAGE_ACCEPT_ATTRIBUTE;
+/** How many bytes of a file's start `classify` needs. */
+export const HEAD_BYTES = SNIFF_BYTES;
 
 /** The server's MAX_UPLOAD_BYTES default (wrangler.toml); a bigger file fails the whole POST. */
 export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 
 export function sniffType(head: Uint8Array): AcceptedType | null {
-  const b = (i: number) => head[i] ?? -1;
-  if (b(0) === 0xff && b(1) === 0xd8 && b(2) === 0xff) return "image/jpeg";
-  if (b(0) === 0x89 && b(1) === 0x50 && b(2) === 0x4e && b(3) === 0x47) return "image/png";
-  const ascii = (from: number, to: number) => String.fromCharCode(...head.subarray(from, to));
-  if (head.length >= 12 && ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "image/webp";
-  return null;
+  return sniffImageType(head);
 }
 
-/** The type a file is uploaded as, or why it is skipped. */
+/** The type a file is uploaded as (what its bytes are), or why it is skipped. */
 export function classify(
   declared: string,
   size: number,
   head: Uint8Array,
 ): { ok: true; type: AcceptedType } | { ok: false; reason: string } {
-  const type = declared.toLowerCase();
-  if (!(ACCEPTED as readonly string[]).includes(type)) {
-    return { ok: false, reason: `unsupported type ${type || "(none)"}: only JPEG, PNG, WebP` };
-  }
   if (size === 0) return { ok: false, reason: "empty file" };
   if (size > MAX_UPLOAD_BYTES) {
     return {
@@ -34,9 +38,12 @@ export function classify(
     };
   }
   const sniffed = sniffType(head);
-  if (sniffed === null) return { ok: false, reason: `not a ${type} file (magic bytes)` };
-  if (sniffed !== type)
-    return { ok: false, reason: `declared ${type} but the bytes are ${sniffed}` };
+  if (sniffed === null) {
+    return {
+      ok: false,
+      reason: `unsupported type ${declared.toLowerCase() || "(none)"}: only JPEG, PNG, WebP, HEIC/HEIF, AVIF, GIF`,
+    };
+  }
   return { ok: true, type: sniffed };
 }
 

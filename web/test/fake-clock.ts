@@ -1,4 +1,4 @@
-import type { Clock } from "../src/scheduler";
+import type { Clock } from "../src/upload/scheduler";
 
 /** Virtual time: timers fire only when the test advances the clock. */
 export class FakeClock implements Clock {

@@ -20,27 +20,51 @@ describe("incremental SHA-256", () => {
 
 describe("type check", () => {
   const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0]);
-  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a]);
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const webp = new TextEncoder().encode("RIFF\0\0\0\0WEBPVP8 ");
 
-  it("recognises jpeg, png and webp by their magic bytes", () => {
-    expect([sniffType(jpeg), sniffType(png), sniffType(webp)]).toEqual([
+  const ftyp = (major: string, ...compatible: string[]) =>
+    new TextEncoder().encode(
+      `\0\0\0${String.fromCharCode(16 + 4 * compatible.length)}ftyp${major}\0\0\0\0${compatible.join("")}`,
+    );
+  const heic = ftyp("heic", "mif1", "heic");
+  const gif = new TextEncoder().encode("GIF89a");
+
+  it("recognises jpeg, png, webp, gif, heic/heif and avif by their magic bytes", () => {
+    expect([sniffType(jpeg), sniffType(png), sniffType(webp), sniffType(gif)]).toEqual([
       "image/jpeg",
       "image/png",
       "image/webp",
+      "image/gif",
     ]);
-    expect(sniffType(new TextEncoder().encode("GIF89a"))).toBeNull();
+    for (const brand of ["heic", "heix", "hevc", "heim", "heis"])
+      expect(sniffType(ftyp(brand)), brand).toBe("image/heic");
+    // Generic HEIF majors: the compatible brands decide.
+    expect(sniffType(ftyp("mif1", "heic"))).toBe("image/heic");
+    expect(sniffType(ftyp("msf1", "msf1", "iso8"))).toBe("image/heif");
+    expect(sniffType(ftyp("mif1", "avif", "miaf"))).toBe("image/avif");
+    expect(sniffType(ftyp("avis", "msf1"))).toBe("image/avif");
+    // An MP4 is an ftyp file too, and not a photo.
+    expect(sniffType(ftyp("isom", "mp41"))).toBeNull();
+    expect(sniffType(new TextEncoder().encode("<svg"))).toBeNull();
   });
 
-  it("skips a file whose declared type and bytes disagree, or that is too big", () => {
-    expect(classify("image/png", 10, jpeg)).toEqual({
-      ok: false,
-      reason: "declared image/png but the bytes are image/jpeg",
+  it("lets the bytes decide, never the declared type (browsers declare .heic as '' or octet-stream)", () => {
+    expect(classify("", 10, heic)).toEqual({ ok: true, type: "image/heic" });
+    expect(classify("application/octet-stream", 10, heic)).toEqual({
+      ok: true,
+      type: "image/heic",
     });
-    expect(classify("image/gif", 10, jpeg).ok).toBe(false);
-    expect(classify("text/plain", 10, jpeg).ok).toBe(false);
+    expect(classify("image/png", 10, jpeg)).toEqual({ ok: true, type: "image/jpeg" });
+    expect(classify("image/jpeg", 10, new TextEncoder().encode("<svg"))).toEqual({
+      ok: false,
+      reason: "unsupported type image/jpeg: only JPEG, PNG, WebP, HEIC/HEIF, AVIF, GIF",
+    });
+  });
+
+  it("skips an empty or too-big file", () => {
+    expect(classify("image/jpeg", 0, jpeg).ok).toBe(false);
     expect(classify("image/jpeg", 60 * 1024 * 1024, jpeg).ok).toBe(false);
-    expect(classify("image/jpeg", 10, jpeg)).toEqual({ ok: true, type: "image/jpeg" });
   });
 });
 

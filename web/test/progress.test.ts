@@ -1,5 +1,5 @@
+import type { ServerFrame } from "@darkroom/shared/events";
 import { describe, expect, it } from "vitest";
-import type { ServerFrame } from "../../packages/shared/src/events";
 import {
   initialProgress,
   type ProgressState,

@@ -7,13 +7,16 @@ const migrations = await readD1Migrations(
   fileURLToPath(new URL("../../migrations", import.meta.url)),
 );
 
-// The edge-case photos (test/fixtures/images, sources and licences in its README), handed to the
+// The edge-case photos (test/fixtures/images) and the phone-format files made from them
+// (test/fixtures/heif; sources, commands and licences in their READMEs), handed to the
 // workerd tests as base64 strings: tests there have no file system.
-const fixturesDir = fileURLToPath(new URL("../../test/fixtures/images", import.meta.url));
 const fixtures: Record<string, string> = {};
-for (const name of readdirSync(fixturesDir)) {
-  if (!name.endsWith(".md"))
-    fixtures[name] = readFileSync(`${fixturesDir}/${name}`).toString("base64");
+for (const folder of ["images", "heif"]) {
+  const dir = fileURLToPath(new URL(`../../test/fixtures/${folder}`, import.meta.url));
+  for (const name of readdirSync(dir)) {
+    if (name in fixtures) throw new Error(`two fixtures named ${name}`);
+    if (!name.endsWith(".md")) fixtures[name] = readFileSync(`${dir}/${name}`).toString("base64");
+  }
 }
 
 export default defineConfig({

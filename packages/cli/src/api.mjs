@@ -1,5 +1,16 @@
-// A small client of the Darkroom HTTP API with retries: exponential backoff with jitter
-// on network errors and 5xx, and the server's Retry-After on 429.
+// A small client of the Darkroom HTTP API under the shared client retry policy
+// (@darkroom/shared/client): backoff with jitter on network errors, 5xx and retryable
+// 409s, the server's Retry-After on 429, every loop bounded.
+import {
+  backoffMs,
+  DEFAULT_RETRY_POLICY,
+  errorInfo,
+  retryAfterMs,
+  withRetries,
+} from "@darkroom/shared/client";
+
+// Re-exported: the CLI's public module keeps offering them, from the one policy.
+export { backoffMs, retryAfterMs, withRetries };
 
 export class ApiError extends Error {
   /** @param {number} status @param {string} code @param {string} message */
@@ -11,60 +22,14 @@ export class ApiError extends Error {
   }
 }
 
-/** Delay before retry `attempt` (1-based): 0.5 s doubling to 30 s, full jitter on the top half. */
-export function backoffMs(attempt, random = Math.random) {
-  const ceiling = Math.min(30_000, 500 * 2 ** (attempt - 1));
-  return Math.round(ceiling * (0.5 + random() / 2));
-}
-
-/** Retry-After (seconds or an HTTP date) in ms, or null. */
-export function retryAfterMs(header, now = Date.now()) {
-  if (!header) return null;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 /**
- * Runs `attempt()` (which returns a Response) until it gives an answer that is not
- * worth retrying. Network errors, 429 and 5xx are retried up to `retries` times.
- * @param {() => Promise<Response>} attempt
- * @param {{ retries?: number, onRetry?: (info: { attempt: number, waitMs: number, reason: string }) => void, random?: () => number }} [opts]
- * @returns {Promise<Response>}
+ * Turns a non-2xx answer into an ApiError: our API's `{ error: { code, message } }`, or
+ * R2's S3 XML `<Error><Code>…</Code><Message>…</Message></Error>`.
+ * @param {Response} res
  */
-export async function withRetries(attempt, { retries = 6, onRetry, random } = {}) {
-  for (let n = 1; ; n++) {
-    let reason;
-    let waitMs = backoffMs(n, random);
-    try {
-      const res = await attempt();
-      if (res.status !== 429 && res.status < 500) return res;
-      if (n > retries) return res;
-      reason = `HTTP ${res.status}`;
-      if (res.status === 429) waitMs = retryAfterMs(res.headers.get("retry-after")) ?? waitMs;
-      await res.body?.cancel();
-    } catch (err) {
-      if (n > retries) throw err;
-      reason = err instanceof Error ? err.message : String(err);
-    }
-    onRetry?.({ attempt: n, waitMs, reason });
-    await sleep(waitMs);
-  }
-}
-
-/** Turns a non-2xx answer into an ApiError carrying the API's `{ error: { code, message } }`. */
 export async function errorOf(res) {
-  const text = await res.text();
-  try {
-    const body = JSON.parse(text);
-    if (body?.error?.code) return new ApiError(res.status, body.error.code, body.error.message);
-  } catch {
-    // not JSON
-  }
-  return new ApiError(res.status, "http_error", text.slice(0, 200) || res.statusText);
+  const { code, message } = errorInfo(res.status, await res.text(), res.statusText);
+  return new ApiError(res.status, code, message);
 }
 
 /**
@@ -86,11 +51,12 @@ export function serverTotalMs(header) {
 }
 
 /**
- * @param {{ url: string, token: string, retries?: number, onRetry?: (info: object) => void }} opts
+ * @param {{ url: string, token: string, retries?: number, onRetry?: (info: { attempt: number, waitMs: number, reason: string }) => void }} opts
  */
-export function createClient({ url, token, retries = 6, onRetry }) {
+export function createClient({ url, token, retries = DEFAULT_RETRY_POLICY.maxRetries, onRetry }) {
   const base = url.replace(/\/+$/, "");
   const auth = { Authorization: `Bearer ${token}` };
+  const policy = { ...DEFAULT_RETRY_POLICY, maxRetries: retries };
   /** @returns {Promise<{ res: Response, ms: number }>} the final answer and the last attempt's time */
   const request = async (method, path, body) => {
     let ms = 0;
@@ -105,7 +71,7 @@ export function createClient({ url, token, retries = 6, onRetry }) {
         ms = performance.now() - t0;
         return r;
       },
-      { retries, onRetry },
+      { policy, onRetry },
     );
     return { res, ms };
   };
@@ -121,28 +87,36 @@ export function createClient({ url, token, retries = 6, onRetry }) {
   return {
     base,
     token,
+    policy,
+    onRetry,
     /**
      * POST /api/uploads; `ms` is the round trip of the attempt that answered, `serverMs`
      * its time inside the worker (Server-Timing), when the server says.
      */
     createUploads: (req) => json("POST", "/api/uploads", req),
-    /** PUT the bytes to a signed URL with exactly its headers. */
+    /**
+     * One PUT of the bytes to a signed URL with exactly its headers, no retry: the
+     * caller classifies the answer (classifyPutAnswer), since renewing or verifying
+     * needs it. A network error throws.
+     */
     put: async (ticket, bytes) => {
-      let ms = 0;
-      const res = await withRetries(
-        async () => {
-          const t0 = performance.now();
-          const r = await fetch(ticket.url, {
-            method: "PUT",
-            headers: ticket.headers,
-            body: bytes,
-          });
-          ms = performance.now() - t0;
-          return r;
-        },
-        { retries, onRetry },
-      );
-      return { res, ms };
+      const t0 = performance.now();
+      const res = await fetch(ticket.url, { method: "PUT", headers: ticket.headers, body: bytes });
+      return { res, ms: performance.now() - t0 };
+    },
+    /** GET /api/assets/:id as an answer to classify (classifyUploadedAsset), not thrown. */
+    assetAnswer: async (id) => {
+      const { res } = await request("GET", `/api/assets/${encodeURIComponent(id)}`);
+      const text = await res.text();
+      let asset = null;
+      if (res.ok) {
+        try {
+          asset = JSON.parse(text);
+        } catch {
+          // unreadable: classified as such
+        }
+      }
+      return { answer: { status: res.status, body: text }, asset };
     },
     stats: async (batchId) =>
       (await json("GET", `/api/stats${batchId ? `?batchId=${encodeURIComponent(batchId)}` : ""}`))

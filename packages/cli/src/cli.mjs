@@ -2,6 +2,7 @@
 // arguments so tests can drive it without a terminal.
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { DEFAULT_RETRY_POLICY } from "@darkroom/shared/client";
 import { createClient } from "./api.mjs";
 import { formatStages, stages, watchStats } from "./status.mjs";
 import { uploadDirectory } from "./upload.mjs";
@@ -18,7 +19,7 @@ Options:
   --url <url>           API origin (env DARKROOM_URL)
   --token <jwt>         bearer token (env DARKROOM_TOKEN)
   --concurrency <n>     parallel PUTs for upload (default 4)
-  --retries <n>         retries per request on network errors, 429 and 5xx (default 6)
+  --retries <n>         retries per request on network errors and 5xx (default ${DEFAULT_RETRY_POLICY.maxRetries})
   --manifest <file>     manifest path (default <dir>/.darkroom-manifest.jsonl)
   --batch <batchId>     batch for retry-failed
   --limit <n>           search results (default 20, at most 50)
@@ -79,7 +80,8 @@ export function parseCli(argv, env) {
     url,
     token,
     json: v.json ?? false,
-    retries: v.retries === undefined ? 6 : int("retries", v.retries, 0, 20),
+    retries:
+      v.retries === undefined ? DEFAULT_RETRY_POLICY.maxRetries : int("retries", v.retries, 0, 20),
   };
   if (command === "upload") {
     if (rest.length !== 1) throw new UsageError("upload takes one directory");

@@ -1,19 +1,26 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { open, readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { SNIFF_BYTES, sniffImageType } from "../../shared/src/image-types.mjs";
 import { MANIFEST_NAME } from "./manifest.mjs";
 
-const TYPES = new Map([
-  [".jpg", "image/jpeg"],
-  [".jpeg", "image/jpeg"],
-  [".png", "image/png"],
-  [".webp", "image/webp"],
-]);
-
-/** The type the API is told; the processor sniffs the bytes anyway. */
-export function typeOf(name) {
-  return TYPES.get(path.extname(name).toLowerCase());
+/**
+ * The type the API is told, from the file's first bytes (the same rule as the page and
+ * the processor): a phone's `IMG_0001.HEIC` is found whatever its extension's case, and a
+ * `.jpg` that is not a JPEG is not sent. Null when it is not a photo Darkroom takes.
+ * @param {string} abs
+ * @returns {Promise<string | null>}
+ */
+export async function sniffFile(abs) {
+  const fh = await open(abs, "r");
+  try {
+    const head = new Uint8Array(SNIFF_BYTES);
+    const { bytesRead } = await fh.read(head, 0, SNIFF_BYTES, 0);
+    return sniffImageType(head.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -30,10 +37,10 @@ export async function scan(dir) {
       const full = path.join(abs, e.name);
       if (e.isDirectory()) await walk(full);
       else if (e.isFile()) {
-        const type = typeOf(e.name);
-        if (!type) continue;
         const s = await stat(full);
         if (s.size === 0) continue;
+        const type = await sniffFile(full);
+        if (!type) continue;
         out.push({
           path: path.relative(dir, full).split(path.sep).join("/"),
           abs: full,

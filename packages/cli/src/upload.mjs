@@ -3,7 +3,12 @@
 // manifest so a re-run only does what is missing.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { errorOf } from "./api.mjs";
+import {
+  classifyPutAnswer,
+  classifyUploadedAsset,
+  freshTries,
+  nextStep,
+} from "@darkroom/shared/client";
 import { scan, sha256File } from "./files.mjs";
 import { MANIFEST_NAME, Manifest } from "./manifest.mjs";
 
@@ -94,29 +99,95 @@ export async function uploadDirectory(opts) {
     progress();
   };
 
-  const putOne = async (f, sha256, assetId, ticket, renewed = false) => {
+  /**
+   * One file's PUT under the shared classification (@darkroom/shared/client): 2xx done;
+   * 412 (R2's PreconditionFailed, the local route's already_uploaded) → ask the API
+   * whether the asset is uploaded; expired URL or refused signature → a fresh URL by
+   * re-POSTing the file (a pending asset keeps its id) and PUT again; network errors, 5xx
+   * and 429 → the same again after a backoff. Every loop spends a bounded budget.
+   */
+  const putOne = async (f, sha256, assetId, firstTicket) => {
     const bytes = await readFile(f.abs);
-    const { res, ms } = await client.put(ticket, bytes);
-    result.putMs.push(ms);
-    if (res.ok || res.status === 412) {
-      // 412 already_uploaded: an earlier attempt's bytes arrived, its answer did not.
-      await res.body?.cancel();
-      result.bytes += bytes.byteLength;
-      manifest.record({ ...pick(f), sha256, assetId, status: "uploaded" });
-      result.uploaded += 1;
-      progress();
-      return;
+    const tries = freshTries();
+    let ticket = firstTicket;
+    /** @type {"put" | "verify"} */
+    let mode = "put";
+    for (;;) {
+      const verdict = mode === "put" ? await attemptPut(ticket, bytes) : await verify(assetId);
+      const step = nextStep(verdict, tries, { policy: client.policy });
+      if (step.action === "done") {
+        result.bytes += bytes.byteLength;
+        manifest.record({ ...pick(f), sha256, assetId, status: "uploaded" });
+        result.uploaded += 1;
+        progress();
+        return;
+      }
+      if (step.action === "fail") return fail(f, step.code, step.reason);
+      if (step.action === "verify") mode = "verify";
+      else if (step.action === "renew") {
+        const fresh = await renew(f, sha256);
+        if ("error" in fresh) return fail(f, fresh.error.code, fresh.error.message);
+        // Not pending any more: the asset holds its original (ours, an earlier attempt's).
+        if (!fresh.ticket) {
+          if (fresh.assetId === assetId) mode = "verify";
+          else return markDuplicate(f, sha256, fresh.assetId);
+        } else {
+          ticket = fresh.ticket;
+          mode = "put";
+        }
+      } else {
+        client.onRetry?.({ attempt: tries.retries + tries.throttles, ...step });
+        await sleep(step.waitMs);
+      }
     }
-    const err = await errorOf(res);
-    if (err.code === "url_expired" && !renewed) {
-      // A pending asset gets a fresh URL for the same assetId from the same request.
-      const again = await postChunk([{ f, sha256 }]);
-      const item = again?.files[0];
-      if (item?.status === "upload" && item.upload)
-        return putOne(f, sha256, assetId, item.upload, true);
-      if (item?.status === "duplicate") return markDuplicate(f, sha256, item.assetId);
+  };
+
+  const attemptPut = async (ticket, bytes) => {
+    try {
+      const { res, ms } = await client.put(ticket, bytes);
+      result.putMs.push(ms);
+      const body = res.ok ? "" : await res.text();
+      if (res.ok) await res.body?.cancel();
+      return classifyPutAnswer({
+        status: res.status,
+        body,
+        retryAfter: res.headers.get("retry-after"),
+      });
+    } catch (err) {
+      return classifyPutAnswer({
+        status: 0,
+        networkError: err instanceof Error ? err.message : String(err),
+      });
     }
-    fail(f, err.code, err.message);
+  };
+
+  const verify = async (assetId) => {
+    try {
+      const { answer, asset } = await client.assetAnswer(assetId);
+      return classifyUploadedAsset(answer, asset);
+    } catch (err) {
+      return classifyUploadedAsset(
+        { status: 0, networkError: err instanceof Error ? err.message : String(err) },
+        null,
+      );
+    }
+  };
+
+  /** A fresh URL for a pending asset: the same POST /api/uploads, the same file. */
+  const renew = async (f, sha256) => {
+    try {
+      const { body: answer } = await client.createUploads(requestFor([{ f, sha256 }]));
+      const item = answer.files[0];
+      if (!item) return { error: { code: "bad_answer", message: "no file in the answer" } };
+      return { assetId: item.assetId, ticket: item.status === "upload" ? item.upload : null };
+    } catch (err) {
+      return {
+        error: {
+          code: err?.code ?? "network_error",
+          message: err instanceof Error ? err.message : String(err),
+        },
+      };
+    }
   };
 
   const markDuplicate = (f, sha256, assetId) => {
@@ -130,19 +201,20 @@ export async function uploadDirectory(opts) {
   // the second is a duplicate, and sending the same bytes twice would only cost time.
   const putting = new Set();
 
+  const requestFor = (items) => ({
+    ...(manifest.batchId ? { batchId: manifest.batchId } : {}),
+    files: items.map(({ f, sha256 }) => ({
+      clientId: f.path,
+      name: path.basename(f.path),
+      size: f.size,
+      type: f.type,
+      sha256,
+    })),
+  });
+
   const postChunk = async (items) => {
-    const body = {
-      ...(manifest.batchId ? { batchId: manifest.batchId } : {}),
-      files: items.map(({ f, sha256 }) => ({
-        clientId: f.path,
-        name: path.basename(f.path),
-        size: f.size,
-        type: f.type,
-        sha256,
-      })),
-    };
     try {
-      const { body: answer, ms, serverMs } = await client.createUploads(body);
+      const { body: answer, ms, serverMs } = await client.createUploads(requestFor(items));
       result.postMs.push(ms);
       if (serverMs !== null && serverMs !== undefined) result.postServerMs.push(serverMs);
       manifest.setBatch(answer.batchId);
@@ -193,6 +265,8 @@ export async function uploadDirectory(opts) {
   result.endedAt = Date.now();
   return result;
 }
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function pick(f) {
   return { path: f.path, size: f.size, mtimeMs: f.mtimeMs };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ACCEPTED_IMAGE_TYPES } from "./image-types.mjs";
 
 /** Asset lifecycle of DESIGN.md; `deleting` is a tombstone while a delete runs. */
 export const assetStatuses = [
@@ -26,7 +27,8 @@ export const assetErrorSchema = z.object({
 });
 export type AssetError = z.infer<typeof assetErrorSchema>;
 
-export const acceptedTypes = ["image/jpeg", "image/png", "image/webp"] as const;
+/** Declared types the API accepts; the bytes decide what a file is (image-types.mjs). */
+export const acceptedTypes = ACCEPTED_IMAGE_TYPES;
 export const acceptedTypeSchema = z.enum(acceptedTypes);
 
 export const sha256HexSchema = z

@@ -5,6 +5,7 @@ export * from "./events";
 export * from "./faults";
 export * from "./http";
 export * from "./hub-client";
+export * from "./image-types.mjs";
 export * from "./keys";
 export * from "./leases";
 export * from "./lifecycle";

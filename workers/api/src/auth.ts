@@ -1,10 +1,31 @@
 import { users } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
-import { sign, verify, verifyWithJwks } from "hono/jwt";
+import { decode, sign, verify, verifyWithJwks } from "hono/jwt";
 import { Unauthorized } from "./errors";
 import { db } from "./lib/db";
 import type { AppEnv } from "./types";
+
+/**
+ * Token types accepted from an identity provider: plain JWTs (`typ: JWT`, or no `typ`,
+ * which hono's default already allows) and RFC 9068 OAuth 2.0 access tokens
+ * (`typ: at+jwt`, https://www.rfc-editor.org/rfc/rfc9068#section-2.1). Any other `typ`
+ * (an ID token's `id+jwt`, a logout token, ...) is a different kind of token and is refused.
+ */
+const ACCEPTED_TYPES = ["JWT", "at+jwt"];
+
+/**
+ * hono's `typ` option, when set, also refuses a header without `typ`; an absent `typ`
+ * goes through hono's default (JWT or none), a present one must be one of ours.
+ */
+function typOption(token: string): string[] | undefined {
+  try {
+    return "typ" in decode(token).header ? ACCEPTED_TYPES : undefined;
+  } catch {
+    // Not a JWT at all: verification fails on it with the same 401.
+    return undefined;
+  }
+}
 
 /** Verifies the bearer token: JWKS in production, HS256 with AUTH_SECRET locally. */
 export async function verifiedSub(env: Env, token: string): Promise<string> {
@@ -19,6 +40,7 @@ export async function verifiedSub(env: Env, token: string): Promise<string> {
             verification: {
               iss: env.AUTH_ISSUER || undefined,
               aud: env.AUTH_AUDIENCE || undefined,
+              typ: typOption(token),
             },
           },
           // Key sets change rarely: let the edge cache them.
@@ -27,6 +49,12 @@ export async function verifiedSub(env: Env, token: string): Promise<string> {
       : await verify(token, env.AUTH_SECRET, "HS256");
   } catch {
     throw new Unauthorized("The bearer token is invalid or expired");
+  }
+  // hono checks `exp` only when the token has one. A provider's token without it would
+  // stay valid forever, even after the user is removed there: refuse it (RFC 9068 makes
+  // `exp` required for access tokens). Local HS256 tokens are always minted with one.
+  if (env.AUTH_JWKS_URL && typeof payload.exp !== "number") {
+    throw new Unauthorized("The bearer token has no expiry (exp)");
   }
   const sub = payload.sub;
   if (typeof sub !== "string" || sub.length === 0 || sub.length > 255) {

@@ -100,6 +100,28 @@ describe("GET /api/assets/:id", () => {
     expect(a.urls.preview).toBeNull();
   });
 
+  it("says what the processor found the original to be, and whether it was animated", async () => {
+    const { token, ids } = await uploaded(userName());
+    const id = ids[0] ?? "";
+    const before: { format: string | null; animated: boolean } = await (
+      await call(`/api/assets/${id}`, { token })
+    ).json();
+    expect(before).toMatchObject({ format: null, animated: false });
+    const variant = { width: 32, height: 32, bytes: 10 };
+    await env.DB.prepare("UPDATE assets SET variants = ? WHERE id = ?")
+      .bind(
+        JSON.stringify({
+          thumb: variant,
+          preview: variant,
+          source: { format: "gif", animated: true },
+        }),
+        id,
+      )
+      .run();
+    const after = await (await call(`/api/assets/${id}`, { token })).json();
+    expect(after).toMatchObject({ format: "gif", animated: true, variants: { thumb: variant } });
+  });
+
   it("has no original URL while pending", async () => {
     const token = await tokenFor(userName());
     const { body } = await requestUploads(token, [await fileFor(jpegBytes())]);

@@ -238,6 +238,25 @@ describe("production presigned PUT (UPLOAD_MODE=r2)", () => {
     ]);
   });
 
+  it("signs for R2_S3_ENDPOINT when it is set (a jurisdiction's endpoint)", async () => {
+    const { env: e } = makeEnv(
+      {
+        UPLOAD_MODE: "r2",
+        R2_ACCOUNT_ID: "acc0123",
+        R2_ACCESS_KEY_ID: "AKIDEXAMPLE",
+        R2_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+      },
+      { R2_S3_ENDPOINT: "https://acc0123.eu.r2.cloudflarestorage.com/" },
+    );
+    const user = userName();
+    const { body } = await requestUploads(await tokenFor(user), [await fileFor(jpegBytes())], {
+      env: e,
+    });
+    const url = new URL(body.files[0]?.upload?.url ?? "");
+    expect(url.host).toBe("acc0123.eu.r2.cloudflarestorage.com");
+    expect(url.pathname).toMatch(/^\/darkroom-originals\/u\//);
+  });
+
   it("fails loudly rather than issuing unsigned URLs when credentials are missing", async () => {
     const { env: e } = makeEnv({ UPLOAD_MODE: "r2", R2_ACCOUNT_ID: "" });
     const user = userName();

@@ -213,7 +213,7 @@ describe("POST /api/uploads validation", () => {
     ["a zero-byte file", { files: [{ ...good, size: 0 }] }],
     ["a file over MAX_UPLOAD_BYTES", { files: [{ ...good, size: 52428801 }] }],
     ["a fractional size", { files: [{ ...good, size: 1.5 }] }],
-    ["an unsupported type", { files: [{ ...good, type: "image/gif" }] }],
+    ["an unsupported type", { files: [{ ...good, type: "application/pdf" }] }],
     ["an SVG", { files: [{ ...good, type: "image/svg+xml" }] }],
     ["a short sha256", { files: [{ ...good, sha256: "abc" }] }],
     ["a non-hex sha256", { files: [{ ...good, sha256: "g".repeat(64) }] }],
@@ -234,6 +234,21 @@ describe("POST /api/uploads validation", () => {
     });
   }
 
+  it("takes phone formats (HEIC, HEIF, AVIF) and GIF as well as JPEG, PNG and WebP", async () => {
+    const types = ["image/heic", "image/heif", "image/avif", "image/gif", "image/png"];
+    const files = types.map((type, i) => ({
+      ...good,
+      clientId: `c${i}`,
+      name: `IMG_${i}.${type.slice(6)}`,
+      type,
+      sha256: String(i).repeat(64),
+    }));
+    const res = await call("/api/uploads", json({ files }, { token: await tokenFor(userName()) }));
+    expect(res.status).toBe(200);
+    const body: { files: Array<{ status: string }> } = await res.json();
+    expect(body.files.map((f) => f.status)).toEqual(types.map(() => "upload"));
+  });
+
   it("refuses a body that is not JSON", async () => {
     const res = await call("/api/uploads", {
       method: "POST",
@@ -251,7 +266,7 @@ describe("POST /api/uploads validation", () => {
     const user = userName();
     await call(
       "/api/uploads",
-      json({ files: [{ ...good, type: "image/gif" }] }, { token: await tokenFor(user) }),
+      json({ files: [{ ...good, type: "image/svg+xml" }] }, { token: await tokenFor(user) }),
     );
     expect(
       await rowCount(

@@ -5,14 +5,19 @@
 //   POST /process?runs=N&budgetMb=M   body: image bytes
 //     → { isolate, imagesSoFar, runs: [{ ms, peakBytes, ... }] } or { error }
 //   GET /clock?spinMs=N  → whether the clock moves during pure compute (timer check)
+//   GET /bounds          → the names of the bounds cases (./bounds-cases.ts)
+//   GET /bounds?case=i   → case i generated, then processed (or decoded): its estimate,
+//                          measured peak and time, or its refusal and the time to it
 //
 // Timing: in production workerd's clocks (Date.now and performance.now) only advance on
 // I/O, so each run is bracketed by `await scheduler.wait(0)` (a real timer, hence I/O)
 // before reading the clock. (Local workerd under wrangler dev was seen to advance during
 // pure compute too; GET /clock shows which.) The Node side checks every run against its
 // own wall clock.
+import { JpegDecodeError } from "../src/codecs/jpeg-turbo";
 import { ImageError } from "../src/image/errors";
 import { DEFAULT_BUDGET, processImage } from "../src/image/pipeline";
+import { boundsCases } from "./bounds-cases";
 
 /**
  * Random per isolate (drawn on the first request: no random values at global scope): the
@@ -89,6 +94,42 @@ async function processRuns(request: Request, url: URL): Promise<Response> {
   return json({ isolate: isolate(), imagesSoFar, runs: out });
 }
 
+async function bounds(url: URL): Promise<Response> {
+  const index = url.searchParams.get("case");
+  if (index === null) return json({ cases: boundsCases.map((c) => `${c.kind}: ${c.name}`) });
+  const c = boundsCases[Number(index)];
+  if (!c) return json({ error: `no case ${index}` }, 404);
+  const bytes = await c.build();
+  const t0 = await now();
+  try {
+    if (c.run) {
+      c.run(bytes);
+      return json({ isolate: isolate(), bytes: bytes.byteLength, ms: (await now()) - t0 });
+    }
+    const r = await processImage(bytes);
+    const ms = (await now()) - t0;
+    return json({
+      isolate: isolate(),
+      bytes: bytes.byteLength,
+      ms,
+      size: `${r.width}x${r.height}`,
+      estimatedBytes: r.estimatedBytes,
+      peakBytes: r.peakBytes,
+    });
+  } catch (err) {
+    const ms = (await now()) - t0;
+    if (err instanceof ImageError || err instanceof JpegDecodeError) {
+      return json({
+        isolate: isolate(),
+        bytes: bytes.byteLength,
+        ms,
+        refused: `${err.code}: ${err.message}`,
+      });
+    }
+    throw err;
+  }
+}
+
 /** How far the clock moves over ~spinMs of pure compute, with and without a timer tick. */
 async function clock(url: URL): Promise<Response> {
   const spinMs = Number(url.searchParams.get("spinMs") ?? 200);
@@ -106,6 +147,7 @@ export default {
     const url = new URL(request.url);
     if (request.method === "POST" && url.pathname === "/process") return processRuns(request, url);
     if (url.pathname === "/clock") return clock(url);
+    if (url.pathname === "/bounds") return bounds(url);
     if (url.pathname === "/ping") return json({ isolate: isolate(), imagesSoFar });
     return json({ error: "POST /process, GET /clock, GET /ping" }, 404);
   },

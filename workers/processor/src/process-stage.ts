@@ -14,27 +14,12 @@ import {
   writeLatency,
 } from "@darkroom/shared";
 import { processorConfig } from "./config";
-import { ImageError } from "./image/errors";
-import { processImage } from "./image/pipeline";
-
-// One image at a time per isolate: concurrent invocations share its 128 MB.
-let lane: Promise<unknown> = Promise.resolve();
-function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
-  const run = lane.then(work, work);
-  lane = run.catch(() => undefined);
-  return run;
-}
+import { processOriginal } from "./process-original";
 
 /** The processing stage in the lifecycle: `uploaded → processing → processed`. */
 export function processingStage(env: Env): StageSpec {
   // This deployment's lease (PROCESSING_LEASE_SECONDS), 2 minutes unless configured.
   return stageSpec("processing", processorConfig(env));
-}
-
-/** The one place a codec's error becomes the stage's permanent failure. */
-function asPermanent(err: unknown): never {
-  if (err instanceof ImageError) throw new PermanentFailure("processing", err.code, err.message);
-  throw err;
 }
 
 /**
@@ -75,25 +60,26 @@ async function produceVariants(env: Env, lc: Lifecycle, row: { id: string; size:
     thumb: variantKey(uid, row.id, "thumb"),
     preview: variantKey(uid, row.id, "preview"),
   };
-  const object = await env.BUCKET.get(originalKey(uid, row.id));
-  if (!object) {
+  // The admission lane, the budget and the codec's refusals (process-original.ts).
+  const read = await processOriginal(env, originalKey(uid, row.id), row.size);
+  if (read.kind === "missing") {
     throw new PermanentFailure(
       "processing",
       "original_missing",
       "The original is no longer in storage; upload it again",
     );
   }
-  if (object.size !== row.size) {
+  if (read.kind === "size_mismatch") {
     throw new PermanentFailure(
       "processing",
       "size_mismatch",
-      `The original is ${object.size} bytes; ${row.size} were declared`,
+      `The original is ${read.size} bytes; ${row.size} were declared`,
     );
   }
-  const bytes = new Uint8Array(await object.arrayBuffer());
-  const result = await oneAtATime(() =>
-    processImage(bytes, { budget: processorConfig(env).budget, images: env.IMAGES }),
-  ).catch(asPermanent);
+  if (read.kind === "refused") {
+    throw new PermanentFailure("processing", read.error.code, read.error.message);
+  }
+  const result = read.result;
   const put = { httpMetadata: { contentType: "image/webp" } };
   await env.BUCKET.put(keys.thumb, result.thumb.bytes, put);
   await env.BUCKET.put(keys.preview, result.preview.bytes, put);
@@ -108,6 +94,9 @@ async function produceVariants(env: Env, lc: Lifecycle, row: { id: string; size:
       height: result.preview.height,
       bytes: result.preview.bytes.byteLength,
     },
+    // What the original turned out to be (the bytes decide, not the declared type);
+    // kept with the variants it produced: no column of its own needed.
+    source: { format: result.format, animated: result.animated },
   };
   return {
     set: {

@@ -72,6 +72,31 @@ describe("the processing stage", () => {
     expect(r.sent).toEqual([{ assetId, uid: user.uid }]);
   });
 
+  for (const [name, format, animated, camera] of [
+    ["grid.heic", "heic", false, "iPhone 13 mini"],
+    ["photo.avif", "avif", false, "iPhone 13 mini"],
+    ["animated.gif", "gif", true, null],
+  ] as const) {
+    it(`records a ${format.toUpperCase()} (${name}): format, animated, camera, variants`, async () => {
+      const user = await seedUser();
+      const bytes = fixture(name);
+      const { assetId } = await seedAsset(user, {
+        status: "uploaded",
+        version: 2,
+        size: bytes.byteLength,
+      });
+      await env.BUCKET.put(originalKey(user.uid, assetId), bytes);
+      expect(await processStage(recordingEnv().env, assetId, user.uid)).toBe("processed");
+      const row = await env.DB.prepare("SELECT * FROM assets WHERE id = ?")
+        .bind(assetId)
+        .first<Record<string, unknown>>();
+      expect(row).toMatchObject({ status: "processed", camera_model: camera });
+      const variants = JSON.parse(String(row?.variants));
+      expect(variants.source).toEqual({ format, animated });
+      expect(variants.thumb.width).toBeGreaterThan(0);
+    });
+  }
+
   it("fails a corrupt image permanently: acked, no retry, the reason published", async () => {
     const user = await seedUser();
     const bad = fixture("corrupt-header.jpg");
@@ -257,5 +282,6 @@ describe("the processing stage", () => {
     const { processImage } = await import("../src/image/pipeline");
     for (let i = 0; i < 10; i++) peaks.push((await processImage(PHOTO)).peakBytes);
     expect(Math.max(...peaks)).toBe(Math.min(...peaks));
-  });
+    // 30 images: a few seconds alone, more beside the property tests on two shared cores.
+  }, 30_000);
 });

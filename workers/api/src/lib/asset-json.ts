@@ -7,7 +7,16 @@ type Row = typeof assets.$inferSelect;
 
 const variantInfo = z.object({ width: z.number(), height: z.number(), bytes: z.number() });
 const captionSkippedSchema = z.object({ code: z.string(), message: z.string() });
-const variantsSchema = z.object({ thumb: variantInfo.optional(), preview: variantInfo.optional() });
+const variantsSchema = z.object({
+  thumb: variantInfo.optional(),
+  preview: variantInfo.optional(),
+  // The processor's verdict on the original: its sniffed format, and whether it had more
+  // than one frame (an animated GIF's variants show its first).
+  source: z
+    .object({ format: z.string().max(10), animated: z.boolean() })
+    .optional()
+    .catch(undefined),
+});
 
 function parseJson<T>(raw: string | null, schema: z.ZodType<T>): T | null {
   if (!raw) return null;
@@ -46,6 +55,8 @@ export async function assetJson(row: Row, mediaSecret: string, batchId?: string)
     height: row.height,
     takenAt: row.takenAt === null ? null : new Date(row.takenAt).toISOString(),
     camera: { make: row.cameraMake, model: row.cameraModel },
+    format: variants?.source?.format ?? null,
+    animated: variants?.source?.animated ?? false,
     variants: { thumb: variants?.thumb ?? null, preview: variants?.preview ?? null },
     nearDuplicateOf: row.nearDuplicateOf,
     labels: parseJson(row.labels, z.array(z.string())) ?? [],

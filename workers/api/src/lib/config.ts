@@ -40,6 +40,11 @@ const configSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.string().max(255))),
+  // Empty: https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com (lib/upload-urls.ts).
+  // The bucket's S3 endpoint for presigned PUTs. Set it for a jurisdiction bucket
+  // (https://<R2_ACCOUNT_ID>.eu.r2.cloudflarestorage.com); the production-path browser
+  // test points it at wrangler dev's local S3 endpoint.
+  R2_S3_ENDPOINT: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default(""),
 });
 
 export type Config = z.infer<typeof configSchema> & {

@@ -21,12 +21,16 @@ import { config } from "./config";
 type Row = typeof assets.$inferSelect;
 
 /** The message R2 would send for this asset's original; null when R2 has no object. */
-export async function notificationFor(
+export function notificationFor(
   env: Env,
   uid: string,
   assetId: string,
 ): Promise<R2Notification | null> {
-  const key = originalKey(uid, assetId);
+  return notificationForKey(env, originalKey(uid, assetId));
+}
+
+/** The message R2's object-create notification sends for `key`; null without an object. */
+export async function notificationForKey(env: Env, key: string): Promise<R2Notification | null> {
   const head = await env.BUCKET.head(key);
   if (!head) return null;
   return {

@@ -34,15 +34,27 @@ export function verifyLocalSignature(
   return hmacVerify(secret, localSignedMessage(t, exp), sig);
 }
 
+/**
+ * The bucket's S3 endpoint (path-style, bucket in the path): R2_S3_ENDPOINT when set (a
+ * jurisdiction's endpoint such as `https://<account>.eu.r2.cloudflarestorage.com`, or
+ * wrangler dev's local S3 endpoint in the production-path browser test), else the
+ * account's default endpoint (both forms: https://developers.cloudflare.com/r2/api/s3/tokens/).
+ */
+function s3Endpoint(cfg: Config): string | null {
+  if (cfg.R2_S3_ENDPOINT) return cfg.R2_S3_ENDPOINT.replace(/\/+$/, "");
+  return cfg.R2_ACCOUNT_ID ? `https://${cfg.R2_ACCOUNT_ID}.r2.cloudflarestorage.com` : null;
+}
+
+const R2_SIGNING_MISSING =
+  "r2 upload mode needs R2_ACCOUNT_ID (or R2_S3_ENDPOINT), R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY";
+
 /** Misconfiguration must fail before anything is written, never as unsigned URLs. */
 export function assertUploadSigning(env: Env, cfg: Config): void {
   if (
     cfg.UPLOAD_MODE === "r2" &&
-    (!cfg.R2_ACCOUNT_ID || !env.R2_ACCESS_KEY_ID || !env.R2_SECRET_ACCESS_KEY)
+    (!s3Endpoint(cfg) || !env.R2_ACCESS_KEY_ID || !env.R2_SECRET_ACCESS_KEY)
   ) {
-    throw new Error(
-      "r2 upload mode needs R2_ACCOUNT_ID, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY",
-    );
+    throw new Error(R2_SIGNING_MISSING);
   }
   if (cfg.UPLOAD_MODE === "local" && !env.UPLOAD_SIGNING_SECRET) {
     throw new Error("local upload mode needs UPLOAD_SIGNING_SECRET");
@@ -65,10 +77,9 @@ export async function signUpload(
   const expiresAt = new Date(exp * 1000).toISOString();
   const headers = putHeaders(target);
   if (cfg.UPLOAD_MODE === "r2") {
-    if (!cfg.R2_ACCOUNT_ID || !env.R2_ACCESS_KEY_ID || !env.R2_SECRET_ACCESS_KEY) {
-      throw new Error(
-        "r2 upload mode needs R2_ACCOUNT_ID, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY",
-      );
+    const endpoint = s3Endpoint(cfg);
+    if (!endpoint || !env.R2_ACCESS_KEY_ID || !env.R2_SECRET_ACCESS_KEY) {
+      throw new Error(R2_SIGNING_MISSING);
     }
     const client = new AwsClient({
       accessKeyId: env.R2_ACCESS_KEY_ID,
@@ -76,9 +87,7 @@ export async function signUpload(
       service: "s3",
       region: "auto",
     });
-    const url = new URL(
-      `https://${cfg.R2_ACCOUNT_ID}.r2.cloudflarestorage.com/${cfg.R2_BUCKET_NAME}/${target.key}`,
-    );
+    const url = new URL(`${endpoint}/${cfg.R2_BUCKET_NAME}/${target.key}`);
     url.searchParams.set("X-Amz-Expires", String(UPLOAD_URL_TTL_SECONDS));
     const signed = await client.sign(
       new Request(url, {

@@ -5,6 +5,7 @@ import { NotFound } from "../errors";
 import { limitBody, SMALL_BODY_BYTES } from "../lib/body-limit";
 import { config } from "../lib/config";
 import { hubFor } from "../lib/hub";
+import { notificationForKey } from "../lib/lifecycle";
 import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
 
@@ -23,6 +24,25 @@ devRoutes.post("/login", limitBody(SMALL_BODY_BYTES), async (c) => {
     "login body",
   );
   return c.json({ token: await devToken(c.env.AUTH_SECRET, body.user) });
+});
+
+/**
+ * Local stand-in for R2's event notification, which wrangler dev does not emulate: with
+ * UPLOAD_MODE=r2 (`DARKROOM_UPLOAD_MODE=r2 npm run dev`) the browser PUTs straight into
+ * the local bucket through its S3 endpoint, and whoever watched that PUT succeed (the
+ * production-path browser test) posts the object's key here. It sends the message R2
+ * would send for the object as it is in the bucket, and nothing for a key with no object.
+ */
+devRoutes.post("/r2-notification", async (c) => {
+  const body = parseOrThrow(
+    z.object({ key: z.string().min(1).max(1024) }),
+    await c.req.json().catch(() => null),
+    "notification body",
+  );
+  const note = await notificationForKey(c.env, body.key);
+  if (!note) throw new NotFound("The bucket has no object with this key");
+  await c.env.UPLOADS_QUEUE.send(note);
+  return c.json(note, 202);
 });
 
 /**

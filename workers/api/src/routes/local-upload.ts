@@ -3,6 +3,7 @@ import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import uploadCors from "../../../../upload-cors.json";
 import {
   BadRequest,
   Forbidden,
@@ -19,19 +20,23 @@ import type { AppEnv } from "../types";
 
 /**
  * The local stand-in for an R2 presigned PUT (UPLOAD_MODE=local): the same headers, the
- * same CORS answers as the bucket's rule (r2-cors.json), the same refusals, and after a
+ * same CORS answers as the bucket's rule (upload-cors.json), the same refusals, and after a
  * successful write the very message R2's object-create notification would send.
  */
 export const localUpload = new Hono<AppEnv>();
+
+// The bucket's rule (upload-cors.json, applied by `npm run deploy` with the origins of
+// CORS_ALLOWED_ORIGINS): one rule for R2 and for this stand-in.
+const { rule } = uploadCors;
 
 localUpload.use("*", async (c, next) => {
   const allowed = config(c.env).corsOrigins;
   return cors({
     origin: (origin) => (allowed.includes(origin) ? origin : null),
-    allowMethods: ["PUT"],
-    allowHeaders: ["content-type", "x-amz-checksum-sha256", "if-none-match"],
-    exposeHeaders: ["ETag"],
-    maxAge: 3600,
+    allowMethods: rule.allowed.methods,
+    allowHeaders: rule.allowed.headers,
+    exposeHeaders: rule.exposeHeaders,
+    maxAge: rule.maxAgeSeconds,
   })(c, next);
 });
 

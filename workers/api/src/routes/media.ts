@@ -1,11 +1,17 @@
-import { originalKey, variantKey, variantNameSchema } from "@darkroom/shared";
+import {
+  originalKey,
+  SNIFF_BYTES,
+  sniffImageType,
+  variantKey,
+  variantNameSchema,
+} from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { Forbidden, HttpError, NotFound } from "../errors";
 import { db } from "../lib/db";
-import { sniffImageType, verifyMediaSignature } from "../lib/media";
+import { verifyMediaSignature } from "../lib/media";
 import type { AppEnv } from "../types";
 
 const params = z.object({ assetId: z.uuid(), variant: variantNameSchema });
@@ -38,11 +44,15 @@ export const mediaRoutes = new Hono<AppEnv>().get("/:assetId/:variant", async (c
     variant === "original"
       ? originalKey(row.userId, assetId)
       : variantKey(row.userId, assetId, variant);
-  const head = await c.env.BUCKET.get(key, { range: { offset: 0, length: 16 } });
+  const head = await c.env.BUCKET.get(key, { range: { offset: 0, length: SNIFF_BYTES } });
   if (!head) throw new NotFound();
   const type = sniffImageType(new Uint8Array(await head.arrayBuffer()));
   if (!type)
-    throw new HttpError(415, "unsupported_media", "This file is not a JPEG, PNG or WebP image");
+    throw new HttpError(
+      415,
+      "unsupported_media",
+      "This file is not a JPEG, PNG, WebP, HEIC, AVIF or GIF image",
+    );
   const cacheHeaders = {
     ETag: head.httpEtag,
     "Cache-Control": `private, max-age=${exp - now}`,

@@ -11,16 +11,55 @@ type EmscriptenOpts = {
   ) => WebAssembly.Exports;
 };
 
-export type Instance<T> = { module: T; memoryBytes: () => number };
+export type Instance<T> = {
+  module: T;
+  memoryBytes: () => number;
+  /** Whether `view` is a view of this instance's memory (not a copy owned by JS). */
+  inMemory: (view: ArrayBufferView) => boolean;
+  /** Whether the instance asked for more memory than `maxHeapBytes` and was refused. */
+  capped: () => boolean;
+};
+
+/**
+ * Wraps emscripten's heap-growth import so a request past `max` bytes is refused (malloc
+ * then fails inside the module, which reports an error): a WASM memory cannot be capped
+ * from outside once created, and the module's own maximum is 2 GB. emscripten grows by up
+ * to 20% more than asked while under its maximum, so the memory may end up to 1.2 x `max`.
+ */
+function capHeap(imports: WebAssembly.Imports, max: number, onCap: () => void): void {
+  let found = false;
+  for (const ns of Object.values(imports)) {
+    for (const [name, value] of Object.entries(ns)) {
+      if (typeof value !== "function" || value.name !== "_emscripten_resize_heap") continue;
+      ns[name] = (requested: number) => {
+        if (requested >>> 0 > max) {
+          onCap();
+          return false;
+        }
+        return Boolean(Reflect.apply(value, undefined, [requested]));
+      };
+      found = true;
+    }
+  }
+  // Without it the cap would silently not apply: refuse to run uncapped.
+  if (!found) throw new Error("emscripten module has no _emscripten_resize_heap import to cap");
+}
 
 export async function instantiate<T>(
   factory: Factory<T>,
   wasm: WebAssembly.Module,
+  opts: { maxHeapBytes?: number } = {},
 ): Promise<Instance<T>> {
   let memory: WebAssembly.Memory | null = null;
+  let capped = false;
   const module = await factory({
     noInitialRun: true,
     instantiateWasm: (imports, done) => {
+      if (opts.maxHeapBytes !== undefined) {
+        capHeap(imports, opts.maxHeapBytes, () => {
+          capped = true;
+        });
+      }
       const instance = new WebAssembly.Instance(wasm, imports);
       for (const value of Object.values(instance.exports)) {
         if (value instanceof WebAssembly.Memory) memory = value;
@@ -37,6 +76,8 @@ export async function instantiate<T>(
   return {
     module,
     memoryBytes: () => (memory ? (memory as WebAssembly.Memory).buffer.byteLength : 0),
+    inMemory: (view) => memory !== null && (memory as WebAssembly.Memory).buffer === view.buffer,
+    capped: () => capped,
   };
 }
 

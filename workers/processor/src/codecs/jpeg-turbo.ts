@@ -57,6 +57,12 @@ export interface JpegDecoderOptions {
    * input size + output size + this. 0 / unset: bounded only by the module's 256 MB max.
    */
   maxMemoryBytes?: number;
+  /**
+   * Refuse (error code "too-large") a JPEG with more scans than this, the moment libjpeg
+   * reaches the next one (its progress monitor): each scan walks every block of its
+   * components, so scans x blocks bounds the work of a decode. 0 / unset: no cap.
+   */
+  maxScans?: number;
 }
 
 export interface JpegDecoder {
@@ -247,6 +253,7 @@ export function createJpegDecoder(
   const drDecode = exportedFunction(ex, "dr_decode");
   const drDecodeFit = exportedFunction(ex, "dr_decode_fit");
   const drSetMemoryLimit = exportedFunction(ex, "dr_set_memory_limit");
+  const drSetScanLimit = exportedFunction(ex, "dr_set_scan_limit");
   const drState = exportedFunction(ex, "dr_state");
   if (typeof ex._initialize === "function") exportedFunction(ex, "_initialize")();
 
@@ -256,6 +263,11 @@ export function createJpegDecoder(
     throw new RangeError("maxMemoryBytes must be an integer between 0 and 2^32-1");
   }
   drSetMemoryLimit(limit);
+  const scans = options.maxScans ?? 0;
+  if (!Number.isInteger(scans) || scans < 0 || scans > 0xffffffff) {
+    throw new RangeError("maxScans must be an integer between 0 and 2^32-1");
+  }
+  drSetScanLimit(scans);
 
   let dead = false;
 

@@ -1,3 +1,4 @@
+import { PNG_MAX_ANCILLARY_BYTES, PNG_MAX_ANCILLARY_CHUNKS, PNG_MAX_CHUNKS } from "../image/limits";
 import type { Rgba } from "../image/rgba";
 import { RowResizer } from "../image/row-resize";
 
@@ -93,9 +94,80 @@ type Parsed = {
   header: PngHeader;
   palette: Uint8Array | null;
   trns: Uint8Array | null;
-  /** [start, end) byte ranges of the IDAT chunks' data, in order. */
-  idat: Array<[number, number]>;
+  /** Offset of the first IDAT chunk; the image data is it and the IDATs right after it. */
+  firstIdat: number;
 };
+
+/** A PNG over one of the chunk limits (`image/limits.ts`): refused, not damaged. */
+export class PngLimitError extends PngError {
+  override name = "PngLimitError";
+}
+
+/**
+ * Counts one chunk against the limits; throws PngLimitError past them. The probe and the
+ * decoder both walk every chunk through it, so the decoder refuses exactly what the probe
+ * would have.
+ */
+export function countChunk(
+  counts: { chunks: number; ancillary: number },
+  type: string,
+  length: number,
+): void {
+  counts.chunks++;
+  if (counts.chunks > PNG_MAX_CHUNKS) {
+    throw new PngLimitError(`more than ${PNG_MAX_CHUNKS} chunks`);
+  }
+  if (type.charCodeAt(0) < 0x61) return; // critical (upper-case first letter)
+  counts.ancillary++;
+  if (counts.ancillary > PNG_MAX_ANCILLARY_CHUNKS) {
+    throw new PngLimitError(`more than ${PNG_MAX_ANCILLARY_CHUNKS} ancillary chunks`);
+  }
+  if (length > PNG_MAX_ANCILLARY_BYTES) {
+    throw new PngLimitError(
+      `an ancillary ${JSON.stringify(type)} chunk of ${length} bytes (at most ${PNG_MAX_ANCILLARY_BYTES})`,
+    );
+  }
+}
+
+const chunkType = (bytes: Uint8Array, pos: number): string =>
+  String.fromCharCode(
+    bytes[pos + 4] ?? 0,
+    bytes[pos + 5] ?? 0,
+    bytes[pos + 6] ?? 0,
+    bytes[pos + 7] ?? 0,
+  );
+
+/** What the probe needs to know of a PNG's chunks, from their headers alone. */
+export type PngLayout = {
+  /** A tRNS chunk before the image data (alpha from a colour key or palette). */
+  transparency: boolean;
+  /** An acTL chunk: an animated PNG. */
+  animated: boolean;
+  /** The walk reached the image data (false when `bytes` is a prefix that ends first). */
+  sawImageData: boolean;
+};
+
+/**
+ * Walks every chunk header of `bytes` (no data is read or copied) against the chunk
+ * limits. A chunk running past the end ends the walk: `bytes` may be a prefix, and a
+ * truncated file is the decoder's to report.
+ */
+export function pngLayout(bytes: Uint8Array): PngLayout {
+  const counts = { chunks: 0, ancillary: 0 };
+  const layout: PngLayout = { transparency: false, animated: false, sawImageData: false };
+  for (let pos = 8; pos < bytes.length; ) {
+    if (pos + 8 > bytes.length) break;
+    const len = u32(bytes, pos);
+    const type = chunkType(bytes, pos);
+    countChunk(counts, type, len);
+    if (type === "acTL") layout.animated = true;
+    if (type === "tRNS" && !layout.sawImageData) layout.transparency = true;
+    if (type === "IDAT") layout.sawImageData = true;
+    if (type === "IEND") break;
+    pos += 12 + len;
+  }
+  return layout;
+}
 
 /** Walks the chunk structure (headers only, no copies) and validates what it needs. */
 function parseChunks(bytes: Uint8Array): Parsed {
@@ -105,21 +177,22 @@ function parseChunks(bytes: Uint8Array): Parsed {
   let header: PngHeader | null = null;
   let palette: Uint8Array | null = null;
   let trns: Uint8Array | null = null;
-  const idat: Array<[number, number]> = [];
-  let idatDone = false;
+  const counts = { chunks: 0, ancillary: 0 };
+  let firstIdat = -1;
   let pos = 8;
   while (pos < bytes.length) {
     if (pos + 12 > bytes.length) throw new PngError("truncated (a chunk header is cut off)");
     const len = u32(bytes, pos);
-    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
+    const type = chunkType(bytes, pos);
     if (len > 0x7fffffff || pos + 12 + len > bytes.length) {
       throw new PngError(`truncated (the ${JSON.stringify(type)} chunk runs past the end)`);
     }
     if (!/^[A-Za-z]{4}$/.test(type)) throw new PngError("corrupt chunk type");
+    countChunk(counts, type, len);
     const data = bytes.subarray(pos + 8, pos + 8 + len);
+    const at = pos;
     pos += 12 + len;
     if (header === null && type !== "IHDR") throw new PngError("the first chunk is not IHDR");
-    if (idat.length > 0 && type !== "IDAT") idatDone = true;
     switch (type) {
       case "IHDR": {
         if (header !== null) throw new PngError("more than one IHDR");
@@ -128,16 +201,16 @@ function parseChunks(bytes: Uint8Array): Parsed {
       }
       case "PLTE":
         if (len === 0 || len % 3 !== 0 || len > 768) throw new PngError(`bad PLTE length ${len}`);
-        if (idat.length > 0) throw new PngError("PLTE after the image data");
+        if (firstIdat >= 0) throw new PngError("PLTE after the image data");
         palette = data;
         break;
       case "tRNS":
-        if (idat.length === 0) trns = data;
+        if (firstIdat < 0) trns = data;
         break;
       case "IDAT":
         // IDATs must be consecutive; a stray one after others is ignored (the image data
         // is complete, or found short, by then).
-        if (!idatDone) idat.push([pos - 4 - len, pos - 4]);
+        if (firstIdat < 0) firstIdat = at;
         break;
       case "IEND":
         pos = bytes.length;
@@ -149,9 +222,9 @@ function parseChunks(bytes: Uint8Array): Parsed {
     }
   }
   if (header === null) throw new PngError("no IHDR");
-  if (idat.length === 0) throw new PngError("no image data (IDAT missing)");
+  if (firstIdat < 0) throw new PngError("no image data (IDAT missing)");
   if (header.colorType === 3 && palette === null) throw new PngError("palette image without PLTE");
-  return { header, palette, trns, idat };
+  return { header, palette, trns, firstIdat };
 }
 
 function parseHeader(d: Uint8Array): PngHeader {
@@ -431,10 +504,17 @@ export async function decodePngRows(
   const writer = ds.writable.getWriter();
   const reader = ds.readable.getReader();
   const feeding = (async () => {
-    for (const [s, e] of parsed.idat) {
-      for (let o = s; o < e; o += FEED_SLICE) {
+    // The consecutive IDATs from the first (parseChunks checked their lengths): walked
+    // again rather than listed, so the chunk count costs no memory.
+    for (
+      let pos = parsed.firstIdat;
+      pos + 8 <= bytes.length && chunkType(bytes, pos) === "IDAT";
+    ) {
+      const e = pos + 8 + u32(bytes, pos);
+      for (let o = pos + 8; o < e; o += FEED_SLICE) {
         await writer.write(bytes.subarray(o, Math.min(e, o + FEED_SLICE)));
       }
+      pos = e + 4;
     }
     await writer.close();
   })();

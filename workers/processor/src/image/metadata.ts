@@ -1,5 +1,6 @@
 import exifr from "exifr/dist/lite.esm.mjs";
 import { z } from "zod";
+import type { HeifProbe } from "./probe-heif";
 
 export type PhotoMetadata = {
   /** EXIF orientation 1..8 (1 when absent). */
@@ -39,6 +40,35 @@ const exifSchema = z
  * are re-encoded from pixels, so none of it reaches them.
  */
 export async function readMetadata(bytes: Uint8Array): Promise<PhotoMetadata> {
+  return fromExif(await parseExif(bytes));
+}
+
+/**
+ * HEIC/AVIF: capture time and camera from the EXIF item (a TIFF block exifr reads as it
+ * is); the orientation is the container's irot/imir, never the EXIF tag, which HEIF
+ * readers ignore (iPhones write both, agreeing: applying both would turn photos twice).
+ */
+export async function readHeifMetadata(h: HeifProbe): Promise<PhotoMetadata> {
+  const tiff = h.heif.exif;
+  const exif = fromExif(tiff ? await parseExif(asJpegApp1(tiff)) : null);
+  return { ...exif, orientation: h.orientation };
+}
+
+/**
+ * A TIFF block as the APP1 segment of an otherwise empty JPEG: exifr's lite build reads
+ * EXIF from JPEG containers only. EXIF over one segment's 64 KB is left unread.
+ */
+function asJpegApp1(tiff: Uint8Array): Uint8Array {
+  if (tiff.length > 65535 - 8) return new Uint8Array(0);
+  const len = tiff.length + 8;
+  const out = new Uint8Array(len + 6);
+  out.set([0xff, 0xd8, 0xff, 0xe1, len >> 8, len & 255, 0x45, 0x78, 0x69, 0x66, 0, 0]);
+  out.set(tiff, 12);
+  out.set([0xff, 0xd9], 12 + tiff.length);
+  return out;
+}
+
+async function parseExif(bytes: Uint8Array): Promise<unknown> {
   let raw: unknown = null;
   try {
     raw = await exifr.parse(bytes, {
@@ -55,6 +85,10 @@ export async function readMetadata(bytes: Uint8Array): Promise<PhotoMetadata> {
   } catch {
     raw = null;
   }
+  return raw;
+}
+
+function fromExif(raw: unknown): PhotoMetadata {
   const exif = exifSchema.parse(raw);
   const taken = exif?.DateTimeOriginal ?? exif?.CreateDate ?? null;
   return {

@@ -1,20 +1,26 @@
+import hevcWasm from "../../wasm/hevc/hevc.wasm";
 import jpegWasm from "../../wasm/jpeg-turbo/jpeg-turbo.wasm";
+import { decodeAvif } from "../codecs/avif";
+import { decodeGifFirstFrame, GifError } from "../codecs/gif";
+import { HeifError } from "../codecs/heif/boxes";
+import { heicDecodeBytes } from "../codecs/heif/estimate";
+import { decodeHeicFit } from "../codecs/heif/heic";
+import { HevcError } from "../codecs/hevc";
 import { createJpegDecoder, JpegDecodeError } from "../codecs/jpeg-turbo";
-import { decodePngFit, interlacedBytes, PngError } from "../codecs/png-stream";
-import { decodeWebp, encodeWebp } from "../codecs/webp";
+import { decodePngFit, PngError, PngLimitError } from "../codecs/png-stream";
+import { decodeWebp, encodeWebp, WebpMemoryError } from "../codecs/webp";
 import { ImageError } from "./errors";
-import { type PhotoMetadata, readMetadata } from "./metadata";
+import { estimateBytes, jpegLibraryBytes, webpHeapBytes } from "./estimate";
+import { JPEG_MAX_SCANS } from "./limits";
+import { type PhotoMetadata, readHeifMetadata, readMetadata } from "./metadata";
 import { orient } from "./orient";
-import { type Probe, probe } from "./probe";
+import { PrefixTooShort, type Probe, probe } from "./probe";
 import { downscale, fitLongEdge } from "./resize";
 import type { Rgba } from "./rgba";
+import { PREVIEW_EDGE, PREVIEW_QUALITY, THUMB_EDGE, THUMB_QUALITY, WEBP_EFFORT } from "./variants";
 
-export const PREVIEW_EDGE = 1440;
-export const THUMB_EDGE = 320;
-export const PREVIEW_QUALITY = 80;
-export const THUMB_QUALITY = 75;
-/** libwebp `method` (0 fast .. 6 slow); 4 is its default and what the sharp peer uses. */
-export const WEBP_EFFORT = 4;
+export { estimateBytes } from "./estimate";
+export { PREVIEW_EDGE, PREVIEW_QUALITY, THUMB_EDGE, THUMB_QUALITY, WEBP_EFFORT } from "./variants";
 
 export type Budget = {
   /** Hard cap on width x height, checked from the header before anything else. */
@@ -29,6 +35,8 @@ export type Variant = { bytes: Uint8Array; width: number; height: number };
 
 export type Processed = {
   format: Probe["format"];
+  /** More than one frame (GIF): the variants show the first. */
+  animated: boolean;
   /** Upright dimensions of the original (after EXIF orientation). */
   width: number;
   height: number;
@@ -52,65 +60,83 @@ export interface ImagesLike {
 }
 
 const MB = 1024 * 1024;
+/** What an image sent to the Images binding holds here: its bytes, a copy for the request
+ * body, and the two variants (well under a megabyte each). */
+const IMAGES_PATH_EXTRA = 2 * MB;
 
 /**
- * WASM memory of the WebP encoder for a preview of this many pixels, measured in workerd
- * for previews from 800x600 to 1440x1080, smooth to noise: at most 31 bytes per pixel
- * opaque (16-40 MB at 1440x1080) and 46 with alpha (53-70 MB: the lossless alpha plane),
- * 16 MB at least.
+ * How much of an original the processor reads to plan it before it queues for memory:
+ * JPEG metadata (EXIF, ICC, XMP) before the first scan rarely reaches this, PNG's tRNS
+ * and WebP's header always fit, and what lies past it is assumed at its worst.
  */
-function encoderBytes(pixels: number, alpha: boolean): number {
-  return Math.max(16 * MB, pixels * (alpha ? 46 : 31));
+export const PLAN_PREFIX_BYTES = 256 * 1024;
+
+/** How an image will be processed and what it may cost, decided from its header. */
+export type Plan = {
+  probe: Probe;
+  /** The memory estimate (estimateBytes) of processing it here. */
+  estimatedBytes: number;
+  path: Processed["path"];
+  /** What it holds at most while processed, on the path it takes: what the lane admits. */
+  peakBytes: number;
+};
+
+/**
+ * Decides from the header (`bytes` may be the start of a `fileBytes`-long file; see
+ * `probe`) how the image is processed, before anything is decoded: over the pixel cap it
+ * is refused; over the memory budget it goes to the Images binding when there is one and
+ * is refused `too_large` otherwise. Throws ImageError.
+ */
+export function planImage(
+  bytes: Uint8Array,
+  fileBytes: number,
+  opts: { budget?: Budget; images?: boolean } = {},
+): Plan {
+  const budget = opts.budget ?? DEFAULT_BUDGET;
+  const p = probe(bytes, fileBytes);
+  const pixels = p.width * p.height;
+  if (pixels > budget.maxPixels) {
+    throw new ImageError(
+      "too_large",
+      `${p.width}x${p.height} is ${(pixels / 1e6).toFixed(1)} MP; the limit is ${(budget.maxPixels / 1e6).toFixed(0)} MP`,
+    );
+  }
+  const estimatedBytes = estimateBytes(p, fileBytes);
+  if (estimatedBytes <= budget.memoryBytes)
+    return { probe: p, estimatedBytes, path: "wasm", peakBytes: estimatedBytes };
+  if (opts.images) {
+    return {
+      probe: p,
+      estimatedBytes,
+      path: "images",
+      peakBytes: fileBytes * 2 + IMAGES_PATH_EXTRA,
+    };
+  }
+  throw new ImageError(
+    "too_large",
+    `${p.width}x${p.height} ${describeKind(p)} needs about ${Math.ceil(estimatedBytes / MB)} MB to process; the limit is ${Math.floor(budget.memoryBytes / MB)} MB`,
+  );
 }
 
 /**
- * What processing this image will cost at most, from its header alone: the larger of the
- * decode phase (input, the decoder's working memory, its output and the JS copy of it)
- * and the encode phase (input, what is left of the decode, the upright preview, the
- * thumb and the WebP encoder). Peaks measured by `processImage` must stay under it (a
- * test checks on the fixtures; `npm run bench:processor` prints both).
+ * What the processing lane must set aside for an image before its whole original is read,
+ * from the start of it (`prefix`, of a `fileBytes`-long file): the peak of the path its
+ * plan takes, or the whole budget when the prefix cannot tell (the image then runs alone
+ * and is planned again from the whole file). Throws ImageError for a file the prefix
+ * already shows is refused.
  */
-export function estimateBytes(p: Probe, inputBytes: number): number {
-  const fit = fitLongEdge(p.width, p.height, PREVIEW_EDGE);
-  const previewBytes = fit.width * fit.height * 4;
-  const thumb = fitLongEdge(fit.width, fit.height, THUMB_EDGE);
-  const thumbBytes = thumb.width * thumb.height * 4;
-  let decodePhase: number;
-  // What the decode leaves alive besides the preview (WebP decodes full size first).
-  let leftOver = 0;
-  if (p.format === "jpeg") {
-    // libjpeg scales by n/8 and the rows are averaged into the preview in WASM
-    // (dr_decode_fit): the input copy, the preview-sized output, at most 16 rows of the
-    // source width and the resize's float rows; a progressive JPEG also keeps every DCT
-    // coefficient (2 bytes per sample) whatever the scale. Then the JS copy.
-    const coefficients = p.progressive
-      ? Math.ceil(p.width / 8) * Math.ceil(p.height / 8) * 64 * 2 * p.components
-      : 0;
-    const wasm = inputBytes + previewBytes + coefficients + p.width * 16 * 4 + 4 * MB;
-    decodePhase = inputBytes + wasm + previewBytes;
-  } else if (p.format === "png") {
-    // Streamed in JS (codecs/png-stream.ts) into the preview-sized RowResizer: two raw
-    // rows and one RGBA row of the source width, the resizer's float rows, the preview,
-    // and 2 MB for the inflater's state and its chunks in flight. An interlaced PNG also
-    // keeps its even rows, half the RGBA image, until the last Adam7 pass.
-    const rawRow = Math.ceil((p.width * p.components * p.bitDepth) / 8) + 4;
-    const rows = rawRow * 2 + p.width * 4 + fit.width * 16 * 4;
-    const interlace = p.progressive ? interlacedBytes(p.width, p.height) + p.width * 2 : 0;
-    decodePhase = inputBytes + rows + interlace + 2 * MB + previewBytes;
-  } else {
-    // jSquash's WebP decoder: the input copy and the full-size RGBA in WASM, then the JS copy.
-    const full = p.width * p.height * 4;
-    decodePhase = inputBytes + (inputBytes + full + 2 * MB) + full;
-    leftOver = full;
+export function laneBytes(
+  prefix: Uint8Array,
+  fileBytes: number,
+  opts: { budget?: Budget; images?: boolean } = {},
+): number {
+  const budget = opts.budget ?? DEFAULT_BUDGET;
+  try {
+    return planImage(prefix, fileBytes, opts).peakBytes;
+  } catch (err) {
+    if (err instanceof PrefixTooShort) return budget.memoryBytes;
+    throw err;
   }
-  // An EXIF rotation or mirror makes an upright copy of the preview.
-  const encodePhase =
-    inputBytes +
-    leftOver +
-    previewBytes * 2 +
-    thumbBytes +
-    encoderBytes(fit.width * fit.height, p.hasAlpha);
-  return Math.max(decodePhase, encodePhase);
 }
 
 /** Bytes of the distinct buffers given (the same pixels are often reused, never copied). */
@@ -143,29 +169,19 @@ export async function processImage(
   opts: { budget?: Budget; images?: ImagesLike } = {},
 ): Promise<Processed> {
   const budget = opts.budget ?? DEFAULT_BUDGET;
-  const p = probe(bytes);
-  const pixels = p.width * p.height;
-  if (pixels > budget.maxPixels) {
-    throw new ImageError(
-      "too_large",
-      `${p.width}x${p.height} is ${(pixels / 1e6).toFixed(1)} MP; the limit is ${(budget.maxPixels / 1e6).toFixed(0)} MP`,
-    );
-  }
-  const estimatedBytes = estimateBytes(p, bytes.byteLength);
+  const plan = planImage(bytes, bytes.byteLength, { budget, images: Boolean(opts.images) });
+  const { probe: p, estimatedBytes } = plan;
   const metadata =
     p.format === "jpeg"
       ? await readMetadata(bytes)
-      : { orientation: 1, takenAt: null, make: null, model: null };
-  if (estimatedBytes > budget.memoryBytes) {
-    if (opts.images) return viaImages(bytes, p, metadata, estimatedBytes, opts.images);
-    throw new ImageError(
-      "too_large",
-      `${p.width}x${p.height} ${describeKind(p)} needs about ${Math.ceil(estimatedBytes / MB)} MB to process; the limit is ${Math.floor(budget.memoryBytes / MB)} MB`,
-    );
-  }
+      : p.heif
+        ? await readHeifMetadata(p.heif)
+        : { orientation: 1, takenAt: null, make: null, model: null };
+  if (plan.path === "images" && opts.images)
+    return viaImages(bytes, p, metadata, estimatedBytes, opts.images);
 
   const meter = new PeakMeter();
-  const decoded = await decode(bytes, p, meter, budget);
+  const decoded = await decode(bytes, p, meter);
   const swap = metadata.orientation >= 5;
   const sized = downscale(decoded, PREVIEW_EDGE);
   const previewPx = orient(sized, metadata.orientation);
@@ -179,6 +195,7 @@ export async function processImage(
   meter.note(live + thumb.wasmBytes);
   return {
     format: p.format,
+    animated: p.animated === true,
     width: swap ? p.height : p.width,
     height: swap ? p.width : p.height,
     metadata,
@@ -192,19 +209,21 @@ export async function processImage(
 
 function describeKind(p: Probe): string {
   if (p.format === "jpeg") return p.progressive ? "progressive JPEG" : "JPEG";
+  if (p.format === "avif" || p.format === "heic")
+    return `${p.bitDepth}-bit ${p.format.toUpperCase()}`;
   return p.format.toUpperCase();
 }
 
-async function decode(
-  bytes: Uint8Array,
-  p: Probe,
-  meter: PeakMeter,
-  budget: Budget,
-): Promise<Rgba> {
+async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rgba> {
   if (p.format === "jpeg") {
-    // Defence in depth behind the estimate: libjpeg itself refuses to allocate past it.
-    const decoder = createJpegDecoder(jpegWasm, { maxMemoryBytes: budget.memoryBytes });
+    // The decoder refuses what the probe did not foresee: libjpeg allocating more than the
+    // estimate gave it (a file laid out otherwise than its header said) and more scans
+    // than the probe counted (checked while it runs, by libjpeg's progress monitor).
     const fit = fitLongEdge(p.width, p.height, PREVIEW_EDGE);
+    const decoder = createJpegDecoder(jpegWasm, {
+      maxMemoryBytes: Math.max(jpegLibraryBytes(p, fit), fit.width * fit.height * 4),
+      maxScans: Math.max(1, p.jpeg?.scans ?? JPEG_MAX_SCANS),
+    });
     try {
       const img =
         fit.width === p.width && fit.height === p.height
@@ -223,6 +242,36 @@ async function decode(
       throw err;
     }
   }
+  if (p.format === "heic" && p.heif) {
+    // Tile by tile (or row by row from a single picture's planes) into the resizer.
+    try {
+      const r = decodeHeicFit(
+        bytes,
+        p.heif.heif,
+        hevcWasm,
+        (w, h) => fitLongEdge(w, h, PREVIEW_EDGE),
+        // The decoder may not grow past what the estimate gave it (a file whose coded
+        // images are larger than its container said fails instead).
+        heicDecodeBytes(p.heif, bytes.byteLength, p.width),
+      );
+      meter.note(bytes.byteLength + r.peakBytes);
+      return r.value;
+    } catch (err) {
+      if (err instanceof HeifError || err instanceof HevcError) {
+        const code =
+          err.code === "too-large"
+            ? "too_large"
+            : err.code === "unsupported"
+              ? "unsupported_format"
+              : "corrupt";
+        throw new ImageError(
+          code,
+          `The HEIC cannot be decoded: ${err.message.replace(/^The HEI[CF] /, "the ")}`,
+        );
+      }
+      throw err;
+    }
+  }
   if (p.format === "png") {
     // Rows go from the inflater straight into the resizer: no full-size image, ever.
     try {
@@ -232,23 +281,75 @@ async function decode(
       meter.note(bytes.byteLength + peakBytes);
       return value;
     } catch (err) {
+      if (err instanceof PngLimitError)
+        throw new ImageError("too_large", `The PNG has ${err.message}`);
       const why = err instanceof PngError ? err.message : String(err).slice(0, 120);
       throw new ImageError("corrupt", `The PNG cannot be decoded (${why})`);
     }
   }
+  if (p.format === "gif") {
+    try {
+      const img = decodeGifFirstFrame(bytes);
+      meter.note(bytes.byteLength + p.width * p.height + img.data.byteLength);
+      return img;
+    } catch (err) {
+      if (err instanceof GifError)
+        throw new ImageError("corrupt", `The GIF cannot be decoded: ${err.message}`);
+      throw err;
+    }
+  }
+  if (p.format === "avif" && p.heif) {
+    const crop = p.heif.crop;
+    let value: Rgba | null;
+    try {
+      const r = await decodeAvif(bytes);
+      meter.note(bytes.byteLength + r.wasmBytes + (r.value?.data.byteLength ?? 0));
+      value = r.value;
+    } catch (err) {
+      throw new ImageError("corrupt", `The AVIF cannot be decoded (${String(err).slice(0, 120)})`);
+    }
+    if (!value) throw new ImageError("corrupt", "The AVIF cannot be decoded");
+    const coded = p.heif.heif.primary;
+    if (value.width !== coded.width || value.height !== coded.height) {
+      throw new ImageError(
+        "corrupt",
+        `The AVIF decodes to ${value.width}x${value.height} but its header says ${coded.width}x${coded.height}`,
+      );
+    }
+    return cropRgba(value, crop);
+  }
   try {
-    const { value, wasmBytes } = await decodeWebp(bytes);
+    // The decoder refuses to grow past what the estimate gave it.
+    const { value, wasmBytes } = await decodeWebp(bytes, {
+      maxHeapBytes: webpHeapBytes(p, bytes.byteLength),
+    });
     if (!value) throw new ImageError("corrupt", `The ${p.format.toUpperCase()} cannot be decoded`);
     meter.note(bytes.byteLength + wasmBytes + value.data.byteLength);
     return value;
   } catch (err) {
     if (err instanceof ImageError) throw err;
+    if (err instanceof WebpMemoryError)
+      throw new ImageError(
+        "too_large",
+        `The WebP cannot be decoded within its memory estimate (${err.message})`,
+      );
     // Decoders trap or throw on damaged data; the header was fine, the body is not.
     throw new ImageError(
       "corrupt",
       `The ${p.format.toUpperCase()} cannot be decoded (${String(err).slice(0, 120)})`,
     );
   }
+}
+
+/** The clean-aperture part of a decoded image (a copy only when it is a strict part). */
+function cropRgba(img: Rgba, c: { x: number; y: number; width: number; height: number }): Rgba {
+  if (c.x === 0 && c.y === 0 && c.width === img.width && c.height === img.height) return img;
+  const data = new Uint8ClampedArray(c.width * c.height * 4);
+  for (let y = 0; y < c.height; y++) {
+    const from = ((c.y + y) * img.width + c.x) * 4;
+    data.set(img.data.subarray(from, from + c.width * 4), y * c.width * 4);
+  }
+  return { width: c.width, height: c.height, data };
 }
 
 async function viaImages(
@@ -273,6 +374,7 @@ async function viaImages(
   const swap = metadata.orientation >= 5;
   return {
     format: p.format,
+    animated: p.animated === true,
     width: swap ? p.height : p.width,
     height: swap ? p.width : p.height,
     metadata,

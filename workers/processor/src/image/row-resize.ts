@@ -37,6 +37,31 @@ function taps(src: number, dst: number): Taps {
 }
 
 /**
+ * An upper bound of `RowResizer.bytes` for these sizes, from the sizes alone (the memory
+ * estimate counts it before a decode starts): the output, the float rows (one resampled
+ * row and at most three accumulators of dstW * 4 floats), the aligned-row scratch, and
+ * the tap tables, ~20 bytes per source column. Output pixel i covers source pixels
+ * floor(i r) .. ceil((i + 1) r) - 1 (r = src / dst), so the taps of a whole axis number
+ * at most src + 2 dst; `taps()` sizes its weights dst * (ceil(r) + 1) <= src + 2 dst.
+ */
+export function rowResizerBytes(srcW: number, srcH: number, dstW: number, dstH: number): number {
+  const taps = (src: number, dst: number) => src + 2 * dst;
+  // taps(): start + count (8 per output) and float32 weights, x and y.
+  const tables = (src: number, dst: number) => 8 * dst + 4 * taps(src, dst);
+  return (
+    dstW * dstH * 4 +
+    dstW * 4 * 4 * 4 +
+    srcW * 4 +
+    // x: kept as tapEnd (int32 per output), tapPixel (int32) and tapWeight (float64) per
+    // tap, after taps() built them (its tables are counted as alive at the same time).
+    4 * dstW +
+    12 * taps(srcW, dstW) +
+    tables(srcW, dstW) +
+    tables(srcH, dstH)
+  );
+}
+
+/**
  * Area-average downscaler fed one source row at a time, top to bottom: a decoder can
  * hand it rows as they come and the full-size image never exists. Colour is averaged
  * premultiplied by alpha, so transparent pixels do not bleed dark fringes into the edges
@@ -71,6 +96,8 @@ export class RowResizer {
   private readonly row: Float32Array;
   /** Accumulators of the output rows in progress, output row y in slot y % length. */
   private readonly accs: Float32Array[];
+  /** Bytes of the temporary x tables `taps()` built, alive while the constructor ran. */
+  private readonly buildBytes: number;
 
   constructor(srcW: number, srcH: number, dstW: number, dstH: number) {
     for (const v of [srcW, srcH, dstW, dstH]) {
@@ -86,6 +113,7 @@ export class RowResizer {
     this.out = new Uint8ClampedArray(dstW * dstH * 4);
     this.identity = srcW === dstW && srcH === dstH;
     const tx = taps(srcW, dstW);
+    this.buildBytes = tx.start.byteLength + tx.count.byteLength + tx.weights.byteLength;
     let total = 0;
     for (let x = 0; x < dstW; x++) total += tx.count[x] ?? 0;
     this.tapEnd = new Int32Array(dstW);
@@ -117,7 +145,11 @@ export class RowResizer {
       this.accs.push(new Float32Array(dstW * 4));
   }
 
-  /** Bytes this resizer holds: the output, its float rows and its tap tables. */
+  /**
+   * Peak bytes this resizer holds: the output, its float rows, its tap tables and the
+   * temporary tables it was built from (counted as if still alive: a peak, not a current
+   * size).
+   */
   get bytes(): number {
     const { start, count, weights } = this.yTaps;
     const tables = [this.tapEnd, this.tapPixel, this.tapWeight, start, count, weights];
@@ -125,6 +157,7 @@ export class RowResizer {
       this.out.byteLength +
       this.row.byteLength * (1 + this.accs.length) +
       tables.reduce((n, t) => n + t.byteLength, 0) +
+      this.buildBytes +
       (this.scratch?.byteLength ?? 0)
     );
   }

@@ -1,0 +1,380 @@
+// One drop from files to asset ids: the hash pool hashes, the registrar registers in
+// requests of up to 100, the scheduler runs the PUTs, and this coordinator keeps the rows,
+// the server's progress and the manifest (so a reload can pick up) in step.
+import { classifyUploadedAsset, type Verdict } from "@darkroom/shared/client";
+import type { UploadResponse } from "@darkroom/shared/http";
+import { ApiError, type Asset, allBatchAssets, api, assetAnswer } from "../api";
+import type { HashResponse } from "../hash-worker";
+import { type Manifest, type ManifestFile, saveManifest } from "../manifest";
+import {
+  initialProgress,
+  type ProgressAction,
+  type ProgressState,
+  progressReducer,
+} from "../progress";
+import { Store } from "../store";
+import { HashPool } from "./hash-pool";
+import { putFile } from "./put-transport";
+import { Registrar, uploadFileOf } from "./registration";
+import type { Row } from "./rows";
+import { type RenewOutcome, type UploadJob, UploadScheduler } from "./scheduler";
+
+export type { LocalStage, Row } from "./rows";
+
+/** Rows made per task when files are added. */
+const ADD_SLICE = 250;
+
+export class Uploader {
+  readonly store = new Store();
+  rows: Row[] = [];
+  progress: ProgressState = initialProgress();
+  batchId: string | null = null;
+  private readonly byClient = new Map<string, Row>();
+  private readonly byAsset = new Map<string, Row>();
+  private readonly bySha = new Map<string, Row>();
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  private nextClient = 1;
+  readonly scheduler: UploadScheduler;
+  private readonly hashes: HashPool;
+  private readonly registrar: Registrar;
+  /** Bytes per second over the last seconds of PUT progress. */
+  private byteSamples: Array<{ t: number; loaded: number }> = [];
+  onBatch: (batchId: string) => void = () => {};
+
+  constructor() {
+    this.hashes = new HashPool((row, r) => this.onHashed(row, r));
+    this.registrar = new Registrar({
+      batchId: () => this.batchId,
+      moreComing: () => !this.hashes.idle,
+      onRegistered: (res) => this.onRegistered(res),
+      onFailed: (rows, reason) => {
+        for (const r of rows) {
+          r.local = "upload-failed";
+          r.note = reason;
+        }
+        this.changed();
+      },
+    });
+    this.scheduler = new UploadScheduler({
+      transport: {
+        put: (job, onProgress) => {
+          const file = this.byClient.get(job.id)?.file;
+          if (!file) return Promise.resolve({ status: 0, networkError: "the file is gone" });
+          return putFile(job.ticket, file, onProgress);
+        },
+        renew: (job) => this.renew(job),
+        verify: (job) => this.verify(job),
+      },
+      clock: {
+        now: () => Date.now(),
+        setTimer: (fn, ms) => setTimeout(fn, ms),
+        clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+      },
+      random: Math.random,
+      onChange: (job) => this.onJob(job),
+    });
+  }
+
+  dispatch(action: ProgressAction): void {
+    this.progress = progressReducer(this.progress, action);
+    this.store.changed();
+  }
+
+  rowByAsset(id: string): Row | undefined {
+    return this.byAsset.get(id);
+  }
+
+  /**
+   * A pick or a drop. Touches only the names here: size and date are read by the hash
+   * workers (see HashResponse). Rows are made 250 at a time, one task each, so a pick of
+   * thousands never holds the main thread for long (bench:page).
+   */
+  addFiles(files: File[]): void {
+    const seed = `${Date.now().toString(36)}-`;
+    const slice = (from: number) => {
+      const added: Row[] = [];
+      for (const file of files.slice(from, from + ADD_SLICE)) {
+        const row: Row = {
+          clientId: `${seed}${this.nextClient++}`,
+          name: file.webkitRelativePath || file.name,
+          size: 0,
+          lastModified: 0,
+          file,
+          sha256: null,
+          type: null,
+          assetId: null,
+          local: "hashing",
+          loaded: 0,
+          note: null,
+          attempts: 0,
+        };
+        this.rows.push(row);
+        this.byClient.set(row.clientId, row);
+        added.push(row);
+      }
+      this.hashes.add(added);
+      this.changed();
+      if (from + ADD_SLICE < files.length) setTimeout(() => slice(from + ADD_SLICE), 0);
+    };
+    slice(0);
+  }
+
+  /**
+   * Files re-picked after a reload: matched to the manifest by name and size (by name
+   * alone for a file the reload caught before its size was read).
+   */
+  repick(files: File[]): number {
+    const waiting = new Map<string, Row[]>();
+    const key = (name: string, size: number) => `${name.split("/").pop()}\n${size}`;
+    for (const r of this.rows) {
+      if (r.local !== "needs-file") continue;
+      const k = key(r.name, r.size);
+      waiting.set(k, [...(waiting.get(k) ?? []), r]);
+    }
+    const matched: Row[] = [];
+    for (const file of files) {
+      const row =
+        waiting.get(key(file.name, file.size))?.shift() ?? waiting.get(key(file.name, 0))?.shift();
+      if (!row) continue;
+      row.file = file;
+      row.local = "hashing";
+      row.note = null;
+      matched.push(row);
+    }
+    this.hashes.add(matched);
+    this.changed();
+    return matched.length;
+  }
+
+  /** After a reload: rows from the manifest, state from the server. */
+  async restore(m: Manifest): Promise<void> {
+    this.batchId = m.batchId;
+    this.dispatch({ type: "batch", batchId: m.batchId });
+    for (const f of m.files) {
+      const row: Row = {
+        clientId: f.clientId,
+        name: f.name,
+        size: f.size,
+        lastModified: f.lastModified,
+        file: null,
+        sha256: f.sha256,
+        type: null,
+        assetId: f.assetId,
+        local: f.skipped ? "skipped" : f.note ? "duplicate" : "needs-file",
+        loaded: 0,
+        note: f.note,
+        attempts: 0,
+      };
+      this.rows.push(row);
+      this.byClient.set(row.clientId, row);
+      if (row.assetId) this.byAsset.set(row.assetId, row);
+      if (row.sha256 && !f.note) this.bySha.set(row.sha256, row);
+    }
+    await this.refetch();
+  }
+
+  /** The batch's true state from the server (after a reload or a `reset` frame). */
+  async refetch(): Promise<void> {
+    if (!this.batchId) return;
+    const [stats, assets] = await Promise.all([
+      api.stats(this.batchId),
+      allBatchAssets(this.batchId),
+    ]);
+    const byId = new Map<string, Asset>(assets.map((a) => [a.id, a]));
+    const bySha = new Map<string, Asset>(assets.map((a) => [a.sha256, a]));
+    for (const row of this.rows) {
+      const a =
+        (row.assetId ? byId.get(row.assetId) : undefined) ??
+        (row.sha256 ? bySha.get(row.sha256) : undefined);
+      if (a && !row.assetId) {
+        row.assetId = a.id;
+        this.byAsset.set(a.id, row);
+      }
+      // Uploaded (or further) on the server: nothing left to do locally.
+      if (row.local === "needs-file" && a && a.status !== "pending") row.local = "sent";
+    }
+    this.dispatch({
+      type: "snapshot",
+      stats,
+      assets: assets.map((a) => ({
+        id: a.id,
+        status: a.status,
+        version: a.version,
+        error: a.error,
+      })),
+      now: Date.now(),
+    });
+    this.saveSoon();
+  }
+
+  needsFile(): Row[] {
+    return this.rows.filter((r) => r.local === "needs-file");
+  }
+
+  bytesPerSecond(): number {
+    const first = this.byteSamples[0];
+    const last = this.byteSamples.at(-1);
+    if (!first || !last || last.t - first.t < 500) return 0;
+    return ((last.loaded - first.loaded) * 1000) / (last.t - first.t);
+  }
+
+  /** The user's Retry: a failed PUT starts over; a failed registration is sent again. */
+  retryUpload(row: Row): void {
+    if (this.scheduler.get(row.clientId)) {
+      this.scheduler.retry(row.clientId);
+      return;
+    }
+    if (row.local === "upload-failed" && row.sha256) {
+      row.local = "registering";
+      row.note = null;
+      this.registrar.add(row);
+      this.changed();
+    }
+  }
+
+  // --- hashed → registering ---------------------------------------------------------
+
+  private onHashed(row: Row, r: HashResponse): void {
+    row.size = r.size;
+    row.lastModified = r.lastModified;
+    if (!r.ok) {
+      row.local = "skipped";
+      row.note = r.reason;
+    } else {
+      row.sha256 = r.sha256;
+      row.type = r.type;
+      const first = this.bySha.get(r.sha256);
+      if (first && first !== row) {
+        // Same bytes twice in this drop: the server would answer `duplicate` anyway.
+        row.local = "duplicate";
+        row.note = `same photo as ${first.name}`;
+        row.assetId = first.assetId;
+      } else {
+        this.bySha.set(r.sha256, row);
+        row.local = "registering";
+        this.registrar.add(row);
+      }
+    }
+    this.changed();
+  }
+
+  private onRegistered(res: UploadResponse): void {
+    if (this.batchId !== res.batchId) {
+      this.batchId = res.batchId;
+      this.dispatch({ type: "batch", batchId: res.batchId });
+      this.onBatch(res.batchId);
+    }
+    const ids: string[] = [];
+    for (const f of res.files) {
+      const row = this.byClient.get(f.clientId);
+      if (!row) continue;
+      row.assetId = f.assetId;
+      this.byAsset.set(f.assetId, row);
+      ids.push(f.assetId);
+      if (f.status === "duplicate" || !f.upload) {
+        row.local = "duplicate";
+        row.note = "already in your library";
+      } else {
+        row.local = "queued";
+        this.scheduler.add({
+          id: row.clientId,
+          assetId: f.assetId,
+          size: row.size,
+          ticket: f.upload,
+        });
+      }
+    }
+    this.dispatch({ type: "track", assetIds: ids });
+    this.saveSoon();
+  }
+
+  // --- uploading ----------------------------------------------------------------------
+
+  private onJob(job: UploadJob): void {
+    const row = this.byClient.get(job.id);
+    if (!row) return;
+    row.attempts = job.attempts;
+    const s = job.state;
+    if (s.phase === "uploading") {
+      row.local = "uploading";
+      row.loaded = s.loaded;
+      row.note = job.attempts > 1 ? `attempt ${job.attempts}` : null;
+    } else if (s.phase === "queued") row.local = "queued";
+    else if (s.phase === "waiting") {
+      row.local = "waiting";
+      row.note = s.reason;
+    } else if (s.phase === "done") {
+      row.local = "sent";
+      row.loaded = row.size;
+      row.note = job.attempts > 1 ? `uploaded after ${job.attempts} attempts` : null;
+      row.file = null;
+    } else {
+      row.local = "upload-failed";
+      row.note = s.reason;
+    }
+    const now = Date.now();
+    this.byteSamples.push({ t: now, loaded: this.scheduler.summary().loaded });
+    while ((this.byteSamples[0]?.t ?? now) < now - 5000) this.byteSamples.shift();
+    this.changed();
+  }
+
+  /** A fresh URL: the same POST /api/uploads for this one file (a pending asset keeps its id). */
+  private async renew(job: UploadJob): Promise<RenewOutcome> {
+    const row = this.byClient.get(job.id);
+    if (!row?.sha256 || !row.type) {
+      return {
+        kind: "error",
+        verdict: { kind: "fail", code: "no_file", message: "nothing to renew" },
+      };
+    }
+    try {
+      const res = await api.uploads([uploadFileOf(row)], this.batchId);
+      const f = res.files[0];
+      if (f?.status === "upload" && f.upload) return { kind: "ticket", ticket: f.upload };
+      return { kind: "stored" };
+    } catch (err) {
+      const status = err instanceof ApiError ? err.status : 0;
+      const message = err instanceof Error ? err.message : String(err);
+      const code = err instanceof ApiError ? err.code : "network_error";
+      // Already retried by the API client: what is left is final for this renewal.
+      const verdict: Verdict =
+        status === 0 || status >= 500 || status === 429
+          ? { kind: "retry", reason: "server", code, message, retryAfterMs: null }
+          : { kind: "fail", code, message };
+      return { kind: "error", verdict };
+    }
+  }
+
+  /** After a 412: does the API say the asset holds its original? */
+  private async verify(job: UploadJob): Promise<Verdict> {
+    const { answer, asset } = await assetAnswer(job.assetId);
+    return classifyUploadedAsset(answer, asset);
+  }
+
+  // --- persistence --------------------------------------------------------------------
+
+  private changed(): void {
+    this.store.changed();
+  }
+
+  saveSoon(): void {
+    this.saveTimer ??= setTimeout(() => {
+      this.saveTimer = null;
+      void saveManifest(this.manifest()).catch(() => {});
+    }, 300);
+  }
+
+  manifest(): Manifest {
+    const files: ManifestFile[] = this.rows.map((r) => ({
+      clientId: r.clientId,
+      name: r.name,
+      size: r.size,
+      lastModified: r.lastModified,
+      sha256: r.sha256,
+      assetId: r.assetId,
+      note: r.local === "skipped" || r.local === "duplicate" ? r.note : null,
+      skipped: r.local === "skipped",
+    }));
+    return { batchId: this.batchId, createdAt: Date.now(), files };
+  }
+}

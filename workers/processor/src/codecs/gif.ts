@@ -1,0 +1,238 @@
+/**
+ * GIF (87a/89a): the first frame as RGBA on the logical screen, and whether more frames
+ * follow. A GIF is a palette image coded with LZW (at most 12-bit codes), so the decoder is
+ * small; every read is bounds-checked, the output is sized from the header (checked against
+ * the pixel cap before this runs) and LZW stops when the frame is full, so a hostile file
+ * costs at most one pass over its bytes.
+ */
+import type { Rgba } from "../image/rgba";
+
+export class GifError extends Error {
+  override readonly name = "GifError";
+}
+
+export type GifHeader = { width: number; height: number; frames: number; hasAlpha: boolean };
+
+const ascii = (b: Uint8Array, i: number, n: number) => String.fromCharCode(...b.subarray(i, i + n));
+const u16le = (b: Uint8Array, i: number) => (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8);
+
+type Frame = {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  interlaced: boolean;
+  palette: Uint8Array;
+  transparent: number;
+  minCodeSize: number;
+  /** Offset of the first data sub-block. */
+  data: number;
+};
+
+/** The logical screen's size from the first 10 bytes. */
+export function gifScreen(b: Uint8Array): { width: number; height: number } {
+  if (b.length < 13 || !/^GIF8[79]a$/.test(ascii(b, 0, 6))) throw new GifError("not a GIF");
+  const width = u16le(b, 6);
+  const height = u16le(b, 8);
+  if (width === 0 || height === 0) throw new GifError("the GIF's screen is 0 pixels wide or high");
+  return { width, height };
+}
+
+/** Walks the blocks: the first frame, and how many frames there are (data is skipped). */
+function walk(b: Uint8Array, firstOnly: boolean): { header: GifHeader; first: Frame | null } {
+  const { width, height } = gifScreen(b);
+  const flags = b[10] ?? 0;
+  let p = 13;
+  let globalPalette: Uint8Array = new Uint8Array(0);
+  if (flags & 0x80) {
+    const n = 3 * (1 << ((flags & 7) + 1));
+    if (p + n > b.length) throw new GifError("the GIF is truncated (colour table)");
+    globalPalette = b.subarray(p, p + n);
+    p += n;
+  }
+  const skipSubBlocks = (at: number): number => {
+    let q = at;
+    for (;;) {
+      if (q >= b.length) throw new GifError("the GIF is truncated (data block)");
+      const n = b[q] ?? 0;
+      q += 1 + n;
+      if (n === 0) return q;
+    }
+  };
+  let frames = 0;
+  let first: Frame | null = null;
+  let transparent = -1;
+  let hasAlpha = false;
+  while (p < b.length) {
+    const tag = b[p];
+    if (tag === 0x3b) break; // trailer
+    if (tag === 0x21) {
+      const label = b[p + 1];
+      // Graphic control extension: the transparency index of the next frame.
+      if (label === 0xf9 && (b[p + 2] ?? 0) >= 4) {
+        transparent = (b[p + 3] ?? 0) & 1 ? (b[p + 6] ?? 0) : -1;
+        if (transparent >= 0) hasAlpha = true;
+      }
+      p = skipSubBlocks(p + 2);
+      continue;
+    }
+    if (tag !== 0x2c)
+      throw new GifError(`the GIF has an unknown block (0x${(tag ?? 0).toString(16)})`);
+    if (p + 10 > b.length) throw new GifError("the GIF is truncated (image descriptor)");
+    const f = b[p + 9] ?? 0;
+    let q = p + 10;
+    let palette = globalPalette;
+    if (f & 0x80) {
+      const n = 3 * (1 << ((f & 7) + 1));
+      if (q + n > b.length) throw new GifError("the GIF is truncated (local colour table)");
+      palette = b.subarray(q, q + n);
+      q += n;
+    }
+    if (q >= b.length) throw new GifError("the GIF is truncated (image data)");
+    frames += 1;
+    if (!first) {
+      first = {
+        left: u16le(b, p + 1),
+        top: u16le(b, p + 3),
+        width: u16le(b, p + 5),
+        height: u16le(b, p + 7),
+        interlaced: (f & 0x40) !== 0,
+        palette,
+        transparent,
+        minCodeSize: b[q] ?? 0,
+        data: q + 1,
+      };
+      if (palette.length === 0) throw new GifError("the GIF has no colour table");
+    }
+    transparent = -1;
+    p = skipSubBlocks(q + 1);
+    if (firstOnly) break;
+  }
+  if (!first) throw new GifError("the GIF has no image");
+  // A first frame smaller than the screen leaves the rest transparent.
+  if (first.left !== 0 || first.top !== 0 || first.width !== width || first.height !== height)
+    hasAlpha = true;
+  return { header: { width, height, frames, hasAlpha }, first };
+}
+
+/** Screen size, frame count and transparency, from the blocks alone. */
+export function readGifHeader(b: Uint8Array): GifHeader {
+  return walk(b, false).header;
+}
+
+/** The first frame on a transparent logical screen. Throws GifError. */
+export function decodeGifFirstFrame(b: Uint8Array): Rgba {
+  const { header, first: f } = walk(b, true);
+  if (!f) throw new GifError("the GIF has no image");
+  const { width, height } = header;
+  const out = new Uint8ClampedArray(width * height * 4);
+  if (f.minCodeSize < 2 || f.minCodeSize > 8)
+    throw new GifError("the GIF's LZW code size is invalid");
+  const indices = lzw(b, f.data, f.minCodeSize, f.width * f.height);
+  // Interlaced rows come in four passes: every 8th from 0, every 8th from 4, every 4th from 2, every 2nd from 1.
+  const rowOrder: number[] = [];
+  if (f.interlaced) {
+    for (const [start, step] of [
+      [0, 8],
+      [4, 8],
+      [2, 4],
+      [1, 2],
+    ] as const)
+      for (let y = start; y < f.height; y += step) rowOrder.push(y);
+  }
+  const colours = f.palette.length / 3;
+  for (let r = 0; r < f.height; r++) {
+    const y = f.interlaced ? (rowOrder[r] ?? r) : r;
+    const sy = f.top + y;
+    if (sy >= height) continue;
+    for (let x = 0; x < f.width; x++) {
+      const sx = f.left + x;
+      if (sx >= width) continue;
+      const i = indices[r * f.width + x] ?? 0;
+      if (i === f.transparent || i >= colours) continue;
+      const o = (sy * width + sx) * 4;
+      out[o] = f.palette[i * 3] ?? 0;
+      out[o + 1] = f.palette[i * 3 + 1] ?? 0;
+      out[o + 2] = f.palette[i * 3 + 2] ?? 0;
+      out[o + 3] = 255;
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** LZW-decodes the sub-blocks at `at` into at most `count` palette indices. */
+function lzw(b: Uint8Array, at: number, minCodeSize: number, count: number): Uint8Array {
+  const out = new Uint8Array(count);
+  const clear = 1 << minCodeSize;
+  const end = clear + 1;
+  // The dictionary as prefix links: entry k = entry prefix[k] followed by suffix[k].
+  const prefix = new Int16Array(4096);
+  const suffix = new Uint8Array(4096);
+  const first = new Uint8Array(4096);
+  const stack = new Uint8Array(4097);
+  for (let k = 0; k < clear; k++) {
+    suffix[k] = k;
+    first[k] = k;
+  }
+  let size = minCodeSize + 1;
+  let next = end + 1;
+  let prev = -1;
+  let n = 0;
+  let bits = 0;
+  let acc = 0;
+  let p = at;
+  let left = 0; // bytes left in the current sub-block
+  while (n < count) {
+    while (bits < size) {
+      if (left === 0) {
+        left = b[p++] ?? 0;
+        if (left === 0 || p > b.length) {
+          // Data ran out: what is missing stays transparent (browsers show partial GIFs too).
+          return out;
+        }
+      }
+      acc |= (b[p++] ?? 0) << bits;
+      bits += 8;
+      left -= 1;
+    }
+    const code = acc & ((1 << size) - 1);
+    acc >>>= size;
+    bits -= size;
+    if (code === clear) {
+      size = minCodeSize + 1;
+      next = end + 1;
+      prev = -1;
+      continue;
+    }
+    if (code === end) break;
+    let k: number;
+    let sp = 0;
+    if (prev === -1) {
+      if (code >= clear) throw new GifError("the GIF's image data is corrupt");
+      out[n++] = code;
+      prev = code;
+      continue;
+    }
+    if (code < next) k = code;
+    else if (code === next) {
+      stack[sp++] = first[prev] ?? 0;
+      k = prev;
+    } else throw new GifError("the GIF's image data is corrupt");
+    const head = first[k] ?? 0;
+    while (k >= clear) {
+      stack[sp++] = suffix[k] ?? 0;
+      k = prefix[k] ?? 0;
+    }
+    stack[sp++] = k;
+    while (sp > 0 && n < count) out[n++] = stack[--sp] ?? 0;
+    if (next < 4096) {
+      prefix[next] = prev;
+      suffix[next] = head;
+      first[next] = first[prev] ?? 0;
+      next += 1;
+      if (next === 1 << size && size < 12) size += 1;
+    }
+    prev = code;
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+/**
+ * The coded picture size from an HEVC sequence parameter set (H.265 7.3.2.2), read before
+ * libde265 sees it: libde265 allocates its frame from the SPS, so a file whose SPS is
+ * larger than its container says would otherwise make it allocate what the budget never
+ * approved.
+ */
+export function spsPictureSize(nals: Uint8Array): { width: number; height: number } | null {
+  // nals: 4-byte length-prefixed NAL units (hvcC's arrays); SPS is NAL type 33.
+  for (let p = 0; p + 4 <= nals.length; ) {
+    const len =
+      ((nals[p] ?? 0) << 24) |
+      ((nals[p + 1] ?? 0) << 16) |
+      ((nals[p + 2] ?? 0) << 8) |
+      (nals[p + 3] ?? 0);
+    const nal = nals.subarray(p + 4, p + 4 + len);
+    p += 4 + len;
+    if ((((nal[0] ?? 0) >> 1) & 0x3f) !== 33) continue;
+    return parseSps(unescapeRbsp(nal.subarray(2, 200)));
+  }
+  return null;
+}
+
+/** Removes emulation-prevention bytes (00 00 03 → 00 00). */
+function unescapeRbsp(b: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  let zeros = 0;
+  for (const v of b) {
+    if (zeros >= 2 && v === 3) {
+      zeros = 0;
+      continue;
+    }
+    out.push(v);
+    zeros = v === 0 ? zeros + 1 : 0;
+  }
+  return Uint8Array.from(out);
+}
+
+function parseSps(b: Uint8Array): { width: number; height: number } | null {
+  let bit = 0;
+  const u = (n: number): number => {
+    let v = 0;
+    for (let i = 0; i < n; i++, bit++) {
+      if (bit >= b.length * 8) throw new RangeError("SPS cut short");
+      v = v * 2 + (((b[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1);
+    }
+    return v;
+  };
+  const ue = (): number => {
+    let zeros = 0;
+    while (u(1) === 0) if (++zeros > 31) throw new RangeError("bad exp-Golomb code");
+    return 2 ** zeros - 1 + u(zeros);
+  };
+  try {
+    u(4); // sps_video_parameter_set_id
+    const maxSubLayersMinus1 = u(3);
+    u(1); // temporal_id_nesting
+    u(88); // general profile: space, tier, idc, compatibility flags, constraint flags
+    u(8); // general_level_idc
+    const present: [number, number][] = [];
+    for (let i = 0; i < maxSubLayersMinus1; i++) present.push([u(1), u(1)]);
+    if (maxSubLayersMinus1 > 0) for (let i = maxSubLayersMinus1; i < 8; i++) u(2);
+    for (const [profile, level] of present) {
+      if (profile) u(88);
+      if (level) u(8);
+    }
+    ue(); // sps_seq_parameter_set_id
+    if (ue() === 3) u(1); // chroma_format_idc, separate_colour_plane_flag
+    const width = ue();
+    const height = ue();
+    return { width, height };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,77 @@
+import { AVIF_BRANDS, HEIC_BRANDS, HEIF_BRANDS } from "@darkroom/shared";
+import { ftypBrands, HeifError, type HeifFile, parseHeif } from "../codecs/heif/boxes";
+import { heifGeometry } from "../codecs/heif/geometry";
+import { ImageError } from "./errors";
+
+/**
+ * Which decoder a file with an ftyp box goes to, by its brands (the same rule as the
+ * page's and the API's sniffImageType): AVIF for avif/avis, else HEIC for the HEVC brands
+ * and for generic HEIF (mif1/msf1; its image item then says whether it is HEVC).
+ */
+export function heifKind(b: Uint8Array): "heic" | "avif" | null {
+  const f = ftypBrands(b);
+  if (!f) return null;
+  if (f.brands.some((x) => AVIF_BRANDS.includes(x))) return "avif";
+  if (f.brands.some((x) => HEIC_BRANDS.includes(x) || HEIF_BRANDS.includes(x))) return "heic";
+  return null;
+}
+
+export type HeifProbe = {
+  format: "heic" | "avif";
+  /** The shown image (clean aperture applied), before irot/imir. */
+  width: number;
+  height: number;
+  /** EXIF-style orientation from irot/imir. */
+  orientation: number;
+  /** The clean aperture in coded-image pixels (the whole image when there is no clap). */
+  crop: { x: number; y: number; width: number; height: number };
+  bitDepth: number;
+  hasAlpha: boolean;
+  heif: HeifFile;
+};
+
+/** Parses the container (no pixel data): format, shown size, transforms, alpha. */
+export function probeHeif(b: Uint8Array, kind: "heic" | "avif", fileBytes = b.length): HeifProbe {
+  const name = kind === "heic" ? "HEIC" : "AVIF";
+  let heif: HeifFile;
+  try {
+    heif = parseHeif(b, kind === "heic" ? "hvc1" : "av01", fileBytes);
+  } catch (err) {
+    if (err instanceof HeifError) {
+      const code =
+        err.code === "unsupported"
+          ? "unsupported_format"
+          : err.code === "too-large"
+            ? "too_large"
+            : "corrupt";
+      throw new ImageError(code, err.message.replace(/^The HEIF/, `The ${name}`));
+    }
+    throw err;
+  }
+  const p = heif.primary;
+  let geo: ReturnType<typeof heifGeometry>;
+  try {
+    geo = heifGeometry(p.width, p.height, p.transforms);
+  } catch (err) {
+    if (err instanceof HeifError)
+      throw new ImageError("corrupt", err.message.replace(/^The HEIF/, `The ${name}`));
+    throw err;
+  }
+  const tile = p.grid?.tiles[0] ?? p;
+  return {
+    format: kind,
+    width: geo.crop.width,
+    height: geo.crop.height,
+    orientation: geo.orientation,
+    crop: geo.crop,
+    bitDepth: p.bitDepth ?? tile.hvcC?.bitDepth ?? av1BitDepth(tile.av1C),
+    hasAlpha: heif.alpha !== null,
+    heif,
+  };
+}
+
+/** av1C: high_bitdepth and twelve_bit flags (byte 2, bits 6 and 5). */
+function av1BitDepth(av1C: Uint8Array | null): number {
+  const b = av1C?.[2] ?? 0;
+  return b & 0x40 ? (b & 0x20 ? 12 : 10) : 8;
+}
