@@ -331,6 +331,22 @@ describe("upload and its manifest", () => {
     expect(api.seen.puts.sort()).toEqual(["a.jpg", "sub/c.webp", "sub/deeper/d.jpeg"]);
   });
 
+  it("uploads from a folder nested deeper than a clientId may be long", async () => {
+    const deep = path.join(...Array.from({ length: 12 }, (_, i) => `folder-${i}-of-a-long-trip`));
+    mkdirSync(path.join(dir, deep), { recursive: true });
+    writeFileSync(path.join(dir, deep, "e.jpg"), photo("E"));
+    writeFileSync(path.join(dir, deep, "f.jpg"), photo("F"));
+    const api = fakeApi({});
+    const url = await api.start();
+    const client = createClient({ url, token: "t" });
+    const r = await uploadDirectory({ client, dir, manifestPath, concurrency: 2 });
+    await api.close();
+    expect(path.join(deep, "e.jpg").length).toBeGreaterThan(200);
+    expect(r).toMatchObject({ total: 6, uploaded: 6, failed: [] });
+    expect(Math.max(...api.seen.files.map((id) => id.length))).toBeLessThanOrEqual(200);
+    expect(new Set(api.seen.files).size).toBe(6);
+  });
+
   it("sends the bytes of identical files once, even when they are registered in different requests", async () => {
     writeFileSync(path.join(dir, "sub", "a-copy.jpg"), photo("A"));
     const api = fakeApi({ assetPerHash: true });

@@ -6,6 +6,7 @@ import path from "node:path";
 import {
   classifyPutAnswer,
   classifyUploadedAsset,
+  clientIdFor,
   freshTries,
   nextStep,
 } from "@darkroom/shared/client";
@@ -203,8 +204,8 @@ export async function uploadDirectory(opts) {
 
   const requestFor = (items) => ({
     ...(manifest.batchId ? { batchId: manifest.batchId } : {}),
-    files: items.map(({ f, sha256 }) => ({
-      clientId: f.path,
+    files: items.map(({ f, sha256 }, j) => ({
+      clientId: clientIdFor(f.path, j),
       name: path.basename(f.path),
       size: f.size,
       type: f.type,
@@ -242,7 +243,7 @@ export async function uploadDirectory(opts) {
     if (signal?.aborted) break;
     const answer = await postChunk(items);
     if (!answer) continue;
-    const byClient = new Map(items.map((it) => [it.f.path, it]));
+    const byClient = new Map(items.map((it, j) => [clientIdFor(it.f.path, j), it]));
     for (const file of answer.files) {
       const it = byClient.get(file.clientId);
       if (!it) continue;

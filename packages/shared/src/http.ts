@@ -1,10 +1,12 @@
 import { z } from "zod";
 import { acceptedTypeSchema, sha256HexSchema } from "./assets";
+import { MAX_CLIENT_ID_LENGTH } from "./client/request-ids.js";
+
+export { MAX_CLIENT_ID_LENGTH };
 
 export const MAX_FILES_PER_REQUEST = 100;
 /** A browser folder drop sends the relative path (web/src/uploader.ts keeps its last 1024). */
 export const MAX_FILE_NAME_LENGTH = 1024;
-export const MAX_CLIENT_ID_LENGTH = 200;
 /** The longest `size` in decimal: MAX_UPLOAD_BYTES is configuration, a safe integer at most. */
 const MAX_SIZE_DIGITS = String(Number.MAX_SAFE_INTEGER).length;
 

@@ -10,6 +10,7 @@ export {
 } from "./classify.js";
 export { errorInfo, parseApiError, parseS3Error } from "./errors.js";
 export { backoffMs, DEFAULT_RETRY_POLICY, retryAfterMs } from "./policy.js";
+export { clientIdFor, MAX_CLIENT_ID_LENGTH } from "./request-ids.js";
 export { withRetries } from "./with-retries.js";
 
 /** @typedef {import("./classify.js").Answer} Answer */
