@@ -166,6 +166,11 @@ if (uploadMode === "r2") {
   devArgs.push("--var", `R2_SECRET_ACCESS_KEY:${secretAccessKey}`);
   log(`upload mode r2: presigned PUTs to ${origin}${LOCAL_S3_PATH}`);
 }
+// Who sees the Ops tab (OPERATOR_SUBS defaults to nobody: workers/api/src/lib/config.ts).
+if (process.env.OPERATOR_SUBS) {
+  devArgs.push("--var", `OPERATOR_SUBS:${process.env.OPERATOR_SUBS}`);
+  log(`operators: ${process.env.OPERATOR_SUBS}`);
+}
 
 // Its own process group, so a signal reaches wrangler, esbuild and every workerd at once.
 // stdin is not a terminal: a background process group reading the terminal would be

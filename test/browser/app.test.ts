@@ -1,13 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -21,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // cross-origin and goes through CORS like it does to R2.
 
 const CHROMIUM = "/usr/bin/chromium";
+const OPERATOR = "olivia-ops";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
@@ -49,6 +42,8 @@ describe.skipIf(!hasChromium)("browser app against npm run dev", () => {
         DARKROOM_STATE_DIR: stateDir,
         DARKROOM_SWEEP_SECONDS: "5",
         DARKROOM_UPLOAD_ORIGIN: `http://127.0.0.1:${port}`,
+        // The Ops tab's test signs in as an operator.
+        OPERATOR_SUBS: OPERATOR,
         // One retry per photo, so the page's answer to the cap shows within the test.
         DARKROOM_API_LIMITS: "MAX_RETRIES_PER_ASSET=1",
       },
@@ -217,6 +212,45 @@ describe.skipIf(!hasChromium)("browser app against npm run dev", () => {
 
     await page.getByTestId("repick-input").setInputFiles(files);
     await waitForCount(page, "searchable", "20 / 20");
+    await page.close();
+  });
+
+  it("shows operators a failure group in the Ops tab, and its retry sends the assets back", async () => {
+    const broken = path.join(imagesDir, "broken-for-ops.jpg");
+    writeFileSync(
+      broken,
+      Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(3000, 9)]),
+    );
+    const page = await newPage();
+    await signIn(page, OPERATOR);
+    await page.getByTestId("file-input").setInputFiles([broken]);
+    await expect.poll(() => page.getByTestId("failure").count(), { timeout: 60_000 }).toBe(1);
+
+    await page.getByRole("button", { name: "Ops" }).click();
+    const group = page.getByTestId("ops-failures").locator("tbody tr").first();
+    await group.waitFor({ timeout: 20_000 });
+    const code = (await group.getAttribute("data-code")) ?? "";
+    expect(code).toMatch(/corrupt|unsupported|decode/);
+    expect(await text(page, "ops-breaker")).toBe("closed");
+    await expect.poll(() => text(page, "ops-retried")).toMatch(/^0 assets retried/);
+
+    await group.getByRole("button", { name: /Retry all/ }).click();
+    await expect
+      .poll(() => text(page, "ops-retry-result"), { timeout: 20_000 })
+      .toMatch(new RegExp(`^processing/${code}: [1-9]\\d* requeued`));
+    // The numbers refresh on their own: the retry shows without a reload, and the photo
+    // (still broken) comes back to the same group once processing refuses it again.
+    await expect
+      .poll(() => text(page, "ops-retried"), { timeout: 30_000 })
+      .toMatch(/^[1-9]\d* assets retried/);
+    await expect
+      .poll(() => page.locator(`[data-testid="ops-failures"] tr[data-code="${code}"]`).count(), {
+        timeout: 60_000,
+      })
+      .toBe(1);
+    const shot = path.join(root, "test-results", "browser-ops.png");
+    mkdirSync(path.dirname(shot), { recursive: true });
+    await page.screenshot({ path: shot, fullPage: true });
     await page.close();
   });
 });

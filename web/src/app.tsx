@@ -1,13 +1,15 @@
-// The signed-in shell: header, the two tabs (upload, gallery) and sign-out.
+// The signed-in shell: header, the tabs (upload, gallery; ops for operators) and sign-out.
 import { useState } from "preact/hooks";
 import { savedToken, saveToken } from "./api";
 import { Gallery } from "./gallery";
+import { OpsView, useIsOperator } from "./ops/ops-view";
 import { SignIn } from "./sign-in";
 import { UploadView } from "./upload-view";
 
 export function App() {
   const [token, setToken] = useState(savedToken());
-  const [tab, setTab] = useState<"upload" | "gallery">("upload");
+  const [tab, setTab] = useState<"upload" | "gallery" | "ops">("upload");
+  const operator = useIsOperator(token);
   if (!token) {
     return (
       <SignIn
@@ -37,6 +39,11 @@ export function App() {
           >
             Gallery
           </button>
+          {operator && (
+            <button type="button" class={tab === "ops" ? "on" : ""} onClick={() => setTab("ops")}>
+              Ops
+            </button>
+          )}
         </nav>
         <button
           type="button"
@@ -49,7 +56,9 @@ export function App() {
           Sign out
         </button>
       </header>
-      <main>{tab === "upload" ? <UploadView /> : <Gallery />}</main>
+      <main>
+        {tab === "upload" ? <UploadView /> : tab === "gallery" ? <Gallery /> : <OpsView />}
+      </main>
     </div>
   );
 }

@@ -10,5 +10,7 @@ export * from "./keys";
 export * from "./leases";
 export * from "./lifecycle";
 export * from "./messages";
+export * from "./ops";
 export * from "./queue-loop";
 export * from "./search";
+export * from "./telemetry";

@@ -4,17 +4,24 @@ import { timing } from "hono/timing";
 import { requireUser } from "./auth";
 import { HttpError } from "./errors";
 import { limitBody } from "./lib/body-limit";
+import { requestLatency } from "./lib/request-latency";
+import { requireOperator } from "./ops/operators";
 import { assetRoutes } from "./routes/assets";
 import { devRoutes } from "./routes/dev";
 import { eventRoutes } from "./routes/events";
 import { localUpload } from "./routes/local-upload";
 import { mediaRoutes } from "./routes/media";
+import { opsRoutes } from "./routes/ops";
 import { searchRoutes } from "./routes/search";
 import { statsRoutes } from "./routes/stats";
 import { uploads } from "./routes/uploads";
 import type { AppEnv } from "./types";
 
 const app = new Hono<AppEnv>();
+
+// Each request's time inside the worker, for Analytics Engine in production; upload
+// registration's is also kept in D1 for the ops metrics.
+app.use("/api/*", requestLatency());
 
 app.get("/api/health", (c) => c.json({ ok: true }));
 app.route("/api/dev", devRoutes);
@@ -26,7 +33,13 @@ app.route("/api/events", eventRoutes);
 
 // Server-Timing `total` on the JSON API: what the request cost inside the worker, auth
 // included, apart from any wait before it got there (the load test reports both).
-for (const path of ["/api/uploads/*", "/api/assets/*", "/api/stats/*", "/api/search/*"]) {
+for (const path of [
+  "/api/uploads/*",
+  "/api/assets/*",
+  "/api/stats/*",
+  "/api/search/*",
+  "/api/ops/*",
+]) {
   app.use(path, timing({ totalDescription: "worker" }));
 }
 // Before auth: a body too big for any valid request costs nothing but its headers.
@@ -39,6 +52,9 @@ app.route("/api/uploads", uploads);
 app.route("/api/assets", assetRoutes);
 app.route("/api/stats", statsRoutes);
 app.route("/api/search", searchRoutes);
+// Operators only; a 404 to everyone else (workers/api/src/ops/operators.ts).
+app.use("/api/ops/*", requireOperator);
+app.route("/api/ops", opsRoutes);
 
 app.notFound(() => {
   throw new HttpError(404, "not_found", "No such route");

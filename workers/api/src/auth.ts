@@ -28,7 +28,7 @@ function typOption(token: string): string[] | undefined {
 }
 
 /** Verifies the bearer token: JWKS in production, HS256 with AUTH_SECRET locally. */
-async function verifiedSub(env: Env, token: string): Promise<string> {
+export async function verifiedSub(env: Env, token: string): Promise<string> {
   let payload: Record<string, unknown>;
   try {
     payload = env.AUTH_JWKS_URL
@@ -96,10 +96,16 @@ export async function userIdFor(env: Env, sub: string): Promise<string> {
   return remember(sub, created[0].id);
 }
 
+/** The bearer token of the request, or null when there is none. */
+export function bearerToken(authorization: string | undefined): string | null {
+  return /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1] ?? null;
+}
+
 export const requireUser = createMiddleware<AppEnv>(async (c, next) => {
-  const m = /^Bearer\s+(\S+)$/i.exec(c.req.header("Authorization") ?? "");
-  if (!m?.[1]) throw new Unauthorized();
-  const sub = await verifiedSub(c.env, m[1]);
+  const token = bearerToken(c.req.header("Authorization"));
+  if (!token) throw new Unauthorized();
+  const sub = await verifiedSub(c.env, token);
+  c.set("sub", sub);
   c.set("uid", await userIdFor(c.env, sub));
   await next();
 });

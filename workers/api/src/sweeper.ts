@@ -7,15 +7,17 @@ import {
   type EmbedMessage,
   lifecycleFor,
   lifecycleTimings,
+  opsWindows,
   originalKey,
   publishSafely,
   type StageSpec,
   stageSpec,
   writeAsset,
 } from "@darkroom/shared";
-import { assets, batchItems } from "@darkroom/shared/db";
-import { and, asc, eq, lt, notExists, or, type SQL } from "drizzle-orm";
+import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
+import { and, asc, eq, lt, notExists, or, type SQL, sql } from "drizzle-orm";
 import { config } from "./lib/config";
+import { db } from "./lib/db";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
 import { sweepEmptyBatches } from "./sweep-empty-batches";
 import { redescribeSkipped } from "./sweep-redescribe";
@@ -82,6 +84,7 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
   }
   report.redescribed = await redescribeSkipped(env, now);
   report.emptyBatches = await sweepEmptyBatches(env, now);
+  await recordRun(env, now, report);
   return report;
 }
 
@@ -112,7 +115,7 @@ async function sweepPending(env: Env, store: CrossUserStore, now: number) {
     if (note) {
       // Touch the row so the next sweep gives the processor time before re-sending.
       const lc = lifecycleFor(env, row.userId);
-      if (await writeAsset(lc, row.id, unchanged, { updatedAt: now }, now)) {
+      if (await writeAsset(lc, row.id, unchanged, resent(now), now)) {
         await env.UPLOADS_QUEUE.send(note);
         out.renotified += 1;
       }
@@ -163,6 +166,43 @@ export async function expirePending(
   return true;
 }
 
+/**
+ * The row's part of a re-send: `updated_at` restarts the idle clock (the next sweep waits
+ * a full period), and the ops metrics show, per stuck asset, how often the sweeper re-sent
+ * it and when it last did.
+ */
+function resent(now: number) {
+  return { updatedAt: now, sweeps: sql`${assets.sweeps} + 1`, sweptAt: now };
+}
+
+/** Sweep runs kept for the ops metrics: a day of runs every 2 minutes, with room. */
+export const SWEEP_RUNS_KEPT = 1000;
+
+/**
+ * Keeps what this run did for the ops metrics, in the same round trip as the pruning
+ * that bounds the ops tables: the newest SWEEP_RUNS_KEPT runs, and request timings no
+ * older than the longest metrics window.
+ */
+async function recordRun(env: Env, startedAt: number, report: SweepReport): Promise<void> {
+  const d = db(env);
+  const oldestWindow = Math.max(...Object.values(opsWindows));
+  await d.batch([
+    d
+      .insert(sweepRuns)
+      .values({ startedAt, durationMs: Math.max(0, Date.now() - startedAt), ...report })
+      .onConflictDoNothing(),
+    d
+      .delete(sweepRuns)
+      .where(
+        lt(
+          sweepRuns.startedAt,
+          sql`(SELECT ${sweepRuns.startedAt} FROM ${sweepRuns} ORDER BY ${sweepRuns.startedAt} DESC LIMIT 1 OFFSET ${SWEEP_RUNS_KEPT - 1})`,
+        ),
+      ),
+    d.delete(requestTimings).where(lt(requestTimings.at, startedAt - oldestWindow)),
+  ]);
+}
+
 type StaleRow = { id: string; userId: string; status: AssetStatus; updatedAt: number };
 
 /**
@@ -195,7 +235,7 @@ async function resendStale(
     if (!out) continue;
     const unchanged = and(eq(assets.status, row.status), eq(assets.updatedAt, row.updatedAt));
     const lc = lifecycleFor(env, row.userId);
-    if (!(await writeAsset(lc, row.id, unchanged, { updatedAt: now }, now))) continue;
+    if (!(await writeAsset(lc, row.id, unchanged, resent(now), now))) continue;
     await out.queue.send(out.body);
     sent += 1;
   }

@@ -1,4 +1,4 @@
 export type AppEnv = {
   Bindings: Env;
-  Variables: { uid: string };
+  Variables: { uid: string; sub: string };
 };

@@ -23,8 +23,8 @@ export type EmbedderConfig = z.infer<typeof configSchema>;
 const parsed = new WeakMap<object, EmbedderConfig>();
 const VARS = ["AI_CAPTION_MODEL", "AI_LABEL_MODEL", "AI_TEXT_EMBEDDING_MODEL"] as const;
 
-/** The vars as they arrive: strings, or absent (no wrangler.toml sets them by default). */
-const rawSchema = z.object({
+/** The vars as they arrive: strings when set (wrangler.toml declares none of them). */
+const varsSchema = z.object({
   AI_CAPTION_MODEL: z.string().optional(),
   AI_LABEL_MODEL: z.string().optional(),
   AI_TEXT_EMBEDDING_MODEL: z.string().optional(),
@@ -33,9 +33,9 @@ const rawSchema = z.object({
 export function embedderConfig(env: object): EmbedderConfig {
   let cfg = parsed.get(env);
   if (!cfg) {
-    const raw = rawSchema.parse(env);
+    const vars = varsSchema.parse(env);
     // An empty var means "the default", like an absent one.
-    cfg = configSchema.parse(Object.fromEntries(VARS.map((k) => [k, raw[k] || undefined])));
+    cfg = configSchema.parse(Object.fromEntries(VARS.map((k) => [k, vars[k] || undefined])));
     parsed.set(env, cfg);
   }
   return cfg;

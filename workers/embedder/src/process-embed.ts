@@ -22,6 +22,7 @@ import {
   variantKey,
   vectorIndex,
   vectorToBlob,
+  writeLatency,
 } from "@darkroom/shared";
 import { assetFeatures, type assets, searchDocs } from "@darkroom/shared/db";
 import { and, eq } from "drizzle-orm";
@@ -79,7 +80,12 @@ export async function processMessage(
   const claim = await claimStage(lc, embeddingStage(env), row, now);
   if (!claim) return { assetId, outcome: row.status === "ready" ? "already-past" : "not-yet" };
   if ("outcome" in claim) return claim;
-  return runClaimed(claim, () => embed(env, lc.store, row, claim.claimedAt, now));
+  const result = await runClaimed(claim, () => embed(env, lc.store, row, claim.claimedAt, now));
+  // `processed_at` does not move while the stage runs (a hand-back keeps it).
+  if (result.outcome === "completed" && row.processedAt !== null) {
+    writeLatency(env.METRICS, { series: "processed_to_ready", ms: Date.now() - row.processedAt });
+  }
+  return result;
 }
 
 async function embed(

@@ -3,6 +3,7 @@ import {
   DESCRIPTOR_DIMENSIONS,
   exifWords,
   lifecycleFor,
+  outcome,
   ownedAsset,
   redescribeMessageSchema,
   type StageResult,
@@ -31,20 +32,21 @@ export function isRedescribe(body: unknown): boolean {
  */
 export async function redescribe(env: Env, body: unknown): Promise<StageResult> {
   const parsed = redescribeMessageSchema.safeParse(body);
-  if (!parsed.success) return { assetId: null, outcome: "malformed" };
+  if (!parsed.success) return outcome(null, "malformed");
   const { assetId, uid } = parsed.data;
   const lc = lifecycleFor(env, uid);
+  const db = lc.store.db;
   const row = await ownedAsset(lc, assetId);
-  if (!row) return { assetId, outcome: "gone" };
-  if (row.status !== "ready" || row.redescribeAt === null)
-    return { assetId, outcome: "already-past" };
+  if (!row) return outcome(assetId, "gone");
+  // Nothing to redo, or no thumb to describe (it comes back with a reprocess).
+  if (row.status !== "ready" || row.redescribeAt === null) return outcome(assetId, "already-past");
   const object = await env.BUCKET.get(variantKey(uid, row.id, "thumb"));
-  if (!object) return { assetId, outcome: "no-thumb" };
+  if (!object) return outcome(assetId, "not-yet");
 
   const ai = await describePhoto(env, row.id, new Uint8Array(await object.arrayBuffer()));
-  if (ai.captionSkipped?.code === "ai_paused") return { assetId, outcome: "paused" };
+  // Paused: the mark stays for a later run.
+  if (ai.captionSkipped?.code === "ai_paused") return outcome(assetId, "not-yet");
 
-  const { db, d1 } = lc.store;
   const [features] = await db
     .select({ descriptor: assetFeatures.descriptor })
     .from(assetFeatures)
@@ -56,7 +58,7 @@ export async function redescribe(env: Env, body: unknown): Promise<StageResult> 
   // before the `uid` metadata index existed get into it (docs/operations.md, Vectorize).
   if (descriptor) await vectorIndex(env, "descriptor").upsert(uid, row.id, descriptor);
   if (ai.text) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
-  // Same status, new version and its event: open pages refetch the asset and show its caption.
+  // Same status, new version (one event): open pages refetch the asset and show its caption.
   const updated = await writeAsset(
     lc,
     row.id,
@@ -75,14 +77,11 @@ export async function redescribe(env: Env, body: unknown): Promise<StageResult> 
       .from(assets)
       .where(eq(assets.id, row.id));
     // Deleted while we worked: what we just wrote must not outlive the asset.
-    if (!current || current.status === "deleting") {
-      await removeSearchData(env, lc.store, row.id);
-      return { assetId, outcome: "deleted-meanwhile" };
-    }
-    return { assetId, outcome: "superseded" };
+    if (!current || current.status === "deleting") await removeSearchData(env, lc.store, row.id);
+    return outcome(assetId, "superseded");
   }
-  await d1.batch([
-    upsertSearchDoc(d1, {
+  await env.DB.batch([
+    upsertSearchDoc(env.DB, {
       assetId: row.id,
       uid,
       name: row.name,
@@ -91,5 +90,5 @@ export async function redescribe(env: Env, body: unknown): Promise<StageResult> 
       caption: ai.caption ?? "",
     }),
   ]);
-  return { assetId, outcome: "completed" };
+  return outcome(assetId, "completed");
 }

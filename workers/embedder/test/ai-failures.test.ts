@@ -173,9 +173,10 @@ describe("an AI failure never keeps a photo from becoming searchable", () => {
     // The double knows no such model: 5007, the removed-model path.
     expect(skipped(await assetRow(assetId))).toMatchObject({ code: "ai_model_unavailable" });
     const another = await processedAsset(user, "saw.thumb.webp");
-    await expect(
-      processMessage({ ...base, ...{ AI_LABEL_MODEL: "resnet" } }, embedMessage(user.uid, another)),
-    ).rejects.toThrow(/AI_LABEL_MODEL/);
+    const badModel = { ...base, AI_LABEL_MODEL: "resnet" };
+    await expect(processMessage(badModel, embedMessage(user.uid, another))).rejects.toThrow(
+      /AI_LABEL_MODEL/,
+    );
   });
 });
 

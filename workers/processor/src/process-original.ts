@@ -9,6 +9,11 @@ import {
   processImage,
 } from "./image/pipeline";
 
+/** The deployment's budget: the processor's one config (src/config.ts). */
+export function budgetOf(env: Env): Budget {
+  return processorConfig(env).budget;
+}
+
 // Concurrent queue invocations of one isolate share its 128 MB: the lane admits images
 // by the bytes they may hold (one per budget size; the budget is per deployment).
 const lanes = new Map<number, ByteLane>();
@@ -45,7 +50,7 @@ export async function processOriginal(
   if (!head) return { kind: "missing" };
   if (head.size !== declaredSize) return { kind: "size_mismatch", size: head.size };
   const prefix = new Uint8Array(await head.arrayBuffer());
-  const { budget } = processorConfig(env);
+  const budget = budgetOf(env);
   const images = env.IMAGES;
   try {
     const reserve = laneBytes(prefix, head.size, { budget, images: Boolean(images) });

@@ -11,20 +11,15 @@ import {
   type StageSpec,
   stageSpec,
   variantKey,
+  writeLatency,
 } from "@darkroom/shared";
 import { processorConfig } from "./config";
-import type { ImageError } from "./image/errors";
 import { processOriginal } from "./process-original";
 
 /** The processing stage in the lifecycle: `uploaded → processing → processed`. */
 export function processingStage(env: Env): StageSpec {
   // This deployment's lease (PROCESSING_LEASE_SECONDS), 2 minutes unless configured.
   return stageSpec("processing", processorConfig(env));
-}
-
-/** The one place a codec's error becomes the stage's permanent failure. */
-function asPermanent(err: ImageError): never {
-  throw new PermanentFailure("processing", err.code, err.message);
 }
 
 /**
@@ -47,6 +42,13 @@ export async function processStage(env: Env, assetId: string, uid: string): Prom
   const result = await runClaimed(claim, () => produceVariants(env, lc, row));
   if (result.outcome === "completed") {
     await env.EMBED_QUEUE.send({ assetId, uid } satisfies EmbedMessage);
+    // `uploaded_at` does not move while the stage runs (a hand-back keeps it).
+    if (row.uploadedAt !== null) {
+      writeLatency(env.METRICS, {
+        series: "uploaded_to_processed",
+        ms: Date.now() - row.uploadedAt,
+      });
+    }
   }
   return result;
 }
@@ -58,6 +60,7 @@ async function produceVariants(env: Env, lc: Lifecycle, row: { id: string; size:
     thumb: variantKey(uid, row.id, "thumb"),
     preview: variantKey(uid, row.id, "preview"),
   };
+  // The admission lane, the budget and the codec's refusals (process-original.ts).
   const read = await processOriginal(env, originalKey(uid, row.id), row.size);
   if (read.kind === "missing") {
     throw new PermanentFailure(
@@ -73,7 +76,9 @@ async function produceVariants(env: Env, lc: Lifecycle, row: { id: string; size:
       `The original is ${read.size} bytes; ${row.size} were declared`,
     );
   }
-  if (read.kind === "refused") asPermanent(read.error);
+  if (read.kind === "refused") {
+    throw new PermanentFailure("processing", read.error.code, read.error.message);
+  }
   const result = read.result;
   const put = { httpMetadata: { contentType: "image/webp" } };
   await env.BUCKET.put(keys.thumb, result.thumb.bytes, put);

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { processorConfig } from "../src/config";
 import { PLAN_PREFIX_BYTES, planImage } from "../src/image/pipeline";
-import { laneFor, processOriginal } from "../src/process-original";
+import { budgetOf, laneFor, processOriginal } from "../src/process-original";
 import { fixture } from "./fixtures";
 
 // A real photo (2725x2225 JPEG, 0.8 MB): larger than the prefix the lane plans from.
@@ -16,9 +15,8 @@ const MB = 1024 * 1024;
  * bytes the lane had set aside each time a whole original was read.
  */
 async function concurrently(count: number, budgetMb: number) {
-  const lane = laneFor(
-    processorConfig({ ...env, PROCESSOR_MEMORY_BUDGET_MB: String(budgetMb) }).budget,
-  );
+  const budgeted = { ...env, PROCESSOR_MEMORY_BUDGET_MB: String(budgetMb) };
+  const lane = laneFor(budgetOf(budgeted));
   const heldAtRead: number[] = [];
   const keys: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -34,9 +32,7 @@ async function concurrently(count: number, budgetMb: number) {
       },
     },
   });
-  // A var wrangler.toml leaves to its default in code, so not part of `Env`.
-  const budgetVar = { PROCESSOR_MEMORY_BUDGET_MB: String(budgetMb) };
-  const withLane: Env = { ...env, BUCKET: bucket, ...budgetVar };
+  const withLane: Env = { ...budgeted, BUCKET: bucket };
   const results = await Promise.all(
     keys.map((key) => processOriginal(withLane, key, PHOTO.byteLength)),
   );

@@ -86,7 +86,9 @@ describe("the processing stage", () => {
         size: bytes.byteLength,
       });
       await env.BUCKET.put(originalKey(user.uid, assetId), bytes);
-      expect((await processStage(recordingEnv().env, assetId, user.uid)).outcome).toBe("completed");
+      expect(await processStage(recordingEnv().env, assetId, user.uid)).toMatchObject({
+        outcome: "completed",
+      });
       const row = await env.DB.prepare("SELECT * FROM assets WHERE id = ?")
         .bind(assetId)
         .first<Record<string, unknown>>();

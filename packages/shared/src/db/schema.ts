@@ -86,6 +86,22 @@ export const assets = sqliteTable(
     redescribeAt: integer("redescribe_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
+    // Lifecycle timestamps (docs/operations.md, "Ops metrics"): set by the status change
+    // itself (`statusStamps`), never touched by the sweeper, so ages and stage timings are
+    // SQL over this table. `updated_at` is not enough: the sweeper touches it.
+    /** When the row entered its current status. */
+    statusAt: integer("status_at"),
+    /** When the original last arrived (`pending`/`failed` → `uploaded`); a hand-back keeps it. */
+    uploadedAt: integer("uploaded_at"),
+    /** When processing last finished (`→ processed`); a hand-back keeps it. */
+    processedAt: integer("processed_at"),
+    /** When the asset became `ready`. */
+    readyAt: integer("ready_at"),
+    /** When the last retry (`retries`, a user's or an operator's) sent it back. */
+    retriedAt: integer("retried_at"),
+    /** Messages the sweeper re-sent for this asset, and when it last did. */
+    sweeps: integer("sweeps").notNull().default(0),
+    sweptAt: integer("swept_at"),
   },
   (t) => [
     uniqueIndex("assets_user_sha256").on(t.userId, t.sha256),
@@ -99,6 +115,12 @@ export const assets = sqliteTable(
     index("assets_batch").on(t.batchId),
     // The re-describe rule: skipped photos, oldest first.
     index("assets_redescribe").on(t.redescribeAt),
+    // Ops metrics: the oldest row in each status, and what finished within a window.
+    index("assets_status_since").on(t.status, t.statusAt),
+    index("assets_uploaded_at").on(t.uploadedAt).where(sql`${t.uploadedAt} IS NOT NULL`),
+    index("assets_processed_at").on(t.processedAt).where(sql`${t.processedAt} IS NOT NULL`),
+    index("assets_ready_at").on(t.readyAt).where(sql`${t.readyAt} IS NOT NULL`),
+    index("assets_retried_at").on(t.retriedAt).where(sql`${t.retriedAt} IS NOT NULL`),
     check(
       "assets_status_check",
       sql`${t.status} IN ${sql.raw(`(${assetStatuses.map((s) => `'${s}'`).join(",")})`)}`,
@@ -182,3 +204,33 @@ export const assetVectors = sqliteTable(
     index("asset_vectors_user").on(t.kind, t.userId, t.assetId),
   ],
 );
+
+/**
+ * The api's own time for requests whose latency operators watch (upload registration):
+ * one row per request, written after the answer, pruned by the sweeper to the longest
+ * metrics window (docs/operations.md). In production the same numbers also go to
+ * Workers Analytics Engine.
+ */
+export const requestTimings = sqliteTable(
+  "request_timings",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    route: text("route").notNull(),
+    /** When the request arrived (epoch ms). */
+    at: integer("at").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    status: integer("status").notNull(),
+  },
+  (t) => [index("request_timings_route_at").on(t.route, t.at)],
+);
+
+/** One row per sweeper run: what it re-sent, for the ops metrics; the newest few kept. */
+export const sweepRuns = sqliteTable("sweep_runs", {
+  startedAt: integer("started_at").primaryKey(),
+  durationMs: integer("duration_ms").notNull(),
+  renotified: integer("renotified").notNull(),
+  expired: integer("expired").notNull(),
+  purged: integer("purged").notNull(),
+  reprocessed: integer("reprocessed").notNull(),
+  reembedded: integer("reembedded").notNull(),
+});

@@ -32,11 +32,7 @@ export type Outcome =
   /** The notification names an object R2 no longer has. */
   | "no-object"
   /** A dead letter met a live claim (or a settled asset): it changes nothing. */
-  | "claim-live-or-settled"
-  /** A re-describe found the AI breaker open: the mark stays for a later run. */
-  | "paused"
-  /** A re-describe found no thumbnail to describe. */
-  | "no-thumb";
+  | "claim-live-or-settled";
 
 export type StageResult =
   | { assetId: string | null; outcome: Exclude<Outcome, "failed"> }

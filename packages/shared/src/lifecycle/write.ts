@@ -1,4 +1,5 @@
 import { and, eq, inArray, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { AssetStatus } from "../assets";
 import { assets } from "../db/schema";
 import { type HubPublisher, hubPublisher, publishSafely } from "../hub-client";
@@ -24,7 +25,32 @@ export type AssetSet = {
  * `version + 1` and `updated_at`. Also for writes that run inside a larger D1 batch.
  */
 export function versioned(set: AssetSet, now = Date.now()): AssetSet {
-  return { updatedAt: now, ...set, version: sql`${assets.version} + 1` };
+  const stamps = typeof set.status === "string" ? statusStamps(set.status, now) : {};
+  return { updatedAt: now, ...stamps, ...set, version: sql`${assets.version} + 1` };
+}
+
+/**
+ * The lifecycle timestamps of a status change to `to` (docs/operations.md, "Ops
+ * metrics"), part of the SET of every write that changes the status (`versioned`).
+ * Written as SQL over the row's current (old) status, so they are right whoever calls:
+ * `status_at` moves only when the status does; a claim handed back (`processing →
+ * uploaded`, `embedding → processed`) keeps the time the asset first reached that
+ * status, so a transient failure counts inside the stage's time rather than restarting
+ * it. A write may set one itself (the arrival time R2 reported, say): its value wins.
+ */
+export function statusStamps(
+  to: AssetStatus,
+  now: number,
+): { statusAt: SQL; uploadedAt?: SQL; processedAt?: SQL; readyAt?: number } {
+  const keepIf = (was: AssetStatus, column: SQLiteColumn) =>
+    sql`CASE WHEN ${assets.status} = ${was} THEN ${column} ELSE ${now} END`;
+  const stamps = { statusAt: keepIf(to, assets.statusAt) };
+  if (to === "uploaded") return { ...stamps, uploadedAt: keepIf("processing", assets.uploadedAt) };
+  if (to === "processed") {
+    return { ...stamps, processedAt: keepIf("embedding", assets.processedAt) };
+  }
+  if (to === "ready") return { ...stamps, readyAt: now };
+  return stamps;
 }
 
 /**

@@ -1,14 +1,14 @@
 import { z } from "zod";
 
 // The api's vars, parsed once per use so a typo in wrangler.toml fails loudly. Each
-// default lives here (the limits in ./limits.ts, the lifecycle timings in
-// packages/shared/src/leases.ts) and nowhere else: wrangler.toml sets only what differs
-// between environments.
+// default lives here (or, for the lifecycle timings, in packages/shared/src/leases.ts)
+// and nowhere else: wrangler.toml sets only what differs between environments.
 
 // Vars arrive as strings: coerced, checked, else the default when the var is absent.
 const count = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+// Rate limits and costs have their own table: lib/limits.ts.
 const configSchema = z.object({
   // Set per environment in wrangler.toml ([vars] for local dev, [env.production.vars]).
   UPLOAD_MODE: z.enum(["local", "r2"]),
@@ -25,7 +25,25 @@ const configSchema = z.object({
   /** A `pending` asset untouched this long is looked at by the sweeper. */
   PENDING_IDLE_SECONDS: count(60),
   R2_BUCKET_NAME: z.string().min(1).default("darkroom-originals"),
-  /** The bucket's S3 endpoint for presigned PUTs; empty: https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com (lib/upload-urls.ts). Set it for a jurisdiction bucket (https://<R2_ACCOUNT_ID>.eu.r2.cloudflarestorage.com); the production-path browser test points it at wrangler dev's local S3 endpoint. */
+  /**
+   * JWT subjects, comma-separated: who may use /api/ops and sees the Ops tab. Whitespace
+   * around each is dropped; empty (the default) means nobody. A deployment sets it in
+   * its `[env.production.vars]`; locally `OPERATOR_SUBS=you npm run dev`.
+   */
+  OPERATOR_SUBS: z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((sub) => sub.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().max(255))),
+  // Empty: https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com (lib/upload-urls.ts).
+  // The bucket's S3 endpoint for presigned PUTs. Set it for a jurisdiction bucket
+  // (https://<R2_ACCOUNT_ID>.eu.r2.cloudflarestorage.com); the production-path browser
+  // test points it at wrangler dev's local S3 endpoint.
   R2_S3_ENDPOINT: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default(""),
 });
 

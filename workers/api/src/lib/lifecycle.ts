@@ -57,21 +57,21 @@ export async function retryFailed(env: Env, row: Row): Promise<RetryOutcome> {
   const uid = row.userId;
   const stage = error?.stage ?? "processing";
   const note = stage === "embedding" ? null : await notificationFor(env, uid, row.id);
+  // When, for the ops metrics, whoever asked (the owner or an operator); the count
+  // (`retries`) is the retry budget's (lib/retry-budget.ts).
+  const retried = { claimedAt: null, retriedAt: Date.now() };
   let outcome: RetryOutcome = "requeued";
   let next: EventRow | null;
   if (stage === "embedding") {
-    next = await transition(lc, row.id, "failed", "processed", { claimedAt: null });
+    next = await transition(lc, row.id, "failed", "processed", retried);
     if (next) await env.EMBED_QUEUE.send({ assetId: row.id, uid } satisfies EmbedMessage);
   } else if (stage === "processing" && note) {
-    next = await transition(lc, row.id, "failed", "uploaded", { claimedAt: null });
+    next = await transition(lc, row.id, "failed", "uploaded", retried);
     if (next) await env.UPLOADS_QUEUE.send(note);
   } else {
     // The original never arrived (or is gone): back to pending; resuming the same bytes
     // through POST /api/uploads gives a fresh URL for the same asset.
-    next = await transition(lc, row.id, "failed", "pending", {
-      claimedAt: null,
-      expiresAt: Date.now(),
-    });
+    next = await transition(lc, row.id, "failed", "pending", { ...retried, expiresAt: Date.now() });
     if (next && note) await env.UPLOADS_QUEUE.send(note);
     else outcome = "reupload";
   }

@@ -1,9 +1,13 @@
 import { parseAssetError } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import type { Context } from "hono";
 import { Conflict } from "../errors";
+import type { AppEnv } from "../types";
 import { chunks, db } from "./db";
+import { retryFailed } from "./lifecycle";
 import type { Limits } from "./limits";
+import { charge } from "./rate-limit";
 
 type Row = typeof assets.$inferSelect;
 
@@ -48,10 +52,7 @@ export async function failedToRetry(
   lim: Limits,
 ): Promise<{ failed: Row[]; retryLimitReached: number }> {
   const d = db(env);
-  const perCall =
-    lim.costRetry > 0
-      ? Math.max(1, Math.min(RETRY_FAILED_MAX, Math.floor(lim.workCapacity / lim.costRetry)))
-      : RETRY_FAILED_MAX;
+  const perCall = retriesPerCall(lim);
   const failedIn = (retryable: boolean) =>
     and(
       eq(assets.userId, uid),
@@ -113,4 +114,42 @@ export async function uncountRetry(env: Env, id: string): Promise<void> {
     .update(assets)
     .set({ retries: sql`${assets.retries} - 1` })
     .where(and(eq(assets.id, id), sql`${assets.retries} > 0`));
+}
+
+/**
+ * The one paid retry of many failed assets: a user's `retry-failed` and an operator's
+ * "retry all with this code" (routes/ops.ts) both come here. The caller's work bucket
+ * pays `costRetry` per asset before anything is sent back; each asset's retry counts
+ * against its cap first (one lost to a concurrent retry is skipped, and one that
+ * changed meanwhile gives its count back).
+ */
+export async function retryPaid(
+  c: Context<AppEnv>,
+  failed: Row[],
+  lim: Limits,
+): Promise<{ requeued: number; reupload: number; skipped: number }> {
+  await charge(c, "work", failed.length * lim.costRetry, "retries");
+  const counted = await countRetries(
+    c.env,
+    failed.map((r) => r.id),
+    lim.maxRetries,
+  );
+  const outcomes = { requeued: 0, reupload: 0, skipped: 0 };
+  for (const row of failed) {
+    if (!counted.has(row.id)) {
+      outcomes.skipped += 1;
+      continue;
+    }
+    const outcome = await retryFailed(c.env, row);
+    if (outcome === "skipped") await uncountRetry(c.env, row.id);
+    outcomes[outcome] += 1;
+  }
+  return outcomes;
+}
+
+/** How many failed assets one paid retry call picks: what the work bucket can hold. */
+export function retriesPerCall(lim: Limits): number {
+  return lim.costRetry > 0
+    ? Math.max(1, Math.min(RETRY_FAILED_MAX, Math.floor(lim.workCapacity / lim.costRetry)))
+    : RETRY_FAILED_MAX;
 }

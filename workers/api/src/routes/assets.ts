@@ -20,6 +20,7 @@ import {
   countRetries,
   failedToRetry,
   retryLimitReached,
+  retryPaid,
   uncountRetry,
 } from "../lib/retry-budget";
 import { searchResults } from "../lib/search-results";
@@ -109,23 +110,7 @@ export const assetRoutes = new Hono<AppEnv>()
     if (failed.length === 0 && retryLimitReached > 0) {
       throw allRetryLimitsReached(retryLimitReached, lim.maxRetries);
     }
-    await charge(c, "work", failed.length * lim.costRetry, "retries");
-    const counted = await countRetries(
-      c.env,
-      failed.map((r) => r.id),
-      lim.maxRetries,
-    );
-    const outcomes = { requeued: 0, reupload: 0, skipped: 0, retryLimitReached };
-    for (const row of failed) {
-      if (!counted.has(row.id)) {
-        outcomes.skipped += 1;
-        continue;
-      }
-      const outcome = await retryFailed(c.env, row);
-      if (outcome === "skipped") await uncountRetry(c.env, row.id);
-      outcomes[outcome] += 1;
-    }
-    return c.json(outcomes);
+    return c.json({ ...(await retryPaid(c, failed, lim)), retryLimitReached });
   })
   .get("/:id", async (c) => {
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));

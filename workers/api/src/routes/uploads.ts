@@ -23,8 +23,11 @@ import { charge } from "../lib/rate-limit";
 import { assertUploadSigning, signUpload } from "../lib/upload-urls";
 import type { AppEnv } from "../types";
 
-/** Rows per multi-row INSERT into assets: 13 bound parameters a row (drizzle binds one default too), D1 allows 100. */
-const ASSET_ROWS_PER_INSERT = 7;
+/**
+ * Rows per multi-row INSERT into assets: 15 bound parameters a row (drizzle binds the
+ * column defaults too), D1 allows 100.
+ */
+const ASSET_ROWS_PER_INSERT = 6;
 
 type Plan =
   | { kind: "new"; assetId: string }
@@ -141,6 +144,7 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
           expiresAt,
           createdAt: now,
           updatedAt: now,
+          statusAt: now,
         })),
       )
       .onConflictDoNothing()

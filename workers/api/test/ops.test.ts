@@ -1,0 +1,475 @@
+import { env } from "cloudflare:workers";
+import { lifecycleTimings, type OpsMetrics } from "@darkroom/shared";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import { beforeEach, describe, expect, it } from "vitest";
+import { opsMetrics, stageTimeouts } from "../src/ops/metrics";
+import { sweep } from "../src/sweeper";
+import { call, json, makeEnv, tokenFor, userName } from "./helpers";
+
+const OPERATOR = "ops-operator";
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+/** A fixed "now" far from the other tests' rows, so every window below is ours alone. */
+const NOW = Date.UTC(2100, 0, 1);
+const TIMEOUTS = stageTimeouts(lifecycleTimings(env), { urlTtlSeconds: 900, graceSeconds: 600 });
+
+function operatorEnv() {
+  return makeEnv({}, { OPERATOR_SUBS: ` other-op , ${OPERATOR}` }).env;
+}
+
+type Seed = {
+  status: string;
+  statusAt: number;
+  uploadedAt?: number;
+  processedAt?: number;
+  readyAt?: number;
+  error?: { stage: string; code: string };
+  retriedAt?: number;
+  sweeps?: number;
+  sweptAt?: number;
+};
+
+let uid = "";
+
+async function seed(rows: Seed[]): Promise<string[]> {
+  const ids: string[] = [];
+  const statements = rows.map((r) => {
+    const id = crypto.randomUUID();
+    ids.push(id);
+    const error = r.error ? JSON.stringify({ ...r.error, message: "seeded" }) : null;
+    return env.DB.prepare(
+      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+         error, created_at, updated_at, status_at, uploaded_at, processed_at, ready_at,
+         retried_at, retries, sweeps, swept_at)
+       VALUES (?, ?, ?, 'seeded.jpg', 1, 'image/jpeg', ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).bind(
+      id,
+      uid,
+      crypto.randomUUID(),
+      id.replaceAll("-", "").padEnd(64, "0"),
+      r.status,
+      error,
+      r.statusAt,
+      r.statusAt,
+      r.statusAt,
+      r.uploadedAt ?? null,
+      r.processedAt ?? null,
+      r.readyAt ?? null,
+      r.retriedAt ?? null,
+      r.retriedAt ? 1 : 0,
+      r.sweeps ?? 0,
+      r.sweptAt ?? null,
+    );
+  });
+  await env.DB.batch(statements);
+  return ids;
+}
+
+/**
+ * The known load: every timestamp relative to NOW, so each count and percentile below
+ * follows from these rows alone.
+ */
+async function seedKnownLoad() {
+  const uploadedAt = NOW - 40 * MINUTE;
+  // 20 photos through the pipeline: uploaded → processed took i s, processed → ready i·100 ms.
+  await seed(
+    Array.from({ length: 20 }, (_, k) => {
+      const i = k + 1;
+      const processedAt = uploadedAt + i * SECOND;
+      return {
+        status: "ready",
+        statusAt: processedAt + i * 100,
+        uploadedAt,
+        processedAt,
+        readyAt: processedAt + i * 100,
+      };
+    }),
+  );
+  // One finished before the window: counted nowhere.
+  await seed([
+    {
+      status: "ready",
+      statusAt: NOW - 2 * 60 * MINUTE,
+      uploadedAt: NOW - 2 * 60 * MINUTE - 5 * MINUTE,
+      processedAt: NOW - 2 * 60 * MINUTE - MINUTE,
+      readyAt: NOW - 2 * 60 * MINUTE,
+    },
+  ]);
+  // Waiting: 3 pending (1 past URL expiry + grace = 25 min), 2 uploaded (1 past 2 min),
+  // 1 processing within its lease, 1 embedding past its 5-minute lease.
+  const [stuckUploaded] = await seed([
+    { status: "uploaded", statusAt: NOW - 7 * MINUTE, sweeps: 2, sweptAt: NOW - MINUTE },
+    { status: "uploaded", statusAt: NOW - 30 * SECOND },
+    { status: "pending", statusAt: NOW - 26 * MINUTE },
+    { status: "pending", statusAt: NOW - MINUTE },
+    { status: "pending", statusAt: NOW - 2 * MINUTE },
+    { status: "processing", statusAt: NOW - MINUTE },
+    { status: "embedding", statusAt: NOW - 6 * MINUTE },
+  ]);
+  // Failures: 3 decode failures in the window and 1 before it; 2 dead letters.
+  await seed([
+    ...[1, 2, 3].map(() => ({
+      status: "failed",
+      statusAt: NOW - 5 * MINUTE - 30 * SECOND,
+      error: { stage: "processing", code: "decode_failed" },
+    })),
+    {
+      status: "failed",
+      statusAt: NOW - 3 * 60 * MINUTE,
+      error: { stage: "processing", code: "decode_failed" },
+    },
+    ...[1, 2].map(() => ({
+      status: "failed",
+      statusAt: NOW - 5 * MINUTE - 30 * SECOND,
+      error: { stage: "embedding", code: "retries_exhausted" },
+    })),
+  ]);
+  // Retries: two assets retried in the window, one before.
+  await seed([
+    { status: "processed", statusAt: NOW - 30 * SECOND, retriedAt: NOW - 10 * MINUTE },
+    { status: "processed", statusAt: NOW - 20 * SECOND, retriedAt: NOW - 20 * MINUTE },
+    { status: "ready", statusAt: NOW - 5 * 60 * MINUTE, retriedAt: NOW - 5 * 60 * MINUTE },
+  ]);
+  // Upload registration: 100 requests of 1..100 ms, a refusal and one before the window.
+  const timing = (at: number, ms: number, status: number) =>
+    env.DB.prepare(
+      "INSERT INTO request_timings (route, at, duration_ms, status) VALUES ('upload_registration', ?, ?, ?)",
+    ).bind(at, ms, status);
+  await env.DB.batch([
+    ...Array.from({ length: 100 }, (_, k) => timing(NOW - 30 * MINUTE + k, k + 1, 200)),
+    timing(NOW - 30 * MINUTE, 5000, 429),
+    timing(NOW - 90 * MINUTE, 7000, 200),
+  ]);
+  // Sweeper: two runs in the window, one before it.
+  const run = (startedAt: number, renotified: number, reprocessed: number) =>
+    env.DB.prepare(
+      `INSERT INTO sweep_runs (started_at, duration_ms, renotified, expired, purged, reprocessed, reembedded)
+       VALUES (?, 12, ?, 0, 0, ?, 1)`,
+    ).bind(startedAt, renotified, reprocessed);
+  await env.DB.batch([
+    run(NOW - 4 * MINUTE, 1, 0),
+    run(NOW - 2 * MINUTE, 2, 3),
+    run(NOW - 2 * 60 * MINUTE, 50, 50),
+  ]);
+  return { stuckUploaded };
+}
+
+beforeEach(async () => {
+  // Stage counts and failure totals are over every row: start from none.
+  await env.DB.batch([
+    env.DB.prepare("DELETE FROM batch_items"),
+    env.DB.prepare("DELETE FROM assets"),
+    env.DB.prepare("DELETE FROM request_timings"),
+    env.DB.prepare("DELETE FROM sweep_runs"),
+  ]);
+  const sub = userName("seed");
+  uid = crypto.randomUUID();
+  await env.DB.prepare("INSERT INTO users (id, sub, created_at) VALUES (?, ?, 0)")
+    .bind(uid, sub)
+    .run();
+});
+
+describe("ops routes", () => {
+  it("answer 404 like a missing route to non-operators, bad tokens and no token", async () => {
+    const e = operatorEnv();
+    const missing = await (await call("/api/no-such-route", { env: e })).json();
+    for (const path of ["/api/ops/metrics", "/api/ops/metrics?format=prometheus"]) {
+      for (const token of [await tokenFor("someone-else"), "not-a-jwt", undefined]) {
+        const res = await call(path, { token, env: e });
+        expect(res.status).toBe(404);
+        expect(await res.json()).toEqual(missing);
+      }
+    }
+    const retry = await call(
+      "/api/ops/retry",
+      json({ stage: "processing", code: "x" }, { token: await tokenFor("someone-else"), env: e }),
+    );
+    expect(retry.status).toBe(404);
+    // Nobody is an operator by default, not even a subject that is one elsewhere.
+    const res = await call("/api/ops/metrics", { token: await tokenFor(OPERATOR) });
+    expect(res.status).toBe(404);
+  });
+
+  it("answer an operator listed in OPERATOR_SUBS", async () => {
+    const res = await call("/api/ops/metrics?since=24h", {
+      token: await tokenFor(OPERATOR),
+      env: operatorEnv(),
+    });
+    expect(res.status).toBe(200);
+    const body: OpsMetrics = await res.json();
+    expect(body.window.name).toBe("24h");
+    expect(body.window.until - body.window.since).toBe(24 * 60 * MINUTE);
+    // The deployment's AiBreaker, closed while nothing has failed.
+    expect(body.breaker).toMatchObject({ state: "closed", lastFailure: null });
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+  });
+
+  it("refuses a window it does not know", async () => {
+    const res = await call("/api/ops/metrics?since=7d", {
+      token: await tokenFor(OPERATOR),
+      env: operatorEnv(),
+    });
+    expect(res.status).toBe(400);
+  });
+});
+
+describe("ops metrics after a known load", () => {
+  it("give the exact counts, ages and nearest-rank percentiles", async () => {
+    const { stuckUploaded } = await seedKnownLoad();
+    const m = await opsMetrics(env.DB, "1h", TIMEOUTS, NOW);
+
+    expect(m.stages).toEqual({
+      pending: { count: 3, oldestAgeMs: 26 * MINUTE, timeoutMs: 25 * MINUTE, stuck: 1 },
+      uploaded: { count: 2, oldestAgeMs: 7 * MINUTE, timeoutMs: 2 * MINUTE, stuck: 1 },
+      processing: { count: 1, oldestAgeMs: MINUTE, timeoutMs: 2 * MINUTE, stuck: 0 },
+      processed: { count: 2, oldestAgeMs: 30 * SECOND, timeoutMs: 10 * MINUTE, stuck: 0 },
+      embedding: { count: 1, oldestAgeMs: 6 * MINUTE, timeoutMs: 5 * MINUTE, stuck: 1 },
+    });
+
+    // Nearest rank of 20 values 1..20 s: p50 the 10th, p95 the 19th, p99 the 20th.
+    expect(m.latency.uploaded_to_processed).toEqual({
+      count: 20,
+      sumMs: 210 * SECOND,
+      p50: 10 * SECOND,
+      p95: 19 * SECOND,
+      p99: 20 * SECOND,
+    });
+    expect(m.latency.processed_to_ready).toEqual({
+      count: 20,
+      sumMs: 21_000,
+      p50: 1000,
+      p95: 1900,
+      p99: 2000,
+    });
+    // 100 requests of 1..100 ms: the 50th, 95th and 99th; the 429 and the old one excluded.
+    expect(m.latency.upload_registration).toEqual({
+      count: 100,
+      sumMs: 5050,
+      p50: 50,
+      p95: 95,
+      p99: 99,
+    });
+
+    // Uploads 40 min ago fall in minute 19 of the hour, processing and ready in minute 20,
+    // the five failures in minute 54.
+    expect(m.throughput.bucketMs).toBe(MINUTE);
+    expect(m.throughput.series).toHaveLength(60);
+    expect(m.throughput.series[19]).toEqual({
+      at: NOW - 41 * MINUTE,
+      uploaded: 20,
+      processed: 0,
+      ready: 0,
+      failed: 0,
+    });
+    expect(m.throughput.series[20]).toMatchObject({ uploaded: 0, processed: 20, ready: 20 });
+    expect(m.throughput.series[54]).toMatchObject({ failed: 5 });
+    const nonZero = m.throughput.series.filter(
+      (b) => b.uploaded + b.processed + b.ready + b.failed > 0,
+    );
+    expect(nonZero).toHaveLength(3);
+    expect(m.throughput.perMinute).toEqual({
+      uploaded: 20 / 60,
+      processed: 20 / 60,
+      ready: 20 / 60,
+      failed: 5 / 60,
+    });
+
+    expect(m.failures).toEqual([
+      { stage: "processing", code: "decode_failed", inWindow: 3, total: 4 },
+      { stage: "embedding", code: "retries_exhausted", inWindow: 2, total: 2 },
+    ]);
+    expect(m.deadLetters.inWindow).toBe(2);
+    expect(m.deadLetters.items.map((i) => i.error?.code)).toEqual([
+      "retries_exhausted",
+      "retries_exhausted",
+    ]);
+    expect(m.retries).toEqual({ assets: 2 });
+
+    // Stuck: oldest first, with what the sweeper did about each.
+    expect(m.stuck.count).toBe(3);
+    expect(m.stuck.items.map((i) => [i.status, i.ageMs])).toEqual([
+      ["pending", 26 * MINUTE],
+      ["uploaded", 7 * MINUTE],
+      ["embedding", 6 * MINUTE],
+    ]);
+    expect(m.stuck.items[1]).toMatchObject({
+      id: stuckUploaded,
+      sweeps: 2,
+      sweptAt: NOW - MINUTE,
+    });
+
+    expect(m.sweeper.lastRun).toEqual({
+      startedAt: NOW - 2 * MINUTE,
+      durationMs: 12,
+      renotified: 2,
+      expired: 0,
+      purged: 0,
+      reprocessed: 3,
+      reembedded: 1,
+    });
+    expect(m.sweeper.inWindow).toEqual({
+      runs: 2,
+      renotified: 3,
+      expired: 0,
+      purged: 0,
+      reprocessed: 3,
+      reembedded: 2,
+    });
+  });
+
+  it("over 24 hours count what the last hour left out", async () => {
+    await seedKnownLoad();
+    const m = await opsMetrics(env.DB, "24h", TIMEOUTS, NOW);
+    expect(m.throughput.bucketMs).toBe(30 * MINUTE);
+    expect(m.throughput.series).toHaveLength(48);
+    expect(m.latency.uploaded_to_processed.count).toBe(21);
+    expect(m.latency.upload_registration).toMatchObject({ count: 101, p99: 100 });
+    expect(m.failures[0]).toEqual({
+      stage: "processing",
+      code: "decode_failed",
+      inWindow: 4,
+      total: 4,
+    });
+    expect(m.retries).toEqual({ assets: 3 });
+    expect(m.sweeper.inWindow.runs).toBe(3);
+  });
+
+  it("in Prometheus text parse with a real parser and carry the same numbers", async () => {
+    await seedKnownLoad();
+    // Through the route: its window ends at the real now, so shift the load there.
+    const shift = Date.now() - NOW;
+    await env.DB.batch([
+      env.DB.prepare(
+        `UPDATE assets SET status_at = status_at + ?1, uploaded_at = uploaded_at + ?1,
+           processed_at = processed_at + ?1, ready_at = ready_at + ?1, retried_at = retried_at + ?1`,
+      ).bind(shift),
+      env.DB.prepare("UPDATE request_timings SET at = at + ?").bind(shift),
+      env.DB.prepare("UPDATE sweep_runs SET started_at = started_at + ?").bind(shift),
+    ]);
+    const res = await call("/api/ops/metrics?format=prometheus", {
+      token: await tokenFor(OPERATOR),
+      env: operatorEnv(),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const families = parsePrometheusTextFormat(await res.text());
+    const byName = new Map(families.map((f) => [f.name, f]));
+
+    const summary = byName.get("darkroom_uploaded_to_processed_seconds");
+    expect(summary?.type).toBe("SUMMARY");
+    expect(summary?.metrics[0]).toMatchObject({
+      quantiles: { "0.5": "10", "0.95": "19", "0.99": "20" },
+      count: "20",
+      sum: "210",
+    });
+    const stuck = byName.get("darkroom_stage_stuck_assets");
+    expect(stuck?.type).toBe("GAUGE");
+    expect(stuck?.metrics).toContainEqual({ labels: { stage: "embedding" }, value: "1" });
+    expect(byName.get("darkroom_failed_assets")?.metrics).toContainEqual({
+      labels: { stage: "processing", code: "decode_failed" },
+      value: "3",
+    });
+    expect(byName.get("darkroom_ai_breaker_state")?.metrics).toEqual([
+      { labels: { state: "closed" }, value: "1" },
+    ]);
+    expect(byName.get("darkroom_dead_letters")?.metrics[0]?.value).toBe("2");
+  });
+});
+
+describe("ops actions and records", () => {
+  it("retry all with a code sends back exactly those failed assets, through the user retry path", async () => {
+    const [emb1, emb2] = await seed([
+      { status: "failed", statusAt: NOW, error: { stage: "embedding", code: "ai_not_allowed" } },
+      { status: "failed", statusAt: NOW, error: { stage: "embedding", code: "ai_not_allowed" } },
+    ]);
+    const [other, otherStage] = await seed([
+      { status: "failed", statusAt: NOW, error: { stage: "embedding", code: "thumb_missing" } },
+      { status: "failed", statusAt: NOW, error: { stage: "processing", code: "ai_not_allowed" } },
+    ]);
+    const { env: e, sent } = makeEnv({}, { OPERATOR_SUBS: OPERATOR });
+    const res = await call(
+      "/api/ops/retry",
+      json(
+        { stage: "embedding", code: "ai_not_allowed" },
+        { token: await tokenFor(OPERATOR), env: e },
+      ),
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      requeued: 2,
+      reupload: 0,
+      skipped: 0,
+      retryLimitReached: 0,
+    });
+    // Paid like a user's retries: one work token per asset from the operator's bucket.
+    expect(res.headers.get("RateLimit-Remaining")).not.toBeNull();
+    const status = async (id: string | undefined) =>
+      env.DB.prepare("SELECT status, retries, retried_at FROM assets WHERE id = ?")
+        .bind(id ?? "")
+        .first<{ status: string; retries: number; retried_at: number | null }>();
+    for (const id of [emb1, emb2]) {
+      expect(await status(id)).toMatchObject({ status: "processed", retries: 1 });
+      expect(sent).toContainEqual({ queue: "embed", body: { assetId: id, uid } });
+    }
+    expect(await status(other)).toMatchObject({ status: "failed", retries: 0 });
+    expect(await status(otherStage)).toMatchObject({ status: "failed", retries: 0 });
+    expect(sent).toHaveLength(2);
+  });
+
+  it("refuses a retry without a stage and code", async () => {
+    const res = await call(
+      "/api/ops/retry",
+      json({ code: "x" }, { token: await tokenFor(OPERATOR), env: operatorEnv() }),
+    );
+    expect(res.status).toBe(400);
+  });
+
+  it("keeps the api's time of each upload registration", async () => {
+    const before = Date.now();
+    const res = await call(
+      "/api/uploads",
+      json(
+        {
+          files: [
+            {
+              clientId: "a",
+              name: "a.jpg",
+              size: 10,
+              type: "image/jpeg",
+              sha256: "ab".repeat(32),
+            },
+          ],
+        },
+        { token: await tokenFor(userName()) },
+      ),
+    );
+    expect(res.status).toBe(200);
+    const row = await env.DB.prepare(
+      "SELECT route, at, duration_ms, status FROM request_timings ORDER BY id DESC LIMIT 1",
+    ).first<{ route: string; at: number; duration_ms: number; status: number }>();
+    expect(row).toMatchObject({ route: "upload_registration", status: 200 });
+    expect(row?.at).toBeGreaterThanOrEqual(before);
+    expect(row?.duration_ms).toBeGreaterThanOrEqual(0);
+    // Other routes keep nothing in D1.
+    await call("/api/stats", { token: await tokenFor(userName()) });
+    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM request_timings").first<{
+      n: number;
+    }>();
+    expect(n?.n).toBe(1);
+  });
+
+  it("shows what the sweeper re-sent for a stuck asset, and its run", async () => {
+    const [stuck] = await seed([{ status: "processed", statusAt: Date.now() - 11 * MINUTE }]);
+    await env.DB.prepare("UPDATE assets SET updated_at = status_at WHERE id = ?")
+      .bind(stuck ?? "")
+      .run();
+    const report = await sweep(makeEnv().env);
+    expect(report.reembedded).toBe(1);
+    const m = await opsMetrics(env.DB, "1h", TIMEOUTS);
+    expect(m.stuck.items).toEqual([
+      expect.objectContaining({ id: stuck, status: "processed", sweeps: 1 }),
+    ]);
+    expect(m.sweeper.lastRun).toMatchObject({ reembedded: 1 });
+    expect(m.sweeper.inWindow).toMatchObject({ runs: 1, reembedded: 1 });
+  });
+});
