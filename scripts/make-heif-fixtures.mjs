@@ -320,14 +320,15 @@ try {
   const p3Png = tmpFile("p3.png");
   await srgb.clone().withIccProfile("p3").png().toFile(p3Png);
   save("p3.heic", heifEnc(p3Png, tmpFile("p3.heic")));
-  // The same P3 pixel values without a profile, tagged nclx 12/13/6 instead.
+  // The same P3 pixel values without a profile, tagged nclx 12/13/6 instead. (Reading
+  // p3.png back with sharp would convert it to sRGB: the values come from the conversion.)
   const p3Raw = tmpFile("p3-raw.png");
-  await sharp(p3Png).keepIccProfile().png().toFile(tmpFile("keep.png"));
-  await sharp(await sharp(p3Png).raw().toBuffer(), {
-    raw: { ...(await sharp(p3Png).metadata()), channels: 3 },
-  })
-    .png()
-    .toFile(p3Raw);
+  const p3Values = await srgb
+    .clone()
+    .withIccProfile("p3")
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  await sharp(p3Values.data, { raw: p3Values.info }).png().toFile(p3Raw);
   save(
     "p3-nclx.heic",
     heifEnc(p3Raw, tmpFile("p3-nclx.heic"), [
@@ -342,7 +343,7 @@ try {
     ]),
   );
 
-  // 6. AVIF: the photo (with EXIF), 10-bit, alpha.
+  // 6. AVIF: the photo (with EXIF), 10-bit, alpha, Display P3 (ICC; nclx 8- and 10-bit).
   const exifFile = tmpFile("exif.bin");
   writeFileSync(exifFile, exifTiff({ ...EXIF, orientation: 1 }));
   const photoPng = tmpFile("photo.png");
@@ -350,6 +351,15 @@ try {
   save("photo.avif", avifEnc(photoPng, tmpFile("photo.avif"), ["--exif", exifFile]));
   save("10bit.avif", avifEnc(png16, tmpFile("10bit.avif"), ["-d", "10"]));
   save("alpha.avif", avifEnc(alphaPng, tmpFile("alpha.avif")));
+  // Display P3 AVIF: the P3 PNG with its ICC profile (avifenc embeds it in `colr` prof),
+  // and the same pixel values without a profile tagged nclx 12/13/6, 8-bit and 10-bit.
+  save("p3.avif", avifEnc(p3Png, tmpFile("p3.avif")));
+  const nclxP3 = ["--cicp", "12/13/6", "-r", "full"];
+  save("p3-nclx.avif", avifEnc(p3Raw, tmpFile("p3-nclx.avif"), nclxP3));
+  save(
+    "p3-nclx-10bit.avif",
+    avifEnc(p3Raw, tmpFile("p3-nclx-10bit.avif"), [...nclxP3, "-d", "10"]),
+  );
 
   // 7. GIF: a still one and an animated one (frames of animated-loop-3.webp).
   save("still.gif", await sharp(PHOTO).resize(160).gif().toBuffer());
