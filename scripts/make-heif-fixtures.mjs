@@ -329,18 +329,39 @@ try {
     .raw()
     .toBuffer({ resolveWithObject: true });
   await sharp(p3Values.data, { raw: p3Values.info }).png().toFile(p3Raw);
+  // heif-enc 1.15 writes no colr box for a PNG, whatever its nclx options say (nor VUI
+  // primaries), and an odd height as a 1x1 grid: the P3 values, edge-padded to an even
+  // height, are coded alone and wrapped as that 1x1 grid with a colr nclx 12/13/6 property.
+  const p3Meta = await sharp(p3Raw).metadata();
+  const p3EvenH = p3Meta.height + (p3Meta.height % 2);
+  const p3Tile = await encodeTile(
+    sharp(p3Raw).extend({ bottom: p3EvenH - p3Meta.height, extendWith: "copy" }),
+    "p3-nclx-tile",
+  );
   save(
     "p3-nclx.heic",
-    heifEnc(p3Raw, tmpFile("p3-nclx.heic"), [
-      "--colour_primaries",
-      "12",
-      "--transfer_characteristic",
-      "13",
-      "--matrix_coefficients",
-      "6",
-      "--full_range_flag",
-      "1",
-    ]),
+    writeHeif({
+      primary: 1,
+      items: [
+        {
+          id: 1,
+          type: "grid",
+          idat: Buffer.concat([u8(0), u8(0), u8(0), u8(0), u16(p3Meta.width), u16(p3Meta.height)]),
+          props: [
+            ispe(p3Meta.width, p3Meta.height),
+            box("colr", str("nclx"), u16(12), u16(13), u16(6), u8(0x80)),
+          ],
+        },
+        {
+          id: 2,
+          type: "hvc1",
+          hidden: true,
+          data: p3Tile.data,
+          props: [...p3Tile.byType("hvcC"), ispe(p3Meta.width, p3EvenH)],
+        },
+      ],
+      refs: [{ type: "dimg", from: 1, to: [2] }],
+    }),
   );
 
   // 6. AVIF: the photo (with EXIF), 10-bit, alpha, Display P3 (ICC; nclx 8- and 10-bit).
