@@ -101,6 +101,11 @@ export async function startStack({
       }
     }
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    // A restart reuses the port: wait until the killed processes are gone and the kernel
+    // has let go of it (on a loaded machine SIGKILLed workerds take seconds to be reaped).
+    const until = Date.now() + 30_000;
+    while (Date.now() < until && (groupMembers(group).length > 0 || !(await portFree(port))))
+      await new Promise((r) => setTimeout(r, 200));
   };
   /** The workerd processes of this stack (children of its wrangler process group). */
   const workerdPids = () => {
@@ -120,6 +125,29 @@ export async function startStack({
     return out;
   };
   return { url: `http://localhost:${port}`, stop, kill, workerdPids };
+}
+
+/** Processes still in a process group (Linux /proc). */
+function groupMembers(group) {
+  if (!group) return [];
+  return readProcDir().filter((entry) => {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // A zombie (state Z) holds no port; its parent reaps it when it likes.
+      return Number(fields[2]) === group && fields[0] !== "Z";
+    } catch {
+      return false;
+    }
+  });
+}
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
 }
 
 function readProcDir() {
