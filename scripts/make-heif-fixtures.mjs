@@ -320,29 +320,51 @@ try {
   const p3Png = tmpFile("p3.png");
   await srgb.clone().withIccProfile("p3").png().toFile(p3Png);
   save("p3.heic", heifEnc(p3Png, tmpFile("p3.heic")));
-  // The same P3 pixel values without a profile, tagged nclx 12/13/6 instead.
+  // The same P3 pixel values without a profile, tagged nclx 12/13/6 instead. (Reading
+  // p3.png back with sharp would convert it to sRGB: the values come from the conversion.)
   const p3Raw = tmpFile("p3-raw.png");
-  await sharp(p3Png).keepIccProfile().png().toFile(tmpFile("keep.png"));
-  await sharp(await sharp(p3Png).raw().toBuffer(), {
-    raw: { ...(await sharp(p3Png).metadata()), channels: 3 },
-  })
-    .png()
-    .toFile(p3Raw);
+  const p3Values = await srgb
+    .clone()
+    .withIccProfile("p3")
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  await sharp(p3Values.data, { raw: p3Values.info }).png().toFile(p3Raw);
+  // heif-enc 1.15 writes no colr box for a PNG, whatever its nclx options say (nor VUI
+  // primaries), and an odd height as a 1x1 grid: the P3 values, edge-padded to an even
+  // height, are coded alone and wrapped as that 1x1 grid with a colr nclx 12/13/6 property.
+  const p3Meta = await sharp(p3Raw).metadata();
+  const p3EvenH = p3Meta.height + (p3Meta.height % 2);
+  const p3Tile = await encodeTile(
+    sharp(p3Raw).extend({ bottom: p3EvenH - p3Meta.height, extendWith: "copy" }),
+    "p3-nclx-tile",
+  );
   save(
     "p3-nclx.heic",
-    heifEnc(p3Raw, tmpFile("p3-nclx.heic"), [
-      "--colour_primaries",
-      "12",
-      "--transfer_characteristic",
-      "13",
-      "--matrix_coefficients",
-      "6",
-      "--full_range_flag",
-      "1",
-    ]),
+    writeHeif({
+      primary: 1,
+      items: [
+        {
+          id: 1,
+          type: "grid",
+          idat: Buffer.concat([u8(0), u8(0), u8(0), u8(0), u16(p3Meta.width), u16(p3Meta.height)]),
+          props: [
+            ispe(p3Meta.width, p3Meta.height),
+            box("colr", str("nclx"), u16(12), u16(13), u16(6), u8(0x80)),
+          ],
+        },
+        {
+          id: 2,
+          type: "hvc1",
+          hidden: true,
+          data: p3Tile.data,
+          props: [...p3Tile.byType("hvcC"), ispe(p3Meta.width, p3EvenH)],
+        },
+      ],
+      refs: [{ type: "dimg", from: 1, to: [2] }],
+    }),
   );
 
-  // 6. AVIF: the photo (with EXIF), 10-bit, alpha.
+  // 6. AVIF: the photo (with EXIF), 10-bit, alpha, Display P3 (ICC; nclx 8- and 10-bit).
   const exifFile = tmpFile("exif.bin");
   writeFileSync(exifFile, exifTiff({ ...EXIF, orientation: 1 }));
   const photoPng = tmpFile("photo.png");
@@ -350,6 +372,15 @@ try {
   save("photo.avif", avifEnc(photoPng, tmpFile("photo.avif"), ["--exif", exifFile]));
   save("10bit.avif", avifEnc(png16, tmpFile("10bit.avif"), ["-d", "10"]));
   save("alpha.avif", avifEnc(alphaPng, tmpFile("alpha.avif")));
+  // Display P3 AVIF: the P3 PNG with its ICC profile (avifenc embeds it in `colr` prof),
+  // and the same pixel values without a profile tagged nclx 12/13/6, 8-bit and 10-bit.
+  save("p3.avif", avifEnc(p3Png, tmpFile("p3.avif")));
+  const nclxP3 = ["--cicp", "12/13/6", "-r", "full"];
+  save("p3-nclx.avif", avifEnc(p3Raw, tmpFile("p3-nclx.avif"), nclxP3));
+  save(
+    "p3-nclx-10bit.avif",
+    avifEnc(p3Raw, tmpFile("p3-nclx-10bit.avif"), [...nclxP3, "-d", "10"]),
+  );
 
   // 7. GIF: a still one and an animated one (frames of animated-loop-3.webp).
   save("still.gif", await sharp(PHOTO).resize(160).gif().toBuffer());

@@ -2,6 +2,8 @@ import avifDecFactory from "@jsquash/avif/codec/dec/avif_dec.js";
 import avifDecWasm from "@jsquash/avif/codec/dec/avif_dec.wasm";
 import type { Rgba } from "../image/rgba";
 import { ensureImageData, type Factory, instantiate } from "./emscripten";
+import { GAMUT_WASM_BYTES } from "./heif/estimate";
+import { createHevcDecoder } from "./hevc";
 import type { Measured } from "./webp";
 
 type Decoder = {
@@ -32,4 +34,19 @@ export async function decodeAvif(bytes: Uint8Array): Promise<Measured<Rgba | nul
       }
     : null;
   return { value, wasmBytes: dec.memoryBytes() };
+}
+
+/** Bytes of RGBA copied through hevc.wasm per gamut call. */
+const GAMUT_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Converts libavif's RGBA (P3 or BT.2020 primaries, sRGB transfer) in place to sRGB with
+ * hevc.wasm's converter, the one HEIC's rows go through, a chunk at a time: no second
+ * full-size buffer. Returns the converter's WASM bytes, for the memory meter.
+ */
+export function avifToSrgb(img: Rgba, gamut: Float32Array, hevcModule: WebAssembly.Module): number {
+  const conv = createHevcDecoder(hevcModule, GAMUT_WASM_BYTES);
+  conv.setColour(6, true, gamut);
+  conv.gamutRgba(img.data, GAMUT_CHUNK_BYTES);
+  return conv.memoryBytes();
 }

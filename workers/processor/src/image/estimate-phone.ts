@@ -1,4 +1,5 @@
-import { heicDecodeBytes } from "../codecs/heif/estimate";
+import { gamutToSrgb } from "../codecs/heif/colour";
+import { GAMUT_WASM_BYTES, heicDecodeBytes } from "../codecs/heif/estimate";
 import type { Probe } from "./probe";
 import { rowResizerBytes } from "./row-resize";
 
@@ -40,7 +41,10 @@ export function avifCost(p: Probe, inputBytes: number): DecodeCost {
   const perPixel = p.bitDepth > 8 ? AVIF_BYTES_PER_PIXEL_HIGH : AVIF_BYTES_PER_PIXEL;
   const wasm = 16 * MB + inputBytes + pixels * perPixel;
   const cropped = p.width === coded.width && p.height === coded.height ? 0 : p.width * p.height * 4;
-  return { peak: inputBytes + wasm + full + cropped, leftOver: full + cropped };
+  // A Display P3 / BT.2020 AVIF is converted in place, through hevc.wasm's small converter,
+  // which may run before the decoder's memory is collected.
+  const gamut = gamutToSrgb(coded) ? GAMUT_WASM_BYTES : 0;
+  return { peak: inputBytes + wasm + full + cropped + gamut, leftOver: full + cropped };
 }
 
 // ---- GIF: TypeScript LZW (codecs/gif.ts) ---------------------------------------------------

@@ -1,8 +1,9 @@
 import hevcWasm from "../../wasm/hevc/hevc.wasm";
 import jpegWasm from "../../wasm/jpeg-turbo/jpeg-turbo.wasm";
-import { decodeAvif } from "../codecs/avif";
+import { avifToSrgb, decodeAvif } from "../codecs/avif";
 import { decodeGifFirstFrame, GifError } from "../codecs/gif";
 import { HeifError } from "../codecs/heif/boxes";
+import { gamutToSrgb } from "../codecs/heif/colour";
 import { heicDecodeBytes } from "../codecs/heif/estimate";
 import { decodeHeicFit } from "../codecs/heif/heic";
 import { HevcError } from "../codecs/hevc";
@@ -316,7 +317,15 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
         `The AVIF decodes to ${value.width}x${value.height} but its header says ${coded.width}x${coded.height}`,
       );
     }
-    return cropRgba(value, crop);
+    const shown = cropRgba(value, crop);
+    // Display P3 / BT.2020 AVIFs: libavif hands back their primaries' values as they are.
+    const gamut = gamutToSrgb(coded);
+    if (gamut) {
+      const cropped = shown === value ? 0 : shown.data.byteLength;
+      const wasm = avifToSrgb(shown, gamut, hevcWasm);
+      meter.note(bytes.byteLength + value.data.byteLength + cropped + wasm);
+    }
+    return shown;
   }
   try {
     // The decoder refuses to grow past what the estimate gave it.

@@ -341,6 +341,41 @@ static inline uint8_t encode8(float v) {
 }
 
 /**
+ * Writes one pixel's R'G'B' (0..1, sRGB-like transfer) as sRGB8: through the gamut matrix
+ * in linear light when dr_set_color was given one. The one place the rule lives: HEIC rows
+ * (dr_rows) and other decoders' RGBA8 output (dr_gamut_rgba8) both come through here.
+ */
+static inline void put_rgb8(uint8_t* o, float R, float G, float B) {
+  if (gamut) {
+    float lr = to_linear[(int)(clamp01(R) * LUT_SIZE + 0.5f)];
+    float lg = to_linear[(int)(clamp01(G) * LUT_SIZE + 0.5f)];
+    float lb = to_linear[(int)(clamp01(B) * LUT_SIZE + 0.5f)];
+    R = gm[0] * lr + gm[1] * lg + gm[2] * lb;
+    G = gm[3] * lr + gm[4] * lg + gm[5] * lb;
+    B = gm[6] * lr + gm[7] * lg + gm[8] * lb;
+  }
+  o[0] = encode8(R);
+  o[1] = encode8(G);
+  o[2] = encode8(B);
+}
+
+/**
+ * Converts `n` RGBA8 pixels at `px` in place to sRGB primaries with the gamut dr_set_color
+ * set (alpha untouched): for decoders that hand back RGBA of another gamut (AVIF through
+ * libavif). Without a gamut it leaves the pixels as they are.
+ */
+EXPORT(dr_gamut_rgba8) int dr_gamut_rgba8(uint8_t* px, int n) {
+  if (n < 0) return DR_BAD_ARGUMENT;
+  if (!gamut) return DR_OK;
+  const float s = 1.0f / 255.0f;
+  for (int i = 0; i < n; i++) {
+    uint8_t* p = px + (size_t)i * 4;
+    put_rgb8(p, (float)p[0] * s, (float)p[1] * s, (float)p[2] * s);
+  }
+  return DR_OK;
+}
+
+/**
  * Converts image rows [y, y + n), columns [x0, x0 + w), to RGBA8 at `out` (w * 4 bytes per
  * row). Both bands (alpha when present) must hold those rows. Chroma is upsampled by
  * nearest sample: the rows are about to be area-averaged down to a preview anyway.
@@ -386,17 +421,7 @@ EXPORT(dr_rows) int dr_rows(int y, int n, int x0, int w, uint8_t* out) {
           B = Y + cbb * Cb;
         }
       }
-      if (gamut) {
-        float lr = to_linear[(int)(clamp01(R) * LUT_SIZE + 0.5f)];
-        float lg = to_linear[(int)(clamp01(G) * LUT_SIZE + 0.5f)];
-        float lb = to_linear[(int)(clamp01(B) * LUT_SIZE + 0.5f)];
-        R = gm[0] * lr + gm[1] * lg + gm[2] * lb;
-        G = gm[3] * lr + gm[4] * lg + gm[5] * lb;
-        B = gm[6] * lr + gm[7] * lg + gm[8] * lb;
-      }
-      o[i * 4] = encode8(R);
-      o[i * 4 + 1] = encode8(G);
-      o[i * 4 + 2] = encode8(B);
+      put_rgb8(o + i * 4, R, G, B);
       if (a) {
         int av = sample(a, 0, x, y + r - a->y0);
         o[i * 4 + 3] = (uint8_t)(ashift ? av >> ashift : av);

@@ -41,3 +41,10 @@ export function heicDecodeBytes(h: HeifProbe, inputBytes: number, cropWidth: num
   // The allocator's slack and WASM's page-granular growth.
   return Math.ceil(wasm * 1.15);
 }
+
+/**
+ * WASM memory of hevc.wasm used only as a gamut converter (AVIF's Display P3 to sRGB,
+ * codecs/avif.ts): its 2 MB start, a 256 KB chunk buffer and the allocator's slack. Also
+ * the converter's ceiling, so what the estimate counts is what it may use.
+ */
+export const GAMUT_WASM_BYTES = 4 * MB;
