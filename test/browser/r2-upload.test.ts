@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium, type Page } from "playwright-core";
-import sharp from "sharp";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without declarations
 import { readConfigs, readUploadCors } from "../../scripts/lib/deploy-config.mjs";
@@ -13,6 +12,15 @@ import { LOCAL_S3_PATH, localS3Credentials } from "../../scripts/lib/local-s3.mj
 import { freePort, login, startStack } from "../../scripts/lib/stack.mjs";
 import { config } from "../../workers/api/src/lib/config";
 import { signUpload } from "../../workers/api/src/lib/upload-urls";
+import {
+  freshPage,
+  hasChromium,
+  launchBrowser,
+  seededPng,
+  signIn,
+  waitForCount,
+  writeImages,
+} from "./kit";
 
 // The production upload path (UPLOAD_MODE=r2) from Debian's Chromium, cross-origin:
 // the page on http://localhost:PORT asks the api for presigned S3 PutObject URLs, signed
@@ -43,12 +51,6 @@ import { signUpload } from "../../workers/api/src/lib/upload-urls";
 //   that the S3 endpoint accepted and posts its key to POST /api/dev/r2-notification
 //   (dev only), which sends the message R2 would send for the object as it is in the bucket.
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(`browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
-}
-
 type Stack = { url: string; stop: () => Promise<void> };
 type Upload = { url: string; method: string; headers: Record<string, string>; expiresAt: string };
 type PlannedFile = { clientId: string; assetId: string; status: string; upload?: Upload };
@@ -59,7 +61,8 @@ let s3Origin = "";
 let pageOrigin = "";
 let imagesDir = "";
 let profileDir = "";
-let persistent: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
+let persistent: BrowserContext | undefined;
+const makeImages = (prefix: string, n: number) => writeImages(imagesDir, prefix, n, "r2-");
 /** Keys the S3 endpoint stored, in order: what R2's notifications would have reported. */
 const notified: string[] = [];
 
@@ -75,17 +78,7 @@ describe.skipIf(!hasChromium)("production upload path (presigned PUT to R2's S3 
       sweepSeconds: 5,
       env: { DARKROOM_UPLOAD_MODE: "r2", DARKROOM_UPLOAD_ORIGIN: s3Origin },
     });
-    persistent = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-      ],
-    });
+    persistent = await launchBrowser(profileDir);
   });
 
   afterAll(async () => {
@@ -156,7 +149,7 @@ describe.skipIf(!hasChromium)("production upload path (presigned PUT to R2's S3 
   it("refuses a wrong length, type or checksum header, an expired URL and a second PUT; stores only the right one", async () => {
     const page = await newPage();
     const token = await login(stack?.url, "r2-bob");
-    const bytes = await imageBytes("refused", 0);
+    const bytes = await seededPng("r2-refused0");
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     const planned = await planUpload(token, { name: "refused.png", bytes, sha256 });
     const upload = planned.upload;
@@ -236,7 +229,7 @@ describe.skipIf(!hasChromium)("production upload path (presigned PUT to R2's S3 
     const files = names.map((n) => path.join(imagesDir, `recover-${n}`));
     const bytesOf = new Map<string, Buffer>();
     for (const [i, f] of files.entries()) {
-      const bytes = await imageBytes("recover", i);
+      const bytes = await seededPng(`r2-recover${i}`);
       writeFileSync(f, bytes);
       bytesOf.set(names[i] ?? "", bytes);
     }
@@ -453,67 +446,15 @@ async function putFromPage(
   return { status: res.status, code, message };
 }
 
-async function newPage(): Promise<Page> {
-  if (!persistent) throw new Error("no browser");
-  const page = await persistent.newPage();
-  page.on("pageerror", (e) => console.error("page error:", e.message));
+function newPage(): Promise<Page> {
   // The bridge for the page's own PUTs: every object the S3 endpoint accepted is notified.
-  page.on("response", (res) => {
-    if (res.request().method() === "PUT" && isS3(res.url()) && res.status() === 200) {
-      void notify(objectKey(res.url())).catch((err) => console.error(String(err)));
-    }
-  });
-  await page.goto(`${pageOrigin}/`);
-  await page.evaluate(async () => {
-    localStorage.clear();
-    await new Promise((r) => {
-      const req = indexedDB.deleteDatabase("darkroom");
-      req.onsuccess = req.onerror = req.onblocked = () => r(null);
-    });
-  });
-  await page.reload();
-  return page;
-}
-
-async function signIn(page: Page, user: string): Promise<void> {
-  await page.getByTestId("user").fill(user);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByTestId("dropzone").waitFor();
-}
-
-async function waitForCount(page: Page, stage: string, want: string): Promise<void> {
-  await expect
-    .poll(
-      async () => {
-        const el = page.getByTestId(`count-${stage}`);
-        return (await el.count()) > 0 ? ((await el.textContent()) ?? "").trim() : "";
-      },
-      { timeout: 90_000, interval: 500 },
-    )
-    .toBe(want);
-}
-
-async function makeImages(prefix: string, n: number): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const file = path.join(imagesDir, `${prefix}-${i}.png`);
-    writeFileSync(file, await imageBytes(prefix, i));
-    out.push(file);
-  }
-  return out;
+  return freshPage(persistent, pageOrigin, (page) =>
+    page.on("response", (res) => {
+      if (res.request().method() === "PUT" && isS3(res.url()) && res.status() === 200) {
+        void notify(objectKey(res.url())).catch((err) => console.error(String(err)));
+      }
+    }),
+  );
 }
 
 /** A distinct small PNG per (prefix, i): random pixels from a seeded generator. */
-function imageBytes(prefix: string, i: number): Promise<Buffer> {
-  const w = 80;
-  const h = 60;
-  const px = Buffer.alloc(w * h * 3);
-  let seed = [...`r2-${prefix}${i}`].reduce((a, c) => (a * 31 + c.charCodeAt(0)) >>> 0, 11);
-  for (let j = 0; j < px.length; j++) {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    px[j] = seed >>> 24;
-  }
-  return sharp(px, { raw: { width: w, height: h, channels: 3 } })
-    .png()
-    .toBuffer();
-}
