@@ -1,6 +1,9 @@
 import { AVIF_BRANDS, HEIC_BRANDS, HEIF_BRANDS } from "@darkroom/shared";
-import { ftypBrands, HeifError, type HeifFile, parseHeif } from "../codecs/heif/boxes";
+import { parseHeif } from "../codecs/heif/container";
+import { HeifError } from "../codecs/heif/errors";
 import { heifGeometry } from "../codecs/heif/geometry";
+import { ftypBrands } from "../codecs/heif/reader";
+import type { HeifFile } from "../codecs/heif/types";
 import { ImageError } from "./errors";
 
 /**

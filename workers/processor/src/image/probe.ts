@@ -1,5 +1,5 @@
 import { GifError, gifScreen, readGifHeader } from "../codecs/gif";
-import { HeifNeedsMore } from "../codecs/heif/boxes";
+import { HeifNeedsMore } from "../codecs/heif/errors";
 import { PngError, PngLimitError, pngLayout } from "../codecs/png-stream";
 import { ImageError } from "./errors";
 import { JPEG_MAX_SCANS } from "./limits";

@@ -1,4 +1,4 @@
-import type { Nclx } from "./boxes";
+import type { Nclx } from "./types";
 
 /**
  * Which YCbCr matrix, range and gamut conversion a HEIF image needs to come out as sRGB.

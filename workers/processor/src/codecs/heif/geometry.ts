@@ -1,4 +1,5 @@
-import { HeifError, type Transform } from "./boxes";
+import { HeifError } from "./errors";
+import type { Transform } from "./types";
 
 /**
  * HEIF's transformative properties (clap, irot, imir, applied in the order listed) folded

@@ -1,10 +1,12 @@
 import type { Rgba } from "../../image/rgba";
 import { RowResizer } from "../../image/row-resize";
 import { createHevcDecoder, type HevcDecoder, HevcError } from "../hevc";
-import { codedBytes, HeifError, type HeifFile, type HeifImageItem } from "./boxes";
 import { colourPlan } from "./colour";
+import { HeifError } from "./errors";
 import { heifGeometry } from "./geometry";
+import { codedBytes } from "./items";
 import { spsPictureSize } from "./sps";
+import type { HeifFile, HeifImageItem } from "./types";
 
 /** Rows converted per call into WASM (one call per tile row would need a tile row of RGBA). */
 const ROWS_PER_CALL = 16;

@@ -4,7 +4,7 @@
 //     workers/processor/wasm/hevc/bench-notes/measure.ts --outfile=/tmp/hevc-measure.mjs
 //   node_modules/.bin/node /tmp/hevc-measure.mjs workers/processor/wasm/hevc/hevc.wasm FILE.heic...
 import { readFileSync } from "node:fs";
-import { parseHeif } from "../../../src/codecs/heif/boxes";
+import { parseHeif } from "../../../src/codecs/heif/container";
 import { decodeHeicFit } from "../../../src/codecs/heif/heic";
 import { fitLongEdge } from "../../../src/image/resize";
 

@@ -1,0 +1,285 @@
+/**
+ * The HEIF container (ISO/IEC 23008-12 on ISOBMFF, ISO/IEC 14496-12): just enough of it to
+ * find the primary image, its coded data (one HEVC/AV1 image, or the tiles of a grid), its
+ * properties (size, transforms, colour, codec configuration), its alpha plane and its
+ * EXIF block. Everything else (thumbnails, depth maps, HDR gain maps, XMP) is skipped
+ * without being read. Every length is checked against the file before it is used, and
+ * every count against a cap, so a hostile file costs at most a pass over its box headers.
+ */
+import { HEIF_LIMITS, HeifError, HeifNeedsMore } from "./errors";
+import {
+  type Item,
+  itemData,
+  type Loc,
+  parseItems,
+  parseLocations,
+  parsePrimaryId,
+  parseRefs,
+  type Ref,
+} from "./items";
+import {
+  type ImageProperties,
+  type PropertyTables,
+  parseProperties,
+  propertiesOf,
+  readImageProperties,
+} from "./properties";
+import { ascii, type Box, children, ftypBrands, Reader } from "./reader";
+import type { HeifFile, HeifImageItem } from "./types";
+
+/** The meta box's tables, read once; every item's description looks things up in them. */
+type Meta = {
+  b: Uint8Array;
+  fileBytes: number;
+  codec: "hvc1" | "av01";
+  items: Map<number, Item>;
+  locs: Map<number, Loc>;
+  idat: Box | undefined;
+  refs: Ref[];
+  properties: PropertyTables;
+};
+
+/**
+ * Parses the container. `codec`: which coded images the caller decodes (hvc1 for HEIC,
+ * av01 for AVIF): the primary image must be of that kind or a grid of it.
+ */
+export function parseHeif(b: Uint8Array, codec: "hvc1" | "av01", fileBytes = b.length): HeifFile {
+  const { ftyp, meta } = metaBoxes(b, fileBytes);
+  const find = (t: string) => meta.find((x) => x.type === t);
+
+  const hdlr = find("hdlr");
+  if (!hdlr || ascii(b, hdlr.body + 8, 4) !== "pict") {
+    throw new HeifError("corrupt", "The HEIF meta box is not a picture (hdlr)");
+  }
+  const primaryId = parsePrimaryId(b, find("pitm"));
+  const m: Meta = {
+    b,
+    fileBytes,
+    codec,
+    items: parseItems(b, find("iinf")),
+    locs: parseLocations(b, find("iloc")),
+    idat: find("idat"),
+    refs: parseRefs(b, find("iref")),
+    properties: parseProperties(b, find("iprp")),
+  };
+
+  const primary = describeItem(m, primaryId, 0);
+  const alpha = findAlpha(m, primary);
+  const exif = findExif(m, primaryId);
+  return { majorBrand: ftyp.major, brands: ftyp.brands, primary, alpha, exif };
+}
+
+/** The ftyp brands and the children of the meta box, which must lie within `b`. */
+function metaBoxes(
+  b: Uint8Array,
+  fileBytes: number,
+): { ftyp: NonNullable<ReturnType<typeof ftypBrands>>; meta: Box[] } {
+  const top = children(b, 0, fileBytes, "file");
+  const ftyp = ftypBrands(b);
+  if (!ftyp) throw new HeifError("corrupt", "The HEIF file has no ftyp box");
+  const metaBox = top.find((x) => x.type === "meta");
+  if (metaBox && metaBox.end > b.length)
+    throw new HeifNeedsMore("the meta box ends past the prefix");
+  if (!metaBox) {
+    if (b.length < fileBytes) throw new HeifNeedsMore("no meta box in the prefix");
+    if (top.some((x) => x.type === "moov")) {
+      throw new HeifError(
+        "unsupported",
+        "This HEIF file is an image sequence (burst or animation) without a still image; export the photo you want as a still HEIC or JPEG",
+      );
+    }
+    throw new HeifError(
+      "corrupt",
+      "The HEIF file has no meta box (truncated, or not a HEIF image)",
+    );
+  }
+  // meta is a FullBox: 4 bytes of version and flags before its children.
+  return { ftyp, meta: children(b, metaBox.body + 4, metaBox.end, "meta") };
+}
+
+function describeItem(m: Meta, id: number, depth: number): HeifImageItem {
+  const item = m.items.get(id);
+  if (!item) throw new HeifError("corrupt", `The HEIF file's image ${id} is not in its item list`);
+  const props = readImageProperties(propertiesOf(m.properties, id));
+  if (item.type === "grid") return describeGrid(m, id, depth, props);
+  return describeCoded(m, item, props);
+}
+
+/** A grid: its descriptor, its tiles (dimg, in raster order), checked to cover its output. */
+function describeGrid(m: Meta, id: number, depth: number, props: ImageProperties): HeifImageItem {
+  const { codec } = m;
+  if (depth > 0) throw new HeifError("unsupported", "HEIF grids of grids are not supported");
+  const data = itemData(m.locs, m.idat, m.fileBytes, id);
+  const first = data.extents[0];
+  if (!first || data.length < 8)
+    throw new HeifError("corrupt", "The HEIF grid descriptor is cut short");
+  const r = new Reader(m.b, first.offset, first.offset + first.length, "grid");
+  r.u8();
+  const flags = r.u8();
+  const rows = r.u8() + 1;
+  const columns = r.u8() + 1;
+  const outW = flags & 1 ? r.u32() : r.u16();
+  const outH = flags & 1 ? r.u32() : r.u16();
+  const tileIds = m.refs.find((x) => x.type === "dimg" && x.from === id)?.to ?? [];
+  if (rows * columns > HEIF_LIMITS.maxTiles) {
+    throw new HeifError(
+      "too-large",
+      `The HEIF grid has ${rows * columns} tiles; at most ${HEIF_LIMITS.maxTiles} are accepted`,
+    );
+  }
+  if (tileIds.length !== rows * columns) {
+    throw new HeifError(
+      "corrupt",
+      `The HEIF grid is ${columns}x${rows} but lists ${tileIds.length} tiles`,
+    );
+  }
+  const tiles = tileIds.map((t) => describeItem(m, t, depth + 1));
+  const t0 = tiles[0];
+  if (!t0) throw new HeifError("corrupt", "The HEIF grid has no tiles");
+  for (const t of tiles) {
+    if (t.type !== codec)
+      throw new HeifError("unsupported", `A HEIF grid tile is ${t.type}, not ${codec}`);
+    if (t.width !== t0.width || t.height !== t0.height) {
+      throw new HeifError("corrupt", "The HEIF grid's tiles differ in size");
+    }
+    if (t.transforms.length > 0)
+      throw new HeifError(
+        "unsupported",
+        "HEIF grid tiles with their own transforms are not supported",
+      );
+  }
+  // The tiles must cover the output and no tile column or row may lie wholly outside it.
+  if (
+    outW === 0 ||
+    outH === 0 ||
+    t0.width * columns < outW ||
+    t0.height * rows < outH ||
+    t0.width * (columns - 1) >= outW ||
+    t0.height * (rows - 1) >= outH
+  ) {
+    throw new HeifError(
+      "corrupt",
+      `The HEIF grid's ${columns}x${rows} tiles of ${t0.width}x${t0.height} do not cover its ${outW}x${outH} image`,
+    );
+  }
+  const { width, height } = props;
+  if (width && height && (width !== outW || height !== outH)) {
+    throw new HeifError(
+      "corrupt",
+      `The HEIF grid says ${outW}x${outH} but its ispe says ${width}x${height}`,
+    );
+  }
+  return {
+    id,
+    type: "grid",
+    width: outW,
+    height: outH,
+    hvcC: null,
+    av1C: null,
+    nclx: props.nclx ?? t0.nclx,
+    icc: props.icc ?? t0.icc,
+    transforms: props.transforms,
+    bitDepth: props.bitDepth ?? t0.bitDepth,
+    coded: null,
+    grid: { rows, columns, tiles },
+  };
+}
+
+/** A single coded image (a tile or a whole photo) of the caller's codec, within the limits. */
+function describeCoded(m: Meta, item: Item, props: ImageProperties): HeifImageItem {
+  const { codec } = m;
+  const { id } = item;
+  const { width, height, hvcC, av1C } = props;
+  if (item.type !== codec) {
+    throw new HeifError(
+      "unsupported",
+      item.type === "hvc1" || item.type === "av01"
+        ? `The file's ftyp says ${codec === "hvc1" ? "HEIC" : "AVIF"} but its image is ${item.type === "hvc1" ? "HEVC" : "AV1"}`
+        : `HEIF images coded as ${item.type.replace(/[^\x20-\x7e]/g, "?")} are not supported`,
+    );
+  }
+  if (!width || !height) throw new HeifError("corrupt", `The HEIF image ${id} has no size (ispe)`);
+  if (width > HEIF_LIMITS.maxCodedEdge || height > HEIF_LIMITS.maxCodedEdge) {
+    throw new HeifError(
+      "too-large",
+      `A HEIF coded image of ${width}x${height} is larger than ${HEIF_LIMITS.maxCodedEdge} pixels on an edge`,
+    );
+  }
+  if (codec === "hvc1" && !hvcC) {
+    throw new HeifError("corrupt", "The HEIC image has no decoder configuration (hvcC)");
+  }
+  if (codec === "av01" && !av1C) {
+    throw new HeifError("corrupt", "The AVIF image has no decoder configuration (av1C)");
+  }
+  return {
+    id,
+    type: codec,
+    width,
+    height,
+    hvcC,
+    av1C,
+    nclx: props.nclx,
+    icc: props.icc,
+    transforms: props.transforms,
+    bitDepth: props.bitDepth,
+    coded: itemData(m.locs, m.idat, m.fileBytes, id),
+    grid: null,
+  };
+}
+
+/**
+ * Alpha: an auxiliary image (auxl → primary) whose auxC type says alpha. Other
+ * auxiliaries (depth, HDR gain maps) and thumbnails are never described or decoded.
+ */
+function findAlpha(m: Meta, primary: HeifImageItem): HeifImageItem | null {
+  for (const ref of m.refs) {
+    if (ref.type !== "auxl" || !ref.to.includes(primary.id)) continue;
+    const auxC = propertiesOf(m.properties, ref.from).find((p) => p.type === "auxC");
+    if (!auxC) continue;
+    const r = auxC.r();
+    r.u32();
+    const urn = r.cstring();
+    if (
+      urn === "urn:mpeg:hevc:2015:auxid:1" ||
+      urn === "urn:mpeg:mpegB:cicp:systems:auxiliary:alpha"
+    ) {
+      const a = describeItem(m, ref.from, 0);
+      if (a.width !== primary.width || a.height !== primary.height) {
+        throw new HeifError(
+          "unsupported",
+          "A HEIF alpha plane of another size than its image is not supported",
+        );
+      }
+      return a;
+    }
+  }
+  return null;
+}
+
+/**
+ * EXIF: an "Exif" item describing (cdsc) the primary image; 4 bytes give the offset of
+ * the TIFF header within what follows.
+ */
+function findExif(m: Meta, primaryId: number): Uint8Array | null {
+  const { b } = m;
+  for (const ref of m.refs) {
+    if (
+      ref.type !== "cdsc" ||
+      !ref.to.includes(primaryId) ||
+      m.items.get(ref.from)?.type !== "Exif"
+    )
+      continue;
+    try {
+      const d = itemData(m.locs, m.idat, m.fileBytes, ref.from);
+      const x = d.extents[0];
+      if (!x || d.extents.length !== 1 || x.length < 8 || x.length > 1024 * 1024) continue;
+      if (x.offset + x.length > b.length) continue; // past a prefix: read from the whole file
+      const off = new Reader(b, x.offset, x.offset + x.length, "Exif").u32();
+      if (off + 4 + 8 <= x.length) return b.subarray(x.offset + 4 + off, x.offset + x.length);
+    } catch {
+      // metadata is best effort: a broken EXIF item never fails the photo
+    }
+    return null;
+  }
+  return null;
+}
