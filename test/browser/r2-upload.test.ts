@@ -307,7 +307,27 @@ describe.skipIf(!hasChromium)("production upload path (presigned PUT to R2's S3 
         record(assetId, "connection reset");
         return route.abort("connectionreset");
       }
-      const res = await route.fetch(override);
+      // The local endpoint may refuse a request before it has read the body, then close
+      // the connection (Playwright's fetch, unlike Chromium's own network stack, fails
+      // with ECONNRESET while still sending) or answer 500 for the torn request. Those
+      // are the emulator's, not R2's: ask again with the same request, since the refusal
+      // is what the page must see. Should it keep failing, the page gets a reset rather
+      // than a request that never ends.
+      let res: Awaited<ReturnType<typeof route.fetch>> | undefined;
+      for (let tries = 0; tries < 5; tries++) {
+        try {
+          res = await route.fetch(override);
+        } catch (err) {
+          if (!/ECONNRESET|socket hang up/.test(String(err))) throw err;
+          res = undefined;
+          continue;
+        }
+        if (!(faulty && res.status() >= 500)) break;
+      }
+      if (!res) {
+        record(assetId, "connection reset by the endpoint");
+        return route.abort("connectionreset");
+      }
       const body = res.status() === 200 ? "" : await res.text();
       const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
       if (res.status() === 200) await notify(key);
