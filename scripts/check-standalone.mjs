@@ -7,6 +7,7 @@
 //   folder (code: `new URL(…, import.meta.url)`, imports, tsconfig `extends`) and,
 //   for the prose at the top and in docs/ (written from the root's point of view), from
 //   the root too, unless it names a file that exists from the file's folder (a link).
+// - source of one workspace package importing another's files by a relative path.
 // Binary files are skipped. Run by .ci/run; tested in test/scripts/check-standalone.test.ts.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -16,6 +17,10 @@ import { fileURLToPath } from "node:url";
 const MACHINE_PATH =
   /(?<![\w.~-])(?:\/(?:work|home|root|Users|mnt|tmp\/bash_jobs)\/[\w.-]|[A-Z]:\\\\?[\w])/;
 const CLIMB = /(?<![\w./-])((?:\.\.\/)+)([\w@./-]*)/g;
+
+/** The workspace a path lies in (packages/x, workers/x, web), or null. */
+const workspaceOf = (rel) => /^(?:(?:packages|workers)\/[^/]+|web)(?=\/)/.exec(rel)?.[0] ?? null;
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)["'](\.{1,2}\/[^"']*)["']/g;
 
 const outside = (root, p) => {
   const rel = path.relative(root, p);
@@ -27,7 +32,19 @@ export function problems(root, file, text) {
   const out = [];
   const dir = path.dirname(path.join(root, file));
   const fromRoot = !file.includes("/") || file.startsWith("docs/");
+  // Source (not tests) of one workspace package reaching into another's files by a
+  // relative path: it works in this checkout only; import the package by its name.
+  const home = /\/(?:src)\//.test(file) ? workspaceOf(file) : null;
   text.split("\n").forEach((line, i) => {
+    if (home) {
+      for (const m of line.matchAll(IMPORT)) {
+        const target = workspaceOf(path.relative(root, path.resolve(dir, m[1] ?? "")));
+        if (target && target !== home)
+          out.push(
+            `${file}:${i + 1}: ${m[1]} reaches into ${target}; import it by its package name`,
+          );
+      }
+    }
     const machine = line.match(MACHINE_PATH);
     if (machine) out.push(`${file}:${i + 1}: absolute path of a machine (${machine[0]}…)`);
     for (const m of line.matchAll(CLIMB)) {

@@ -37,6 +37,16 @@ describe("check-standalone", () => {
     ).toHaveLength(1);
   });
 
+  it("refuses a package's source importing another package's files by path", () => {
+    const text = `import { sniffImageType } from "${up(2)}shared/src/image-types.mjs";`;
+    expect(problems("/r", "packages/cli/src/files.mjs", text)).toEqual([
+      `packages/cli/src/files.mjs:1: ${up(2)}shared/src/image-types.mjs reaches into packages/shared; import it by its package name`,
+    ]);
+    expect(
+      problems("/r", "packages/cli/src/files.mjs", 'import { scan } from "./scan.mjs";'),
+    ).toEqual([]);
+  });
+
   it("accepts references that stay inside", () => {
     expect(problems("/r", "workers/api/tsconfig.json", '"extends": "../../tsconfig.json"')).toEqual(
       [],

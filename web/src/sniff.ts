@@ -8,7 +8,7 @@ import {
   IMAGE_ACCEPT_ATTRIBUTE,
   SNIFF_BYTES,
   sniffImageType,
-} from "../../packages/shared/src/image-types.mjs";
+} from "@darkroom/shared/image-types";
 
 export const ACCEPTED = ACCEPTED_IMAGE_TYPES;
 export type AcceptedType = AcceptedImageType;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { SNIFF_BYTES, sniffImageType } from "../../shared/src/image-types.mjs";
+import { SNIFF_BYTES, sniffImageType } from "@darkroom/shared/image-types";
 import { MANIFEST_NAME } from "./manifest.mjs";
 
 /**

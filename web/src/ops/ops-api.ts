@@ -1,6 +1,6 @@
 // The ops API as the Ops tab uses it; an operator is whoever GET /api/ops/metrics answers.
-import type { FailureStage } from "../../../packages/shared/src/assets";
-import type { OpsMetrics, OpsWindow } from "../../../packages/shared/src/ops";
+import type { FailureStage } from "@darkroom/shared/assets";
+import type { OpsMetrics, OpsWindow } from "@darkroom/shared/ops";
 import { ApiError, type Asset, request } from "../api";
 
 export type OpsAsset = Asset & {

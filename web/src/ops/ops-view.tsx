@@ -1,6 +1,6 @@
 // The Ops tab: the pipeline for everyone, for operators only (the API answers others 404).
-import { useEffect, useState } from "preact/hooks";
-import type { FailureStage } from "../../../packages/shared/src/assets";
+
+import type { FailureStage } from "@darkroom/shared/assets";
 import {
   type LatencySeries,
   latencySeries,
@@ -8,7 +8,8 @@ import {
   type OpsMetrics,
   type OpsWindow,
   waitingStages,
-} from "../../../packages/shared/src/ops";
+} from "@darkroom/shared/ops";
+import { useEffect, useState } from "preact/hooks";
 import { LineChart, PercentileBars } from "./charts";
 import { ago, duration, rate } from "./format";
 import { isOperator, type OpsAsset, opsApi } from "./ops-api";
