@@ -3,7 +3,6 @@ import { aiBreaker, DEFAULT_BREAKER_POLICY, searchText } from "@darkroom/shared"
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { redescribeSkipped } from "../../api/src/sweep-redescribe";
 import { processMessage } from "../src/process-embed";
-import { type AiCall, type AiTestDoubleEntrypoint, aiBinding } from "./ai-test-double-entrypoint";
 import {
   assetRow,
   type Delivery,
@@ -15,21 +14,13 @@ import {
   processedAsset,
   searchData,
   seedUser,
+  withAi,
 } from "./helpers";
 
 afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
-
-/** An env whose AI is a test double of one behaviour, recording its calls. */
-function withAi(
-  service: Service<AiTestDoubleEntrypoint>,
-  breaker = isolatedBreaker(),
-): { env: Env; calls: AiCall[] } {
-  const calls: AiCall[] = [];
-  return { env: { ...env, AI: aiBinding(service, calls), AI_BREAKER: breaker }, calls };
-}
 
 function skipped(row: { caption_skipped: string | null } | null): {
   code: string;

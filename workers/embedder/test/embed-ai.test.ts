@@ -3,7 +3,6 @@ import { searchAssets } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { messageLines } from "../../../test/workerd/queue-helpers";
 import { processMessage } from "../src/process-embed";
-import { type AiTestDoubleEntrypoint, aiBinding } from "./ai-test-double-entrypoint";
 import {
   assetRow,
   deliver,
@@ -15,16 +14,12 @@ import {
   processedAsset,
   searchData,
   seedUser,
+  withAi,
 } from "./helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** The env with the AI binding bound to a test double of the given behaviour. */
-function withAi(service: Service<AiTestDoubleEntrypoint>, breaker = isolatedBreaker()): Env {
-  return { ...env, AI: aiBinding(service), AI_BREAKER: breaker };
-}
 
 describe("embedding with the AI binding (through its test double)", () => {
   it("stores the caption and labels, and indexes their semantic vector", async () => {
@@ -34,7 +29,7 @@ describe("embedding with the AI binding (through its test double)", () => {
     const result = await deliver(
       EMBED,
       [{ id: "m", body: embedMessage(user.uid, assetId) }],
-      withAi(env.AI_TEST_DOUBLE),
+      withAi(env.AI_TEST_DOUBLE).env,
     );
 
     expect(result.explicitAcks).toEqual(["m"]);
@@ -53,7 +48,7 @@ describe("embedding with the AI binding (through its test double)", () => {
   it("finds photos by what they show: the query is embedded like the captions", async () => {
     const user = await seedUser();
     const other = await seedUser();
-    const ai = withAi(env.AI_TEST_DOUBLE);
+    const ai = withAi(env.AI_TEST_DOUBLE).env;
     const ids: Record<string, string> = {};
     for (const name of ["waterfall", "concert", "park"] as const) {
       ids[name] = await processedAsset(user, `${name}.thumb.webp`);
@@ -83,7 +78,7 @@ describe("embedding with the AI binding (through its test double)", () => {
       const failing = await deliver(
         EMBED,
         [{ id: "m", body: embedMessage(user.uid, assetId), attempts: 2 }],
-        withAi(env[binding]),
+        withAi(env[binding]).env,
       );
 
       expect(failing.explicitAcks).toEqual([]);
@@ -114,7 +109,7 @@ describe("embedding with the AI binding (through its test double)", () => {
       const retried = await deliver(
         EMBED,
         [{ id: "m", body: embedMessage(user.uid, assetId), attempts: 3 }],
-        withAi(env.AI_TEST_DOUBLE),
+        withAi(env.AI_TEST_DOUBLE).env,
       );
 
       expect(retried.explicitAcks).toEqual(["m"]);
@@ -130,7 +125,7 @@ describe("embedding with the AI binding (through its test double)", () => {
     const result = await deliver(
       EMBED,
       [{ id: "m", body: embedMessage(user.uid, assetId) }],
-      withAi(env.AI_TEST_DOUBLE_REJECTS_IMAGE),
+      withAi(env.AI_TEST_DOUBLE_REJECTS_IMAGE).env,
     );
 
     expect(result.explicitAcks).toEqual(["m"]);
@@ -161,11 +156,11 @@ describe("embedding with the AI binding (through its test double)", () => {
   it("falls back to full-text search when AI is rate-limited at query time", async () => {
     const user = await seedUser();
     const assetId = await processedAsset(user, "waterfall.thumb.webp", { name: "rainforest.jpg" });
-    await processMessage(withAi(env.AI_TEST_DOUBLE), embedMessage(user.uid, assetId));
+    await processMessage(withAi(env.AI_TEST_DOUBLE).env, embedMessage(user.uid, assetId));
     vi.spyOn(console, "warn").mockImplementation(() => {});
 
     const { mode, matches } = await searchAssets(
-      withAi(env.AI_TEST_DOUBLE_RATE_LIMITED),
+      withAi(env.AI_TEST_DOUBLE_RATE_LIMITED).env,
       user.uid,
       "waterfall",
       10,

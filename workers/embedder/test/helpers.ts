@@ -4,6 +4,7 @@ import { type AssetFrame, type EmbedMessage, variantKey } from "@darkroom/shared
 import { z } from "zod";
 import { type Delivery, deliverBatch, hubEventsOf } from "../../../test/workerd/queue-helpers";
 import worker from "../src/index";
+import { type AiCall, type AiTestDoubleEntrypoint, aiBinding } from "./ai-test-double-entrypoint";
 import { type FixtureName, fixtureBytes } from "./fixtures";
 
 export const EMBED = "darkroom-embed";
@@ -159,6 +160,15 @@ export function isolatedBreaker(
   };
   // Only idFromName and get are ever called (aiBreaker in packages/shared).
   return isolated as DurableObjectNamespace;
+}
+
+/** An env whose AI is the test double of one behaviour, recording its calls. */
+export function withAi(
+  service: Service<AiTestDoubleEntrypoint>,
+  breaker = isolatedBreaker(),
+): { env: Env; calls: AiCall[] } {
+  const calls: AiCall[] = [];
+  return { env: { ...env, AI: aiBinding(service, calls), AI_BREAKER: breaker }, calls };
 }
 
 /** Runs this worker's queue handler on one delivered batch (see deliverBatch). */
