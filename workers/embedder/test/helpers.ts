@@ -28,25 +28,7 @@ type AssetRow = {
   near_duplicate_of: string | null;
 };
 
-/** A user with one batch; every test makes its own, so hubs and rows never collide. */
-export async function seedUser(): Promise<{ uid: string; batchId: string }> {
-  const uid = crypto.randomUUID();
-  const batchId = crypto.randomUUID();
-  const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO users (id, sub, created_at) VALUES (?, ?, ?)").bind(
-      uid,
-      `sub-${uid}`,
-      now,
-    ),
-    env.DB.prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)").bind(
-      batchId,
-      uid,
-      now,
-    ),
-  ]);
-  return { uid, batchId };
-}
+export { seedUser } from "../../../test/workerd/seed";
 
 export type SeedOptions = {
   size?: number;

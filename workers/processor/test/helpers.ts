@@ -23,25 +23,7 @@ type AssetRow = {
   error: string | null;
 };
 
-/** A user with one batch; every test makes its own, so hubs and rows never collide. */
-export async function seedUser(): Promise<{ uid: string; batchId: string }> {
-  const uid = crypto.randomUUID();
-  const batchId = crypto.randomUUID();
-  const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO users (id, sub, created_at) VALUES (?, ?, ?)").bind(
-      uid,
-      `sub-${uid}`,
-      now,
-    ),
-    env.DB.prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)").bind(
-      batchId,
-      uid,
-      now,
-    ),
-  ]);
-  return { uid, batchId };
-}
+export { seedUser } from "../../../test/workerd/seed";
 
 export async function seedAsset(
   owner: { uid: string; batchId: string },

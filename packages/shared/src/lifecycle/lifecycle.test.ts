@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hubEventsOf } from "../../../../test/workerd/queue-helpers";
+import { seedUser } from "../../../../test/workerd/seed";
 import { ClaimHeld } from "../queue-loop";
 import { PermanentFailure } from "./failures";
 import { type Claim, claimStage, failExhausted, runClaimed, type StageSpec } from "./stage";
@@ -21,26 +22,15 @@ const spec: StageSpec = {
 type Row = { status: string; version: number; claimed_at: number | null; attempts: number };
 
 async function seed(status: string, claimedAt: number | null = null, version = 3) {
-  const uid = crypto.randomUUID();
-  const batchId = crypto.randomUUID();
+  const { uid, batchId } = await seedUser();
   const id = crypto.randomUUID();
   const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO users (id, sub, created_at) VALUES (?, ?, ?)").bind(
-      uid,
-      `sub-${uid}`,
-      now,
-    ),
-    env.DB.prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)").bind(
-      batchId,
-      uid,
-      now,
-    ),
-    env.DB.prepare(
-      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
-         claimed_at, created_at, updated_at)
-       VALUES (?, ?, ?, 'a.jpg', 10, 'image/jpeg', ?, ?, ?, ?, ?, ?)`,
-    ).bind(
+  await env.DB.prepare(
+    `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+       claimed_at, created_at, updated_at)
+     VALUES (?, ?, ?, 'a.jpg', 10, 'image/jpeg', ?, ?, ?, ?, ?, ?)`,
+  )
+    .bind(
       id,
       uid,
       batchId,
@@ -50,8 +40,8 @@ async function seed(status: string, claimedAt: number | null = null, version = 3
       claimedAt,
       now,
       now,
-    ),
-  ]);
+    )
+    .run();
   const lc = lifecycleFor(env, uid);
   const read = () =>
     env.DB.prepare("SELECT status, version, claimed_at, attempts FROM assets WHERE id = ?")
