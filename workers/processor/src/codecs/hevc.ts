@@ -5,6 +5,8 @@
  * hard ceiling) and WASI stubs.
  */
 
+import { wasmGlue } from "./wasm-glue";
+
 export type HevcErrorCode = "corrupt" | "unsupported" | "too-large" | "bad-argument" | "trap";
 
 export class HevcError extends Error {
@@ -48,18 +50,8 @@ export type Picture = {
   vui: { matrix: number; fullRange: boolean };
 };
 
-type WasmFn = (...args: number[]) => unknown;
-
-function fn(exports: WebAssembly.Exports, name: string): WasmFn {
-  const value = exports[name];
-  if (typeof value !== "function") throw new Error(`hevc.wasm: missing export ${name}`);
-  return value as WasmFn;
-}
-
-function i32(value: unknown): number {
-  if (typeof value !== "number") throw new Error("hevc.wasm: expected an i32 result");
-  return value;
-}
+const glue = wasmGlue("hevc.wasm");
+const { fn, i32 } = glue;
 
 class MemoryCeiling extends Error {}
 
@@ -80,27 +72,8 @@ export function createHevcDecoder(module: WebAssembly.Module, maxMemoryBytes: nu
       }
     },
   };
-  const wasi: WebAssembly.ModuleImports = {
-    proc_exit: (code: number) => {
-      throw new Error(`hevc.wasm exited with ${code}`);
-    },
-    fd_write: () => 52, // ENOSYS: libde265's rare diagnostics are not printed
-    fd_seek: () => 52,
-    fd_close: () => 52,
-  };
-  for (const imp of WebAssembly.Module.imports(module)) {
-    if (
-      !(imp.module === "env"
-        ? imp.name in env
-        : imp.module === "wasi_snapshot_preview1" && imp.name in wasi)
-    ) {
-      throw new Error(`hevc.wasm: unexpected import ${imp.module}.${imp.name}`);
-    }
-  }
-  const instance = new WebAssembly.Instance(module, { env, wasi_snapshot_preview1: wasi });
-  const ex = instance.exports;
-  if (!(ex.memory instanceof WebAssembly.Memory)) throw new Error("hevc.wasm: no memory");
-  const mem = ex.memory;
+  // libde265's rare diagnostics are not printed (the glue's WASI answers ENOSYS).
+  const { exports: ex, memory: mem } = glue.instantiate(module, env, glue.wasi());
   memory = mem;
   const malloc = fn(ex, "malloc");
   const free = fn(ex, "free");

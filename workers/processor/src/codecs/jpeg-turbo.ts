@@ -10,6 +10,8 @@
  * No `any`, no imports: runs unchanged in workerd and in Node (type stripping).
  */
 
+import { type WasmFn, wasmGlue } from "./wasm-glue";
+
 export type ScaleDenom = 1 | 2 | 4 | 8;
 
 export type JpegColorSpace = "unknown" | "grayscale" | "rgb" | "ycbcr" | "cmyk" | "ycck";
@@ -165,22 +167,9 @@ const COLOR_SPACES: readonly JpegColorSpace[] = [
 const FLAG_FAST_DCT = 1;
 const FLAG_NO_FANCY_UPSAMPLE = 2;
 
-type WasmFn = (...args: number[]) => unknown;
-
-class WasmExit extends Error {
-  override readonly name = "WasmExit";
-}
-
-function exportedFunction(exports: WebAssembly.Exports, name: string): WasmFn {
-  const value = exports[name];
-  if (typeof value !== "function") throw new Error(`jpeg-turbo.wasm: missing export ${name}`);
-  return value as WasmFn;
-}
-
-function i32(value: unknown): number {
-  if (typeof value !== "number") throw new Error("jpeg-turbo.wasm: expected an i32 result");
-  return value;
-}
+const glue = wasmGlue("jpeg-turbo.wasm");
+const { i32 } = glue;
+const exportedFunction = glue.fn;
 
 export function createJpegDecoder(
   module: WebAssembly.Module,
@@ -220,28 +209,16 @@ export function createJpegDecoder(
     },
     emscripten_notify_memory_growth: () => {},
   };
-  const wasi: WebAssembly.ModuleImports = {
-    proc_exit: (code: number) => {
-      throw new WasmExit(`jpeg-turbo.wasm exited with ${code}`);
-    },
-    fd_write: () => 52, // ENOSYS: nothing is printed
-    fd_seek: () => 52,
-    fd_close: () => 52,
-  };
+  // The trampolines setjmp needs, one per signature the module asks for.
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.module === "env" && imp.name.startsWith("invoke_")) {
       if (!/^invoke_[vi]i*$/.test(imp.name)) throw new Error(`unsupported import ${imp.name}`);
       env[imp.name] = invoke;
-    } else if (!(imp.module === "env" ? imp.name in env : imp.name in wasi)) {
-      throw new Error(`jpeg-turbo.wasm: unexpected import ${imp.module}.${imp.name}`);
     }
   }
 
-  const instance = new WebAssembly.Instance(module, { env, wasi_snapshot_preview1: wasi });
-  const ex = instance.exports;
-  const memory = ex.memory;
+  const { exports: ex, memory } = glue.instantiate(module, env, glue.wasi());
   const tableExport = ex.__indirect_function_table;
-  if (!(memory instanceof WebAssembly.Memory)) throw new Error("jpeg-turbo.wasm: no memory");
   if (!(tableExport instanceof WebAssembly.Table)) throw new Error("jpeg-turbo.wasm: no table");
   table = tableExport;
   stackSave = exportedFunction(ex, "stackSave");
