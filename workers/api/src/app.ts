@@ -4,6 +4,7 @@ import { timing } from "hono/timing";
 import { requireUser } from "./auth";
 import { HttpError } from "./errors";
 import { limitBody } from "./lib/body-limit";
+import { requireProductionConfig } from "./lib/production-config";
 import { requestLatency } from "./lib/request-latency";
 import { requireOperator } from "./ops/operators";
 import { assetRoutes } from "./routes/assets";
@@ -19,6 +20,9 @@ import type { AppEnv } from "./types";
 
 const app = new Hono<AppEnv>();
 
+// First of all: a production worker that lacks a secret or carries an unsafe var answers
+// 503 `misconfigured` naming it, /api/health included, before anything else runs.
+app.use("/api/*", requireProductionConfig);
 // Each request's time inside the worker, for Analytics Engine in production; upload
 // registration's is also kept in D1 for the ops metrics.
 app.use("/api/*", requestLatency());
