@@ -43,6 +43,20 @@ export const LIMITS = {
   maxRetries: { var: "MAX_RETRIES_PER_ASSET", default: 3, integer: true },
   /** A batch that owns no asset (only duplicates, or all deleted/expired) is swept after this. */
   emptyBatchTtlSeconds: { var: "EMPTY_BATCH_TTL_SECONDS", default: 3600 },
+  /**
+   * `pending` assets per user (registered, bytes not received yet): POST /api/uploads refuses
+   * new files past it (lib/backlog.ts). 5,000: a 2,000-photo drop registers at most 2,000
+   * before its bytes go, and the work bucket's 3,000 tokens let a script register 3,000 at
+   * once and 600 a minute after, 18,000 in the 25 min an unsent row lives: the cap, not
+   * the bucket, bounds what the sweeper must expire.
+   */
+  maxPending: { var: "MAX_PENDING_PER_USER", default: 5000, integer: true },
+  /**
+   * Batches that own no asset, made by a user within EMPTY_BATCH_TTL_SECONDS: a POST of
+   * files all uploaded already, without a batchId, is refused past it. A page or the CLI
+   * makes one batch per drop; a re-posting loop may make 60 a minute within the bucket.
+   */
+  maxEmptyBatches: { var: "MAX_EMPTY_BATCHES_PER_USER", default: 100, integer: true },
 } as const satisfies Record<
   string,
   { var: string; default: number; free?: boolean; integer?: boolean }
