@@ -26,6 +26,13 @@ export const LIMITS = {
   searchRefillPerMinute: { var: "SEARCH_RATE_REFILL_PER_MINUTE", default: 30 },
   costSearch: { var: "COST_SEARCH", default: 1, free: true },
 
+  // The "reads" bucket: reads whose cost grows with the library. GET /api/stats is a
+  // GROUP BY over every asset of the user (or of a batch); a page reads it once per drop
+  // and gets the rest from its socket's stats frames, the CLI polls it every 5 s.
+  readCapacity: { var: "READ_RATE_CAPACITY", default: 60 },
+  readRefillPerMinute: { var: "READ_RATE_REFILL_PER_MINUTE", default: 60 },
+  costStats: { var: "COST_STATS", default: 1, free: true },
+
   // The hub: WebSocket tickets, sockets and client frames, per user.
   ticketCapacity: { var: "TICKET_RATE_CAPACITY", default: 20 },
   ticketRefillPerMinute: { var: "TICKET_RATE_REFILL_PER_MINUTE", default: 10 },
@@ -109,7 +116,7 @@ export function limits(env: object): Limits {
 }
 
 /** The token buckets each user's hub keeps, and the policy of each. */
-export const bucketNames = ["work", "search", "tickets", "frames"] as const;
+export const bucketNames = ["work", "search", "reads", "tickets", "frames"] as const;
 export type BucketName = (typeof bucketNames)[number];
 export type BucketPolicy = { capacity: number; refillPerMinute: number };
 
@@ -117,6 +124,7 @@ export function bucketPolicies(l: Limits): Record<BucketName, BucketPolicy> {
   return {
     work: { capacity: l.workCapacity, refillPerMinute: l.workRefillPerMinute },
     search: { capacity: l.searchCapacity, refillPerMinute: l.searchRefillPerMinute },
+    reads: { capacity: l.readCapacity, refillPerMinute: l.readRefillPerMinute },
     tickets: { capacity: l.ticketCapacity, refillPerMinute: l.ticketRefillPerMinute },
     frames: { capacity: l.frameCapacity, refillPerMinute: l.frameRefillPerMinute },
   };
