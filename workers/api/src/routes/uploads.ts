@@ -53,9 +53,10 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
   const d = storeFor(c.env, uid).db;
   const now = Date.now();
 
-  // One D1 round trip for everything the plan needs: the batch (when one is named) and
-  // what this user already has, by content hash (50 hashes per statement: D1's limit).
-  // The same lookup answers who won a race below.
+  // One D1 round trip for everything the plan needs: the batch (when one is named), the
+  // user's backlog against its caps (lib/backlog.ts), and what this user already has, by
+  // content hash (50 hashes per statement: D1's limit). The same lookup answers who won
+  // a race below.
   const byHash = (hashes: string[]) =>
     chunks([...new Set(hashes)], 50).map((part) =>
       d
