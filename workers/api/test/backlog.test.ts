@@ -19,7 +19,7 @@ type Refusal = { error: { code: string; message: string; details: Record<string,
 
 describe("the cap on pending uploads", () => {
   it("refuses new files past it with 409, before writing anything, and admits them once some are sent", async () => {
-    const { env: capped } = makeEnv({}, { MAX_PENDING_PER_USER: "5" });
+    const { env: capped } = makeEnv({}, { MAX_PENDING_UPLOADS: "5" });
     const { token, uid } = await signIn();
     const first = await requestUploads(token, await files(3), { env: capped });
     expect(first.res.status).toBe(200);
@@ -53,7 +53,7 @@ describe("the cap on pending uploads", () => {
   });
 
   it("lets a user re-post the files already pending at the cap (their URLs are renewed)", async () => {
-    const { env: capped } = makeEnv({}, { MAX_PENDING_PER_USER: "2" });
+    const { env: capped } = makeEnv({}, { MAX_PENDING_UPLOADS: "2" });
     const { token } = await signIn();
     const two = await files(2);
     expect((await requestUploads(token, two, { env: capped })).res.status).toBe(200);
@@ -63,7 +63,7 @@ describe("the cap on pending uploads", () => {
   });
 
   it("counts only this user's pending files", async () => {
-    const { env: capped } = makeEnv({}, { MAX_PENDING_PER_USER: "2" });
+    const { env: capped } = makeEnv({}, { MAX_PENDING_UPLOADS: "2" });
     const a = await signIn();
     const b = await signIn();
     expect((await requestUploads(a.token, await files(2), { env: capped })).res.status).toBe(200);
@@ -84,7 +84,7 @@ describe("the cap on pending uploads", () => {
 
 describe("the cap on batches that own no asset", () => {
   it("refuses another batch of files all uploaded already with 409 and when to try again", async () => {
-    const { env: capped } = makeEnv({}, { MAX_EMPTY_BATCHES_PER_USER: "3" });
+    const { env: capped } = makeEnv({}, { MAX_EMPTY_BATCHES: "3" });
     const { token, uid } = await signIn();
     const [file] = await files(1);
     const owner = await requestUploads(token, [file], { env: capped });

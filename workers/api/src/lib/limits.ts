@@ -57,13 +57,13 @@ export const LIMITS = {
    * once and 600 a minute after, 18,000 in the 25 min an unsent row lives: the cap, not
    * the bucket, bounds what the sweeper must expire.
    */
-  maxPending: { var: "MAX_PENDING_PER_USER", default: 5000, integer: true },
+  maxPending: { var: "MAX_PENDING_UPLOADS", default: 5000, integer: true },
   /**
    * Batches that own no asset, made by a user within EMPTY_BATCH_TTL_SECONDS: a POST of
    * files all uploaded already, without a batchId, is refused past it. A page or the CLI
    * makes one batch per drop; a re-posting loop may make 60 a minute within the bucket.
    */
-  maxEmptyBatches: { var: "MAX_EMPTY_BATCHES_PER_USER", default: 100, integer: true },
+  maxEmptyBatches: { var: "MAX_EMPTY_BATCHES", default: 100, integer: true },
 } as const satisfies Record<
   string,
   { var: string; default: number; free?: boolean; integer?: boolean }
