@@ -20,7 +20,7 @@ import type { AppEnv } from "./types";
 const app = new Hono<AppEnv>();
 
 // Each request's time inside the worker, for Analytics Engine in production; upload
-// registration's is also kept in D1 for the ops metrics. First, so it includes auth; it
+// registration's is also kept in D1 for the ops metrics. Before auth, so it includes it; it
 // writes only for a request that has a user (lib/request-latency.ts).
 app.use("/api/*", requestLatency());
 

@@ -16,7 +16,7 @@ import { db } from "./db";
 const KEPT: Record<string, LatencySeries> = { "POST /api/uploads": "upload_registration" };
 
 /**
- * Mounted first on `/api/*`, so the time includes auth; it writes only once the request
+ * Mounted on `/api/*` before auth, so the time includes it; it writes only once the request
  * turned out to have a user (`uid`, set by `requireUser`/`requireOperator`, or by a signed
  * media URL for the asset's owner). A request refused before that (no token, a bad one, a
  * body too large, a bad signature) and one that needs none (health) write nothing at all,
