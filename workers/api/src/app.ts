@@ -24,7 +24,8 @@ const app = new Hono<AppEnv>();
 // 503 `misconfigured` naming it, /api/health included, before anything else runs.
 app.use("/api/*", requireProductionConfig);
 // Each request's time inside the worker, for Analytics Engine in production; upload
-// registration's is also kept in D1 for the ops metrics.
+// registration's is also kept in D1 for the ops metrics. Before auth, so it includes it; it
+// writes only for a request that has a user (lib/request-latency.ts).
 app.use("/api/*", requestLatency());
 
 app.get("/api/health", (c) => c.json({ ok: true }));
@@ -46,9 +47,12 @@ for (const path of [
 ]) {
   app.use(path, timing({ totalDescription: "worker" }));
 }
-// Before auth: a body too big for any valid request costs nothing but its headers.
-app.use("/api/uploads/*", limitBody(UPLOAD_REQUEST_MAX_BYTES));
+// Nothing before the token check reads a body, D1 or a Durable Object: a request
+// without a valid token costs that check and nothing more (test/unauthenticated.test.ts).
 app.use("/api/uploads/*", requireUser);
+// After auth: a declared Content-Length over the limit is refused on its header, but a
+// chunked body is read (up to the limit) to be counted, which only a user may make us do.
+app.use("/api/uploads/*", limitBody(UPLOAD_REQUEST_MAX_BYTES));
 app.use("/api/assets/*", requireUser);
 app.use("/api/stats/*", requireUser);
 app.use("/api/search/*", requireUser);

@@ -247,3 +247,19 @@ export async function drainBucket(uid: string, bucket: string): Promise<void> {
   });
   await evictDurableObject(stub);
 }
+
+/** A JSON-looking body of `total` bytes, produced only as far as the reader pulls it. */
+export function countedBody(total: number, chunk = 64 * 1024) {
+  const pulled = { bytes: 0 };
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled.bytes >= total) return controller.close();
+      const n = Math.min(chunk, total - pulled.bytes);
+      const bytes = new Uint8Array(n).fill(0x20);
+      if (pulled.bytes === 0) bytes.set(new TextEncoder().encode('{"files":['));
+      pulled.bytes += n;
+      controller.enqueue(bytes);
+    },
+  });
+  return { stream, pulled };
+}
