@@ -1,0 +1,1 @@
+export declare const PRODUCTION_SECRETS: readonly { readonly name: string; readonly why: string }[];
