@@ -150,6 +150,12 @@ export async function runWranglerDev({
     try {
       const res = await fetch(`${base}/api/health`, { signal: AbortSignal.timeout(2000) });
       if (res.ok) break;
+      // Up, but refusing to serve: a production-configured worker missing a setting
+      // answers 503 naming it. Say so and keep running, so it can be seen.
+      if (res.status === 503) {
+        log(`the stack is up but misconfigured: ${await res.text()}`);
+        break;
+      }
     } catch {
       // not listening yet
     }

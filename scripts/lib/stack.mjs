@@ -1,5 +1,6 @@
-// Starts `npm run dev` on a free port with its own state directory, for benchmarks and
-// load tests; or targets an already running stack when DARKROOM_URL is set.
+// Starts `npm run dev` (or `script`, e.g. scripts/dev-prod.mjs for `npm run dev:prod`) on
+// a free port with its own state directory, for benchmarks, load and browser tests; or
+// targets an already running stack when DARKROOM_URL is set.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -31,6 +32,7 @@ export async function startStack({
   stateDir: keptStateDir,
   port: fixedPort,
   env: extraEnv = {},
+  script = "scripts/dev.mjs",
 } = {}) {
   if (process.env.DARKROOM_URL) {
     return {
@@ -42,7 +44,7 @@ export async function startStack({
   }
   const port = fixedPort ?? (await freePort());
   const stateDir = keptStateDir ?? mkdtempSync(path.join(tmpdir(), "darkroom-stack-"));
-  const child = spawn(process.execPath, [path.join(root, "scripts/dev.mjs")], {
+  const child = spawn(process.execPath, [path.join(root, script)], {
     cwd: root,
     env: {
       ...process.env,
@@ -68,9 +70,9 @@ export async function startStack({
   const exited = new Promise((r) => child.once("exit", r));
   const deadline = Date.now() + 240_000;
   while (!output.includes("darkroom: ready on")) {
-    if (child.exitCode !== null) throw new Error(`npm run dev exited:\n${output.slice(-3000)}`);
+    if (child.exitCode !== null) throw new Error(`${script} exited:\n${output.slice(-3000)}`);
     if (Date.now() > deadline)
-      throw new Error(`npm run dev never became ready:\n${output.slice(-3000)}`);
+      throw new Error(`${script} never became ready:\n${output.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   const stop = async () => {
