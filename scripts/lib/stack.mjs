@@ -24,7 +24,7 @@ export function freePort() {
 /**
  * `stateDir` and `port` given: the state is kept on stop (a restart finds it again, on the
  * same origin, so issued upload URLs stay valid); `env` adds to the dev script's env.
- * @returns {Promise<{ url: string, stop: () => Promise<void>, kill: () => Promise<void>, workerdPids: () => number[] }>}
+ * @returns {Promise<{ url: string, stop: () => Promise<void>, kill: () => Promise<void>, workerdPids: () => number[], output: () => string }>}
  */
 export async function startStack({
   sweepSeconds = 30,
@@ -40,6 +40,7 @@ export async function startStack({
       stop: async () => {},
       kill: async () => {},
       workerdPids: () => [],
+      output: () => "",
     };
   }
   const port = fixedPort ?? (await freePort());
@@ -126,7 +127,7 @@ export async function startStack({
     }
     return out;
   };
-  return { url: `http://localhost:${port}`, stop, kill, workerdPids };
+  return { url: `http://localhost:${port}`, stop, kill, workerdPids, output: () => output };
 }
 
 /** Processes still in a process group (Linux /proc). */

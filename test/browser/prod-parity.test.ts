@@ -28,7 +28,7 @@ const PHOTOS = ["concert.jpg", "5_webp_a.webp", "Landscape_1.jpg", "blackbug.png
   path.join(root, "test/fixtures/images", f),
 );
 
-type Stack = { url: string; stop: () => Promise<void> };
+type Stack = { url: string; stop: () => Promise<void>; output: () => string };
 let stack: Stack | undefined;
 let stateDir = "";
 let profileDir = "";
@@ -157,6 +157,23 @@ describe.skipIf(!hasChromium)("the production configuration (npm run dev:prod)",
           : {}),
       });
       expect(res.status, `${method} ${route}`).toBe(404);
+    }
+  });
+
+  it("bridges R2 notifications only for the holder of the bridge's token", async () => {
+    // The bridge runs beside the stack (scripts/lib/r2-bridge.mjs); its address is logged.
+    const bridge = /r2 notifications: bridged .* by (http:\/\/127\.0\.0\.1:\d+)/.exec(
+      stack?.output() ?? "",
+    )?.[1];
+    expect(bridge).toBeDefined();
+    const note = { key: "u/x/y/original", size: 1, eTag: "e" };
+    for (const auth of [undefined, "Bearer wrong-token"]) {
+      const res = await fetch(`${bridge}/notify`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...(auth ? { Authorization: auth } : {}) },
+        body: JSON.stringify(note),
+      });
+      expect(res.status, String(auth)).toBe(401);
     }
   });
 
