@@ -4,6 +4,14 @@
 // does) except what cannot run on this machine, replaced in PARITY_REPLACEMENTS below,
 // the one list of differences, each with why. Plus one worker production does not have:
 // the R2 notification bridge (R2_BRIDGE), which only this script's configs name.
+//
+// Platform facts relied on: `--env` makes wrangler take name/main/compatibility from the
+// top level and every binding and var from the environment only
+// (https://developers.cloudflare.com/workers/wrangler/environments/); local secrets come
+// from the `.dev.vars` beside the config file, and with one there no `.env` is read
+// (https://developers.cloudflare.com/workers/local-development/environment-variables);
+// AI and Vectorize have no local simulation
+// (https://developers.cloudflare.com/workers/local-development/bindings-per-env).
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,7 +76,9 @@ export const PARITY_REPLACEMENTS = [
   },
   {
     what: "routes (the custom domain) → none; CORS_ALLOWED_ORIGINS → the local page origin",
-    why: "no DNS here: the app is served on http://localhost:$PORT (wrangler dev would rewrite request URLs to a route's host), which is then the one origin allowed to upload",
+    // wrangler 4.164's dev takes a route's host as the origin of every request
+    // (--infer-origin-from-routes, on by default): the page would see darkroom.example.com.
+    why: "no DNS here: the app is served on http://localhost:$PORT, which is then the one origin allowed to upload",
     apply(prod, ctx) {
       delete prod.routes;
       if (prod.vars && "CORS_ALLOWED_ORIGINS" in prod.vars) {

@@ -1,10 +1,15 @@
 // `npm run dev:prod` only: the stand-in for R2's event notifications, which local R2 does
 // not send. A worker production never has: scripts/lib/parity-config.mjs writes its config
 // beside the generated ones, no committed wrangler.toml names it, so `npm run deploy`
-// cannot ship it. It runs in a wrangler process of its own on 127.0.0.1 and reaches the
-// processor's `uploads` queue through wrangler's dev registry; every request needs its
-// bearer token (BRIDGE_TOKEN, random per state dir), else 401. It cannot read the bucket:
-// scripts/lib/r2-bridge-poller.mjs lists it through the S3 endpoint and posts here
+// cannot ship it. It runs in a wrangler process of its own on 127.0.0.1, because in one
+// `wrangler dev -c … -c …` only the first config is served on the port, the others only
+// through bindings (https://developers.cloudflare.com/workers/development-testing/multi-workers/).
+// Its queue producer reaches the processor's `uploads` consumer in the stack's process
+// through wrangler's dev registry (the registry entry lists the consumer's queues;
+// measured with wrangler 4.164: the processor consumes what the bridge sends). Every
+// request needs its bearer token (BRIDGE_TOKEN, random per state dir), else 401. It
+// cannot read the bucket: scripts/lib/r2-bridge-poller.mjs lists it through the S3
+// endpoint and posts here.
 //
 // POST /notify {key, size, eTag}  sends the uploads queue the message R2 sends for that
 //                                 object (packages/shared objectCreatedNotification)
