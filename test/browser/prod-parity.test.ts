@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -240,5 +240,24 @@ describe("the production configuration with a secret left out", () => {
       expect(body.error?.code).toBe("misconfigured");
       expect(body.error?.message).toContain(MISSING);
     }
+  });
+
+  it("stops with everything it started: wrangler, workerd, the bridge and the issuer", async () => {
+    await bare?.stop();
+    // Every process of the stack inherits DARKROOM_STATE_DIR (node, both wranglers, their
+    // workerd and esbuild).
+    const left = () =>
+      readdirSync("/proc")
+        .filter((e) => /^\d+$/.test(e))
+        .filter((pid) => {
+          try {
+            const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+            return environ.includes(`DARKROOM_STATE_DIR=${bareState}`);
+          } catch {
+            return false;
+          }
+        });
+    // SIGKILLed processes take a moment to be reaped on a loaded machine.
+    await expect.poll(left, { timeout: 30_000, interval: 250 }).toEqual([]);
   });
 });
