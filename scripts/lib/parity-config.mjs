@@ -23,6 +23,9 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 /** Local D1 keys its database by id: one id for the three workers, like production's one. */
 export const LOCAL_D1_ID = "00000000-0000-0000-0000-00000000d1d1";
 
+/** Shaped like an account id (32 hex characters), as the api checks; no account has it. */
+export const LOCAL_ACCOUNT_ID = "0".repeat(32);
+
 /**
  * The dev-only worker that stands in for R2's event notifications (scripts/lib/r2-bridge.mjs),
  * in a wrangler process of its own (its queue reaches the processor through the dev registry).
@@ -48,11 +51,11 @@ export const PARITY_REPLACEMENTS = [
     },
   },
   {
-    what: "R2_ACCOUNT_ID (REPLACE_WITH_ACCOUNT_ID) → local; R2_S3_ENDPOINT → wrangler's local S3 endpoint",
+    what: "R2_ACCOUNT_ID (REPLACE_WITH_ACCOUNT_ID) → a local id; R2_S3_ENDPOINT → wrangler's local S3 endpoint",
     why: "presigned PUTs go to the local bucket's S3 API (/cdn-cgi/local/r2/s3), on 127.0.0.1 while the page is on localhost, so every PUT is cross-origin as it is to R2",
     apply(prod, ctx) {
       if (!prod.vars) return;
-      prod.vars.R2_ACCOUNT_ID = "local";
+      prod.vars.R2_ACCOUNT_ID = LOCAL_ACCOUNT_ID;
       prod.vars.R2_S3_ENDPOINT = ctx.s3Endpoint;
     },
   },
