@@ -1,0 +1,83 @@
+// Keeps the IndexedDB manifest in step with the rows, incrementally: a row that changed
+// is marked, and a few hundred ms later the marked rows (only they) are written, at most
+// WRITE_SLICE per transaction and one transaction per task, so 20,000 new rows never
+// make one long structured-clone on the main thread.
+import type { Handle } from "../file-handles";
+import { type ManifestBatch, type ManifestFile, saveManifest } from "../manifest";
+import type { Row } from "./rows";
+
+const SAVE_AFTER_MS = 300;
+const WRITE_SLICE = 500;
+
+export function recordOf(r: Row): ManifestFile {
+  return {
+    seq: r.seq,
+    clientId: r.clientId,
+    name: r.name,
+    size: r.size,
+    lastModified: r.lastModified,
+    sha256: r.sha256,
+    type: r.type,
+    assetId: r.assetId,
+    note: r.local === "skipped" || r.local === "duplicate" ? r.note : null,
+    skipped: r.local === "skipped",
+    sent: r.local === "sent",
+    ...(r.handle && r.root !== null ? { handle: r.handle, root: r.root } : {}),
+  };
+}
+
+export class ManifestWriter {
+  private readonly dirty = new Set<Row>();
+  private batchDirty = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private writing = false;
+  /** Records written so far (bench:page and the tests read it: no whole rewrites). */
+  written = 0;
+
+  constructor(private readonly batch: () => { batchId: string | null; roots: Handle[] }) {}
+
+  touch(row: Row): void {
+    this.dirty.add(row);
+    this.soon();
+  }
+
+  touchBatch(): void {
+    this.batchDirty = true;
+    this.soon();
+  }
+
+  private soon(): void {
+    if (this.writing) return;
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, SAVE_AFTER_MS);
+  }
+
+  private async flush(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.dirty.size > 0 || this.batchDirty) {
+        const rows: Row[] = [];
+        for (const r of this.dirty) {
+          rows.push(r);
+          this.dirty.delete(r);
+          if (rows.length >= WRITE_SLICE) break;
+        }
+        let batch: ManifestBatch | null = null;
+        if (this.batchDirty) {
+          this.batchDirty = false;
+          batch = { ...this.batch(), createdAt: Date.now() };
+        }
+        try {
+          await saveManifest(batch, rows.map(recordOf));
+          this.written += rows.length;
+        } catch {
+          // Storage refused (quota, private mode): the batch goes on without a manifest.
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+}
