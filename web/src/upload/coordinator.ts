@@ -361,6 +361,7 @@ export class Uploader {
     if (this.batchId !== res.batchId) {
       this.batchId = res.batchId;
       this.dispatch({ type: "batch", batchId: res.batchId });
+      this.writer.touchBatch();
       this.onBatch(res.batchId);
     }
     const ids: string[] = [];
