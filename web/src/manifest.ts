@@ -1,11 +1,13 @@
 // The batch manifest in IndexedDB: what was dropped, its hashes, asset ids and (where the
-// browser gives them) file handles, so a reload can ask the server for the batch's true
-// state and resume with one click (handles) or offer to re-pick the files (no handles).
+// browser gives them) the handles of what the person gave, so a reload can ask the server
+// for the batch's true state and resume with one click (handles) or offer to re-pick the
+// files (no handles).
 // One record per file, keyed by its place in the drop: a change writes the files that
 // changed, never the whole manifest again (20,000 files made that quadratic). The batch
-// record holds the batch id and the roots the person gave (folders, loose files), the
-// handles that Resume asks read access for.
-import type { FileHandle, Handle } from "./file-handles";
+// record holds the batch id and the roots the person gave (folders, loose files): their
+// handles, which Resume asks read access for; a file record names its root and its path
+// under it (PathResolver finds the file's handle again).
+import type { Handle } from "./file-handles";
 
 export type ManifestFile = {
   /** Its place in the drop: the record's key, and the list's order after a reload. */
@@ -23,8 +25,7 @@ export type ManifestFile = {
   skipped: boolean;
   /** Its PUT was answered 2xx: never sent again, whatever the server says yet. */
   sent?: boolean;
-  /** Where the browser gave a handle: the file's, and the index of its root. */
-  handle?: FileHandle;
+  /** Where the browser gave a handle: the index of its root (its path is `name`). */
   root?: number;
 };
 

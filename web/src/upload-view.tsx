@@ -222,7 +222,14 @@ export function UploadView() {
       )}
 
       {(rows.length > 0 || up.batchId) && (
-        <div class="progress" data-testid="progress" data-sent={sched.done}>
+        <div
+          class="progress"
+          data-testid="progress"
+          // Read by bench:page: PUTs done, files hashed, manifest records written so far.
+          data-sent={sched.done}
+          data-hashed={local.hashed}
+          data-manifest-writes={up.writer.written}
+        >
           <Bar label="Uploaded" testId="uploaded" n={c.uploaded} of={total} />
           <Bar label="Processed" testId="processed" n={c.processed} of={total} />
           <Bar label="Searchable" testId="searchable" n={c.searchable} of={total} />

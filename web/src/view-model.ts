@@ -103,6 +103,8 @@ export type LocalCounts = {
   resumable: number;
   /** Resumed files that changed or vanished since the drop, each with why in its note. */
   changed: Row[];
+  /** Read and hashed (or refused by the sniff): past the hash workers. */
+  hashed: number;
 };
 
 /** One pass over the rows for the counters and the skipped list. */
@@ -111,8 +113,10 @@ export function localCounts(rows: readonly Row[]): LocalCounts {
   let duplicates = 0;
   let needsFile = 0;
   let resumable = 0;
+  let hashed = 0;
   const changed: Row[] = [];
   for (const r of rows) {
+    if (r.sha256 !== null || r.local === "skipped") hashed += 1;
     if (r.local === "skipped") skipped.push(r);
     else if (r.local === "duplicate") duplicates += 1;
     else if (r.local === "changed") changed.push(r);
@@ -128,5 +132,6 @@ export function localCounts(rows: readonly Row[]): LocalCounts {
     needsFile,
     resumable,
     changed,
+    hashed,
   };
 }

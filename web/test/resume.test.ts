@@ -1,17 +1,36 @@
 import { describe, expect, it } from "vitest";
 import type { Access, DirHandle, FileHandle, Handle } from "../src/file-handles";
-import { walk } from "../src/file-handles";
+import { PathResolver, walk } from "../src/file-handles";
 import { regainAccess } from "../src/permissions";
 import { checkResumed, resumeRoots } from "../src/upload/resume";
 import type { Row } from "../src/upload/rows";
+
+/** A folder of fakes; `lookups` counts getDirectoryHandle calls. */
+function dir(name: string, children: Handle[], lookups = { n: 0 }): DirHandle {
+  const find = (n: string, kind: Handle["kind"]) => {
+    const c = children.find((x) => x.name === n && x.kind === kind);
+    if (!c) throw new DOMException(`${n} is gone`, "NotFoundError");
+    return c;
+  };
+  return {
+    kind: "directory",
+    name,
+    values: async function* () {
+      yield* children;
+    },
+    getDirectoryHandle: async (n) => {
+      lookups.n += 1;
+      return find(n, "directory") as DirHandle;
+    },
+    getFileHandle: async (n) => find(n, "file") as FileHandle,
+  };
+}
 
 /** A handle whose permission answers are scripted, recording what was asked. */
 function fakeRoot(name: string, query: Access, request: Access | "throw" = "granted") {
   const calls: string[] = [];
   const h: DirHandle = {
-    kind: "directory",
-    name,
-    values: async function* () {},
+    ...dir(name, []),
     queryPermission: async (d) => {
       calls.push(`query:${d.mode}`);
       return query;
@@ -149,13 +168,6 @@ describe("checkResumed", () => {
 
 describe("walk", () => {
   it("yields every file under a folder with its path, in slices", async () => {
-    const dir = (name: string, children: Handle[]): DirHandle => ({
-      kind: "directory",
-      name,
-      values: async function* () {
-        yield* children;
-      },
-    });
     const root = dir("card", [
       fakeFile("a.jpg", 1, 0),
       dir("DCIM", [fakeFile("b.jpg", 1, 0), fakeFile("c.jpg", 1, 0)]),
@@ -163,5 +175,24 @@ describe("walk", () => {
     const slices: string[][] = [];
     for await (const s of walk(root, 2)) slices.push(s.map((f) => f.path));
     expect(slices).toEqual([["card/a.jpg", "card/DCIM/b.jpg"], ["card/DCIM/c.jpg"]]);
+  });
+});
+
+describe("PathResolver", () => {
+  it("finds a file again from its root and path, looking each folder up once", async () => {
+    const lookups = { n: 0 };
+    const root = dir(
+      "card",
+      [dir("DCIM", [fakeFile("b.jpg", 3, 0), fakeFile("c.jpg", 4, 0)], lookups)],
+      lookups,
+    );
+    const loose = fakeFile("loose.jpg", 5, 0);
+    const paths = new PathResolver([root, loose]);
+    expect((await paths.handle(0, "card/DCIM/b.jpg")?.getFile())?.size).toBe(3);
+    expect((await paths.handle(0, "card/DCIM/c.jpg")?.getFile())?.size).toBe(4);
+    expect(lookups.n).toBe(1);
+    expect(paths.handle(1, "loose.jpg")).toBe(loose);
+    await expect(paths.handle(0, "card/DCIM/gone.jpg")?.getFile()).rejects.toThrow(/gone/);
+    expect(paths.handle(2, "x.jpg")).toBeNull();
   });
 });

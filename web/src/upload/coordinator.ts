@@ -4,7 +4,7 @@
 import { classifyUploadedAsset, type Verdict } from "@darkroom/shared/client";
 import type { UploadResponse } from "@darkroom/shared/http";
 import { ApiError, type Asset, allBatchAssets, api, assetAnswer } from "../api";
-import { type Handle, walk } from "../file-handles";
+import { type Handle, PathResolver, walk } from "../file-handles";
 import type { HashResponse } from "../hash-worker";
 import type { Manifest } from "../manifest";
 import {
@@ -201,6 +201,7 @@ export class Uploader {
   async restore(m: Manifest): Promise<void> {
     this.batchId = m.batchId;
     this.roots = [...m.roots];
+    const paths = new PathResolver(this.roots);
     this.dispatch({ type: "batch", batchId: m.batchId });
     for (const f of m.files) {
       const row: Row = {
@@ -210,7 +211,7 @@ export class Uploader {
         size: f.size,
         lastModified: f.lastModified,
         file: null,
-        handle: f.handle ?? null,
+        handle: f.root === undefined ? null : paths.handle(f.root, f.name),
         root: f.root ?? null,
         sha256: f.sha256,
         type: f.type ?? null,

@@ -1,7 +1,8 @@
 // Keeps the IndexedDB manifest in step with the rows, incrementally: a row that changed
 // is marked, and a few hundred ms later the marked rows (only they) are written, at most
 // WRITE_SLICE per transaction and one transaction per task, so 20,000 new rows never
-// make one long structured-clone on the main thread.
+// make one long structured-clone on the main thread. Records hold no file handles (see
+// PathResolver): cloning one costs ~0.8 ms of the main thread in Chromium.
 import type { Handle } from "../file-handles";
 import { type ManifestBatch, type ManifestFile, saveManifest } from "../manifest";
 import type { Row } from "./rows";
@@ -22,7 +23,7 @@ export function recordOf(r: Row): ManifestFile {
     note: r.local === "skipped" || r.local === "duplicate" ? r.note : null,
     skipped: r.local === "skipped",
     sent: r.local === "sent",
-    ...(r.handle && r.root !== null ? { handle: r.handle, root: r.root } : {}),
+    ...(r.root !== null ? { root: r.root } : {}),
   };
 }
 
