@@ -15,11 +15,11 @@ import {
 } from "../progress";
 import { Store } from "../store";
 import { HashPool } from "./hash-pool";
-import { ManifestWriter } from "./manifest-writer";
+import { ManifestWriter, rowOf } from "./manifest-writer";
 import { putFile } from "./put-transport";
 import { Registrar, uploadFileOf } from "./registration";
 import { checkResumed, type ResumeOutcome, resumeRoots } from "./resume";
-import { fileOf, type Row } from "./rows";
+import { fileOf, freshRow, type Row } from "./rows";
 import { type RenewOutcome, type UploadJob, UploadScheduler } from "./scheduler";
 
 export type { LocalStage, Row } from "./rows";
@@ -140,23 +140,7 @@ export class Uploader {
     handle: Row["handle"],
     root: number | null,
   ): Row {
-    return {
-      seq: this.nextSeq++,
-      clientId: `${seed}${this.nextClient++}`,
-      name,
-      size: 0,
-      lastModified: 0,
-      file,
-      handle,
-      root,
-      sha256: null,
-      type: null,
-      assetId: null,
-      local: "hashing",
-      loaded: 0,
-      note: null,
-      attempts: 0,
-    };
+    return freshRow(this.nextSeq++, `${seed}${this.nextClient++}`, name, { file, handle, root });
   }
 
   private addRows(added: Row[]): void {
@@ -204,23 +188,7 @@ export class Uploader {
     const paths = new PathResolver(this.roots);
     this.dispatch({ type: "batch", batchId: m.batchId });
     for (const f of m.files) {
-      const row: Row = {
-        seq: f.seq,
-        clientId: f.clientId,
-        name: f.name,
-        size: f.size,
-        lastModified: f.lastModified,
-        file: null,
-        handle: f.root === undefined ? null : paths.handle(f.root, f.name),
-        root: f.root ?? null,
-        sha256: f.sha256,
-        type: f.type ?? null,
-        assetId: f.assetId,
-        local: f.sent ? "sent" : f.skipped ? "skipped" : f.note ? "duplicate" : "needs-file",
-        loaded: f.sent ? f.size : 0,
-        note: f.note,
-        attempts: 0,
-      };
+      const row = rowOf(f, paths);
       this.rows.push(row);
       this.byClient.set(row.clientId, row);
       if (row.assetId) this.byAsset.set(row.assetId, row);

@@ -3,7 +3,7 @@
 // WRITE_SLICE per transaction and one transaction per task, so 20,000 new rows never
 // make one long structured-clone on the main thread. Records hold no file handles (see
 // PathResolver): cloning one costs ~0.8 ms of the main thread in Chromium.
-import type { Handle } from "../file-handles";
+import type { Handle, PathResolver } from "../file-handles";
 import { type ManifestBatch, type ManifestFile, saveManifest } from "../manifest";
 import type { Row } from "./rows";
 
@@ -24,6 +24,27 @@ export function recordOf(r: Row): ManifestFile {
     skipped: r.local === "skipped",
     sent: r.local === "sent",
     ...(r.root !== null ? { root: r.root } : {}),
+  };
+}
+
+/** A record back into a row after a reload: not uploaded yet unless its PUT was answered. */
+export function rowOf(f: ManifestFile, paths: PathResolver): Row {
+  return {
+    seq: f.seq,
+    clientId: f.clientId,
+    name: f.name,
+    size: f.size,
+    lastModified: f.lastModified,
+    file: null,
+    handle: f.root === undefined ? null : paths.handle(f.root, f.name),
+    root: f.root ?? null,
+    sha256: f.sha256,
+    type: f.type ?? null,
+    assetId: f.assetId,
+    local: f.sent ? "sent" : f.skipped ? "skipped" : f.note ? "duplicate" : "needs-file",
+    loaded: f.sent ? f.size : 0,
+    note: f.note,
+    attempts: 0,
   };
 }
 

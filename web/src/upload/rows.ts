@@ -44,3 +44,27 @@ export function fileOf(row: Row): Promise<File | null> {
   if (row.file) return Promise.resolve(row.file);
   return row.handle ? row.handle.getFile() : Promise.resolve(null);
 }
+
+/** A row just picked: nothing read yet (the hash workers read size and date). */
+export function freshRow(
+  seq: number,
+  clientId: string,
+  name: string,
+  from: Pick<Row, "file" | "handle" | "root">,
+): Row {
+  return {
+    seq,
+    clientId,
+    name,
+    size: 0,
+    lastModified: 0,
+    ...from,
+    sha256: null,
+    type: null,
+    assetId: null,
+    local: "hashing",
+    loaded: 0,
+    note: null,
+    attempts: 0,
+  };
+}
