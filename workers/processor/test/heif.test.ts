@@ -277,7 +277,7 @@ describe("AVIF in the pipeline", () => {
     expect(transparent).toBeGreaterThan(img.data.length / 4 / 10);
   });
 
-  it("sends an AVIF over the memory budget to the Images binding, saying why", async () => {
+  it("refuses an AVIF over the memory budget too_large, saying why", async () => {
     const err = await failure(
       processImage(fixture("photo.avif"), {
         budget: { maxPixels: 100e6, memoryBytes: 8 * 2 ** 20 },

@@ -59,12 +59,14 @@ const PLANES = [1, 1.5, 2, 3];
 
 /**
  * dav1d's memory per pixel of one frame beyond its picture: block, motion-vector,
- * loop-filter, CDEF and restoration state (single-threaded, one frame in flight).
- * Measured with wasm/av1/bench-notes (see the README there); the value leaves margin.
+ * loop-filter, CDEF and restoration state (single-threaded, one frame in flight). Measured
+ * in Node with `wasm/av1/bench-notes/measure.ts`: ~0.2 per pixel (a 12 MP frame: 44.3 MB
+ * of WASM, 37.8 MB of it the padded 4:4:4 picture, 4 MB the module's start); 0.5 leaves
+ * margin.
  */
-const DAV1D_BYTES_PER_PIXEL = 2;
-/** dav1d's context, tables and the module's start (static data + 1 MB stack). */
-const AV1_FIXED_BYTES = 8 * MB;
+const DAV1D_BYTES_PER_PIXEL = 0.5;
+/** The module's start (static data, 1 MB stack, first heap) and dav1d's context and tables. */
+const AV1_FIXED_BYTES = 6 * MB;
 
 /** One decoded picture as dav1d allocates it: each axis padded to 128, 64 bytes of slack per row. */
 function dav1dPicture(w: number, h: number, f: { depth: number; layout: number }): number {
@@ -103,6 +105,7 @@ export function avifDecodeBytes(h: HeifProbe, inputBytes: number, cropWidth: num
     }
   }
   wasm += largestTile + Math.min(inputBytes, largestCoded);
-  // The allocator's slack and WASM's page-granular growth.
-  return Math.ceil(wasm * 1.15);
+  // The allocator's slack and WASM's page-granular growth (the pictures are single
+  // allocations: little slack in proportion).
+  return Math.ceil(wasm * 1.05 + MB);
 }
