@@ -236,7 +236,8 @@ describe("bad HEIF fails clearly and permanently", () => {
   });
 });
 
-describe("AVIF in the pipeline", () => {
+// Generous: the first decode of a run instantiates av1.wasm, on two cores shared with others.
+describe("AVIF in the pipeline", { timeout: 60_000 }, () => {
   it("decodes an AVIF of a real photo, with its EXIF", async () => {
     const r = await processImage(fixture("photo.avif"));
     expect(r.format).toBe("avif");

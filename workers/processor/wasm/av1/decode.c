@@ -303,6 +303,14 @@ static float gm[9];
 static float to_linear[LUT_SIZE + 1];
 static uint8_t to_srgb8[LUT_SIZE + 1];
 
+// Integer tables of the matrix for one bit depth (built on first use): each sample
+// value's contribution to R', G', B' in units of 2^-20 of full scale, so a pixel is five
+// lookups and three adds (what the float rule computes, to 2^-20).
+#define FIX 20
+#define FIX_ONE (1 << FIX)
+static int32_t tY[1 << 12], tCrR[1 << 12], tCrG[1 << 12], tCbG[1 << 12], tCbB[1 << 12];
+static int tab_depth = 0;
+
 static float srgb_decode(float v) {
   return v <= 0.04045f ? v / 12.92f : powf((v + 0.055f) / 1.055f, 2.4f);
 }
@@ -339,6 +347,7 @@ EXPORT(av_set_color) int av_set_color(int matrix, int full, const float* g) {
       kb = 0.114f;
   }
   full_range = full ? 1 : 0;
+  tab_depth = 0;  // the integer tables follow the matrix and range
   gamut = g != NULL;
   if (gamut) {
     memcpy(gm, g, sizeof gm);
@@ -390,6 +399,67 @@ static inline uint8_t alpha8(const Band* a, int v) {
   return (uint8_t)((v * 255 + ((1 << d) - 1) / 2) / ((1 << d) - 1));
 }
 
+static void build_tables(int d) {
+  const float maxv = (float)((1 << d) - 1);
+  const float yoff = full_range ? 0.0f : (float)(16 << (d - 8));
+  const float yscale = full_range ? 1.0f / maxv : 1.0f / (float)(219 << (d - 8));
+  const float coff = (float)(1 << (d - 1));
+  const float cscale = full_range ? 1.0f / maxv : 1.0f / (float)(224 << (d - 8));
+  const float kg = 1.0f - kr - kb;
+  const float crr = 2.0f * (1.0f - kr), cbb = 2.0f * (1.0f - kb);
+  const float cbg = cbb * kb / kg, crg = crr * kr / kg;
+  for (int v = 0; v < (1 << d); v++) {
+    float Y = ((float)v - yoff) * yscale;
+    float C = ((float)v - coff) * cscale;
+    tY[v] = (int32_t)lrintf(Y * FIX_ONE);
+    tCrR[v] = (int32_t)lrintf(crr * C * FIX_ONE);
+    tCrG[v] = (int32_t)lrintf(-crg * C * FIX_ONE);
+    tCbG[v] = (int32_t)lrintf(-cbg * C * FIX_ONE);
+    tCbB[v] = (int32_t)lrintf(cbb * C * FIX_ONE);
+  }
+  tab_depth = d;
+}
+
+static inline int32_t clamp_fix(int32_t v) { return v < 0 ? 0 : (v > FIX_ONE ? FIX_ONE : v); }
+
+/** A fixed-point component (0..FIX_ONE) as sRGB8, through the gamut step when there is one. */
+static inline uint8_t fix8(int32_t v) {
+  return (uint8_t)(((int64_t)clamp_fix(v) * 255 + (FIX_ONE >> 1)) >> FIX);
+}
+
+static inline void put_fix(uint8_t* o, int32_t R, int32_t G, int32_t B) {
+  if (!gamut) {
+    o[0] = fix8(R);
+    o[1] = fix8(G);
+    o[2] = fix8(B);
+    return;
+  }
+  const float s = 1.0f / FIX_ONE;
+  put_rgb8(o, (float)clamp_fix(R) * s, (float)clamp_fix(G) * s, (float)clamp_fix(B) * s);
+}
+
+/** The integer path of av_rows (every matrix but identity/GBR), for samples of type T. */
+#define ROWS_FIX(T)                                                                   \
+  for (int r = 0; r < n; r++) {                                                       \
+    int by = y + r - b->y0;                                                           \
+    const T* py = (const T*)(b->plane[0] + (size_t)by * b->stride[0]);                \
+    const T* pu = mono ? NULL : (const T*)(b->plane[1] + (size_t)(by >> b->sy) * b->stride[1]); \
+    const T* pv = mono ? NULL : (const T*)(b->plane[2] + (size_t)(by >> b->sy) * b->stride[2]); \
+    uint8_t* o = out + (size_t)r * w * 4;                                             \
+    for (int i = 0; i < w; i++) {                                                     \
+      int x = x0 + i;                                                                 \
+      int32_t Y = tY[py[x]];                                                          \
+      if (mono) {                                                                     \
+        put_fix(o + i * 4, Y, Y, Y);                                                  \
+      } else {                                                                        \
+        int cx = x >> b->sx;                                                          \
+        int cb = pu[cx], cr = pv[cx];                                                 \
+        put_fix(o + i * 4, Y + tCrR[cr], Y + tCbG[cb] + tCrG[cr], Y + tCbB[cb]);      \
+      }                                                                               \
+      o[i * 4 + 3] = a ? alpha8(a, sample(a, 0, x, y + r - a->y0)) : 255;             \
+    }                                                                                 \
+  }
+
 /**
  * Converts image rows [y, y + n), columns [x0, x0 + w), to RGBA8 at `out` (w * 4 bytes per
  * row). Both bands (alpha when present) must hold those rows. Chroma is upsampled by
@@ -401,6 +471,17 @@ EXPORT(av_rows) int av_rows(int y, int n, int x0, int w, uint8_t* out) {
   if (!b->used || n < 1 || w < 1 || x0 < 0 || x0 + w > b->width) return AV_BAD_ARGUMENT;
   if (y < b->y0 || y + n > b->y0 + b->height) return AV_BAD_ARGUMENT;
   if (a && (y < a->y0 || y + n > a->y0 + a->height || x0 + w > a->width)) return AV_BAD_ARGUMENT;
+  const int mono = b->layout == DAV1D_PIXEL_LAYOUT_I400;
+  if (!identity_matrix) {
+    if (tab_depth != b->depth) build_tables(b->depth);
+    if (b->depth > 8) {
+      ROWS_FIX(uint16_t)
+    } else {
+      ROWS_FIX(uint8_t)
+    }
+    return AV_OK;
+  }
+  // GBR (matrix 0): the float rule, rare enough not to need tables.
   const int d = b->depth;
   const float maxv = (float)((1 << d) - 1);
   const float yoff = full_range ? 0.0f : (float)(16 << (d - 8));
@@ -410,7 +491,6 @@ EXPORT(av_rows) int av_rows(int y, int n, int x0, int w, uint8_t* out) {
   const float kg = 1.0f - kr - kb;
   const float crr = 2.0f * (1.0f - kr), cbb = 2.0f * (1.0f - kb);
   const float cbg = cbb * kb / kg, crg = crr * kr / kg;
-  const int mono = b->layout == DAV1D_PIXEL_LAYOUT_I400;
   for (int r = 0; r < n; r++) {
     int by = y + r - b->y0;
     int cy = by >> b->sy;
