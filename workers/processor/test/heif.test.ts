@@ -236,8 +236,7 @@ describe("bad HEIF fails clearly and permanently", () => {
   });
 });
 
-// Generous: the first decode of a run instantiates av1.wasm, on two cores shared with others.
-describe("AVIF in the pipeline", { timeout: 60_000 }, () => {
+describe("AVIF in the pipeline", () => {
   it("decodes an AVIF of a real photo, with its EXIF", async () => {
     const r = await processImage(fixture("photo.avif"));
     expect(r.format).toBe("avif");
