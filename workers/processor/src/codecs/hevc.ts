@@ -84,7 +84,6 @@ export function createHevcDecoder(module: WebAssembly.Module, maxMemoryBytes: nu
   const drBandFree = fn(ex, "dr_band_free");
   const drSetColor = fn(ex, "dr_set_color");
   const drRows = fn(ex, "dr_rows");
-  const drGamutRgba8 = fn(ex, "dr_gamut_rgba8");
   if (typeof ex._initialize === "function") fn(ex, "_initialize")();
   const statePtr = i32(fn(ex, "dr_state")());
   let dead = false;
@@ -183,28 +182,6 @@ export function createHevcDecoder(module: WebAssembly.Module, maxMemoryBytes: nu
         }
         drSetColor(matrix, fullRange ? 1 : 0, g);
         if (g) free(g);
-      });
-    },
-    /**
-     * Converts RGBA8 pixels decoded elsewhere (AVIF) in place to sRGB with the gamut
-     * setColour gave, `chunkBytes` at a time through one WASM buffer: the rule HEIC's rows
-     * go through, without a second copy of the image.
-     */
-    gamutRgba(px: Uint8Array | Uint8ClampedArray, chunkBytes: number) {
-      guard("gamut", () => {
-        const chunk = Math.max(4, chunkBytes - (chunkBytes % 4));
-        const buf = i32(malloc(chunk));
-        if (!buf) throw new HevcError("too-large", "no WASM memory for the gamut buffer");
-        try {
-          for (let at = 0; at < px.length; at += chunk) {
-            const part = px.subarray(at, Math.min(px.length, at + chunk));
-            new Uint8Array(mem.buffer, buf, part.length).set(part);
-            check(i32(drGamutRgba8(buf, part.length >> 2)), "gamut conversion");
-            part.set(new Uint8Array(mem.buffer, buf, part.length));
-          }
-        } finally {
-          free(buf);
-        }
       });
     },
     /** Rows [y, y + n), columns [x0, x0 + w) as RGBA8; the view is valid until the next call. */

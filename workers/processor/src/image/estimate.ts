@@ -60,7 +60,7 @@ function decodeCost(p: Probe, inputBytes: number, fit: Size): DecodeCost {
     case "heic":
       return heicCost(p, inputBytes, fit);
     case "avif":
-      return avifCost(p, inputBytes);
+      return avifCost(p, inputBytes, fit);
     case "gif":
       return gifCost(p, inputBytes);
   }

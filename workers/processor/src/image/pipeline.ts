@@ -1,10 +1,11 @@
+import av1Wasm from "../../wasm/av1/av1.wasm";
 import hevcWasm from "../../wasm/hevc/hevc.wasm";
 import jpegWasm from "../../wasm/jpeg-turbo/jpeg-turbo.wasm";
-import { avifToSrgb, decodeAvif } from "../codecs/avif";
+import { Av1Error } from "../codecs/av1";
 import { decodeGifFirstFrame, GifError } from "../codecs/gif";
-import { gamutToSrgb } from "../codecs/heif/colour";
+import { decodeAvifFit } from "../codecs/heif/avif";
 import { HeifError } from "../codecs/heif/errors";
-import { heicDecodeBytes } from "../codecs/heif/estimate";
+import { avifDecodeBytes, heicDecodeBytes } from "../codecs/heif/estimate";
 import { decodeHeicFit } from "../codecs/heif/heic";
 import { HevcError } from "../codecs/hevc";
 import { createJpegDecoder, JpegDecodeError } from "../codecs/jpeg-turbo";
@@ -262,18 +263,7 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
       meter.note(bytes.byteLength + r.peakBytes);
       return r.value;
     } catch (err) {
-      if (err instanceof HeifError || err instanceof HevcError) {
-        const code =
-          err.code === "too-large"
-            ? "too_large"
-            : err.code === "unsupported"
-              ? "unsupported_format"
-              : "corrupt";
-        throw new ImageError(
-          code,
-          `The HEIC cannot be decoded: ${err.message.replace(/^The HEI[CF] /, "the ")}`,
-        );
-      }
+      if (err instanceof HeifError || err instanceof HevcError) throw heifDecodeError("HEIC", err);
       throw err;
     }
   }
@@ -304,32 +294,22 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
     }
   }
   if (p.format === "avif" && p.heif) {
-    const crop = p.heif.crop;
-    let value: Rgba | null;
+    // As HEIC: tile by tile (or row by row from a single picture's planes) into the
+    // resizer, every coded image's sequence header checked against the container first.
     try {
-      const r = await decodeAvif(bytes);
-      meter.note(bytes.byteLength + r.wasmBytes + (r.value?.data.byteLength ?? 0));
-      value = r.value;
-    } catch (err) {
-      throw new ImageError("corrupt", `The AVIF cannot be decoded (${String(err).slice(0, 120)})`);
-    }
-    if (!value) throw new ImageError("corrupt", "The AVIF cannot be decoded");
-    const coded = p.heif.heif.primary;
-    if (value.width !== coded.width || value.height !== coded.height) {
-      throw new ImageError(
-        "corrupt",
-        `The AVIF decodes to ${value.width}x${value.height} but its header says ${coded.width}x${coded.height}`,
+      const r = decodeAvifFit(
+        bytes,
+        p.heif.heif,
+        av1Wasm,
+        (w, h) => fitLongEdge(w, h, PREVIEW_EDGE),
+        avifDecodeBytes(p.heif, bytes.byteLength, p.width),
       );
+      meter.note(bytes.byteLength + r.peakBytes);
+      return r.value;
+    } catch (err) {
+      if (err instanceof HeifError || err instanceof Av1Error) throw heifDecodeError("AVIF", err);
+      throw err;
     }
-    const shown = cropRgba(value, crop);
-    // Display P3 / BT.2020 AVIFs: libavif hands back their primaries' values as they are.
-    const gamut = gamutToSrgb(coded);
-    if (gamut) {
-      const cropped = shown === value ? 0 : shown.data.byteLength;
-      const wasm = avifToSrgb(shown, gamut, hevcWasm);
-      meter.note(bytes.byteLength + value.data.byteLength + cropped + wasm);
-    }
-    return shown;
   }
   try {
     // The decoder refuses to grow past what the estimate gave it.
@@ -354,15 +334,21 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
   }
 }
 
-/** The clean-aperture part of a decoded image (a copy only when it is a strict part). */
-function cropRgba(img: Rgba, c: { x: number; y: number; width: number; height: number }): Rgba {
-  if (c.x === 0 && c.y === 0 && c.width === img.width && c.height === img.height) return img;
-  const data = new Uint8ClampedArray(c.width * c.height * 4);
-  for (let y = 0; y < c.height; y++) {
-    const from = ((c.y + y) * img.width + c.x) * 4;
-    data.set(img.data.subarray(from, from + c.width * 4), y * c.width * 4);
-  }
-  return { width: c.width, height: c.height, data };
+/** A HEIC/AVIF decoder's error as the ImageError the queue settles the asset with. */
+function heifDecodeError(
+  name: "HEIC" | "AVIF",
+  err: { code: string; message: string },
+): ImageError {
+  const code =
+    err.code === "too-large"
+      ? "too_large"
+      : err.code === "unsupported"
+        ? "unsupported_format"
+        : "corrupt";
+  return new ImageError(
+    code,
+    `The ${name} cannot be decoded: ${err.message.replace(/^The (HEI[CF]|AVIF) /, "the ")}`,
+  );
 }
 
 async function viaImages(

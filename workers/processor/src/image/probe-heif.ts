@@ -1,6 +1,7 @@
 import { AVIF_BRANDS, HEIC_BRANDS, HEIF_BRANDS } from "@darkroom/shared";
 import { parseHeif } from "../codecs/heif/container";
 import { HeifError } from "../codecs/heif/errors";
+import { av1cFormat } from "../codecs/heif/estimate";
 import { heifGeometry } from "../codecs/heif/geometry";
 import { ftypBrands } from "../codecs/heif/reader";
 import type { HeifFile } from "../codecs/heif/types";
@@ -67,14 +68,8 @@ export function probeHeif(b: Uint8Array, kind: "heic" | "avif", fileBytes = b.le
     height: geo.crop.height,
     orientation: geo.orientation,
     crop: geo.crop,
-    bitDepth: p.bitDepth ?? tile.hvcC?.bitDepth ?? av1BitDepth(tile.av1C),
+    bitDepth: p.bitDepth ?? tile.hvcC?.bitDepth ?? av1cFormat(tile.av1C).depth,
     hasAlpha: heif.alpha !== null,
     heif,
   };
-}
-
-/** av1C: high_bitdepth and twelve_bit flags (byte 2, bits 6 and 5). */
-function av1BitDepth(av1C: Uint8Array | null): number {
-  const b = av1C?.[2] ?? 0;
-  return b & 0x40 ? (b & 0x20 ? 12 : 10) : 8;
 }

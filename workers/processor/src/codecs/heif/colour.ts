@@ -102,16 +102,3 @@ export function colourPlan(
   }
   return { matrix, fullRange, gamut: gamut ? Float32Array.from(gamut) : null };
 }
-
-/**
- * The gamut part of the plan alone, for a decoder that made R'G'B' itself (libavif for
- * AVIF): the linear-light matrix to sRGB's primaries from the image's `colr` box (ICC
- * profile or nclx), or null when it is sRGB or says nothing (an AVIF without `colr`: libavif
- * then read the AV1 header's CICP, which is not looked at here).
- */
-export function gamutToSrgb(image: {
-  nclx: Nclx | null;
-  icc: Uint8Array | null;
-}): Float32Array | null {
-  return colourPlan(image.nclx, image.icc, null).gamut;
-}

@@ -1,0 +1,214 @@
+/**
+ * JS glue for workers/processor/wasm/av1/av1.wasm (dav1d 1.0.0 + decode.c, built by
+ * wasm/av1/build.sh). One decoder = one Instance = one image: WASM memory never shrinks.
+ * No emscripten runtime: the module imports only a memory-growth hook (used here as a
+ * hard ceiling) and WASI stubs, as hevc.wasm does (./hevc.ts).
+ */
+
+import { wasmGlue } from "./wasm-glue";
+
+export type Av1ErrorCode = "corrupt" | "unsupported" | "too-large" | "bad-argument" | "trap";
+
+export class Av1Error extends Error {
+  override readonly name = "Av1Error";
+  constructor(
+    readonly code: Av1ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const NO_SEQUENCE_HEADER = 5;
+const STATUS: Readonly<Record<number, Av1ErrorCode>> = {
+  1: "corrupt",
+  2: "unsupported",
+  3: "too-large",
+  4: "bad-argument",
+  [NO_SEQUENCE_HEADER]: "corrupt",
+};
+// decode.c's state slots.
+const S = {
+  status: 0,
+  width: 1,
+  height: 2,
+  layout: 3,
+  depth: 4,
+  dav1dError: 5,
+  matrix: 6,
+  fullRange: 7,
+  primaries: 8,
+  transfer: 9,
+} as const;
+const SLOTS = 10;
+
+/** What an AV1 sequence header or a decoded picture says about the image. */
+export type Av1Format = {
+  width: number;
+  height: number;
+  /** 0 monochrome, 1 4:2:0, 2 4:2:2, 3 4:4:4 */
+  layout: number;
+  depth: number;
+  /** The sequence header's colour description (CICP; 2 = unspecified). */
+  cicp: { primaries: number; transfer: number; matrix: number; fullRange: boolean };
+};
+
+const glue = wasmGlue("av1.wasm");
+const { fn, i32 } = glue;
+
+class MemoryCeiling extends Error {}
+
+export type Av1Decoder = ReturnType<typeof createAv1Decoder>;
+
+/**
+ * @param maxMemoryBytes the instance's memory may not grow past this: a growth beyond it
+ *   aborts the decode ("too-large") and kills the instance, whatever dav1d was doing.
+ */
+export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: number) {
+  let memory: WebAssembly.Memory | undefined;
+  const env: WebAssembly.ModuleImports = {
+    emscripten_notify_memory_growth: () => {
+      if (memory && memory.buffer.byteLength > maxMemoryBytes) {
+        throw new MemoryCeiling(
+          `the AV1 decoder needed more than ${Math.round(maxMemoryBytes / 2 ** 20)} MB`,
+        );
+      }
+    },
+  };
+  const { exports: ex, memory: mem } = glue.instantiate(module, env, glue.wasi());
+  memory = mem;
+  const malloc = fn(ex, "malloc");
+  const free = fn(ex, "free");
+  const avSequence = fn(ex, "av_sequence");
+  const avDecode = fn(ex, "av_decode");
+  const avBandNew = fn(ex, "av_band_new");
+  const avBandPut = fn(ex, "av_band_put");
+  const avBandAdopt = fn(ex, "av_band_adopt");
+  const avBandFree = fn(ex, "av_band_free");
+  const avSetColor = fn(ex, "av_set_color");
+  const avRows = fn(ex, "av_rows");
+  if (typeof ex._initialize === "function") fn(ex, "_initialize")();
+  const statePtr = i32(fn(ex, "av_state")());
+  let dead = false;
+
+  const slot = (i: number) => new Int32Array(mem.buffer, statePtr, SLOTS)[i] ?? 0;
+  const format = (): Av1Format => ({
+    width: slot(S.width),
+    height: slot(S.height),
+    layout: slot(S.layout),
+    depth: slot(S.depth),
+    cicp: {
+      primaries: slot(S.primaries),
+      transfer: slot(S.transfer),
+      matrix: slot(S.matrix),
+      fullRange: slot(S.fullRange) !== 0,
+    },
+  });
+
+  /** Runs a WASM call; a trap or the memory ceiling kills the instance. */
+  const guard = <T>(what: string, f: () => T): T => {
+    if (dead) throw new Av1Error("trap", "this AV1 decoder is dead; make a new one");
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof Av1Error) throw e;
+      dead = true;
+      if (e instanceof MemoryCeiling) throw new Av1Error("too-large", e.message, { cause: e });
+      const why = e instanceof Error ? e.message : String(e);
+      throw new Av1Error("trap", `av1.wasm crashed in ${what}: ${why}`, { cause: e });
+    }
+  };
+  const check = (status: number, what: string) => {
+    if (status === 0) return;
+    const code = STATUS[status] ?? "corrupt";
+    const err = slot(S.dav1dError);
+    const detail =
+      status === NO_SEQUENCE_HEADER ? " (no sequence header)" : err ? ` (dav1d error ${err})` : "";
+    throw new Av1Error(code, `${what} failed${detail}`);
+  };
+  /** Runs `f` on a copy of `bytes` in WASM memory, freed afterwards. */
+  const withCopy = <T>(bytes: Uint8Array, f: (ptr: number) => T): T => {
+    const ptr = i32(malloc(Math.max(1, bytes.length)));
+    if (ptr === 0) throw new Av1Error("too-large", `no WASM memory for ${bytes.length} bytes`);
+    try {
+      new Uint8Array(mem.buffer, ptr, bytes.length).set(bytes);
+      return f(ptr);
+    } finally {
+      free(ptr);
+    }
+  };
+
+  let rowBuf = 0;
+  let rowBufBytes = 0;
+
+  return {
+    memoryBytes: () => mem.buffer.byteLength,
+    get dead() {
+      return dead;
+    },
+
+    /** The sequence header of a coded image's OBUs, read without decoding anything. */
+    sequence(data: Uint8Array): Av1Format {
+      return guard("sequence", () =>
+        withCopy(data, (d) => {
+          check(i32(avSequence(d, data.length)), "reading the AV1 sequence header");
+          return format();
+        }),
+      );
+    },
+
+    /** Decodes one coded image; it must come out `w` x `h` (dav1d refuses a larger frame). */
+    decode(data: Uint8Array, w: number, h: number): Av1Format {
+      return guard("decode", () =>
+        withCopy(data, (d) => {
+          check(i32(avDecode(d, data.length, w, h)), "AV1 decoding");
+          return format();
+        }),
+      );
+    },
+    bandNew(band: number, width: number, height: number, y0: number, f: Av1Format) {
+      guard("band", () =>
+        check(
+          i32(avBandNew(band, width, height, y0, f.layout, f.depth, f.cicp.fullRange ? 1 : 0)),
+          "band allocation",
+        ),
+      );
+    },
+    bandPut(band: number, x0: number, y0: number) {
+      guard("band", () => check(i32(avBandPut(band, x0, y0)), "placing a tile"));
+    },
+    bandAdopt(band: number) {
+      guard("band", () => check(i32(avBandAdopt(band)), "adopting the picture"));
+    },
+    bandFree(band: number) {
+      guard("band", () => avBandFree(band));
+    },
+    setColour(matrix: number, fullRange: boolean, gamut: Float32Array | null) {
+      guard("colour", () => {
+        let g = 0;
+        if (gamut) {
+          g = i32(malloc(36));
+          if (!g) throw new Av1Error("too-large", "no WASM memory for the gamut matrix");
+          new Float32Array(mem.buffer, g, 9).set(gamut);
+        }
+        avSetColor(matrix, fullRange ? 1 : 0, g);
+        if (g) free(g);
+      });
+    },
+    /** Rows [y, y + n), columns [x0, x0 + w) as RGBA8; the view is valid until the next call. */
+    rows(y: number, n: number, x0: number, w: number): Uint8Array {
+      return guard("rows", () => {
+        const need = n * w * 4;
+        if (need > rowBufBytes) {
+          if (rowBuf) free(rowBuf);
+          rowBuf = i32(malloc(need));
+          if (!rowBuf) throw new Av1Error("too-large", "no WASM memory for the row buffer");
+          rowBufBytes = need;
+        }
+        check(i32(avRows(y, n, x0, w, rowBuf)), "colour conversion");
+        return new Uint8Array(mem.buffer, rowBuf, need);
+      });
+    },
+  };
+}

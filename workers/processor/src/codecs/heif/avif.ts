@@ -1,0 +1,172 @@
+import type { Rgba } from "../../image/rgba";
+import { RowResizer } from "../../image/row-resize";
+import { type Av1Decoder, Av1Error, type Av1Format, createAv1Decoder } from "../av1";
+import { colourPlan } from "./colour";
+import { HeifError } from "./errors";
+import { av1cFormat } from "./estimate";
+import { heifGeometry } from "./geometry";
+import { codedBytes } from "./items";
+import type { HeifFile, HeifImageItem } from "./types";
+
+/** Rows converted per call into WASM (one call per tile row would need a tile row of RGBA). */
+const ROWS_PER_CALL = 16;
+
+export type AvifDecoded = {
+  /** The cropped image, downscaled to the size `fit` chose; not yet oriented. */
+  value: Rgba;
+  /** EXIF-style orientation from irot/imir, to apply to the downscaled image. */
+  orientation: number;
+  /** Peak of WASM memory + resizer, bytes. */
+  peakBytes: number;
+};
+
+const LAYOUTS = ["4:0:0", "4:2:0", "4:2:2", "4:4:4"];
+
+/** The coded images (av01 items) an image is made of: itself, or its grid's tiles. */
+function codedImages(item: HeifImageItem): HeifImageItem[] {
+  return item.grid ? item.grid.tiles : [item];
+}
+
+/**
+ * Reads every coded image's AV1 sequence header (primary and alpha, every grid tile)
+ * before any picture is decoded, and refuses a file whose bitstream and container
+ * disagree on the size: the memory estimate and the decoder's ceiling come from the
+ * container (`ispe`), so a bitstream larger than it said must not reach dav1d.
+ */
+function checkSequenceHeaders(dec: Av1Decoder, bytes: Uint8Array, items: HeifImageItem[]) {
+  const seen = new Set<number>();
+  for (const img of items) {
+    if (!img.coded || seen.has(img.id)) continue;
+    seen.add(img.id);
+    let seq: Av1Format;
+    try {
+      seq = dec.sequence(codedBytes(bytes, img.coded));
+    } catch (err) {
+      if (err instanceof Av1Error && err.code === "corrupt")
+        throw new HeifError("corrupt", `The AVIF image's AV1 sequence header is unreadable`);
+      throw err;
+    }
+    if (seq.width !== img.width || seq.height !== img.height) {
+      throw new HeifError(
+        "corrupt",
+        `The AVIF image's AV1 bitstream is ${seq.width}x${seq.height} but the file says ${img.width}x${img.height}`,
+      );
+    }
+    // The estimate sized the planes from av1C: the bitstream must not be deeper or denser.
+    const said = av1cFormat(img.av1C);
+    if (seq.depth !== said.depth || seq.layout !== said.layout) {
+      throw new HeifError(
+        "corrupt",
+        `The AVIF image's AV1 bitstream is ${seq.depth}-bit ${LAYOUTS[seq.layout] ?? "?"} but its av1C says ${said.depth}-bit ${LAYOUTS[said.layout] ?? "?"}`,
+      );
+    }
+  }
+}
+
+/**
+ * Band slot of one image (colour 0, alpha 1): a single coded image adopted whole, or a
+ * grid whose tile rows are decoded one at a time into a band, tile by tile, as the rows
+ * are needed. Neither the whole YUV frame of a grid nor any full-size RGBA ever exists.
+ * The same scheme as HEIC's (./heic.ts), over av1.wasm.
+ */
+class Source {
+  private bandEnd = 0;
+  private tileRow = -1;
+  constructor(
+    private readonly dec: Av1Decoder,
+    private readonly slot: number,
+    private readonly bytes: Uint8Array,
+    private readonly item: HeifImageItem,
+    private readonly onPicture: (f: Av1Format) => void,
+  ) {}
+
+  /** Makes sure the band holds image row `y`; returns the first row past the band. */
+  ensure(y: number): number {
+    if (y < this.bandEnd) return this.bandEnd;
+    const { item } = this;
+    if (!item.grid) {
+      this.decodeOne(item);
+      this.dec.bandAdopt(this.slot);
+      this.bandEnd = item.height;
+      return this.bandEnd;
+    }
+    const { rows, columns, tiles } = item.grid;
+    const t0 = tiles[0];
+    if (!t0) throw new HeifError("corrupt", "The AVIF grid has no tiles");
+    const r = Math.floor(y / t0.height);
+    if (r <= this.tileRow || r >= rows) throw new Error(`grid rows out of order (${r})`);
+    this.tileRow = r;
+    const y0 = r * t0.height;
+    const h = Math.min(t0.height, item.height - y0);
+    for (let c = 0; c < columns; c++) {
+      const tile = tiles[r * columns + c];
+      if (!tile) throw new HeifError("corrupt", "The AVIF grid is missing a tile");
+      const f = this.decodeOne(tile);
+      // The band takes the format of the row's first tile; the others must match it.
+      if (c === 0) this.dec.bandNew(this.slot, item.width, h, y0, f);
+      this.dec.bandPut(this.slot, c * t0.width, 0);
+    }
+    this.bandEnd = y0 + h;
+    return this.bandEnd;
+  }
+
+  private decodeOne(img: HeifImageItem): Av1Format {
+    if (!img.coded) throw new HeifError("corrupt", "The AVIF image has no data");
+    const f = this.dec.decode(codedBytes(this.bytes, img.coded), img.width, img.height);
+    this.onPicture(f);
+    return f;
+  }
+}
+
+/**
+ * Decodes an AVIF's primary image (and its alpha plane) straight into a RowResizer of the
+ * size `fit` picks for the cropped image. Throws HeifError / Av1Error.
+ */
+export function decodeAvifFit(
+  bytes: Uint8Array,
+  file: HeifFile,
+  module: WebAssembly.Module,
+  fit: (w: number, h: number) => { width: number; height: number },
+  maxMemoryBytes: number,
+): AvifDecoded {
+  const { primary, alpha } = file;
+  const geo = heifGeometry(primary.width, primary.height, primary.transforms);
+  const { crop } = geo;
+  const dec = createAv1Decoder(module, maxMemoryBytes);
+  checkSequenceHeaders(dec, bytes, [...codedImages(primary), ...(alpha ? codedImages(alpha) : [])]);
+  const out = fit(crop.width, crop.height);
+  const resizer = new RowResizer(crop.width, crop.height, out.width, out.height);
+  let colourSet = false;
+  const onPicture = (f: Av1Format) => {
+    if (colourSet) return;
+    // colr wins; without one the sequence header's CICP (matrix, range, and primaries for
+    // the gamut: an AVIF may carry its colour description only there).
+    const nclx = primary.nclx ?? (primary.icc ? null : f.cicp);
+    const plan = colourPlan(nclx, primary.icc, {
+      matrix: f.cicp.matrix,
+      fullRange: f.cicp.fullRange,
+    });
+    dec.setColour(plan.matrix, plan.fullRange, plan.gamut);
+    colourSet = true;
+  };
+  const colour = new Source(dec, 0, bytes, primary, onPicture);
+  const alphaSrc = alpha ? new Source(dec, 1, bytes, alpha, () => {}) : null;
+  let peak = 0;
+  const note = () => {
+    const now = dec.memoryBytes() + resizer.bytes;
+    if (now > peak) peak = now;
+  };
+  const stride = crop.width * 4;
+  for (let y = crop.y; y < crop.y + crop.height; ) {
+    let end = Math.min(colour.ensure(y), crop.y + crop.height, y + ROWS_PER_CALL);
+    if (alphaSrc) end = Math.min(end, alphaSrc.ensure(y));
+    const n = end - y;
+    const rows = dec.rows(y, n, crop.x, crop.width);
+    for (let i = 0; i < n; i++) resizer.push(rows.subarray(i * stride, (i + 1) * stride));
+    note();
+    y = end;
+  }
+  return { value: resizer.finish(), orientation: geo.orientation, peakBytes: peak };
+}
+
+export { Av1Error, HeifError };

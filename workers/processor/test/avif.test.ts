@@ -1,0 +1,169 @@
+// AV1 in WASM (wasm/av1: dav1d) on the files of scripts/make-avif-fixtures.mjs: every
+// chroma layout and bit depth, a grid, the transforms, and a container that lies.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { decodeAvifFit } from "../src/codecs/heif/avif";
+import { HeifError } from "../src/codecs/heif/errors";
+import { decodeWebp } from "../src/codecs/webp";
+import { ImageError } from "../src/image/errors";
+import { orient } from "../src/image/orient";
+import { planImage, processImage } from "../src/image/pipeline";
+import { probeHeif } from "../src/image/probe-heif";
+import type { Rgba } from "../src/image/rgba";
+import av1Wasm from "../wasm/av1/av1.wasm";
+import { fixture } from "./fixtures";
+
+const MB = 1024 * 1024;
+
+async function preview(name: string): Promise<Rgba> {
+  const r = await processImage(fixture(name));
+  expect(r.peakBytes).toBeLessThanOrEqual(r.estimatedBytes);
+  const img = (await decodeWebp(r.preview.bytes)).value;
+  if (!img) throw new Error("no preview");
+  return img;
+}
+
+/** The sRGB photo every fixture was encoded from (400x327), through the same pipeline. */
+const reference = () => preview("p3-reference.jpg");
+
+/** Mean absolute difference per channel of two same-sized images (alpha ignored). */
+function meanDiff(a: Rgba, b: Rgba): number {
+  expect([a.width, a.height]).toEqual([b.width, b.height]);
+  let sum = 0;
+  for (let i = 0; i < a.data.length; i += 4)
+    for (let c = 0; c < 3; c++) sum += Math.abs((a.data[i + c] ?? 0) - (b.data[i + c] ?? 0));
+  return sum / ((a.data.length / 4) * 3);
+}
+
+function crop(img: Rgba, x: number, y: number, width: number, height: number): Rgba {
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let r = 0; r < height; r++) {
+    const from = ((y + r) * img.width + x) * 4;
+    data.set(img.data.subarray(from, from + width * 4), r * width * 4);
+  }
+  return { width, height, data };
+}
+
+/** BT.601 luma in all three channels: what a 4:0:0 file keeps of a colour photo. */
+function grey(img: Rgba): Rgba {
+  const data = new Uint8ClampedArray(img.data);
+  for (let i = 0; i < data.length; i += 4) {
+    const y = 0.299 * (data[i] ?? 0) + 0.587 * (data[i + 1] ?? 0) + 0.114 * (data[i + 2] ?? 0);
+    data[i] = data[i + 1] = data[i + 2] = y;
+  }
+  return { ...img, data };
+}
+
+describe("AVIF through av1.wasm", () => {
+  for (const name of ["av1-420.avif", "av1-422-10bit.avif", "av1-444-12bit.avif"]) {
+    it(`decodes ${name.slice(4, -5)} to the photo it was made from`, async () => {
+      // Separately encoded copies differ by ~2-4; a wrong matrix, range or depth by far more.
+      expect(meanDiff(await preview(name), await reference())).toBeLessThan(5);
+    });
+  }
+
+  it("decodes a monochrome (4:0:0) AVIF to the photo's luma", async () => {
+    const img = await preview("av1-400.avif");
+    expect(meanDiff(img, grey(await reference()))).toBeLessThan(5);
+    // Grey: every pixel's channels are equal.
+    let coloured = 0;
+    for (let i = 0; i < img.data.length; i += 4) if (img.data[i] !== img.data[i + 2]) coloured++;
+    expect(coloured).toBe(0);
+  });
+
+  it("decodes a grid tile row by tile row into the whole picture", async () => {
+    const r = await processImage(fixture("av1-grid.avif"));
+    expect([r.width, r.height]).toEqual([400, 324]);
+    const img = (await decodeWebp(r.preview.bytes)).value;
+    if (!img) throw new Error("no preview");
+    expect(meanDiff(img, crop(await reference(), 0, 0, 400, 324))).toBeLessThan(5);
+  });
+
+  it("shows the clean aperture (clap) only", async () => {
+    const img = await preview("av1-clap.avif");
+    expect(meanDiff(img, crop(await reference(), 50, 60, 300, 200))).toBeLessThan(5);
+  });
+
+  it("applies irot and imir to the decoded picture", async () => {
+    const r = await processImage(fixture("av1-irot1-imir1.avif"));
+    // Stored 400x327, a quarter turn: shown 327x400, drawn as the photo turned and mirrored.
+    expect([r.width, r.height]).toEqual([327, 400]);
+    expect(r.metadata.orientation).toBeGreaterThanOrEqual(5);
+    const img = (await decodeWebp(r.preview.bytes)).value;
+    if (!img) throw new Error("no preview");
+    const ref = await reference();
+    expect(meanDiff(img, orient(ref, r.metadata.orientation))).toBeLessThan(5);
+    // The other transposition (turned without the mirror) is far off: the mirror was applied.
+    const other = r.metadata.orientation === 5 ? 7 : r.metadata.orientation === 7 ? 5 : 6;
+    expect(meanDiff(img, orient(ref, other))).toBeGreaterThan(20);
+  });
+
+  it("refuses an AVIF over the memory budget too_large, even with the Images binding (it takes no AVIF)", async () => {
+    const err = await processImage(fixture("av1-420.avif"), {
+      budget: { maxPixels: 100e6, memoryBytes: 4 * MB },
+      images: env.IMAGES,
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ImageError);
+    if (!(err instanceof ImageError)) return;
+    expect(err.code).toBe("too_large");
+    expect(err.message).toMatch(/8-bit AVIF needs about \d+ MB to process; the limit is 4 MB/);
+  });
+});
+
+describe("an untiled 48 MP AVIF", () => {
+  it("is refused too_large by its estimate: dav1d holds the whole 8000x6000 frame", () => {
+    // av1-420.avif's header saying 8000x6000: the plan refuses it before any decode.
+    const bytes = fixture("av1-420.avif").slice();
+    const at = new TextDecoder("latin1").decode(bytes).indexOf("ispe");
+    const dv = new DataView(bytes.buffer, bytes.byteOffset);
+    expect(dv.getUint32(at + 8)).toBe(400);
+    dv.setUint32(at + 8, 8000);
+    dv.setUint32(at + 12, 6000);
+    let err: unknown = null;
+    try {
+      planImage(bytes, bytes.length);
+    } catch (e) {
+      err = e;
+    }
+    if (!(err instanceof ImageError)) throw new Error(`expected an ImageError, got ${String(err)}`);
+    expect(err.code).toBe("too_large");
+    expect(err.message).toMatch(
+      /^8000x6000 8-bit AVIF needs about \d+ MB to process; the limit is 100 MB$/,
+    );
+  });
+});
+
+describe("an AVIF whose ispe disagrees with its AV1 sequence header", () => {
+  // 484 bytes: a flat 4096x4096 AV1 image, its ispe rewritten to 64x64 (issue 20).
+  const hostile = () => fixture("av1-ispe-lies.avif");
+
+  it("is refused corrupt, naming both sizes", async () => {
+    const err = await processImage(hostile()).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ImageError);
+    if (!(err instanceof ImageError)) return;
+    expect(err.code).toBe("corrupt");
+    expect(err.message).toBe(
+      "The AVIF cannot be decoded: the image's AV1 bitstream is 4096x4096 but the file says 64x64",
+    );
+  });
+
+  it("is refused before the decoder grows: under an 8 MB ceiling it is corrupt, not too large", () => {
+    const bytes = hostile();
+    const h = probeHeif(bytes, "avif");
+    expect([h.width, h.height]).toEqual([64, 64]);
+    let err: unknown = null;
+    try {
+      decodeAvifFit(bytes, h.heif, av1Wasm, (w, hh) => ({ width: w, height: hh }), 8 * MB);
+    } catch (e) {
+      err = e;
+    }
+    if (!(err instanceof HeifError)) throw new Error(`expected a HeifError, got ${String(err)}`);
+    expect(err.code).toBe("corrupt");
+  });
+});

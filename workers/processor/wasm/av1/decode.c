@@ -1,0 +1,523 @@
+// AV1 still-image decoding for AVIF: dav1d decodes one coded image (a whole picture or one
+// grid tile) at a time; the planes go into a "band" (a horizontal strip of the output
+// image, one tile row high), and rows of the band are converted to 8-bit RGBA on demand.
+// The HEIF container (boxes, grid layout, transforms, colour boxes) is parsed in
+// TypeScript (src/codecs/heif/); this file never sees it. The shape is hevc.wasm's
+// (wasm/hevc/decode.c): same band slots, same colour rule, same state slots idea.
+//
+// Two band slots: 0 colour, 1 alpha (an auxiliary monochrome image of the same size).
+// A band either owns a copy of decoded tiles (grids) or adopts the decoded picture in
+// place (single-image files: no copy).
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dav1d/dav1d.h>
+
+#define EXPORT(name) __attribute__((export_name(#name), used))
+
+enum {
+  AV_OK = 0,
+  AV_CORRUPT = 1,
+  AV_UNSUPPORTED = 2,
+  AV_TOO_LARGE = 3,
+  AV_BAD_ARGUMENT = 4,
+  AV_NO_SEQUENCE_HEADER = 5,
+};
+
+// ---- state shared with JS (int32 slots) -------------------------------------------------
+enum {
+  S_STATUS = 0,
+  S_WIDTH,        // decoded picture / sequence header max_frame_width
+  S_HEIGHT,       // decoded picture / sequence header max_frame_height
+  S_LAYOUT,       // 0 monochrome, 1 4:2:0, 2 4:2:2, 3 4:4:4
+  S_DEPTH,        // 8, 10 or 12
+  S_DAV1D_ERROR,  // dav1d's negative errno
+  S_MATRIX,       // sequence header CICP
+  S_FULL_RANGE,
+  S_PRIMARIES,
+  S_TRANSFER,
+  S_COUNT
+};
+static int32_t state[S_COUNT];
+
+EXPORT(av_state) int32_t* av_state(void) { return state; }
+
+static int from_dav1d(int err) {
+  state[S_DAV1D_ERROR] = err;
+  return err == DAV1D_ERR(ENOMEM) ? AV_TOO_LARGE : AV_CORRUPT;
+}
+
+/**
+ * Reads the (last) sequence header OBU in `data` without decoding anything: its maximum
+ * frame size, layout, depth and colour description go to the state slots. The caller
+ * compares the size with the container's before any picture is allocated.
+ */
+EXPORT(av_sequence) int av_sequence(const uint8_t* data, int len) {
+  memset(state, 0, sizeof state);
+  if (len <= 0) return state[S_STATUS] = AV_BAD_ARGUMENT;
+  Dav1dSequenceHeader seq;
+  int r = dav1d_parse_sequence_header(&seq, data, (size_t)len);
+  if (r == DAV1D_ERR(ENOENT)) return state[S_STATUS] = AV_NO_SEQUENCE_HEADER;
+  if (r < 0) return state[S_STATUS] = from_dav1d(r);
+  state[S_WIDTH] = seq.max_width;
+  state[S_HEIGHT] = seq.max_height;
+  state[S_LAYOUT] = seq.layout;
+  state[S_DEPTH] = seq.hbd == 0 ? 8 : seq.hbd == 1 ? 10 : 12;
+  state[S_MATRIX] = seq.mtrx;
+  state[S_FULL_RANGE] = seq.color_range;
+  state[S_PRIMARIES] = seq.pri;
+  state[S_TRANSFER] = seq.trc;
+  return state[S_STATUS] = AV_OK;
+}
+
+// ---- the decoded picture ------------------------------------------------------------------
+static Dav1dPicture pic;
+static int have_pic = 0;
+
+static void release_picture(void) {
+  if (have_pic) dav1d_picture_unref(&pic);
+  have_pic = 0;
+}
+
+static void no_free(const uint8_t* buf, void* cookie) {
+  (void)buf;
+  (void)cookie;
+}
+
+/**
+ * Decodes one coded image (the item's OBUs: sequence header + frame). It must come out
+ * `expect_w` x `expect_h`; dav1d is told so before it parses a frame header
+ * (frame_size_limit), so a bitstream larger than the container said is refused before its
+ * frame is allocated. Film grain is not applied (a second frame-sized picture, for noise
+ * the preview averages away). The picture stays until the next av_decode or av_band_put.
+ */
+EXPORT(av_decode) int av_decode(const uint8_t* data, int len, int expect_w, int expect_h) {
+  release_picture();
+  memset(state, 0, sizeof state);
+  if (len <= 0 || expect_w < 1 || expect_h < 1) return state[S_STATUS] = AV_BAD_ARGUMENT;
+  Dav1dSettings s;
+  dav1d_default_settings(&s);
+  s.n_threads = 1;
+  s.max_frame_delay = 1;
+  s.apply_grain = 0;
+  s.all_layers = 0;
+  s.frame_size_limit = (unsigned)expect_w * (unsigned)expect_h;
+  Dav1dContext* c = NULL;
+  int r = dav1d_open(&c, &s);
+  if (r < 0) return state[S_STATUS] = from_dav1d(r);
+  Dav1dData d;
+  memset(&d, 0, sizeof d);
+  r = dav1d_data_wrap(&d, data, (size_t)len, no_free, NULL);
+  int st = AV_OK;
+  if (r < 0) st = from_dav1d(r);
+  while (st == AV_OK && !have_pic) {
+    if (d.sz > 0) {
+      r = dav1d_send_data(c, &d);
+      if (r < 0 && r != DAV1D_ERR(EAGAIN)) {
+        st = from_dav1d(r);
+        break;
+      }
+    }
+    r = dav1d_get_picture(c, &pic);
+    if (r == 0) {
+      have_pic = 1;
+    } else if (r != DAV1D_ERR(EAGAIN)) {
+      st = from_dav1d(r);
+    } else if (d.sz == 0) {
+      st = AV_CORRUPT;  // all data in, no picture out
+    }
+  }
+  if (d.sz > 0) dav1d_data_unref(&d);
+  // The picture holds its own reference to its buffer: the context can go now.
+  dav1d_close(&c);
+  if (st != AV_OK) {
+    release_picture();
+    return state[S_STATUS] = st;
+  }
+  state[S_WIDTH] = pic.p.w;
+  state[S_HEIGHT] = pic.p.h;
+  state[S_LAYOUT] = pic.p.layout;
+  state[S_DEPTH] = pic.p.bpc;
+  state[S_MATRIX] = pic.seq_hdr->mtrx;
+  state[S_FULL_RANGE] = pic.seq_hdr->color_range;
+  state[S_PRIMARIES] = pic.seq_hdr->pri;
+  state[S_TRANSFER] = pic.seq_hdr->trc;
+  if (pic.p.w != expect_w || pic.p.h != expect_h) {
+    release_picture();
+    return state[S_STATUS] = AV_CORRUPT;
+  }
+  if (pic.p.bpc != 8 && pic.p.bpc != 10 && pic.p.bpc != 12) {
+    release_picture();
+    return state[S_STATUS] = AV_UNSUPPORTED;
+  }
+  return state[S_STATUS] = AV_OK;
+}
+
+// ---- bands --------------------------------------------------------------------------------
+typedef struct {
+  int used;
+  int width, height;  // band size in pixels (luma)
+  int y0;             // first image row the band holds
+  int layout;         // Dav1dPixelLayout
+  int depth;          // bits per sample (8 → 1 byte, more → 2 bytes)
+  int full_range;     // of this image (alpha: limited range is stretched)
+  int sx, sy;         // chroma subsampling shifts
+  uint8_t* plane[3];
+  int stride[3];      // bytes per row
+  int owned;          // 1: planes malloc'd here; 0: adopted from the decoder
+  Dav1dPicture adopted;
+} Band;
+
+static Band bands[2];
+
+static void band_free(Band* b) {
+  if (b->owned) {
+    for (int c = 0; c < 3; c++) free(b->plane[c]);
+  } else if (b->used) {
+    dav1d_picture_unref(&b->adopted);
+  }
+  memset(b, 0, sizeof *b);
+}
+
+EXPORT(av_band_free) void av_band_free(int slot) {
+  if (slot == 0 || slot == 1) band_free(&bands[slot]);
+}
+
+static void set_shifts(Band* b) {
+  b->sx = (b->layout == DAV1D_PIXEL_LAYOUT_I420 || b->layout == DAV1D_PIXEL_LAYOUT_I422) ? 1 : 0;
+  b->sy = b->layout == DAV1D_PIXEL_LAYOUT_I420 ? 1 : 0;
+}
+
+/** A band of `width` x `height` starting at image row `y0`, for tiles of this format. */
+EXPORT(av_band_new)
+int av_band_new(int slot, int width, int height, int y0, int layout, int depth, int full_range) {
+  if (slot != 0 && slot != 1) return AV_BAD_ARGUMENT;
+  if (width < 1 || height < 1 || layout < 0 || layout > 3 || depth < 8 || depth > 12) {
+    return AV_BAD_ARGUMENT;
+  }
+  Band* b = &bands[slot];
+  band_free(b);
+  b->used = 1;
+  b->width = width;
+  b->height = height;
+  b->y0 = y0;
+  b->layout = layout;
+  b->depth = depth;
+  b->full_range = full_range ? 1 : 0;
+  b->owned = 1;
+  set_shifts(b);
+  int bps = depth > 8 ? 2 : 1;
+  int planes = layout == DAV1D_PIXEL_LAYOUT_I400 ? 1 : 3;
+  for (int c = 0; c < planes; c++) {
+    int w = c ? (width + (1 << b->sx) - 1) >> b->sx : width;
+    int h = c ? (height + (1 << b->sy) - 1) >> b->sy : height;
+    b->stride[c] = w * bps;
+    b->plane[c] = calloc((size_t)h, (size_t)b->stride[c]);
+    if (!b->plane[c]) {
+      band_free(b);
+      return AV_TOO_LARGE;
+    }
+  }
+  return AV_OK;
+}
+
+/**
+ * Copies the decoded picture into the band with its top-left corner at band pixel (x0, y0),
+ * clipped to the band (grid tiles at the right and bottom edges overhang the image), then
+ * frees the picture.
+ */
+EXPORT(av_band_put) int av_band_put(int slot, int x0, int y0) {
+  if ((slot != 0 && slot != 1) || !have_pic) return AV_BAD_ARGUMENT;
+  Band* b = &bands[slot];
+  if (!b->used || !b->owned) return AV_BAD_ARGUMENT;
+  if ((int)pic.p.layout != b->layout || pic.p.bpc != b->depth ||
+      pic.seq_hdr->color_range != b->full_range) {
+    release_picture();
+    return AV_CORRUPT;  // grid tiles must share one format
+  }
+  if (x0 < 0 || y0 < 0 || x0 >= b->width || y0 >= b->height) {
+    release_picture();
+    return AV_BAD_ARGUMENT;
+  }
+  int bps = b->depth > 8 ? 2 : 1;
+  int planes = b->layout == DAV1D_PIXEL_LAYOUT_I400 ? 1 : 3;
+  for (int c = 0; c < planes; c++) {
+    int sx = c ? b->sx : 0, sy = c ? b->sy : 0;
+    const uint8_t* src = pic.data[c];
+    ptrdiff_t stride = pic.stride[c ? 1 : 0];
+    int pw = (pic.p.w + (1 << sx) - 1) >> sx, ph = (pic.p.h + (1 << sy) - 1) >> sy;
+    int bx = x0 >> sx, by = y0 >> sy;
+    int bw = (b->width + (1 << sx) - 1) >> sx, bh = (b->height + (1 << sy) - 1) >> sy;
+    int w = pw < bw - bx ? pw : bw - bx;
+    int h = ph < bh - by ? ph : bh - by;
+    for (int y = 0; y < h; y++) {
+      memcpy(b->plane[c] + (size_t)(by + y) * b->stride[c] + (size_t)bx * bps,
+             src + (ptrdiff_t)y * stride, (size_t)w * bps);
+    }
+  }
+  release_picture();
+  return AV_OK;
+}
+
+/** Makes the decoded picture itself the band (the whole image): no copy. */
+EXPORT(av_band_adopt) int av_band_adopt(int slot) {
+  if ((slot != 0 && slot != 1) || !have_pic) return AV_BAD_ARGUMENT;
+  Band* b = &bands[slot];
+  band_free(b);
+  b->used = 1;
+  b->width = pic.p.w;
+  b->height = pic.p.h;
+  b->y0 = 0;
+  b->layout = pic.p.layout;
+  b->depth = pic.p.bpc;
+  b->full_range = pic.seq_hdr->color_range;
+  b->owned = 0;
+  set_shifts(b);
+  int planes = b->layout == DAV1D_PIXEL_LAYOUT_I400 ? 1 : 3;
+  for (int c = 0; c < planes; c++) {
+    b->plane[c] = pic.data[c];
+    b->stride[c] = (int)pic.stride[c ? 1 : 0];
+  }
+  b->adopted = pic;  // the reference moves to the band
+  have_pic = 0;
+  memset(&pic, 0, sizeof pic);
+  return AV_OK;
+}
+
+// ---- colour --------------------------------------------------------------------------------
+// The rule of wasm/hevc/decode.c, kept identical: YCbCr → R'G'B' (matrix and range from
+// the colr nclx box, else the sequence header), then optionally a gamut conversion in
+// linear light (Display P3 / BT.2020 primaries → sRGB primaries) with the sRGB transfer
+// curve on both sides.
+static float kr = 0.299f, kb = 0.114f;
+static int identity_matrix = 0;  // matrix_coefficients 0: GBR
+static int full_range = 1;
+static int gamut = 0;
+static float gm[9];
+#define LUT_BITS 12
+#define LUT_SIZE (1 << LUT_BITS)
+static float to_linear[LUT_SIZE + 1];
+static uint8_t to_srgb8[LUT_SIZE + 1];
+
+// Integer tables of the matrix for one bit depth (built on first use): each sample
+// value's contribution to R', G', B' in units of 2^-20 of full scale, so a pixel is five
+// lookups and three adds (what the float rule computes, to 2^-20).
+#define FIX 20
+#define FIX_ONE (1 << FIX)
+static int32_t tY[1 << 12], tCrR[1 << 12], tCrG[1 << 12], tCbG[1 << 12], tCbB[1 << 12];
+static int tab_depth = 0;
+
+static float srgb_decode(float v) {
+  return v <= 0.04045f ? v / 12.92f : powf((v + 0.055f) / 1.055f, 2.4f);
+}
+static float srgb_encode(float v) {
+  return v <= 0.0031308f ? v * 12.92f : 1.055f * powf(v, 1.0f / 2.4f) - 0.055f;
+}
+
+/**
+ * matrix: H.273 matrix_coefficients; full: full_range_flag; g: a row-major 3x3 matrix from
+ * the source primaries to sRGB's in linear light, or NULL for none.
+ */
+EXPORT(av_set_color) int av_set_color(int matrix, int full, const float* g) {
+  identity_matrix = matrix == 0;
+  switch (matrix) {
+    case 1:  // BT.709
+      kr = 0.2126f;
+      kb = 0.0722f;
+      break;
+    case 9:  // BT.2020 non-constant
+    case 10:
+      kr = 0.2627f;
+      kb = 0.0593f;
+      break;
+    case 4:  // FCC
+      kr = 0.30f;
+      kb = 0.11f;
+      break;
+    case 7:  // SMPTE 240M
+      kr = 0.212f;
+      kb = 0.087f;
+      break;
+    default:  // 5, 6 (BT.601) and anything unknown: what HEIF readers assume by default
+      kr = 0.299f;
+      kb = 0.114f;
+  }
+  full_range = full ? 1 : 0;
+  tab_depth = 0;  // the integer tables follow the matrix and range
+  gamut = g != NULL;
+  if (gamut) {
+    memcpy(gm, g, sizeof gm);
+    for (int i = 0; i <= LUT_SIZE; i++) {
+      float v = (float)i / LUT_SIZE;
+      to_linear[i] = srgb_decode(v);
+      float e = srgb_encode(v);
+      to_srgb8[i] = (uint8_t)(e * 255.0f + 0.5f);
+    }
+  }
+  return AV_OK;
+}
+
+static inline int sample(const Band* b, int c, int x, int y) {
+  const uint8_t* row = b->plane[c] + (size_t)y * b->stride[c];
+  return b->depth > 8 ? ((const uint16_t*)row)[x] : row[x];
+}
+
+static inline float clamp01(float v) { return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
+
+static inline uint8_t encode8(float v) {
+  if (!gamut) return (uint8_t)(clamp01(v) * 255.0f + 0.5f);
+  return to_srgb8[(int)(clamp01(v) * LUT_SIZE + 0.5f)];
+}
+
+static inline void put_rgb8(uint8_t* o, float R, float G, float B) {
+  if (gamut) {
+    float lr = to_linear[(int)(clamp01(R) * LUT_SIZE + 0.5f)];
+    float lg = to_linear[(int)(clamp01(G) * LUT_SIZE + 0.5f)];
+    float lb = to_linear[(int)(clamp01(B) * LUT_SIZE + 0.5f)];
+    R = gm[0] * lr + gm[1] * lg + gm[2] * lb;
+    G = gm[3] * lr + gm[4] * lg + gm[5] * lb;
+    B = gm[6] * lr + gm[7] * lg + gm[8] * lb;
+  }
+  o[0] = encode8(R);
+  o[1] = encode8(G);
+  o[2] = encode8(B);
+}
+
+/** An alpha sample as 8-bit: limited-range alpha (rare) stretched to full, as libavif does. */
+static inline uint8_t alpha8(const Band* a, int v) {
+  int d = a->depth;
+  if (!a->full_range) {
+    int lo = 16 << (d - 8), span = 219 << (d - 8);
+    float f = (float)(v - lo) / (float)span;
+    return (uint8_t)(clamp01(f) * 255.0f + 0.5f);
+  }
+  if (d == 8) return (uint8_t)v;
+  return (uint8_t)((v * 255 + ((1 << d) - 1) / 2) / ((1 << d) - 1));
+}
+
+static void build_tables(int d) {
+  const float maxv = (float)((1 << d) - 1);
+  const float yoff = full_range ? 0.0f : (float)(16 << (d - 8));
+  const float yscale = full_range ? 1.0f / maxv : 1.0f / (float)(219 << (d - 8));
+  const float coff = (float)(1 << (d - 1));
+  const float cscale = full_range ? 1.0f / maxv : 1.0f / (float)(224 << (d - 8));
+  const float kg = 1.0f - kr - kb;
+  const float crr = 2.0f * (1.0f - kr), cbb = 2.0f * (1.0f - kb);
+  const float cbg = cbb * kb / kg, crg = crr * kr / kg;
+  for (int v = 0; v < (1 << d); v++) {
+    float Y = ((float)v - yoff) * yscale;
+    float C = ((float)v - coff) * cscale;
+    tY[v] = (int32_t)lrintf(Y * FIX_ONE);
+    tCrR[v] = (int32_t)lrintf(crr * C * FIX_ONE);
+    tCrG[v] = (int32_t)lrintf(-crg * C * FIX_ONE);
+    tCbG[v] = (int32_t)lrintf(-cbg * C * FIX_ONE);
+    tCbB[v] = (int32_t)lrintf(cbb * C * FIX_ONE);
+  }
+  tab_depth = d;
+}
+
+static inline int32_t clamp_fix(int32_t v) { return v < 0 ? 0 : (v > FIX_ONE ? FIX_ONE : v); }
+
+/** A fixed-point component (0..FIX_ONE) as sRGB8, through the gamut step when there is one. */
+static inline uint8_t fix8(int32_t v) {
+  return (uint8_t)(((int64_t)clamp_fix(v) * 255 + (FIX_ONE >> 1)) >> FIX);
+}
+
+static inline void put_fix(uint8_t* o, int32_t R, int32_t G, int32_t B) {
+  if (!gamut) {
+    o[0] = fix8(R);
+    o[1] = fix8(G);
+    o[2] = fix8(B);
+    return;
+  }
+  const float s = 1.0f / FIX_ONE;
+  put_rgb8(o, (float)clamp_fix(R) * s, (float)clamp_fix(G) * s, (float)clamp_fix(B) * s);
+}
+
+/** The integer path of av_rows (every matrix but identity/GBR), for samples of type T. */
+#define ROWS_FIX(T)                                                                   \
+  for (int r = 0; r < n; r++) {                                                       \
+    int by = y + r - b->y0;                                                           \
+    const T* py = (const T*)(b->plane[0] + (size_t)by * b->stride[0]);                \
+    const T* pu = mono ? NULL : (const T*)(b->plane[1] + (size_t)(by >> b->sy) * b->stride[1]); \
+    const T* pv = mono ? NULL : (const T*)(b->plane[2] + (size_t)(by >> b->sy) * b->stride[2]); \
+    uint8_t* o = out + (size_t)r * w * 4;                                             \
+    for (int i = 0; i < w; i++) {                                                     \
+      int x = x0 + i;                                                                 \
+      int32_t Y = tY[py[x]];                                                          \
+      if (mono) {                                                                     \
+        put_fix(o + i * 4, Y, Y, Y);                                                  \
+      } else {                                                                        \
+        int cx = x >> b->sx;                                                          \
+        int cb = pu[cx], cr = pv[cx];                                                 \
+        put_fix(o + i * 4, Y + tCrR[cr], Y + tCbG[cb] + tCrG[cr], Y + tCbB[cb]);      \
+      }                                                                               \
+      o[i * 4 + 3] = a ? alpha8(a, sample(a, 0, x, y + r - a->y0)) : 255;             \
+    }                                                                                 \
+  }
+
+/**
+ * Converts image rows [y, y + n), columns [x0, x0 + w), to RGBA8 at `out` (w * 4 bytes per
+ * row). Both bands (alpha when present) must hold those rows. Chroma is upsampled by
+ * nearest sample: the rows are about to be area-averaged down to a preview anyway.
+ */
+EXPORT(av_rows) int av_rows(int y, int n, int x0, int w, uint8_t* out) {
+  const Band* b = &bands[0];
+  const Band* a = bands[1].used ? &bands[1] : NULL;
+  if (!b->used || n < 1 || w < 1 || x0 < 0 || x0 + w > b->width) return AV_BAD_ARGUMENT;
+  if (y < b->y0 || y + n > b->y0 + b->height) return AV_BAD_ARGUMENT;
+  if (a && (y < a->y0 || y + n > a->y0 + a->height || x0 + w > a->width)) return AV_BAD_ARGUMENT;
+  const int mono = b->layout == DAV1D_PIXEL_LAYOUT_I400;
+  if (!identity_matrix) {
+    if (tab_depth != b->depth) build_tables(b->depth);
+    if (b->depth > 8) {
+      ROWS_FIX(uint16_t)
+    } else {
+      ROWS_FIX(uint8_t)
+    }
+    return AV_OK;
+  }
+  // GBR (matrix 0): the float rule, rare enough not to need tables.
+  const int d = b->depth;
+  const float maxv = (float)((1 << d) - 1);
+  const float yoff = full_range ? 0.0f : (float)(16 << (d - 8));
+  const float yscale = full_range ? 1.0f / maxv : 1.0f / (float)(219 << (d - 8));
+  const float coff = (float)(1 << (d - 1));
+  const float cscale = full_range ? 1.0f / maxv : 1.0f / (float)(224 << (d - 8));
+  const float kg = 1.0f - kr - kb;
+  const float crr = 2.0f * (1.0f - kr), cbb = 2.0f * (1.0f - kb);
+  const float cbg = cbb * kb / kg, crg = crr * kr / kg;
+  for (int r = 0; r < n; r++) {
+    int by = y + r - b->y0;
+    int cy = by >> b->sy;
+    uint8_t* o = out + (size_t)r * w * 4;
+    for (int i = 0; i < w; i++) {
+      int x = x0 + i;
+      float Y = ((float)sample(b, 0, x, by) - yoff) * yscale;
+      float R, G, B;
+      if (mono) {
+        R = G = B = Y;
+      } else {
+        int cx = x >> b->sx;
+        float Cb = ((float)sample(b, 1, cx, cy) - coff) * cscale;
+        float Cr = ((float)sample(b, 2, cx, cy) - coff) * cscale;
+        if (identity_matrix) {
+          G = Y;
+          B = Cb + 0.5f;
+          R = Cr + 0.5f;
+        } else {
+          R = Y + crr * Cr;
+          G = Y - cbg * Cb - crg * Cr;
+          B = Y + cbb * Cb;
+        }
+      }
+      put_rgb8(o + i * 4, R, G, B);
+      o[i * 4 + 3] = a ? alpha8(a, sample(a, 0, x, y + r - a->y0)) : 255;
+    }
+  }
+  return AV_OK;
+}
