@@ -9,7 +9,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CORPORA_DIR="${CORPORA_DIR:-$ROOT/.cache/corpora}"
-SRC_DIR="$CORPORA_DIR/src"
+# The unpacked source trees, beside (not inside) the folder of corpora, so `.cache/corpora/*`
+# names exactly the corpora.
+SRC_DIR="${CORPORA_SRC_DIR:-$ROOT/.cache/corpora-src}"
 # Source package names as `apt-cache showsrc` lists them on bookworm.
 PACKAGES=(libpng1.6 libjpeg-turbo libwebp libavif libheif giflib)
 

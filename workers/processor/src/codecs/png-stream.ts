@@ -169,6 +169,21 @@ export function pngLayout(bytes: Uint8Array): PngLayout {
   return layout;
 }
 
+/**
+ * The eXIf chunk's data (a TIFF block) wherever it lies, or null. Headers only, one pass;
+ * a chunk running past the end ends the walk.
+ */
+export function pngExif(bytes: Uint8Array): Uint8Array | null {
+  for (let pos = 8; pos + 12 <= bytes.length; ) {
+    const len = u32(bytes, pos);
+    const type = chunkType(bytes, pos);
+    if (type === "IEND" || pos + 12 + len > bytes.length) return null;
+    if (type === "eXIf") return bytes.subarray(pos + 8, pos + 8 + len);
+    pos += 12 + len;
+  }
+  return null;
+}
+
 /** Walks the chunk structure (headers only, no copies) and validates what it needs. */
 function parseChunks(bytes: Uint8Array): Parsed {
   if (bytes.length < 8 || SIGNATURE.some((v, i) => bytes[i] !== v)) {

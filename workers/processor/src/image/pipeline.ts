@@ -8,12 +8,24 @@ import { heicDecodeBytes } from "../codecs/heif/estimate";
 import { decodeHeicFit } from "../codecs/heif/heic";
 import { HevcError } from "../codecs/hevc";
 import { createJpegDecoder, JpegDecodeError } from "../codecs/jpeg-turbo";
-import { decodePngFit, PngError, PngLimitError } from "../codecs/png-stream";
-import { decodeWebp, encodeWebp, WebpMemoryError } from "../codecs/webp";
+import { decodePngFit, PngError, PngLimitError, pngExif } from "../codecs/png-stream";
+import {
+  decodeWebp,
+  encodeWebp,
+  type WebpFrame,
+  WebpMemoryError,
+  webpExif,
+  webpFirstFrame,
+} from "../codecs/webp";
 import { ImageError } from "./errors";
 import { estimateBytes, jpegLibraryBytes, webpHeapBytes } from "./estimate";
 import { JPEG_MAX_SCANS } from "./limits";
-import { type PhotoMetadata, readHeifMetadata, readMetadata } from "./metadata";
+import {
+  type PhotoMetadata,
+  readHeifMetadata,
+  readMetadata,
+  readTiffMetadata,
+} from "./metadata";
 import { orient } from "./orient";
 import { PrefixTooShort, type Probe, probe } from "./probe";
 import { downscale, fitLongEdge } from "./resize";
@@ -172,12 +184,7 @@ export async function processImage(
   const budget = opts.budget ?? DEFAULT_BUDGET;
   const plan = planImage(bytes, bytes.byteLength, { budget, images: Boolean(opts.images) });
   const { probe: p, estimatedBytes } = plan;
-  const metadata =
-    p.format === "jpeg"
-      ? await readMetadata(bytes)
-      : p.heif
-        ? await readHeifMetadata(p.heif)
-        : { orientation: 1, takenAt: null, make: null, model: null };
+  const metadata = await metadataOf(bytes, p);
   if (plan.path === "images" && opts.images)
     return viaImages(bytes, p, metadata, estimatedBytes, opts.images);
 
@@ -206,6 +213,19 @@ export async function processImage(
     estimatedBytes,
     path: "wasm",
   };
+}
+
+/**
+ * Orientation, capture time and camera from wherever the container keeps EXIF: JPEG's
+ * APP1, PNG's eXIf, WebP's EXIF chunk; HEIF's transforms (irot/imir) for orientation. GIF
+ * carries none.
+ */
+async function metadataOf(bytes: Uint8Array, p: Probe): Promise<PhotoMetadata> {
+  if (p.format === "jpeg") return readMetadata(bytes);
+  if (p.heif) return readHeifMetadata(p.heif);
+  if (p.format === "png") return readTiffMetadata(pngExif(bytes));
+  if (p.format === "webp") return readTiffMetadata(webpExif(bytes));
+  return readTiffMetadata(null);
 }
 
 function describeKind(p: Probe): string {
@@ -328,13 +348,20 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
     return shown;
   }
   try {
+    // Animated: the first frame, decoded as a still and drawn on its canvas (the policy
+    // for every animated format: the first frame, and the asset says it was animated).
+    const frame = p.animated ? webpFirstFrame(bytes, p) : null;
     // The decoder refuses to grow past what the estimate gave it.
-    const { value, wasmBytes } = await decodeWebp(bytes, {
+    const { value, wasmBytes } = await decodeWebp(frame ? frame.still : bytes, {
       maxHeapBytes: webpHeapBytes(p, bytes.byteLength),
     });
     if (!value) throw new ImageError("corrupt", `The ${p.format.toUpperCase()} cannot be decoded`);
-    meter.note(bytes.byteLength + wasmBytes + value.data.byteLength);
-    return value;
+    const still = frame?.still.byteLength ?? 0;
+    meter.note(bytes.byteLength + still + wasmBytes + value.data.byteLength);
+    if (!frame) return value;
+    const canvas = placeOnCanvas(value, frame, p);
+    meter.note(bytes.byteLength + still + value.data.byteLength + canvas.data.byteLength);
+    return canvas;
   } catch (err) {
     if (err instanceof ImageError) throw err;
     if (err instanceof WebpMemoryError)
@@ -348,6 +375,19 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
       `The ${p.format.toUpperCase()} cannot be decoded (${String(err).slice(0, 120)})`,
     );
   }
+}
+
+/** A frame on a transparent canvas of the probe's size (the frame itself when it fills it). */
+function placeOnCanvas(img: Rgba, f: WebpFrame, canvas: { width: number; height: number }): Rgba {
+  if (img.width !== f.width || img.height !== f.height)
+    throw new ImageError("corrupt", "The WebP's first frame is not the size its header says");
+  if (f.x === 0 && f.y === 0 && f.width === canvas.width && f.height === canvas.height) return img;
+  const data = new Uint8ClampedArray(canvas.width * canvas.height * 4);
+  for (let y = 0; y < f.height; y++) {
+    const from = y * f.width * 4;
+    data.set(img.data.subarray(from, from + f.width * 4), ((f.y + y) * canvas.width + f.x) * 4);
+  }
+  return { width: canvas.width, height: canvas.height, data };
 }
 
 /** The clean-aperture part of a decoded image (a copy only when it is a strict part). */
