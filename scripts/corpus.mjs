@@ -119,7 +119,9 @@ async function settle(client, files) {
 
 async function main() {
   const { files, others } = await collect();
-  console.error(`corpus: ${files.length} images (${others} other files skipped); starting the stack`);
+  console.error(
+    `corpus: ${files.length} images (${others} other files skipped); starting the stack`,
+  );
   const stack = await startStack({ env: { DARKROOM_WORKERS: "api,processor" } });
   try {
     const token = await login(stack.url, `corpus-${randomBytes(4).toString("hex")}`);
@@ -191,7 +193,9 @@ function report(files, others) {
     add("**total**", f);
   }
   const pct = (a, b) => (b === 0 ? "–" : `${((100 * a) / b).toFixed(1)} %`);
-  console.log("\n| corpus | images | libvips decodes cleanly | Darkroom ready, right size, upright, matching pixels | parity | libvips refuses | Darkroom refuses with a reason or decodes |");
+  console.log(
+    "\n| corpus | images | libvips decodes cleanly | Darkroom ready, right size, upright, matching pixels | parity | libvips refuses | Darkroom refuses with a reason or decodes |",
+  );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [k, r] of rows) {
     console.log(

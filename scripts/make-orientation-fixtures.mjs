@@ -49,8 +49,14 @@ try {
   for (let o = 1; o <= 8; o++) {
     const stored = () => unorient(upright, o);
     const files = {
-      [`orient-${o}.png`]: await stored().png({ palette: true }).withMetadata({ orientation: o }).toBuffer(),
-      [`orient-${o}.webp`]: await stored().webp({ quality: 90 }).withMetadata({ orientation: o }).toBuffer(),
+      [`orient-${o}.png`]: await stored()
+        .png({ palette: true })
+        .withMetadata({ orientation: o })
+        .toBuffer(),
+      [`orient-${o}.webp`]: await stored()
+        .webp({ quality: 90 })
+        .withMetadata({ orientation: o })
+        .toBuffer(),
     };
     const png = path.join(tmp, `stored-${o}.png`);
     await stored().png().toFile(png);
@@ -61,9 +67,12 @@ try {
     files[`orient-${o}.avif`] = readFileSync(avif);
     for (const [name, bytes] of Object.entries(files)) {
       const { psnr } = pixelDifference(reference, await rgba(bytes));
-      if (psnr < 28) throw new Error(`${name}: libvips shows it turned (PSNR ${psnr.toFixed(1)} dB)`);
+      if (psnr < 28)
+        throw new Error(`${name}: libvips shows it turned (PSNR ${psnr.toFixed(1)} dB)`);
       writeFileSync(path.join(out, name), bytes);
-      console.log(`${name.padEnd(16)} ${bytes.length} bytes, libvips upright at ${psnr.toFixed(1)} dB`);
+      console.log(
+        `${name.padEnd(16)} ${bytes.length} bytes, libvips upright at ${psnr.toFixed(1)} dB`,
+      );
     }
   }
   // libvips' first frame of an animated WebP (sharp reads page 0), the reference for

@@ -4,8 +4,8 @@ import { decodeWebp } from "../src/codecs/webp";
 import { processImage } from "../src/image/pipeline";
 import type { Rgba } from "../src/image/rgba";
 import { fixture } from "./fixtures";
-import { chunk } from "./png-build";
 import { meanDiff, mirrored } from "./pixels";
+import { chunk } from "./png-build";
 
 // test/fixtures/containers: one real photo stored turned by the inverse of each EXIF
 // orientation in PNG (eXIf), WebP (EXIF chunk) and AVIF (irot/imir), each checked upright
@@ -42,7 +42,10 @@ function pngChunks(png: Uint8Array): Array<[string, Uint8Array]> {
   const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
   for (let pos = 8; pos + 12 <= png.length; ) {
     const len = dv.getUint32(pos);
-    out.push([String.fromCharCode(...png.subarray(pos + 4, pos + 8)), png.subarray(pos, pos + 12 + len)]);
+    out.push([
+      String.fromCharCode(...png.subarray(pos + 4, pos + 8)),
+      png.subarray(pos, pos + 12 + len),
+    ]);
     pos += 12 + len;
   }
   return out;
@@ -51,7 +54,7 @@ function pngChunks(png: Uint8Array): Array<[string, Uint8Array]> {
 function u32s(...xs: number[]): Uint8Array {
   const out = new Uint8Array(xs.length * 4);
   const dv = new DataView(out.buffer);
-  xs.forEach((x, i) => dv.setUint32(i * 4, x));
+  for (const [i, x] of xs.entries()) dv.setUint32(i * 4, x);
   return out;
 }
 
@@ -123,7 +126,8 @@ describe("one policy for animation: the first (default) frame, and the asset say
     const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
     const at = (n: number) => {
       let pos = 12;
-      for (let i = 0; i < n; i++) pos += 8 + dv.getUint32(pos + 4, true) + (dv.getUint32(pos + 4, true) & 1);
+      for (let i = 0; i < n; i++)
+        pos += 8 + dv.getUint32(pos + 4, true) + (dv.getUint32(pos + 4, true) & 1);
       return pos;
     };
     // VP8X, ANIM, then ANMF 1 (skipped) and ANMF 2 onwards.
@@ -141,7 +145,8 @@ describe("one policy for animation: the first (default) frame, and the asset say
     expect(alphaAt(5, 5)).toBe(0);
     expect(alphaAt(360, 100)).toBe(0);
     let inside = 0;
-    for (let y = 190; y < 246; y++) for (let x = 22; x < 195; x++) inside += alphaAt(x, y) > 0 ? 1 : 0;
+    for (let y = 190; y < 246; y++)
+      for (let x = 22; x < 195; x++) inside += alphaAt(x, y) > 0 ? 1 : 0;
     expect(inside).toBeGreaterThan(0);
   });
 });

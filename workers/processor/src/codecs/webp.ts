@@ -78,7 +78,8 @@ export async function decodeWebp(
 
 const fourcc = (b: Uint8Array, i: number) =>
   String.fromCharCode(b[i] ?? 0, b[i + 1] ?? 0, b[i + 2] ?? 0, b[i + 3] ?? 0);
-const u24le = (b: Uint8Array, i: number) => (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8) | ((b[i + 2] ?? 0) << 16);
+const u24le = (b: Uint8Array, i: number) =>
+  (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8) | ((b[i + 2] ?? 0) << 16);
 const u32le = (b: Uint8Array, i: number) => (u24le(b, i) + (b[i + 3] ?? 0) * 0x1000000) >>> 0;
 
 /**
@@ -122,7 +123,10 @@ export type WebpFrame = { still: Uint8Array; x: number; y: number; width: number
  * blended over nothing, so the frame's own pixels are what shows. Throws Error for a
  * frame that does not fit the canvas or holds no image.
  */
-export function webpFirstFrame(b: Uint8Array, canvas: { width: number; height: number }): WebpFrame {
+export function webpFirstFrame(
+  b: Uint8Array,
+  canvas: { width: number; height: number },
+): WebpFrame {
   for (const c of riffChunks(b)) {
     if (c.type !== "ANMF") continue;
     const d = c.data;

@@ -20,12 +20,7 @@ import {
 import { ImageError } from "./errors";
 import { estimateBytes, jpegLibraryBytes, webpHeapBytes } from "./estimate";
 import { JPEG_MAX_SCANS } from "./limits";
-import {
-  type PhotoMetadata,
-  readHeifMetadata,
-  readMetadata,
-  readTiffMetadata,
-} from "./metadata";
+import { type PhotoMetadata, readHeifMetadata, readMetadata, readTiffMetadata } from "./metadata";
 import { orient } from "./orient";
 import { PrefixTooShort, type Probe, probe } from "./probe";
 import { downscale, fitLongEdge } from "./resize";
