@@ -74,11 +74,14 @@ async function collect() {
   return { files, others };
 }
 
+/** Registers and PUTs every file, in one batch; returns the batch id. */
 async function upload(client, files) {
   const byHash = new Map();
+  let batchId;
   for (let i = 0; i < files.length; i += 50) {
     const part = files.slice(i, i + 50);
     const { body } = await client.createUploads({
+      ...(batchId ? { batchId } : {}),
       files: part.map((f, j) => ({
         clientId: `c${i + j}`,
         name: `${f.corpus}/${f.name}`.slice(-1024),
@@ -87,6 +90,8 @@ async function upload(client, files) {
         sha256: f.sha256,
       })),
     });
+    batchId = body.batchId;
+    console.error(`corpus: uploading ${Math.min(files.length, i + 50)}/${files.length}`);
     for (const answer of body.files) {
       const f = part[Number(answer.clientId.slice(1)) - i];
       if (!f) continue;
@@ -99,22 +104,29 @@ async function upload(client, files) {
       }
     }
   }
+  return batchId;
 }
 
-async function settle(client, files) {
-  const waiting = new Map();
-  for (const f of files) if (f.assetId && !f.uploadError) waiting.set(f.assetId, null);
+/** Waits until every asset of the batch is settled (listing the batch, a page at a time). */
+async function settle(client, files, batchId) {
+  const wanted = new Set(files.filter((f) => f.assetId && !f.uploadError).map((f) => f.assetId));
+  const settled = new Map();
   const deadline = Date.now() + SETTLE_MS;
-  while (Date.now() < deadline) {
-    for (const id of waiting.keys()) {
-      if (waiting.get(id)) continue;
-      const asset = await client.asset(id);
-      if (SETTLED.has(asset.status)) waiting.set(id, asset);
-    }
-    if ([...waiting.values()].every(Boolean)) break;
-    await new Promise((r) => setTimeout(r, 1000));
+  while (Date.now() < deadline && settled.size < wanted.size) {
+    let cursor;
+    do {
+      const page = await client.listAssets({
+        batchId,
+        limit: "100",
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const a of page.assets) if (SETTLED.has(a.status)) settled.set(a.id, a);
+      cursor = page.nextCursor;
+    } while (cursor);
+    console.error(`corpus: ${settled.size}/${wanted.size} settled`);
+    if (settled.size < wanted.size) await new Promise((r) => setTimeout(r, 3000));
   }
-  for (const f of files) f.asset = waiting.get(f.assetId) ?? null;
+  for (const f of files) f.asset = settled.get(f.assetId) ?? null;
 }
 
 async function main() {
@@ -127,8 +139,8 @@ async function main() {
     const token = await login(stack.url, `corpus-${randomBytes(4).toString("hex")}`);
     const client = createClient({ url: stack.url, token });
     const t0 = Date.now();
-    await upload(client, files);
-    await settle(client, files);
+    const batchId = await upload(client, files);
+    await settle(client, files, batchId);
     console.error(`corpus: settled in ${Math.round((Date.now() - t0) / 1000)} s`);
     for (const f of files) {
       const asset = f.asset ?? {

@@ -56,6 +56,8 @@ export type Processed = {
   /** The estimate the budget check used. */
   estimatedBytes: number;
   path: "wasm" | "images";
+  /** Damage the decoder forgave as libvips does (a PNG cut off after its rows…), to log. */
+  warnings: string[];
 };
 
 /** Transforms the Images binding offers (declared structurally: only what is used). */
@@ -161,6 +163,8 @@ function distinctBytes(...views: ArrayBufferView[]): number {
 
 class PeakMeter {
   peak = 0;
+  /** What the decoder forgave on the way (the decode's one other side channel). */
+  warnings: string[] = [];
   note(bytes: number) {
     if (bytes > this.peak) this.peak = bytes;
   }
@@ -207,6 +211,7 @@ export async function processImage(
     peakBytes: meter.peak,
     estimatedBytes,
     path: "wasm",
+    warnings: meter.warnings,
   };
 }
 
@@ -291,10 +296,11 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
   if (p.format === "png") {
     // Rows go from the inflater straight into the resizer: no full-size image, ever.
     try {
-      const { value, peakBytes } = await decodePngFit(bytes, (w, h) =>
+      const { value, peakBytes, warnings } = await decodePngFit(bytes, (w, h) =>
         fitLongEdge(w, h, PREVIEW_EDGE),
       );
       meter.note(bytes.byteLength + peakBytes);
+      meter.warnings.push(...warnings.map((w) => `PNG: ${w}`));
       return value;
     } catch (err) {
       if (err instanceof PngLimitError)
@@ -305,7 +311,9 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
   }
   if (p.format === "gif") {
     try {
-      const img = decodeGifFirstFrame(bytes);
+      const warnings: string[] = [];
+      const img = decodeGifFirstFrame(bytes, warnings);
+      meter.warnings.push(...warnings.map((w) => `GIF: ${w}`));
       meter.note(bytes.byteLength + p.width * p.height + img.data.byteLength);
       return img;
     } catch (err) {
@@ -427,5 +435,6 @@ async function viaImages(
     peakBytes: bytes.byteLength + preview.bytes.byteLength + thumb.bytes.byteLength,
     estimatedBytes,
     path: "images",
+    warnings: [],
   };
 }
