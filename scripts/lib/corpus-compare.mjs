@@ -8,11 +8,14 @@ export const DARKROOM_FORMATS = new Set(["jpeg", "png", "webp", "gif", "heif"]);
 
 /**
  * Thumbnails whose pixels are this close (PSNR in dB over RGB composited on black and on
- * white) are "the same picture". Darkroom's thumbnail is lossy WebP from its own resizer;
- * against libvips' Lanczos resize a right decode measures 28-45 dB, a wrong orientation,
- * a wrong palette or wrong transparency below 20.
+ * white) are "the same picture". Both sides are lossy WebP at the thumbnail's quality
+ * (libvips' decode is resized and encoded as Darkroom encodes its thumbnail, so a 4x1
+ * palette strip loses the same colour to chroma subsampling on both); a right decode
+ * measures 28-45 dB, a wrong orientation, palette or transparency below 20.
  */
 export const MATCH_PSNR_DB = 24;
+/** Darkroom's thumbnail encoding (workers/processor/src/image/variants.ts). */
+const THUMB_WEBP = { quality: 75, effort: 4 };
 
 /**
  * libvips' verdict on the bytes: `clean` when it decodes them with its default strictness
@@ -50,16 +53,18 @@ export async function libvipsVerdict(bytes) {
   };
 }
 
-/** RGBA of the first frame, upright, at exactly width x height. */
+/**
+ * libvips' thumbnail as RGBA: the first frame, upright, at exactly width x height, through
+ * the WebP encoding Darkroom's thumbnail has.
+ */
 async function uprightRgba(bytes, width, height, orientation = 1) {
   let img = sharp(bytes, { failOn: "none" }).autoOrient();
   img = applyOrientation(img, orientation);
-  const { data } = await img
+  const webp = await img
     .resize(width, height, { fit: "fill", kernel: "lanczos3" })
-    .ensureAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return data;
+    .webp(THUMB_WEBP)
+    .toBuffer();
+  return sharp(webp).ensureAlpha().raw().toBuffer();
 }
 
 /**
