@@ -200,10 +200,8 @@ function report(files, others) {
     }
     rows.set(key, r);
   };
-  for (const f of files) {
-    add(f.corpus, f);
-    add("**total**", f);
-  }
+  for (const f of files) add(f.corpus, f);
+  for (const f of files) add("**total**", f);
   const pct = (a, b) => (b === 0 ? "–" : `${((100 * a) / b).toFixed(1)} %`);
   console.log(
     "\n| corpus | images | libvips decodes cleanly | Darkroom ready, right size, upright, matching pixels | parity | libvips refuses | Darkroom refuses with a reason or decodes |",
