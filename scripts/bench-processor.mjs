@@ -118,7 +118,7 @@ async function generate(dir) {
   return files;
 }
 
-/** The fixture photos a user could upload; refusals (GIF, SVG, corrupt, animated) are not timed. */
+/** The fixture photos a user could upload; refusals (GIF, SVG, corrupt) and the animated WebP (its first frame only) are not timed. */
 function fixturePhotos() {
   const skipped = [];
   const files = [];
@@ -126,7 +126,8 @@ function fixturePhotos() {
     if (!/\.(jpe?g|png|webp)$/i.test(name)) {
       if (!name.endsWith(".md")) skipped.push(`${name} (not JPEG/PNG/WebP)`);
     } else if (name.startsWith("corrupt")) skipped.push(`${name} (corrupt)`);
-    else if (name.startsWith("animated")) skipped.push(`${name} (animated, refused)`);
+    else if (name.startsWith("animated"))
+      skipped.push(`${name} (animated: first frame only, not timed)`);
     else files.push(path.join(fixturesDir, name));
   }
   return { files, skipped };

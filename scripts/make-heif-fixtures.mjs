@@ -34,6 +34,7 @@ import {
   u32,
   writeHeif,
 } from "./lib/heif-writer.mjs";
+import { unorient } from "./lib/orientation.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const images = path.join(root, "test/fixtures/images");
@@ -55,43 +56,6 @@ async function encodeTile(img, name, args = []) {
   return readSingle(tmpFile(`${name}.heic`));
 }
 
-// Pixel remap with EXIF orientation semantics (the same maps as workers/processor/src/image/orient.ts).
-function forward(o, w, h, x, y) {
-  switch (o) {
-    case 2:
-      return [w - 1 - x, y];
-    case 3:
-      return [w - 1 - x, h - 1 - y];
-    case 4:
-      return [x, h - 1 - y];
-    case 5:
-      return [y, x];
-    case 6:
-      return [h - 1 - y, x];
-    case 7:
-      return [h - 1 - y, w - 1 - x];
-    case 8:
-      return [y, w - 1 - x];
-    default:
-      return [x, y];
-  }
-}
-const INVERSE = [0, 1, 2, 3, 4, 5, 8, 7, 6];
-/** The stored pixels that orientation `o` turns into `upright`. */
-function unorient({ data, info }, o) {
-  const inv = INVERSE[o];
-  const { width: w, height: h, channels: c } = info;
-  const swap = inv >= 5;
-  const ow = swap ? h : w;
-  const oh = swap ? w : h;
-  const dst = Buffer.alloc(ow * oh * c);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const [dx, dy] = forward(inv, w, h, x, y);
-      data.copy(dst, (dy * ow + dx) * c, (y * w + x) * c, (y * w + x + 1) * c);
-    }
-  return sharp(dst, { raw: { width: ow, height: oh, channels: c } });
-}
 /** irot/imir sequences whose composition is EXIF orientation o (see src/codecs/heif/geometry.ts). */
 const TRANSFORMS = {
   1: [],

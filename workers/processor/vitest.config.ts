@@ -11,7 +11,7 @@ const migrations = await readD1Migrations(
 // (test/fixtures/heif; sources, commands and licences in their READMEs), handed to the
 // workerd tests as base64 strings: tests there have no file system.
 const fixtures: Record<string, string> = {};
-for (const folder of ["images", "heif"]) {
+for (const folder of ["images", "heif", "containers"]) {
   const dir = fileURLToPath(new URL(`../../test/fixtures/${folder}`, import.meta.url));
   for (const name of readdirSync(dir)) {
     if (name in fixtures) throw new Error(`two fixtures named ${name}`);

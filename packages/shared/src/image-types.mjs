@@ -19,9 +19,8 @@ export const ACCEPTED_IMAGE_TYPES = [
   "image/gif",
 ];
 
-/** What a file picker should offer: the types and the extensions phones and cameras use. */
-export const IMAGE_ACCEPT_ATTRIBUTE = [
-  ...ACCEPTED_IMAGE_TYPES,
+/** The extensions phones and cameras give these types (lower case, with the dot). */
+export const PHOTO_EXTENSIONS = [
   ".jpg",
   ".jpeg",
   ".png",
@@ -31,7 +30,29 @@ export const IMAGE_ACCEPT_ATTRIBUTE = [
   ".hif",
   ".avif",
   ".gif",
-].join(",");
+];
+
+/** What a file picker should offer: the types and the extensions phones and cameras use. */
+export const IMAGE_ACCEPT_ATTRIBUTE = [...ACCEPTED_IMAGE_TYPES, ...PHOTO_EXTENSIONS].join(",");
+
+/**
+ * What browsers declare for a file whose type they do not know (a `.heic` on most
+ * systems): no type, or application/octet-stream. Registration takes them for a file
+ * named like a photo; the bytes decide what it is after the upload.
+ */
+export const GENERIC_TYPES = ["", "application/octet-stream"];
+
+/**
+ * A name that says photo: a photo extension (any case), or none at all (a camera card's
+ * or an export's bare name). Only the last path segment counts.
+ * @param {string} name
+ */
+export function namedLikePhoto(name) {
+  const base = name.slice(name.lastIndexOf("/") + 1);
+  const dot = base.lastIndexOf(".");
+  if (dot <= 0) return true;
+  return PHOTO_EXTENSIONS.includes(base.slice(dot).toLowerCase());
+}
 
 /** Bytes of a file's start that sniffImageType needs (an ftyp box lists its brands there). */
 export const SNIFF_BYTES = 64;

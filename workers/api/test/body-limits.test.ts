@@ -48,10 +48,10 @@ describe("request body limits", () => {
   it("sizes the limit from the contract: the largest valid request fits", async () => {
     const { token } = await signIn();
     // 100 files whose names and client ids are all control characters: JSON escapes
-    // each as \u0001, the most bytes a UTF-16 unit can take.
+    // each as \u0001, the most bytes a UTF-16 unit can take; the longest declared type.
     const files = await Promise.all(
       Array.from({ length: 100 }, async (_, i) => ({
-        ...(await fileFor(jpegBytes(16))),
+        ...(await fileFor(jpegBytes(16), "photo", "application/octet-stream")),
         clientId: `${i}`.padEnd(200, "\u0001"),
         name: "\u0001".repeat(1024),
       })),

@@ -220,6 +220,14 @@ describe("POST /api/uploads validation", () => {
     ["a fractional size", { files: [{ ...good, size: 1.5 }] }],
     ["an unsupported type", { files: [{ ...good, type: "application/pdf" }] }],
     ["an SVG", { files: [{ ...good, type: "image/svg+xml" }] }],
+    [
+      "application/octet-stream for a file named like no photo",
+      { files: [{ ...good, name: "clip.mov", type: "application/octet-stream" }] },
+    ],
+    [
+      "no type for a file named like no photo",
+      { files: [{ ...good, name: "notes.pdf", type: "" }] },
+    ],
     ["a short sha256", { files: [{ ...good, sha256: "abc" }] }],
     ["a non-hex sha256", { files: [{ ...good, sha256: "g".repeat(64) }] }],
     ["a missing clientId", { files: [{ ...good, clientId: undefined }] }],
@@ -253,6 +261,34 @@ describe("POST /api/uploads validation", () => {
     const body: { files: Array<{ status: string }> } = await res.json();
     expect(body.files.map((f) => f.status)).toEqual(types.map(() => "upload"));
   });
+
+  for (const declared of ["application/octet-stream", ""]) {
+    it(`takes a photo declared ${JSON.stringify(declared)} (a browser's .heic), and its signed PUT binds application/octet-stream`, async () => {
+      const token = await tokenFor(userName());
+      const names = ["IMG_0001.HEIC", "DSC_0042", "holiday/beach.jpeg"];
+      const bytes = names.map(() => jpegBytes());
+      const files = await Promise.all(
+        names.map((n, i) => fileFor(bytes[i] ?? jpegBytes(), n, declared)),
+      );
+      const { res, body } = await requestUploads(token, files);
+      expect(res.status).toBe(200);
+      for (const f of body.files) {
+        expect(f.status).toBe("upload");
+        expect(f.upload?.headers["Content-Type"]).toBe("application/octet-stream");
+      }
+      const row = await env.DB.prepare("SELECT type FROM assets WHERE id = ?")
+        .bind(body.files[0]?.assetId)
+        .first<{ type: string }>();
+      expect(row?.type).toBe("application/octet-stream");
+      // The PUT must send the type the URL was signed for: the generic one, never another.
+      const ticket = body.files[0]?.upload;
+      if (!ticket) throw new Error("no ticket");
+      const first = bytes[0] ?? new Uint8Array(0);
+      const wrong = await putUpload(ticket, first, { headers: { "Content-Type": "image/heic" } });
+      expect(wrong.status).toBe(400);
+      expect(await putUpload(ticket, first)).toHaveProperty("status", 200);
+    });
+  }
 
   it("refuses a body that is not JSON", async () => {
     const res = await call("/api/uploads", {

@@ -80,6 +80,12 @@ async function produceVariants(env: Env, lc: Lifecycle, row: { id: string; size:
     throw new PermanentFailure("processing", read.error.code, read.error.message);
   }
   const result = read.result;
+  // Damage forgiven as libvips forgives it: worth a line in the log, not a failure.
+  if (result.warnings.length > 0)
+    console.warn("processing: decoded despite damage", {
+      assetId: row.id,
+      warnings: result.warnings,
+    });
   const put = { httpMetadata: { contentType: "image/webp" } };
   await env.BUCKET.put(keys.thumb, result.thumb.bytes, put);
   await env.BUCKET.put(keys.preview, result.preview.bytes, put);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodePng, decodePngFit, decodePngRows, PngError } from "../src/codecs/png-stream";
+import { zlibStreamLength } from "../src/codecs/zlib-end";
 import { ImageError } from "../src/image/errors";
 import { DEFAULT_BUDGET, estimateBytes, processImage } from "../src/image/pipeline";
 import { probe } from "../src/image/probe";
@@ -177,10 +178,87 @@ describe("damaged PNGs", () => {
     sample: (x, y, c) => (x * 5 + y * 3 + c * 50) & 255,
   };
 
-  it("refuses a file cut off in the middle, naming the chunk", async () => {
+  it("refuses a file cut off in the middle, saying it is truncated", async () => {
     const bytes = await buildPng(spec);
     const err = await pngErrorOf(decodePng(bytes.subarray(0, bytes.length - 40)));
     expect(err.message).toMatch(/truncated/);
+  });
+
+  it("refuses a file cut off before its image data, naming the chunk", async () => {
+    const bytes = await buildPng(spec);
+    const err = await pngErrorOf(decodePng(bytes.subarray(0, 40)));
+    expect(err.message).toMatch(/truncated \(a chunk header is cut off\)/);
+  });
+
+  /** A real PNG's chunks: [type, offset, data length]. */
+  const chunksOf = (png: Uint8Array) => {
+    const out: Array<[string, number, number]> = [];
+    const dv = new DataView(png.buffer, png.byteOffset, png.byteLength);
+    for (let pos = 8; pos + 12 <= png.length; pos += 12 + dv.getUint32(pos))
+      out.push([String.fromCharCode(...png.subarray(pos + 4, pos + 8)), pos, dv.getUint32(pos)]);
+    return out;
+  };
+
+  it("decodes a real PNG without IEND, or cut off in its last chunk, as libvips does, with a warning", async () => {
+    for (const name of ["blackbug.png", "orient-1.png"]) {
+      const whole = fixture(name);
+      const iend = chunksOf(whole).find(([t]) => t === "IEND")?.[1] ?? 0;
+      const idats = chunksOf(whole).filter(([t]) => t === "IDAT");
+      const [, at, len] = idats[idats.length - 1] ?? ["", 0, 0];
+      const full = await decodePng(whole);
+      // No IEND; IEND cut; the last IDAT's CRC cut off (every row still there).
+      for (const end of [iend, iend + 6, at + 8 + len + 2]) {
+        const cut = whole.subarray(0, end);
+        expect(firstDifference(await decodePng(cut), full)).toBeNull();
+        if (end === iend) continue;
+        const r = await processImage(cut);
+        expect(r.width).toBe(full.width);
+        expect(r.warnings.join()).toMatch(/PNG: .*(truncated|ends inside)/);
+      }
+    }
+  }, 60_000);
+
+  it("decodes a real PNG with bytes after the end of its zlib stream", async () => {
+    const whole = fixture("orient-1.png");
+    const [, at, len] = chunksOf(whole).find(([t]) => t === "IDAT") ?? ["", 0, 0];
+    const data = whole.subarray(at + 8, at + 8 + len);
+    const padded = new Uint8Array(data.length + 64).fill(0x55);
+    padded.set(data);
+    const bytes = new Uint8Array(whole.length + 64);
+    bytes.set(whole.subarray(0, at));
+    bytes.set(chunk("IDAT", padded), at);
+    bytes.set(whole.subarray(at + 12 + len), at + 12 + padded.length);
+    expect(firstDifference(await decodePng(bytes), await decodePng(whole))).toBeNull();
+    const r = await processImage(bytes);
+    expect(r.warnings.join()).toMatch(/PNG: 64 bytes after the end of the compressed image data/);
+  });
+
+  it("finds where the zlib stream of real PNGs ends without inflating it", () => {
+    for (const name of [
+      "blackbug.png",
+      "orient-1.png",
+      "Flag_of_the_Netherlands-16bit.png",
+      "16-bit-grey-alpha.png",
+    ]) {
+      const png = fixture(name);
+      const data = chunksOf(png)
+        .filter(([t]) => t === "IDAT")
+        .map(([, at, len]) => png.subarray(at + 8, at + 8 + len));
+      const total = data.reduce((n, d) => n + d.length, 0);
+      expect(zlibStreamLength(data)).toBe(total);
+      // Cut short of its Adler-32 trailer: no end to find.
+      const last = data.at(-1) ?? new Uint8Array(0);
+      expect(
+        zlibStreamLength([...data.slice(0, -1), last.subarray(0, last.length - 3)]),
+      ).toBeNull();
+    }
+  });
+
+  it("still refuses a real PNG cut off before its last rows, saying it is truncated", async () => {
+    const whole = fixture("blackbug.png");
+    const [, at, len] = chunksOf(whole).find(([t]) => t === "IDAT") ?? ["", 0, 0];
+    const err = await pngErrorOf(decodePng(whole.subarray(0, at + 8 + (len >> 1))));
+    expect(err.message).toMatch(/truncated \(the image data ends after \d+ of \d+ rows\)/);
   });
 
   it("fails a truncated PNG as corrupt in the pipeline", async () => {

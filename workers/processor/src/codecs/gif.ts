@@ -102,7 +102,6 @@ function walk(b: Uint8Array, firstOnly: boolean): { header: GifHeader; first: Fr
         minCodeSize: b[q] ?? 0,
         data: q + 1,
       };
-      if (palette.length === 0) throw new GifError("the GIF has no colour table");
     }
     transparent = -1;
     p = skipSubBlocks(q + 1);
@@ -120,14 +119,30 @@ export function readGifHeader(b: Uint8Array): GifHeader {
   return walk(b, false).header;
 }
 
-/** The first frame on a transparent logical screen. Throws GifError. */
-export function decodeGifFirstFrame(b: Uint8Array): Rgba {
+/**
+ * With no colour table at all, libvips (libnsgif) and browsers draw index 0 black and 1
+ * white; other indices stay transparent.
+ */
+const DEFAULT_PALETTE = new Uint8Array([0, 0, 0, 255, 255, 255]);
+
+/**
+ * The first frame on a transparent logical screen. Throws GifError. Lenient where
+ * libvips (libnsgif) is, noting it in `warnings`: no colour table (DEFAULT_PALETTE), and
+ * an LZW minimum code size over the spec's 8 that 12-bit codes still hold (9..11).
+ */
+export function decodeGifFirstFrame(b: Uint8Array, warnings: string[] = []): Rgba {
   const { header, first: f } = walk(b, true);
   if (!f) throw new GifError("the GIF has no image");
   const { width, height } = header;
   const out = new Uint8ClampedArray(width * height * 4);
-  if (f.minCodeSize < 2 || f.minCodeSize > 8)
+  if (f.minCodeSize < 2 || f.minCodeSize > 11)
     throw new GifError("the GIF's LZW code size is invalid");
+  if (f.minCodeSize > 8)
+    warnings.push(`an LZW minimum code size of ${f.minCodeSize} (the spec allows 2 to 8)`);
+  if (f.palette.length === 0) {
+    warnings.push("no colour table (drawn black and white, as browsers do)");
+    f.palette = DEFAULT_PALETTE;
+  }
   const indices = lzw(b, f.data, f.minCodeSize, f.width * f.height);
   // Interlaced rows come in four passes: every 8th from 0, every 8th from 4, every 4th from 2, every 2nd from 1.
   const rowOrder: number[] = [];

@@ -1,6 +1,7 @@
 import { PNG_MAX_ANCILLARY_BYTES, PNG_MAX_ANCILLARY_CHUNKS, PNG_MAX_CHUNKS } from "../image/limits";
 import type { Rgba } from "../image/rgba";
 import { RowResizer } from "../image/row-resize";
+import { zlibStreamLength } from "./zlib-end";
 
 /**
  * A streaming PNG decoder in TypeScript: the image data is inflated with the platform's
@@ -26,9 +27,12 @@ import { RowResizer } from "../image/row-resize";
  * caller's budget must allow for it (see `interlacedBytes`).
  *
  * Every damaged file throws PngError with a message saying what is wrong: bad
- * signature, a chunk running past the end, a missing or bad header, no image data, bad
- * zlib data, a bad filter type, or image data that ends too soon. Chunk CRCs are not
- * checked (lengths always are); data past the last row is not read.
+ * signature, a chunk running past the end before the image data, a missing or bad
+ * header, no image data, bad zlib data, a bad filter type, or image data that ends too
+ * soon. Lenient where libvips is: no IEND, a file cut off in its last chunk or in its
+ * image data's tail (all rows there), bytes after the end of the zlib stream decode, with
+ * a warning. Chunk CRCs are not checked (lengths always are); data past the last row is
+ * not read.
  */
 
 export class PngError extends Error {
@@ -52,6 +56,8 @@ export type PngRowSink = (rgba: Uint8Array, y: number) => void;
 
 export type PngStats = {
   header: PngHeader;
+  /** What the decode forgave (a truncated last chunk, no IEND), for the log. */
+  warnings: string[];
   /** Peak bytes of the decoder's own buffers (rows, interlace store, inflated chunks). */
   workingBytes: number;
 };
@@ -96,6 +102,8 @@ type Parsed = {
   trns: Uint8Array | null;
   /** Offset of the first IDAT chunk; the image data is it and the IDATs right after it. */
   firstIdat: number;
+  /** What was forgiven, as libvips forgives it (see parseChunks). */
+  warnings: string[];
 };
 
 /** A PNG over one of the chunk limits (`image/limits.ts`): refused, not damaged. */
@@ -169,6 +177,21 @@ export function pngLayout(bytes: Uint8Array): PngLayout {
   return layout;
 }
 
+/**
+ * The eXIf chunk's data (a TIFF block) wherever it lies, or null. Headers only, one pass;
+ * a chunk running past the end ends the walk.
+ */
+export function pngExif(bytes: Uint8Array): Uint8Array | null {
+  for (let pos = 8; pos + 12 <= bytes.length; ) {
+    const len = u32(bytes, pos);
+    const type = chunkType(bytes, pos);
+    if (type === "IEND" || pos + 12 + len > bytes.length) return null;
+    if (type === "eXIf") return bytes.subarray(pos + 8, pos + 8 + len);
+    pos += 12 + len;
+  }
+  return null;
+}
+
 /** Walks the chunk structure (headers only, no copies) and validates what it needs. */
 function parseChunks(bytes: Uint8Array): Parsed {
   if (bytes.length < 8 || SIGNATURE.some((v, i) => bytes[i] !== v)) {
@@ -179,13 +202,26 @@ function parseChunks(bytes: Uint8Array): Parsed {
   let trns: Uint8Array | null = null;
   const counts = { chunks: 0, ancillary: 0 };
   let firstIdat = -1;
+  const warnings: string[] = [];
   let pos = 8;
   while (pos < bytes.length) {
-    if (pos + 12 > bytes.length) throw new PngError("truncated (a chunk header is cut off)");
+    // A file cut short after its image data began (no IEND, a last chunk cut off, an IDAT
+    // whose end or CRC is missing) decodes as far as its data goes, as libpng/libvips do;
+    // rows that are missing still fail the decode below.
+    if (pos + 12 > bytes.length) {
+      if (firstIdat < 0) throw new PngError("truncated (a chunk header is cut off)");
+      warnings.push("the file ends inside a chunk after the image data");
+      break;
+    }
     const len = u32(bytes, pos);
     const type = chunkType(bytes, pos);
     if (len > 0x7fffffff || pos + 12 + len > bytes.length) {
-      throw new PngError(`truncated (the ${JSON.stringify(type)} chunk runs past the end)`);
+      const idat = type === "IDAT";
+      if (!idat && firstIdat < 0)
+        throw new PngError(`truncated (the ${JSON.stringify(type)} chunk runs past the end)`);
+      warnings.push(`truncated (the ${JSON.stringify(type)} chunk runs past the end)`);
+      if (idat && firstIdat < 0) firstIdat = pos;
+      break;
     }
     if (!/^[A-Za-z]{4}$/.test(type)) throw new PngError("corrupt chunk type");
     countChunk(counts, type, len);
@@ -224,7 +260,7 @@ function parseChunks(bytes: Uint8Array): Parsed {
   if (header === null) throw new PngError("no IHDR");
   if (firstIdat < 0) throw new PngError("no image data (IDAT missing)");
   if (header.colorType === 3 && palette === null) throw new PngError("palette image without PLTE");
-  return { header, palette, trns, firstIdat };
+  return { header, palette, trns, firstIdat, warnings };
 }
 
 function parseHeader(d: Uint8Array): PngHeader {
@@ -399,12 +435,15 @@ function rowBytes(h: PngHeader, width: number): number {
 }
 
 /**
- * Decodes a PNG row by row. `start` is called once with the header (before any pixel
- * work, so the caller can size its buffers or refuse) and returns the row sink.
+ * Decodes a PNG row by row. `start` is called with the header (before any pixel work, so
+ * the caller can size its buffers or refuse) and returns the row sink; once more, for a
+ * fresh sink, when the decode starts over (bytes after the zlib stream, see below).
  */
 export async function decodePngRows(
   bytes: Uint8Array,
   start: (header: PngHeader) => PngRowSink,
+  /** Image data bytes to inflate (the zlib stream's length, when data follows it). */
+  feedBytes = Number.POSITIVE_INFINITY,
 ): Promise<PngStats> {
   const parsed = parseChunks(bytes);
   const h = parsed.header;
@@ -504,17 +543,14 @@ export async function decodePngRows(
   const writer = ds.writable.getWriter();
   const reader = ds.readable.getReader();
   const feeding = (async () => {
-    // The consecutive IDATs from the first (parseChunks checked their lengths): walked
-    // again rather than listed, so the chunk count costs no memory.
-    for (
-      let pos = parsed.firstIdat;
-      pos + 8 <= bytes.length && chunkType(bytes, pos) === "IDAT";
-    ) {
-      const e = pos + 8 + u32(bytes, pos);
-      for (let o = pos + 8; o < e; o += FEED_SLICE) {
-        await writer.write(bytes.subarray(o, Math.min(e, o + FEED_SLICE)));
+    let left = feedBytes;
+    for (const data of imageData(bytes, parsed.firstIdat)) {
+      const piece = data.subarray(0, Math.min(data.length, left));
+      left -= piece.length;
+      for (let o = 0; o < piece.length; o += FEED_SLICE) {
+        await writer.write(piece.subarray(o, o + FEED_SLICE));
       }
-      pos = e + 4;
+      if (left <= 0) break;
     }
     await writer.close();
   })();
@@ -528,6 +564,21 @@ export async function decodePngRows(
       try {
         chunk = await reader.read();
       } catch (err) {
+        // Bytes after the end of the zlib stream: the platform's inflater refuses them
+        // (and drops what it had); libvips stops at the end. Found, the stream is fed
+        // again exactly, once.
+        if (feedBytes === Number.POSITIVE_INFINITY) {
+          const length = zlibStreamLength(imageData(bytes, parsed.firstIdat));
+          let total = 0;
+          for (const data of imageData(bytes, parsed.firstIdat)) total += data.length;
+          if (length !== null && length < total) {
+            const again = await decodePngRows(bytes, start, length);
+            const trailing = `${total - length} bytes after the end of the compressed image data`;
+            return { ...again, warnings: [...again.warnings, trailing] };
+          }
+        }
+        // A truncated file's zlib stream ends early: say so rather than blame the data.
+        if (parsed.warnings.length > 0) throw new PngError(truncatedAt(emitted, height));
         throw new PngError(`bad compressed image data (${String(err).slice(0, 100)})`);
       }
       if (chunk.done) break;
@@ -553,10 +604,30 @@ export async function decodePngRows(
     reader.cancel().catch(() => {});
   }
   if (!done || emitted !== height) {
-    throw new PngError(`the image data ends after ${emitted} of ${height} rows`);
+    throw new PngError(
+      parsed.warnings.length > 0
+        ? truncatedAt(emitted, height)
+        : `the image data ends after ${emitted} of ${height} rows`,
+    );
   }
-  return { header: h, workingBytes };
+  return { header: h, workingBytes, warnings: parsed.warnings };
 }
+
+/**
+ * The data of the consecutive IDATs from the first (parseChunks checked their lengths; the
+ * last of a truncated file gives what it has): walked, not listed, so the chunk count
+ * costs no memory.
+ */
+function* imageData(bytes: Uint8Array, firstIdat: number): Generator<Uint8Array> {
+  for (let pos = firstIdat; pos + 8 <= bytes.length && chunkType(bytes, pos) === "IDAT"; ) {
+    const e = Math.min(bytes.length, pos + 8 + u32(bytes, pos));
+    yield bytes.subarray(pos + 8, e);
+    pos = e + 4;
+  }
+}
+
+const truncatedAt = (rows: number, height: number): string =>
+  `truncated (the image data ends after ${rows} of ${height} rows)`;
 
 /**
  * Decodes a PNG straight to the size `fit` picks from its dimensions (never larger), by
@@ -567,7 +638,7 @@ export async function decodePngRows(
 export async function decodePngFit(
   bytes: Uint8Array,
   fit: (width: number, height: number) => { width: number; height: number },
-): Promise<{ value: Rgba; peakBytes: number; header: PngHeader }> {
+): Promise<{ value: Rgba; peakBytes: number; header: PngHeader; warnings: string[] }> {
   let resizer: RowResizer | null = null;
   const stats = await decodePngRows(bytes, (h) => {
     const size = fit(h.width, h.height);
@@ -577,7 +648,12 @@ export async function decodePngFit(
   });
   const r = resizer as RowResizer | null;
   if (!r) throw new PngError("no rows");
-  return { value: r.finish(), peakBytes: stats.workingBytes + r.bytes, header: stats.header };
+  return {
+    value: r.finish(),
+    peakBytes: stats.workingBytes + r.bytes,
+    header: stats.header,
+    warnings: stats.warnings,
+  };
 }
 
 /** Decodes a PNG at full size (tests, small images). */

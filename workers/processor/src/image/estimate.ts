@@ -176,6 +176,9 @@ function webpCost(p: Probe, inputBytes: number): DecodeCost {
   // emscripten grows the heap by up to 20% more than asked, so the instance may reach
   // 1.2 x its limit.
   const wasm = webpHeapBytes(p, inputBytes) * 1.2;
+  // Animated: the first frame re-wrapped as a still WebP (at most the input again) and the
+  // canvas it is placed on (another full image) while the frame's pixels are alive.
+  const firstFrame = p.animated ? inputBytes + full : 0;
   // The input in JS and the one JS copy of the pixels, which stays for the encode phase.
-  return { peak: inputBytes + wasm + full, leftOver: full };
+  return { peak: inputBytes + wasm + full + firstFrame, leftOver: full };
 }

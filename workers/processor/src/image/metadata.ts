@@ -49,9 +49,15 @@ export async function readMetadata(bytes: Uint8Array): Promise<PhotoMetadata> {
  * readers ignore (iPhones write both, agreeing: applying both would turn photos twice).
  */
 export async function readHeifMetadata(h: HeifProbe): Promise<PhotoMetadata> {
-  const tiff = h.heif.exif;
-  const exif = fromExif(tiff ? await parseExif(asJpegApp1(tiff)) : null);
-  return { ...exif, orientation: h.orientation };
+  return { ...(await readTiffMetadata(h.heif.exif)), orientation: h.orientation };
+}
+
+/**
+ * The same from a bare TIFF block (PNG's eXIf chunk, WebP's EXIF chunk, HEIF's Exif
+ * item), its Orientation tag included: libvips applies it for PNG and WebP.
+ */
+export async function readTiffMetadata(tiff: Uint8Array | null): Promise<PhotoMetadata> {
+  return fromExif(tiff ? await parseExif(asJpegApp1(tiff)) : null);
 }
 
 /**

@@ -9,13 +9,20 @@ import { avifDecodeBytes, heicDecodeBytes } from "../codecs/heif/estimate";
 import { decodeHeicFit } from "../codecs/heif/heic";
 import { HevcError } from "../codecs/hevc";
 import { createJpegDecoder, JpegDecodeError } from "../codecs/jpeg-turbo";
-import { decodePngFit, PngError, PngLimitError } from "../codecs/png-stream";
-import { decodeWebp, encodeWebp, WebpMemoryError } from "../codecs/webp";
+import { decodePngFit, PngError, PngLimitError, pngExif } from "../codecs/png-stream";
+import {
+  decodeWebp,
+  encodeWebp,
+  type WebpFrame,
+  WebpMemoryError,
+  webpExif,
+  webpFirstFrame,
+} from "../codecs/webp";
 import { ImageError } from "./errors";
 import { estimateBytes, jpegLibraryBytes, webpHeapBytes } from "./estimate";
 import { assertImagesInput, imagesRefusal } from "./images-input";
 import { JPEG_MAX_SCANS } from "./limits";
-import { type PhotoMetadata, readHeifMetadata, readMetadata } from "./metadata";
+import { type PhotoMetadata, readHeifMetadata, readMetadata, readTiffMetadata } from "./metadata";
 import { orient } from "./orient";
 import { PrefixTooShort, type Probe, probe } from "./probe";
 import { downscale, fitLongEdge } from "./resize";
@@ -51,6 +58,8 @@ export type Processed = {
   /** The estimate the budget check used. */
   estimatedBytes: number;
   path: "wasm" | "images";
+  /** Damage the decoder forgave as libvips does (a PNG cut off after its rows…), to log. */
+  warnings: string[];
 };
 
 /** Transforms the Images binding offers (declared structurally: only what is used). */
@@ -159,6 +168,8 @@ function distinctBytes(...views: ArrayBufferView[]): number {
 
 class PeakMeter {
   peak = 0;
+  /** What the decoder forgave on the way (the decode's one other side channel). */
+  warnings: string[] = [];
   note(bytes: number) {
     if (bytes > this.peak) this.peak = bytes;
   }
@@ -177,12 +188,7 @@ export async function processImage(
   const budget = opts.budget ?? DEFAULT_BUDGET;
   const plan = planImage(bytes, bytes.byteLength, { budget, images: Boolean(opts.images) });
   const { probe: p, estimatedBytes } = plan;
-  const metadata =
-    p.format === "jpeg"
-      ? await readMetadata(bytes)
-      : p.heif
-        ? await readHeifMetadata(p.heif)
-        : { orientation: 1, takenAt: null, make: null, model: null };
+  const metadata = await metadataOf(bytes, p);
   if (plan.path === "images" && opts.images)
     return viaImages(bytes, p, metadata, estimatedBytes, opts.images);
 
@@ -210,7 +216,21 @@ export async function processImage(
     peakBytes: meter.peak,
     estimatedBytes,
     path: "wasm",
+    warnings: meter.warnings,
   };
+}
+
+/**
+ * Orientation, capture time and camera from wherever the container keeps EXIF: JPEG's
+ * APP1, PNG's eXIf, WebP's EXIF chunk; HEIF's transforms (irot/imir) for orientation. GIF
+ * carries none.
+ */
+async function metadataOf(bytes: Uint8Array, p: Probe): Promise<PhotoMetadata> {
+  if (p.format === "jpeg") return readMetadata(bytes);
+  if (p.heif) return readHeifMetadata(p.heif);
+  if (p.format === "png") return readTiffMetadata(pngExif(bytes));
+  if (p.format === "webp") return readTiffMetadata(webpExif(bytes));
+  return readTiffMetadata(null);
 }
 
 function describeKind(p: Probe): string {
@@ -270,10 +290,11 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
   if (p.format === "png") {
     // Rows go from the inflater straight into the resizer: no full-size image, ever.
     try {
-      const { value, peakBytes } = await decodePngFit(bytes, (w, h) =>
+      const { value, peakBytes, warnings } = await decodePngFit(bytes, (w, h) =>
         fitLongEdge(w, h, PREVIEW_EDGE),
       );
       meter.note(bytes.byteLength + peakBytes);
+      meter.warnings.push(...warnings.map((w) => `PNG: ${w}`));
       return value;
     } catch (err) {
       if (err instanceof PngLimitError)
@@ -284,7 +305,9 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
   }
   if (p.format === "gif") {
     try {
-      const img = decodeGifFirstFrame(bytes);
+      const warnings: string[] = [];
+      const img = decodeGifFirstFrame(bytes, warnings);
+      meter.warnings.push(...warnings.map((w) => `GIF: ${w}`));
       meter.note(bytes.byteLength + p.width * p.height + img.data.byteLength);
       return img;
     } catch (err) {
@@ -312,13 +335,20 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
     }
   }
   try {
+    // Animated: the first frame, decoded as a still and drawn on its canvas (the policy
+    // for every animated format: the first frame, and the asset says it was animated).
+    const frame = p.animated ? webpFirstFrame(bytes, p) : null;
     // The decoder refuses to grow past what the estimate gave it.
-    const { value, wasmBytes } = await decodeWebp(bytes, {
+    const { value, wasmBytes } = await decodeWebp(frame ? frame.still : bytes, {
       maxHeapBytes: webpHeapBytes(p, bytes.byteLength),
     });
     if (!value) throw new ImageError("corrupt", `The ${p.format.toUpperCase()} cannot be decoded`);
-    meter.note(bytes.byteLength + wasmBytes + value.data.byteLength);
-    return value;
+    const still = frame?.still.byteLength ?? 0;
+    meter.note(bytes.byteLength + still + wasmBytes + value.data.byteLength);
+    if (!frame) return value;
+    const canvas = placeOnCanvas(value, frame, p);
+    meter.note(bytes.byteLength + still + value.data.byteLength + canvas.data.byteLength);
+    return canvas;
   } catch (err) {
     if (err instanceof ImageError) throw err;
     if (err instanceof WebpMemoryError)
@@ -349,6 +379,19 @@ function heifDecodeError(
     code,
     `The ${name} cannot be decoded: ${err.message.replace(/^The (HEI[CF]|AVIF) /, "the ")}`,
   );
+}
+
+/** A frame on a transparent canvas of the probe's size (the frame itself when it fills it). */
+function placeOnCanvas(img: Rgba, f: WebpFrame, canvas: { width: number; height: number }): Rgba {
+  if (img.width !== f.width || img.height !== f.height)
+    throw new ImageError("corrupt", "The WebP's first frame is not the size its header says");
+  if (f.x === 0 && f.y === 0 && f.width === canvas.width && f.height === canvas.height) return img;
+  const data = new Uint8ClampedArray(canvas.width * canvas.height * 4);
+  for (let y = 0; y < f.height; y++) {
+    const from = y * f.width * 4;
+    data.set(img.data.subarray(from, from + f.width * 4), ((f.y + y) * canvas.width + f.x) * 4);
+  }
+  return { width: canvas.width, height: canvas.height, data };
 }
 
 async function viaImages(
@@ -383,5 +426,6 @@ async function viaImages(
     peakBytes: bytes.byteLength + preview.bytes.byteLength + thumb.bytes.byteLength,
     estimatedBytes,
     path: "images",
+    warnings: [],
   };
 }

@@ -23,7 +23,10 @@ export type Probe = {
   hasAlpha: boolean;
   /** HEIC/AVIF: the parsed container (no pixel data) and its transforms. */
   heif?: HeifProbe;
-  /** GIF: more than one frame (the first becomes the variants). */
+  /**
+   * GIF, APNG, WebP: more than one frame. One policy: the first (APNG: the default) frame
+   * becomes the variants, and the asset says it was animated.
+   */
   animated?: boolean;
   /** JPEG only: how its scans are laid out (what libjpeg will buffer and walk). */
   jpeg?: JpegLayout;
@@ -292,7 +295,6 @@ function probePng(b: Uint8Array, prefix: boolean): Probe {
     if (err instanceof PngError) throw new ImageError("corrupt", `The PNG is ${err.message}`);
     throw err;
   }
-  if (layout.animated) throw new ImageError("unsupported_format", "Animated PNG is not supported");
   // A tRNS chunk may still come when a prefix ends before the image data: assume alpha.
   const transparency = layout.transparency || (prefix && !layout.sawImageData);
   return {
@@ -304,6 +306,8 @@ function probePng(b: Uint8Array, prefix: boolean): Probe {
     components: channels,
     bitDepth,
     hasAlpha: colorType === 4 || colorType === 6 || transparency,
+    // APNG: the default image (IDAT) becomes the variants, as libvips and browsers show it.
+    animated: layout.animated,
   };
 }
 
@@ -313,11 +317,6 @@ function probeWebp(b: Uint8Array, fileBytes: number): Probe {
   const chunk = ascii(b, 12, 4);
   if (chunk === "VP8X") {
     const flags = b[20] ?? 0;
-    if (flags & 0x02)
-      throw new ImageError(
-        "unsupported_format",
-        "Animated WebP is not supported; upload a still image",
-      );
     const width = u24le(b, 24) + 1;
     const height = u24le(b, 27) + 1;
     return {
@@ -328,6 +327,8 @@ function probeWebp(b: Uint8Array, fileBytes: number): Probe {
       components: 4,
       bitDepth: 8,
       hasAlpha: Boolean(flags & 0x10),
+      // Animated: the first frame on the canvas becomes the variants (see decodeWebp).
+      animated: Boolean(flags & 0x02),
     };
   }
   if (chunk === "VP8 ") {
