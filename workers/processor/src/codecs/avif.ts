@@ -16,16 +16,34 @@ type Decoder = {
 // As for WebP: the callback receives the Instance (see ./emscripten).
 const decoderFactory = avifDecFactory as unknown as Factory<Decoder>;
 
+/** libavif/dav1d asked for more memory than the decoder was allowed (`maxHeapBytes`). */
+export class AvifMemoryError extends Error {
+  override name = "AvifMemoryError";
+}
+
 /**
  * Decodes an AVIF's primary image to full-size RGBA in a fresh decoder instance (libavif
  * 1.x + dav1d from jSquash). libavif converts YUV (any depth, alpha included) to 8-bit RGBA
  * but applies none of HEIF's transforms: the caller crops (clap) and orients (irot/imir)
- * from its own parse of the container.
+ * from its own parse of the container. `maxHeapBytes`: the instance's heap may not grow
+ * past it (emscripten's resize hook refuses, malloc fails inside libavif/dav1d, and the
+ * decode throws AvifMemoryError), as for WebP.
  */
-export async function decodeAvif(bytes: Uint8Array): Promise<Measured<Rgba | null>> {
+export async function decodeAvif(
+  bytes: Uint8Array,
+  opts: { maxHeapBytes?: number } = {},
+): Promise<Measured<Rgba | null>> {
   ensureImageData();
-  const dec = await instantiate(decoderFactory, avifDecWasm);
-  const img = dec.module.decode(bytes, 8);
+  const dec = await instantiate(decoderFactory, avifDecWasm, opts);
+  let img: ReturnType<Decoder["decode"]>;
+  try {
+    img = dec.module.decode(bytes, 8);
+  } catch (err) {
+    // A refused growth may surface as an abort (a trap) rather than a failed decode.
+    if (dec.capped()) throw new AvifMemoryError(capMessage(opts.maxHeapBytes));
+    throw err;
+  }
+  if (dec.capped()) throw new AvifMemoryError(capMessage(opts.maxHeapBytes));
   const value = img
     ? {
         width: img.width,
@@ -35,6 +53,9 @@ export async function decodeAvif(bytes: Uint8Array): Promise<Measured<Rgba | nul
     : null;
   return { value, wasmBytes: dec.memoryBytes() };
 }
+
+const capMessage = (max: number | undefined) =>
+  `libavif needs more than the ${max}-byte memory limit its header allowed`;
 
 /** Bytes of RGBA copied through hevc.wasm per gamut call. */
 const GAMUT_CHUNK_BYTES = 256 * 1024;

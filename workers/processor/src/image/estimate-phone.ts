@@ -30,16 +30,29 @@ const AVIF_BYTES_PER_PIXEL = 22;
 const AVIF_BYTES_PER_PIXEL_HIGH = 28;
 
 /**
- * The input copy and the decoder's memory in WASM, then the JS copy of the RGBA, which
- * stays alive until the preview is made; a clean aperture crops a copy of the shown part.
+ * The heap the AVIF decoder may grow to (its limit, `decodeAvif`'s `maxHeapBytes`): its
+ * 16 MB start, the input copied in and the per-pixel work of the coded (ispe) size, which
+ * the probe checked the AV1 sequence headers against.
+ */
+export function avifHeapBytes(p: Probe, inputBytes: number): number {
+  if (!p.heif) throw new Error("avifHeapBytes: no HEIF probe");
+  const coded = p.heif.heif.primary;
+  const perPixel = p.bitDepth > 8 ? AVIF_BYTES_PER_PIXEL_HIGH : AVIF_BYTES_PER_PIXEL;
+  return 16 * MB + inputBytes + coded.width * coded.height * perPixel;
+}
+
+/**
+ * The input copy and the decoder's memory in WASM (its heap limit, which emscripten's
+ * growth may overshoot by 20%: see codecs/emscripten.ts), then the JS copy of the RGBA,
+ * which stays alive until the preview is made; a clean aperture crops a copy of the shown
+ * part.
  */
 export function avifCost(p: Probe, inputBytes: number): DecodeCost {
   if (!p.heif) throw new Error("avifCost: no HEIF probe");
   const coded = p.heif.heif.primary;
   const pixels = coded.width * coded.height;
   const full = pixels * 4;
-  const perPixel = p.bitDepth > 8 ? AVIF_BYTES_PER_PIXEL_HIGH : AVIF_BYTES_PER_PIXEL;
-  const wasm = 16 * MB + inputBytes + pixels * perPixel;
+  const wasm = avifHeapBytes(p, inputBytes) * 1.2;
   const cropped = p.width === coded.width && p.height === coded.height ? 0 : p.width * p.height * 4;
   // A Display P3 / BT.2020 AVIF is converted in place, through hevc.wasm's small converter,
   // which may run before the decoder's memory is collected.
@@ -49,8 +62,13 @@ export function avifCost(p: Probe, inputBytes: number): DecodeCost {
 
 // ---- GIF: TypeScript LZW (codecs/gif.ts) ---------------------------------------------------
 
-/** The frame's palette indices (at most the screen), then the RGBA screen, kept for the preview. */
+/**
+ * The RGBA screen, kept for the preview, and the decoder's scratch: one row of palette
+ * indices at the frame's width (a GIF's 16-bit width: at most 64 KB, whatever the frame
+ * says; the frame is clipped to the screen and never sized in full) and the LZW tables
+ * (~21 KB), both inside the 1 MB.
+ */
 export function gifCost(p: Probe, inputBytes: number): DecodeCost {
   const full = p.width * p.height * 4;
-  return { peak: inputBytes + p.width * p.height + full + MB, leftOver: full };
+  return { peak: inputBytes + full + MB, leftOver: full };
 }

@@ -1,6 +1,6 @@
 import hevcWasm from "../../wasm/hevc/hevc.wasm";
 import jpegWasm from "../../wasm/jpeg-turbo/jpeg-turbo.wasm";
-import { avifToSrgb, decodeAvif } from "../codecs/avif";
+import { AvifMemoryError, avifToSrgb, decodeAvif } from "../codecs/avif";
 import { decodeGifFirstFrame, GifError } from "../codecs/gif";
 import { gamutToSrgb } from "../codecs/heif/colour";
 import { HeifError } from "../codecs/heif/errors";
@@ -12,6 +12,7 @@ import { decodePngFit, PngError, PngLimitError } from "../codecs/png-stream";
 import { decodeWebp, encodeWebp, WebpMemoryError } from "../codecs/webp";
 import { ImageError } from "./errors";
 import { estimateBytes, jpegLibraryBytes, webpHeapBytes } from "./estimate";
+import { avifHeapBytes } from "./estimate-phone";
 import { JPEG_MAX_SCANS } from "./limits";
 import { type PhotoMetadata, readHeifMetadata, readMetadata } from "./metadata";
 import { orient } from "./orient";
@@ -290,8 +291,8 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
   }
   if (p.format === "gif") {
     try {
-      const img = decodeGifFirstFrame(bytes);
-      meter.note(bytes.byteLength + p.width * p.height + img.data.byteLength);
+      const { scratchBytes, ...img } = decodeGifFirstFrame(bytes);
+      meter.note(bytes.byteLength + scratchBytes + img.data.byteLength);
       return img;
     } catch (err) {
       if (err instanceof GifError)
@@ -303,10 +304,16 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
     const crop = p.heif.crop;
     let value: Rgba | null;
     try {
-      const r = await decodeAvif(bytes);
+      // The decoder may not grow past what the estimate gave it.
+      const r = await decodeAvif(bytes, { maxHeapBytes: avifHeapBytes(p, bytes.byteLength) });
       meter.note(bytes.byteLength + r.wasmBytes + (r.value?.data.byteLength ?? 0));
       value = r.value;
     } catch (err) {
+      if (err instanceof AvifMemoryError)
+        throw new ImageError(
+          "too_large",
+          `The AVIF cannot be decoded within its memory estimate (${err.message})`,
+        );
       throw new ImageError("corrupt", `The AVIF cannot be decoded (${String(err).slice(0, 120)})`);
     }
     if (!value) throw new ImageError("corrupt", "The AVIF cannot be decoded");
