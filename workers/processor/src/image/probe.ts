@@ -200,7 +200,7 @@ function probeJpeg(b: Uint8Array, prefix: boolean, work: WorkMeter): Probe {
     }
     multiScan ??= frame.progressive || (b[i - len + 2] ?? 0) < frame.components;
     // Skip the entropy-coded data: up to the next marker that is not a stuffed 0xFF00,
-    // a restart marker or fill (a unit per 0xFF met: each costs a step of this loop).
+    // a restart marker or fill (a unit per step of this loop: a stuffed byte, a restart marker, a run of fill).
     for (;;) {
       work.charge(1, "a JPEG scan's data");
       const ff = b.indexOf(0xff, i);
@@ -209,8 +209,15 @@ function probeJpeg(b: Uint8Array, prefix: boolean, work: WorkMeter): Probe {
         break;
       }
       const next = b[ff + 1] ?? 0;
-      if (next === 0x00 || next === 0xff || (next >= 0xd0 && next <= 0xd7)) {
-        i = ff + (next === 0xff ? 1 : 2);
+      if (next === 0xff) {
+        // A run of fill bytes: one step (and one unit) for the whole run.
+        let last = ff + 1;
+        while (b[last + 1] === 0xff) last += 1;
+        i = last;
+        continue;
+      }
+      if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) {
+        i = ff + 2;
         continue;
       }
       i = ff;
