@@ -217,7 +217,13 @@ export function decodeGifFirstFrame(b: Uint8Array): Rgba & { scratchBytes: numbe
       out[o + 3] = 255;
     }
   };
-  const scratch = rows > 0 ? lzw(b, f.data, f.minCodeSize, f.width, rows, draw) : 0;
+  if (rows === 0) return { width, height, data: out, scratchBytes: 0 };
+  const { held, done } = lzw(b, f.data, f.minCodeSize, f.width, rows, draw);
+  // Data that ends early leaves index 0 in the rest of the frame, as a zero-filled index
+  // buffer did (browsers show partial GIFs too); only the transparent index is see-through.
+  const zeros = new Uint8Array(f.width);
+  for (let r = done; r < rows; r++) draw(r, zeros);
+  const scratch = held + (done < rows ? f.width : 0);
   return { width, height, data: out, scratchBytes: scratch };
 }
 
@@ -227,8 +233,8 @@ const LZW_TABLE_BYTES = 4096 * 2 + 4096 + 4096 + 4097;
 /**
  * LZW-decodes the sub-blocks at `at` into rows of `width` palette indices, handing each
  * full row to `onRow` (the row buffer is reused; a last row cut short by the end of the
- * data is handed over as far as it goes), and stops after `rows` rows. Returns the
- * bytes it held (the row and the tables).
+ * data is completed with index 0), and stops after `rows` rows. Returns the bytes it held
+ * (the row and the tables) and the rows it handed over.
  */
 function lzw(
   b: Uint8Array,
@@ -237,7 +243,7 @@ function lzw(
   width: number,
   rows: number,
   onRow: (r: number, indices: Uint8Array) => void,
-): number {
+): { held: number; done: number } {
   const row = new Uint8Array(width);
   const held = width + LZW_TABLE_BYTES;
   let x = 0;
@@ -273,8 +279,8 @@ function lzw(
         left = b[p++] ?? 0;
         if (left === 0 || p > b.length) {
           // Data ran out: what is missing stays transparent (browsers show partial GIFs too).
-          if (x > 0) onRow(r, row.subarray(0, x));
-          return held;
+          if (x > 0) onRow(r++, row.fill(0, x));
+          return { held, done: r };
         }
       }
       acc |= (b[p++] ?? 0) << bits;
@@ -320,5 +326,6 @@ function lzw(
     }
     prev = code;
   }
-  return held;
+  if (x > 0 && r < rows) onRow(r++, row.fill(0, x));
+  return { held, done: r };
 }
