@@ -57,7 +57,9 @@ describe("a GIF whose frame is larger than its screen", () => {
     expect((await refused(() => processImage(file))).message).toBe(err.message);
   });
 
-  it("clips an 8000x8000 frame on a 1x1 screen to its one visible pixel, walking one row", async () => {
+  it("clips an 8000x8000 frame on a 1x1 screen to its one visible pixel, walking one row", {
+    timeout: 60_000,
+  }, async () => {
     const file = buildGif({ width: 1, height: 1 }, [
       { width: 8000, height: 8000, pixel: () => 7, codedRows: 2 },
     ]);
@@ -70,7 +72,9 @@ describe("a GIF whose frame is larger than its screen", () => {
     expect(r.estimatedBytes).toBeLessThan(file.length + 32 * MB);
   });
 
-  it("clips a frame that runs a little past its screen, within the screen's estimate", async () => {
+  it("clips a frame that runs a little past its screen, within the screen's estimate", {
+    timeout: 60_000,
+  }, async () => {
     // 300x200 frame at (10, 20) on a 256x256 screen, interlaced: grey = x.
     const file = buildGif({ width: 256, height: 256 }, [
       { left: 10, top: 20, width: 300, height: 200, interlaced: true, pixel: (x) => x % 256 },
@@ -166,7 +170,9 @@ describe("an AVIF whose ispe disagrees with its AV1 sequence header", () => {
     );
   });
 
-  it("runs the AVIF decoder under a heap cap: a decode that needs more is refused, not grown", async () => {
+  it("runs the AVIF decoder under a heap cap: a decode that needs more is refused, not grown", {
+    timeout: 60_000,
+  }, async () => {
     const real = fixture("photo.avif");
     const err = await decodeAvif(real, { maxHeapBytes: 17 * MB }).then(
       () => null,
