@@ -75,8 +75,8 @@ child.on("close", (code) => {
     console.log(
       [
         `fuzz: ${stats.cases} cases in ${minutes} min (seed ${stats.seed}): ${stats.ready} ready, ${stats.refused} refused, ${stats.findings} findings`,
-        `worst peak/estimate ${stats.worstPeakRatio.toFixed(3)}`,
-        `worst probe time per work unit ${stats.worstUsPerUnit.toFixed(2)} µs (${stats.worstUsPerUnitCase})`,
+        `worst peak/estimate ${stats.worstPeakRatio.toFixed(4)}`,
+        `worst probe time per work unit ${stats.worstUsPerUnit.toFixed(2)} µs (${stats.worstUsPerUnitCase}); all probes: ${stats.units} units in ${Math.round(stats.probeMs)} ms, ${((stats.probeMs * 1000) / Math.max(1, stats.units)).toFixed(3)} µs per unit`,
         `most work units in a case ${stats.maxUnits}; slowest case ${Math.round(stats.worstMs)} ms (${stats.worstMsCase})`,
       ].join("\n"),
     );

@@ -142,6 +142,8 @@ describe.skipIf(!(minutes > 0))("the fuzzer's long run (npm run fuzz)", () => {
       } else if (result) stats.refused += 1;
       if (result) {
         stats.maxUnits = Math.max(stats.maxUnits, result.workUnits);
+        stats.units += result.workUnits;
+        stats.probeMs += result.probeMs;
         // Per unit only where the probe did enough work for the clock to tell.
         if (
           result.workUnits >= 1000 &&
