@@ -17,8 +17,6 @@ import { buildJpeg, type JpegSpec } from "./jpeg-build";
 import { assemble, deflate, type PngSpec, rawImageData } from "./png-build";
 import { type Rng, rng } from "./rng";
 
-
-
 const MAX_PIXELS = 100_000_000;
 
 type Outcome = { label: string; admitted: boolean; peak: number; estimate: number };

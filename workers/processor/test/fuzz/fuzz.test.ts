@@ -131,6 +131,8 @@ describe.skipIf(!(minutes > 0))("the fuzzer's long run (npm run fuzz)", () => {
       worstMs: 0,
       worstMsCase: "",
       maxUnits: 0,
+      units: 0,
+      probeMs: 0,
     };
     while (Date.now() - started < minutes * 60_000) {
       const { label, file } = await makeCase(r, parts);
