@@ -77,6 +77,7 @@ child.on("close", (code) => {
         `fuzz: ${stats.cases} cases in ${minutes} min (seed ${stats.seed}): ${stats.ready} ready, ${stats.refused} refused, ${stats.findings} findings`,
         `worst peak/estimate ${stats.worstPeakRatio.toFixed(4)}`,
         `worst probe time per work unit ${stats.worstUsPerUnit.toFixed(2)} µs (${stats.worstUsPerUnitCase}); all probes: ${stats.units} units in ${Math.round(stats.probeMs)} ms, ${((stats.probeMs * 1000) / Math.max(1, stats.units)).toFixed(3)} µs per unit`,
+        `heaviest probe: ${stats.heaviest.units} units in ${Math.round(stats.heaviest.probeMs)} ms, ${((stats.heaviest.probeMs * 1000) / Math.max(1, stats.heaviest.units)).toFixed(3)} µs per unit (${stats.heaviest.label})`,
         `most work units in a case ${stats.maxUnits}; slowest case ${Math.round(stats.worstMs)} ms (${stats.worstMsCase})`,
       ].join("\n"),
     );
