@@ -6,13 +6,15 @@
  * indices go through one row of at most 65,535 bytes), and LZW stops at the last row that
  * can show, so a hostile file costs at most one pass over its bytes.
  *
- * A frame that extends past the screen is clipped to it: only its on-screen part is drawn,
- * as Firefox does and as libvips does by leaving out-of-bounds frames out (its gifload.c:
- * "giflib does not check that the Left / Top / Width / Height for this Image is inside the
- * canvas ... just ignore out of bounds frames"); Chrome instead enlarges the screen to the
- * first frame, which would size the output from the frame. A first frame whose decode
- * would walk far more pixels than the screen holds (GIF_MAX_OFFSCREEN_PIXELS) is refused:
- * no encoder writes one, and decoding it would cost time for pixels nobody sees.
+ * A frame that extends past the screen is clipped to it: only its on-screen part is drawn.
+ * Decoders differ here (Wuffs' test data lists the policies: reject, clip, or grow the
+ * screen to the first frame); libvips's gifload.c draws nothing of an out-of-bounds frame
+ * ("giflib does not check that the Left / Top / Width / Height for this Image is inside
+ * the canvas. We could clip against the canvas, but for now, just ignore out of bounds
+ * frames"). Clipping shows what fits and never sizes anything from the frame; growing the
+ * screen would size the output from the frame instead. A first frame whose decode would
+ * walk far more pixels than the screen holds (GIF_MAX_OFFSCREEN_PIXELS) is refused: no
+ * encoder writes one, and decoding it would cost time for pixels nobody sees.
  */
 import type { Rgba } from "../image/rgba";
 import type { WorkMeter } from "../image/work";
@@ -20,7 +22,8 @@ import type { WorkMeter } from "../image/work";
 /**
  * Pixels beyond twice the screen's area that the first frame's decode may walk (its rows
  * up to the last one on the screen, each at the frame's width): a frame a little larger
- * than its screen (a sloppy encoder) is clipped; 8000x8000 on a 1x1 screen is refused.
+ * than its screen (a sloppy encoder) is clipped, and so is 8000x8000 on a 1x1 screen (one
+ * row of 8,000 is walked); 65535x65535 on a 1x65535 screen (4.3 G pixels) is refused.
  */
 export const GIF_MAX_OFFSCREEN_PIXELS = 1 << 20;
 
