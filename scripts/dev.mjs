@@ -14,7 +14,7 @@
 // and the lifecycle timeouts in LIFECYCLE_VARS (e.g. PROCESSING_LEASE_SECONDS=15): set
 // here, they override every worker's wrangler.toml for this run.
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -90,7 +90,23 @@ for (const config of configs) {
   if (existsSync(example) && !existsSync(vars)) {
     copyFileSync(example, vars);
     log(`created ${path.relative(root, vars)} from ${path.relative(root, example)}`);
+  } else if (existsSync(example)) {
+    // A secret added to the example since this .dev.vars was made (TICKET_SIGNING_SECRET):
+    // appended with its example value, never overwriting one the person has set.
+    const have = new Set(dotenvNames(readFileSync(vars, "utf8")));
+    const missing = readFileSync(example, "utf8")
+      .split("\n")
+      .filter((line) => dotenvNames(line).some((name) => !have.has(name)));
+    if (missing.length > 0) {
+      appendFileSync(vars, `\n${missing.join("\n")}\n`);
+      log(`added ${dotenvNames(missing.join("\n")).join(", ")} to ${path.relative(root, vars)}`);
+    }
   }
+}
+
+/** The names a dotenv text assigns (NAME=value lines; comments and blanks skipped). */
+function dotenvNames(text) {
+  return [...text.matchAll(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=/gm)].map((m) => m[1]);
 }
 
 await assertPortFree(port, ip);
