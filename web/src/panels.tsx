@@ -1,5 +1,5 @@
-// The upload view's panels: stage bars, the failures list, the skipped list, the re-pick
-// notice and the virtualised file list. Presentational: what they show comes from
+// The upload view's panels: stage bars, the failures list, the skipped and changed lists,
+// the resume and re-pick notices and the virtualised file list. Presentational: what they show comes from
 // view-model.ts.
 import type { AssetProgress } from "./progress";
 import { formatBytes } from "./sniff";
@@ -63,11 +63,13 @@ export function FailuresPanel(props: {
   );
 }
 
-export function SkippedPanel(props: { skipped: readonly Row[] }) {
+export function SkippedPanel(props: { skipped: readonly Row[]; title?: string; testId?: string }) {
   if (props.skipped.length === 0) return null;
   return (
-    <details class="skipped" data-testid="skipped">
-      <summary>Skipped ({props.skipped.length})</summary>
+    <details class="skipped" data-testid={props.testId ?? "skipped"}>
+      <summary>
+        {props.title ?? "Skipped"} ({props.skipped.length})
+      </summary>
       <ul>
         {props.skipped.map((s) => (
           <li key={s.clientId}>
@@ -76,6 +78,32 @@ export function SkippedPanel(props: { skipped: readonly Row[] }) {
         ))}
       </ul>
     </details>
+  );
+}
+
+/** Stored handles: one click asks read access again and the batch goes on. */
+export function ResumeNotice(props: {
+  waiting: number;
+  busy: boolean;
+  result: string | null;
+  onResume: () => void;
+}) {
+  return (
+    <div class="notice" data-testid="resume">
+      <p>
+        This batch was interrupted: {props.waiting} file(s) were not uploaded. Resume reads them
+        again from where you picked them (your browser may ask to allow it once per folder).
+      </p>
+      <button type="button" disabled={props.busy} onClick={props.onResume}>
+        Resume
+      </button>
+      {props.result && (
+        <span class="muted" data-testid="resume-result">
+          {" "}
+          {props.result}
+        </span>
+      )}
+    </div>
   );
 }
 

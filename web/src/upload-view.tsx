@@ -1,15 +1,35 @@
 // The upload tab: drop zone and pickers, then the batch's progress, failures and files.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, api } from "./api";
+import {
+  dropHandles,
+  hasDropHandles,
+  hasPickers,
+  isHandle,
+  pickFiles,
+  pickFolder,
+} from "./file-handles";
 import { filesFromDataTransfer } from "./files-from-drop";
 import { LiveEvents } from "./live";
 import { clearManifest, loadManifest } from "./manifest";
-import { Bar, FailuresPanel, FileList, RepickNotice, SkippedPanel } from "./panels";
+import { Bar, FailuresPanel, FileList, RepickNotice, ResumeNotice, SkippedPanel } from "./panels";
 import { rates, stageCounts } from "./progress";
 import { ACCEPT_ATTRIBUTE, formatBytes } from "./sniff";
 import { useStore } from "./store";
 import { Uploader } from "./upload/coordinator";
 import { type Failure, failuresOf, localCounts } from "./view-model";
+
+/** showOpenFilePicker's filter: every photo type, and the extensions (a .heic has no type). */
+const PICKER_ACCEPT = {
+  "image/*": ACCEPT_ATTRIBUTE.split(",").filter((a) => a.startsWith(".")),
+};
+
+/**
+ * The same path a picker feeds, for handles a script holds: the browser tests and
+ * bench:page hand in files from the origin private file system this way, since no script
+ * can answer a picker's prompt.
+ */
+const HANDLES_EVENT = "darkroom:handles";
 
 export function UploadView() {
   const up = useMemo(() => new Uploader(), []);
@@ -19,6 +39,11 @@ export function UploadView() {
   const [live, setLive] = useState(false);
   // Why a retry was refused (rate limit, retry cap), by failure; the server says it best.
   const [retryNotes, setRetryNotes] = useState<Record<string, string>>({});
+  const [resume, setResume] = useState<{ busy: boolean; result: string | null; tried: boolean }>({
+    busy: false,
+    result: null,
+    tried: false,
+  });
 
   useEffect(() => {
     const events = new LiveEvents({
@@ -42,8 +67,14 @@ export function UploadView() {
       .finally(() => events.start());
     // The counters keep moving between frames (ETA, throughput).
     const tick = setInterval(() => up.store.changed(), 1000);
+    const onHandles = (e: Event) => {
+      const detail = e instanceof CustomEvent && Array.isArray(e.detail) ? e.detail : [];
+      void up.addHandles(detail.filter(isHandle));
+    };
+    addEventListener(HANDLES_EVENT, onHandles);
     return () => {
       clearInterval(tick);
+      removeEventListener(HANDLES_EVENT, onHandles);
       events.stop();
     };
   }, [up]);
@@ -86,6 +117,29 @@ export function UploadView() {
       await up.refetch();
     }
   };
+  // Synchronous up to the permission requests: they need the click's user activation.
+  const onResume = () => {
+    setResume({ busy: true, result: null, tried: true });
+    up.resume().then(
+      (o) => {
+        const refused = o.roots > 0 && o.granted < o.roots ? "; read access refused for some" : "";
+        setResume({ busy: false, result: `${o.files} file(s) resumed${refused}`, tried: true });
+      },
+      (err: unknown) =>
+        setResume({ busy: false, result: `could not resume: ${String(err)}`, tried: true }),
+    );
+  };
+  // With the File System Access API the buttons open its pickers (handles, kept for a
+  // resume): the input's click is cancelled before its dialog opens; without the API, the
+  // <input type=file> does as before.
+  const pickHandles = (e: Event, folder: boolean) => {
+    if (!hasPickers()) return;
+    e.preventDefault();
+    const picked = folder
+      ? pickFolder().then((d) => (d ? [d] : []))
+      : pickFiles(PICKER_ACCEPT).then((fs) => fs ?? []);
+    void picked.then((hs) => (hs.length > 0 ? up.addHandles(hs) : undefined));
+  };
   const pick = (e: Event) => {
     const input = e.currentTarget as HTMLInputElement;
     const files = Array.from(input.files ?? []);
@@ -110,7 +164,9 @@ export function UploadView() {
         onDrop={(e) => {
           e.preventDefault();
           setDragging(false);
-          if (e.dataTransfer) void filesFromDataTransfer(e.dataTransfer).then(add);
+          if (!e.dataTransfer) return;
+          if (hasDropHandles()) void dropHandles(e.dataTransfer).then((hs) => up.addHandles(hs));
+          else void filesFromDataTransfer(e.dataTransfer).then(add);
         }}
       >
         <p>Drop photos or folders here (JPEG, PNG, WebP, HEIC, AVIF, GIF)</p>
@@ -121,6 +177,7 @@ export function UploadView() {
             multiple
             accept={ACCEPT_ATTRIBUTE}
             data-testid="file-input"
+            onClick={(e) => pickHandles(e, false)}
             onChange={pick}
           />
         </label>{" "}
@@ -131,6 +188,7 @@ export function UploadView() {
             multiple
             // @ts-expect-error: not in the DOM typings, supported by every current browser
             webkitdirectory=""
+            onClick={(e) => pickHandles(e, true)}
             onChange={pick}
           />
         </label>
@@ -147,12 +205,31 @@ export function UploadView() {
         )}
       </div>
 
-      {restored === "restored" && local.needsFile > 0 && (
-        <RepickNotice missing={local.needsFile} onFiles={(files) => up.repick(files)} />
+      {restored === "restored" && (local.resumable > 0 || resume.result) && (
+        <ResumeNotice
+          waiting={local.resumable}
+          busy={resume.busy}
+          result={resume.result}
+          onResume={onResume}
+        />
+      )}
+      {/* Files without a handle, or whose folder's access was refused: pick them again. */}
+      {restored === "restored" && local.needsFile - (resume.tried ? 0 : local.resumable) > 0 && (
+        <RepickNotice
+          missing={local.needsFile - (resume.tried ? 0 : local.resumable)}
+          onFiles={(files) => up.repick(files)}
+        />
       )}
 
       {(rows.length > 0 || up.batchId) && (
-        <div class="progress" data-testid="progress" data-sent={sched.done}>
+        <div
+          class="progress"
+          data-testid="progress"
+          // Read by bench:page: PUTs done, files hashed, manifest records written so far.
+          data-sent={sched.done}
+          data-hashed={local.hashed}
+          data-manifest-writes={up.writer.written}
+        >
           <Bar label="Uploaded" testId="uploaded" n={c.uploaded} of={total} />
           <Bar label="Processed" testId="processed" n={c.processed} of={total} />
           <Bar label="Searchable" testId="searchable" n={c.searchable} of={total} />
@@ -172,6 +249,11 @@ export function UploadView() {
         onRetryAll={() => void retryAll()}
       />
       <SkippedPanel skipped={local.skipped} />
+      <SkippedPanel
+        skipped={local.changed}
+        title="Changed or gone since the drop"
+        testId="changed"
+      />
       <FileList rows={rows} server={(id) => up.progress.assets.get(id)} />
     </section>
   );

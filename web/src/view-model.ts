@@ -36,7 +36,9 @@ export function rowStage(row: Row, server: AssetProgress | undefined): RowStage 
     case "sent":
       return { text: "uploaded", cls: "uploaded" };
     case "needs-file":
-      return { text: "not uploaded: re-pick", cls: "failed" };
+      return { text: `not uploaded: ${row.handle ? "resume" : "re-pick"}`, cls: "failed" };
+    case "changed":
+      return { text: "changed since the drop", cls: "skipped" };
     case "upload-failed":
       return { text: "upload failed", cls: "failed" };
     default:
@@ -97,6 +99,12 @@ export type LocalCounts = {
   skipped: Row[];
   duplicates: number;
   needsFile: number;
+  /** Of those, the ones with a stored handle: Resume finishes them without a pick. */
+  resumable: number;
+  /** Resumed files that changed or vanished since the drop, each with why in its note. */
+  changed: Row[];
+  /** Read and hashed (or refused by the sniff): past the hash workers. */
+  hashed: number;
 };
 
 /** One pass over the rows for the counters and the skipped list. */
@@ -104,10 +112,26 @@ export function localCounts(rows: readonly Row[]): LocalCounts {
   const skipped: Row[] = [];
   let duplicates = 0;
   let needsFile = 0;
+  let resumable = 0;
+  let hashed = 0;
+  const changed: Row[] = [];
   for (const r of rows) {
+    if (r.sha256 !== null || r.local === "skipped") hashed += 1;
     if (r.local === "skipped") skipped.push(r);
     else if (r.local === "duplicate") duplicates += 1;
-    else if (r.local === "needs-file") needsFile += 1;
+    else if (r.local === "changed") changed.push(r);
+    else if (r.local === "needs-file") {
+      needsFile += 1;
+      if (r.handle) resumable += 1;
+    }
   }
-  return { toUpload: rows.length - skipped.length - duplicates, skipped, duplicates, needsFile };
+  return {
+    toUpload: rows.length - skipped.length - duplicates - changed.length,
+    skipped,
+    duplicates,
+    needsFile,
+    resumable,
+    changed,
+    hashed,
+  };
 }

@@ -6,11 +6,14 @@ import type { Row } from "../src/upload/rows";
 import { failuresOf, localCounts, rowStage } from "../src/view-model";
 
 const row = (over: Partial<Row> = {}): Row => ({
+  seq: 0,
   clientId: "c1",
   name: "a.jpg",
   size: 200,
   lastModified: 0,
   file: null,
+  handle: null,
+  root: null,
   sha256: null,
   type: null,
   assetId: null,

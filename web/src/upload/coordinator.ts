@@ -4,8 +4,9 @@
 import { classifyUploadedAsset, type Verdict } from "@darkroom/shared/client";
 import type { UploadResponse } from "@darkroom/shared/http";
 import { ApiError, type Asset, allBatchAssets, api, assetAnswer } from "../api";
+import { type Handle, PathResolver, walk } from "../file-handles";
 import type { HashResponse } from "../hash-worker";
-import { type Manifest, type ManifestFile, saveManifest } from "../manifest";
+import type { Manifest } from "../manifest";
 import {
   initialProgress,
   type ProgressAction,
@@ -14,9 +15,11 @@ import {
 } from "../progress";
 import { Store } from "../store";
 import { HashPool } from "./hash-pool";
+import { ManifestWriter, rowOf } from "./manifest-writer";
 import { putFile } from "./put-transport";
 import { Registrar, uploadFileOf } from "./registration";
-import type { Row } from "./rows";
+import { checkResumed, type ResumeOutcome, resumeRoots } from "./resume";
+import { fileOf, freshRow, type Row } from "./rows";
 import { type RenewOutcome, type UploadJob, UploadScheduler } from "./scheduler";
 
 export type { LocalStage, Row } from "./rows";
@@ -32,8 +35,13 @@ export class Uploader {
   private readonly byClient = new Map<string, Row>();
   private readonly byAsset = new Map<string, Row>();
   private readonly bySha = new Map<string, Row>();
-  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The folders and loose files the person gave as handles (Resume asks these). */
+  roots: Handle[] = [];
+  readonly writer = new ManifestWriter(() => ({ batchId: this.batchId, roots: this.roots }));
   private nextClient = 1;
+  private nextSeq = 0;
+  /** Resumed rows whose file is being looked at again (registration waits for them). */
+  private checking = 0;
   readonly scheduler: UploadScheduler;
   private readonly hashes: HashPool;
   private readonly registrar: Registrar;
@@ -45,7 +53,7 @@ export class Uploader {
     this.hashes = new HashPool((row, r) => this.onHashed(row, r));
     this.registrar = new Registrar({
       batchId: () => this.batchId,
-      moreComing: () => !this.hashes.idle,
+      moreComing: () => !this.hashes.idle || this.checking > 0,
       onRegistered: (res) => this.onRegistered(res),
       onFailed: (rows, reason) => {
         for (const r of rows) {
@@ -57,9 +65,10 @@ export class Uploader {
     });
     this.scheduler = new UploadScheduler({
       transport: {
-        put: (job, onProgress) => {
-          const file = this.byClient.get(job.id)?.file;
-          if (!file) return Promise.resolve({ status: 0, networkError: "the file is gone" });
+        put: async (job, onProgress) => {
+          const row = this.byClient.get(job.id);
+          const file = row ? await fileOf(row).catch(() => null) : null;
+          if (!file) return { status: 0, networkError: "the file is gone" };
           return putFile(job.ticket, file, onProgress);
         },
         renew: (job) => this.renew(job),
@@ -92,31 +101,56 @@ export class Uploader {
   addFiles(files: File[]): void {
     const seed = `${Date.now().toString(36)}-`;
     const slice = (from: number) => {
-      const added: Row[] = [];
-      for (const file of files.slice(from, from + ADD_SLICE)) {
-        const row: Row = {
-          clientId: `${seed}${this.nextClient++}`,
-          name: file.webkitRelativePath || file.name,
-          size: 0,
-          lastModified: 0,
-          file,
-          sha256: null,
-          type: null,
-          assetId: null,
-          local: "hashing",
-          loaded: 0,
-          note: null,
-          attempts: 0,
-        };
-        this.rows.push(row);
-        this.byClient.set(row.clientId, row);
-        added.push(row);
-      }
-      this.hashes.add(added);
-      this.changed();
+      this.addRows(
+        files
+          .slice(from, from + ADD_SLICE)
+          .map((file) => this.newRow(seed, file.webkitRelativePath || file.name, file, null, null)),
+      );
       if (from + ADD_SLICE < files.length) setTimeout(() => slice(from + ADD_SLICE), 0);
     };
     slice(0);
+  }
+
+  /**
+   * Handles from a picker or a drop (Chromium): each is a root (a folder or a loose
+   * file); its files are walked lazily, a slice of rows at a time, and every row keeps its
+   * handle in the manifest so a reload can resume without asking for the files again.
+   */
+  async addHandles(handles: readonly Handle[]): Promise<void> {
+    const seed = `${Date.now().toString(36)}-`;
+    for (const h of handles) {
+      const root = this.roots.push(h) - 1;
+      this.writer.touchBatch();
+      this.checking += 1;
+      try {
+        for await (const found of walk(h, ADD_SLICE)) {
+          this.addRows(found.map((f) => this.newRow(seed, f.path, null, f.handle, root)));
+        }
+      } finally {
+        this.checking -= 1;
+      }
+    }
+    this.registrar.flushSoon();
+  }
+
+  private newRow(
+    seed: string,
+    name: string,
+    file: File | null,
+    handle: Row["handle"],
+    root: number | null,
+  ): Row {
+    return freshRow(this.nextSeq++, `${seed}${this.nextClient++}`, name, { file, handle, root });
+  }
+
+  private addRows(added: Row[]): void {
+    for (const row of added) {
+      this.rows.push(row);
+      this.byClient.set(row.clientId, row);
+      this.writer.touch(row);
+    }
+    this.hashes.add(added);
+    this.changed();
   }
 
   /**
@@ -140,6 +174,7 @@ export class Uploader {
       row.local = "hashing";
       row.note = null;
       matched.push(row);
+      this.writer.touch(row);
     }
     this.hashes.add(matched);
     this.changed();
@@ -149,28 +184,61 @@ export class Uploader {
   /** After a reload: rows from the manifest, state from the server. */
   async restore(m: Manifest): Promise<void> {
     this.batchId = m.batchId;
+    this.roots = [...m.roots];
+    const paths = new PathResolver(this.roots);
     this.dispatch({ type: "batch", batchId: m.batchId });
     for (const f of m.files) {
-      const row: Row = {
-        clientId: f.clientId,
-        name: f.name,
-        size: f.size,
-        lastModified: f.lastModified,
-        file: null,
-        sha256: f.sha256,
-        type: null,
-        assetId: f.assetId,
-        local: f.skipped ? "skipped" : f.note ? "duplicate" : "needs-file",
-        loaded: 0,
-        note: f.note,
-        attempts: 0,
-      };
+      const row = rowOf(f, paths);
       this.rows.push(row);
       this.byClient.set(row.clientId, row);
       if (row.assetId) this.byAsset.set(row.assetId, row);
       if (row.sha256 && !f.note) this.bySha.set(row.sha256, row);
+      this.nextSeq = Math.max(this.nextSeq, f.seq + 1);
     }
     await this.refetch();
+  }
+
+  /** Rows Resume can finish: not uploaded, and a handle to read them from. */
+  resumable(): number {
+    let n = 0;
+    for (const r of this.rows) if (r.local === "needs-file" && r.handle) n += 1;
+    return n;
+  }
+
+  /**
+   * The Resume click: read access again for every root (one request each, in the click's
+   * gesture), then each waiting file is looked at again: gone or changed since the drop
+   * (size, lastModified) is listed with why; unchanged and hashed goes straight to
+   * registration (which gives a pending asset a fresh URL, and says `duplicate` for one
+   * already stored); never hashed is hashed.
+   */
+  async resume(): Promise<ResumeOutcome> {
+    const waiting = this.rows.filter((r) => r.local === "needs-file" && r.handle);
+    const granted = await resumeRoots(this.roots, waiting);
+    const rows = waiting.filter((r) => r.root !== null && granted.has(r.root));
+    for (const r of rows) r.local = "hashing";
+    this.checking += 1;
+    this.changed();
+    try {
+      await checkResumed(rows, {
+        register: (row) => {
+          row.local = "registering";
+          this.registrar.add(row);
+        },
+        hash: (row) => this.hashes.add([row]),
+        changed: (row, reason) => {
+          row.local = "changed";
+          row.note = reason;
+          this.writer.touch(row);
+          this.changed();
+        },
+      });
+    } finally {
+      this.checking -= 1;
+    }
+    this.registrar.flushSoon();
+    this.changed();
+    return { roots: this.roots.length, granted: granted.size, files: rows.length };
   }
 
   /** The batch's true state from the server (after a reload or a `reset` frame). */
@@ -189,9 +257,13 @@ export class Uploader {
       if (a && !row.assetId) {
         row.assetId = a.id;
         this.byAsset.set(a.id, row);
+        this.writer.touch(row);
       }
       // Uploaded (or further) on the server: nothing left to do locally.
-      if (row.local === "needs-file" && a && a.status !== "pending") row.local = "sent";
+      if (row.local === "needs-file" && a && a.status !== "pending") {
+        row.local = "sent";
+        this.writer.touch(row);
+      }
     }
     this.dispatch({
       type: "snapshot",
@@ -204,11 +276,6 @@ export class Uploader {
       })),
       now: Date.now(),
     });
-    this.saveSoon();
-  }
-
-  needsFile(): Row[] {
-    return this.rows.filter((r) => r.local === "needs-file");
   }
 
   bytesPerSecond(): number {
@@ -235,6 +302,7 @@ export class Uploader {
   // --- hashed → registering ---------------------------------------------------------
 
   private onHashed(row: Row, r: HashResponse): void {
+    this.writer.touch(row);
     row.size = r.size;
     row.lastModified = r.lastModified;
     if (!r.ok) {
@@ -262,16 +330,22 @@ export class Uploader {
     if (this.batchId !== res.batchId) {
       this.batchId = res.batchId;
       this.dispatch({ type: "batch", batchId: res.batchId });
+      this.writer.touchBatch();
       this.onBatch(res.batchId);
     }
     const ids: string[] = [];
     for (const f of res.files) {
       const row = this.byClient.get(f.clientId);
       if (!row) continue;
+      const resumed = row.assetId === f.assetId;
       row.assetId = f.assetId;
       this.byAsset.set(f.assetId, row);
+      this.writer.touch(row);
       ids.push(f.assetId);
-      if (f.status === "duplicate" || !f.upload) {
+      if (resumed && f.status === "duplicate") {
+        // Resumed, and its upload had landed after all: this batch's own photo.
+        row.local = "sent";
+      } else if (f.status === "duplicate" || !f.upload) {
         row.local = "duplicate";
         row.note = "already in your library";
       } else {
@@ -285,7 +359,6 @@ export class Uploader {
       }
     }
     this.dispatch({ type: "track", assetIds: ids });
-    this.saveSoon();
   }
 
   // --- uploading ----------------------------------------------------------------------
@@ -308,6 +381,7 @@ export class Uploader {
       row.loaded = row.size;
       row.note = job.attempts > 1 ? `uploaded after ${job.attempts} attempts` : null;
       row.file = null;
+      this.writer.touch(row);
     } else {
       row.local = "upload-failed";
       row.note = s.reason;
@@ -351,30 +425,7 @@ export class Uploader {
     return classifyUploadedAsset(answer, asset);
   }
 
-  // --- persistence --------------------------------------------------------------------
-
   private changed(): void {
     this.store.changed();
-  }
-
-  saveSoon(): void {
-    this.saveTimer ??= setTimeout(() => {
-      this.saveTimer = null;
-      void saveManifest(this.manifest()).catch(() => {});
-    }, 300);
-  }
-
-  manifest(): Manifest {
-    const files: ManifestFile[] = this.rows.map((r) => ({
-      clientId: r.clientId,
-      name: r.name,
-      size: r.size,
-      lastModified: r.lastModified,
-      sha256: r.sha256,
-      assetId: r.assetId,
-      note: r.local === "skipped" || r.local === "duplicate" ? r.note : null,
-      skipped: r.local === "skipped",
-    }));
-    return { batchId: this.batchId, createdAt: Date.now(), files };
   }
 }

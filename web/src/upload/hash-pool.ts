@@ -1,7 +1,8 @@
 // Hashing off the main thread: a few workers (half the cores, 1 to 4), each given one
-// file at a time; the answers come back through `onHashed`.
+// file at a time; the answers come back through `onHashed`. A row with a handle is read
+// (getFile) only when a worker is free for it: a 20,000-file drop never holds 20,000 Files.
 import type { HashRequest, HashResponse } from "../hash-worker";
-import type { Row } from "./rows";
+import { fileOf, type Row } from "./rows";
 
 export class HashPool {
   private readonly queue: Row[] = [];
@@ -43,12 +44,31 @@ export class HashPool {
     for (const slot of this.workers) {
       if (slot.busy) continue;
       let row = this.queue.shift();
-      while (row && !row.file) row = this.queue.shift();
-      if (!row?.file) return;
+      while (row && !row.file && !row.handle) row = this.queue.shift();
+      if (!row) return;
       slot.busy = true;
       const id = this.nextId++;
-      this.pending.set(id, row);
-      slot.w.postMessage({ id, file: row.file } satisfies HashRequest);
+      const taken = row;
+      this.pending.set(id, taken);
+      fileOf(taken)
+        .then((file) => {
+          if (!file) throw new Error("the file is gone");
+          slot.w.postMessage({ id, file } satisfies HashRequest);
+        })
+        .catch((err: unknown) => {
+          // Vanished or unreadable since the pick: a verdict like the worker's own.
+          slot.busy = false;
+          this.pending.delete(id);
+          const reason = `could not read the file: ${err instanceof Error ? err.message : String(err)}`;
+          this.onHashed(taken, {
+            id,
+            size: taken.size,
+            lastModified: taken.lastModified,
+            ok: false,
+            reason,
+          });
+          this.pump();
+        });
     }
   }
 }

@@ -18,13 +18,12 @@ function metered<T extends object>(name: string, target: T, calls: Calls): T {
 }
 
 /**
- * The test env with every binding that costs something metered: D1, R2, both queues,
- * both Durable Object namespaces, and an Analytics Engine dataset (absent from local
- * runs, so a recording one stands in). `vars` as in `makeEnv`.
+ * `env` (the test env by default) with every binding that costs something metered: D1,
+ * R2, both queues, both Durable Object namespaces, and an Analytics Engine dataset (absent
+ * from local runs, so a recording one stands in).
  */
-export function meteredEnv(vars: Record<string, string> = {}): { env: Env; calls: Calls } {
+export function meteredEnv(env: Env = makeEnv().env): { env: Env; calls: Calls } {
   const calls: Calls = [];
-  const { env } = makeEnv({}, vars);
   const metrics: AnalyticsEngineDataset = {
     writeDataPoint: () => {
       calls.push("METRICS.writeDataPoint");

@@ -238,11 +238,14 @@ export async function signIn(
 export async function drainBucket(uid: string, bucket: string): Promise<void> {
   const stub = env.USER_HUB.get(env.USER_HUB.idFromName(uid));
   await runInDurableObject(stub, (_hub, state) => {
+    // Refilled "an hour from now": the bucket gives nothing back before the next request
+    // however slow the machine is (a refill never runs backwards), and that request's take
+    // moves the mark to its own time, so everything after it is the real bucket again.
     state.storage.sql.exec(
       `INSERT INTO buckets (name, tokens, refilled_at) VALUES (?, 0, ?)
        ON CONFLICT(name) DO UPDATE SET tokens = 0, refilled_at = excluded.refilled_at`,
       bucket,
-      Date.now(),
+      Date.now() + 3_600_000,
     );
   });
   await evictDurableObject(stub);
@@ -262,4 +265,13 @@ export function countedBody(total: number, chunk = 64 * 1024) {
     },
   });
   return { stream, pulled };
+}
+
+/**
+ * Whole tokens a bucket refilling `perMinute` can have given back since now: a bound for
+ * RateLimit-Remaining across several requests, which real seconds pass between.
+ */
+export function refillSince(perMinute: number): () => number {
+  const started = Date.now();
+  return () => Math.ceil(((Date.now() - started) / 60_000) * perMinute);
 }

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { devToken } from "../src/auth";
 import { meteredEnv } from "./cost-meter";
-import { call, countedBody, json, tokenFor, userName } from "./helpers";
+import { call, countedBody, json, productionEnv, tokenFor, userName } from "./helpers";
 
 const MB = 1024 * 1024;
 
@@ -100,7 +100,7 @@ describe("requests without a valid token", () => {
   });
 
   it("in production, the local upload and dev routes answer 404 before touching anything", async () => {
-    const { env: metered, calls } = meteredEnv({ UPLOAD_MODE: "r2", DEV_LOGIN: "false" });
+    const { env: metered, calls } = meteredEnv(productionEnv().env);
     const id = crypto.randomUUID();
     const put = await call(`/api/local-upload/${id}?exp=1&sig=forged`, {
       method: "PUT",
