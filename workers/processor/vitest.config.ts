@@ -19,6 +19,21 @@ for (const folder of ["images", "heif", "containers"]) {
   }
 }
 
+// The fuzzer's regression fixtures (test/fuzz/findings: <name>.bin and <name>.json with
+// the expected outcome), and the long run's minutes and seed (scripts/fuzz.mjs sets them).
+const findings: Record<string, { file: string; expected: string }> = {};
+const findingsDir = fileURLToPath(new URL("./test/fuzz/findings", import.meta.url));
+for (const name of readdirSync(findingsDir)) {
+  if (!name.endsWith(".bin")) continue;
+  const meta = JSON.parse(
+    readFileSync(`${findingsDir}/${name.replace(/\.bin$/, ".json")}`, "utf8"),
+  );
+  findings[name] = {
+    file: readFileSync(`${findingsDir}/${name}`).toString("base64"),
+    expected: meta.expected,
+  };
+}
+
 export default defineConfig({
   plugins: [
     cloudflareTest({
@@ -35,6 +50,9 @@ export default defineConfig({
           RATE_LIMIT_REFILL_PER_MINUTE: "600",
           TEST_MIGRATIONS: migrations,
           FIXTURES: fixtures,
+          FUZZ_FINDINGS: findings,
+          FUZZ_MINUTES: process.env.FUZZ_MINUTES ?? "0",
+          FUZZ_SEED: process.env.FUZZ_SEED ?? "",
         },
       },
     }),

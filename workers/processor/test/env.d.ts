@@ -14,6 +14,11 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** test/fixtures/images, file name → base64. */
       FIXTURES: Record<string, string>;
+      /** test/fuzz/findings: fixture name → its bytes (base64) and expected outcome. */
+      FUZZ_FINDINGS: Record<string, { file: string; expected: string }>;
+      /** npm run fuzz: minutes of the long run ("0": skipped) and its seed. */
+      FUZZ_MINUTES: string;
+      FUZZ_SEED: string;
     }
   }
 }

@@ -1,11 +1,31 @@
 /**
  * GIF (87a/89a): the first frame as RGBA on the logical screen, and whether more frames
  * follow. A GIF is a palette image coded with LZW (at most 12-bit codes), so the decoder is
- * small; every read is bounds-checked, the output is sized from the header (checked against
- * the pixel cap before this runs) and LZW stops when the frame is full, so a hostile file
- * costs at most one pass over its bytes.
+ * small; every read is bounds-checked, the output is sized from the logical screen (checked
+ * against the pixel cap before this runs), nothing is ever sized from the frame (its
+ * indices go through one row of at most 65,535 bytes), and LZW stops at the last row that
+ * can show, so a hostile file costs at most one pass over its bytes.
+ *
+ * A frame that extends past the screen is clipped to it: only its on-screen part is drawn.
+ * Decoders differ here (Wuffs' test data lists the policies: reject, clip, or grow the
+ * screen to the first frame); libvips's gifload.c draws nothing of an out-of-bounds frame
+ * ("giflib does not check that the Left / Top / Width / Height for this Image is inside
+ * the canvas. We could clip against the canvas, but for now, just ignore out of bounds
+ * frames"). Clipping shows what fits and never sizes anything from the frame; growing the
+ * screen would size the output from the frame instead. A first frame whose decode would
+ * walk far more pixels than the screen holds (GIF_MAX_OFFSCREEN_PIXELS) is refused: no
+ * encoder writes one, and decoding it would cost time for pixels nobody sees.
  */
 import type { Rgba } from "../image/rgba";
+import type { WorkMeter } from "../image/work";
+
+/**
+ * Pixels beyond twice the screen's area that the first frame's decode may walk (its rows
+ * up to the last one on the screen, each at the frame's width): a frame a little larger
+ * than its screen (a sloppy encoder) is clipped, and so is 8000x8000 on a 1x1 screen (one
+ * row of 8,000 is walked); 65535x65535 on a 1x65535 screen (4.3 G pixels) is refused.
+ */
+export const GIF_MAX_OFFSCREEN_PIXELS = 1 << 20;
 
 export class GifError extends Error {
   override readonly name = "GifError";
@@ -39,7 +59,11 @@ export function gifScreen(b: Uint8Array): { width: number; height: number } {
 }
 
 /** Walks the blocks: the first frame, and how many frames there are (data is skipped). */
-function walk(b: Uint8Array, firstOnly: boolean): { header: GifHeader; first: Frame | null } {
+function walk(
+  b: Uint8Array,
+  firstOnly: boolean,
+  work?: WorkMeter,
+): { header: GifHeader; first: Frame | null } {
   const { width, height } = gifScreen(b);
   const flags = b[10] ?? 0;
   let p = 13;
@@ -55,6 +79,7 @@ function walk(b: Uint8Array, firstOnly: boolean): { header: GifHeader; first: Fr
     for (;;) {
       if (q >= b.length) throw new GifError("the GIF is truncated (data block)");
       const n = b[q] ?? 0;
+      work?.charge(1, "a GIF data sub-block");
       q += 1 + n;
       if (n === 0) return q;
     }
@@ -66,6 +91,7 @@ function walk(b: Uint8Array, firstOnly: boolean): { header: GifHeader; first: Fr
   while (p < b.length) {
     const tag = b[p];
     if (tag === 0x3b) break; // trailer
+    work?.charge(1, "a GIF block");
     if (tag === 0x21) {
       const label = b[p + 1];
       // Graphic control extension: the transparency index of the next frame.
@@ -108,15 +134,36 @@ function walk(b: Uint8Array, firstOnly: boolean): { header: GifHeader; first: Fr
     if (firstOnly) break;
   }
   if (!first) throw new GifError("the GIF has no image");
-  // A first frame smaller than the screen leaves the rest transparent.
-  if (first.left !== 0 || first.top !== 0 || first.width !== width || first.height !== height)
+  const walked = rowsToDecode(first, height) * first.width;
+  if (walked > 2 * width * height + GIF_MAX_OFFSCREEN_PIXELS) {
+    throw new GifError(
+      `its first frame (${first.width}x${first.height} at ${first.left},${first.top}) is far larger than its ${width}x${height} screen`,
+    );
+  }
+  // A first frame that does not cover the screen leaves the rest transparent.
+  if (first.left !== 0 || first.top !== 0 || first.width < width || first.height < height)
     hasAlpha = true;
   return { header: { width, height, frames, hasAlpha }, first };
 }
 
-/** Screen size, frame count and transparency, from the blocks alone. */
-export function readGifHeader(b: Uint8Array): GifHeader {
-  return walk(b, false).header;
+/** Interlaced rows come in four passes: every 8th from 0, every 8th from 4, every 4th from 2, every 2nd from 1. */
+const PASSES = [
+  [0, 8],
+  [4, 8],
+  [2, 4],
+  [1, 2],
+] as const;
+
+/** The frame row (0-based) that the `r`-th coded row fills. */
+function frameRow(f: Frame, r: number): number {
+  if (!f.interlaced) return r;
+  let k = r;
+  for (const [start, step] of PASSES) {
+    const n = start < f.height ? Math.ceil((f.height - start) / step) : 0;
+    if (k < n) return start + k * step;
+    k -= n;
+  }
+  return r;
 }
 
 /**
@@ -126,11 +173,41 @@ export function readGifHeader(b: Uint8Array): GifHeader {
 const DEFAULT_PALETTE = new Uint8Array([0, 0, 0, 255, 255, 255]);
 
 /**
- * The first frame on a transparent logical screen. Throws GifError. Lenient where
- * libvips (libnsgif) is, noting it in `warnings`: no colour table (DEFAULT_PALETTE), and
- * an LZW minimum code size over the spec's 8 that 12-bit codes still hold (9..11).
+ * How many coded rows must be decoded before every on-screen row is drawn: none when the
+ * frame starts past the screen; up to the last on-screen row (in the interlaced order,
+ * the last coded row that lands on the screen).
  */
-export function decodeGifFirstFrame(b: Uint8Array, warnings: string[] = []): Rgba {
+function rowsToDecode(f: Frame, screenHeight: number): number {
+  const visible = Math.min(f.height, Math.max(0, screenHeight - f.top));
+  if (visible === 0 || f.width === 0) return 0;
+  if (!f.interlaced) return visible;
+  let last = 0;
+  let r = 0;
+  for (const [start, step] of PASSES) {
+    for (let y = start; y < f.height; y += step, r++) if (y < visible) last = r + 1;
+  }
+  return last;
+}
+
+/**
+ * Screen size, frame count and transparency, from the blocks alone; refuses a first frame
+ * far larger than the screen. `work`: charged one unit per block and data sub-block.
+ */
+export function readGifHeader(b: Uint8Array, work?: WorkMeter): GifHeader {
+  return walk(b, false, work).header;
+}
+
+/**
+ * The first frame on a transparent logical screen, clipped to it. Throws GifError.
+ * Lenient where libvips (libnsgif) is, noting it in `warnings`: no colour table
+ * (DEFAULT_PALETTE), and an LZW minimum code size over the spec's 8 that 12-bit codes
+ * still hold (9..11). `scratchBytes`: what the decode held besides the output (one row of
+ * indices and the LZW tables), for the memory meter.
+ */
+export function decodeGifFirstFrame(
+  b: Uint8Array,
+  warnings: string[] = [],
+): Rgba & { scratchBytes: number } {
   const { header, first: f } = walk(b, true);
   if (!f) throw new GifError("the GIF has no image");
   const { width, height } = header;
@@ -143,41 +220,60 @@ export function decodeGifFirstFrame(b: Uint8Array, warnings: string[] = []): Rgb
     warnings.push("no colour table (drawn black and white, as browsers do)");
     f.palette = DEFAULT_PALETTE;
   }
-  const indices = lzw(b, f.data, f.minCodeSize, f.width * f.height);
-  // Interlaced rows come in four passes: every 8th from 0, every 8th from 4, every 4th from 2, every 2nd from 1.
-  const rowOrder: number[] = [];
-  if (f.interlaced) {
-    for (const [start, step] of [
-      [0, 8],
-      [4, 8],
-      [2, 4],
-      [1, 2],
-    ] as const)
-      for (let y = start; y < f.height; y += step) rowOrder.push(y);
-  }
+  const rows = f.left < width ? rowsToDecode(f, height) : 0;
   const colours = f.palette.length / 3;
-  for (let r = 0; r < f.height; r++) {
-    const y = f.interlaced ? (rowOrder[r] ?? r) : r;
-    const sy = f.top + y;
-    if (sy >= height) continue;
-    for (let x = 0; x < f.width; x++) {
-      const sx = f.left + x;
-      if (sx >= width) continue;
-      const i = indices[r * f.width + x] ?? 0;
+  const draw = (r: number, indices: Uint8Array) => {
+    const sy = f.top + frameRow(f, r);
+    if (sy >= height) return;
+    const end = Math.min(indices.length, width - f.left);
+    for (let x = 0; x < end; x++) {
+      const i = indices[x] ?? 0;
       if (i === f.transparent || i >= colours) continue;
-      const o = (sy * width + sx) * 4;
+      const o = (sy * width + f.left + x) * 4;
       out[o] = f.palette[i * 3] ?? 0;
       out[o + 1] = f.palette[i * 3 + 1] ?? 0;
       out[o + 2] = f.palette[i * 3 + 2] ?? 0;
       out[o + 3] = 255;
     }
-  }
-  return { width, height, data: out };
+  };
+  if (rows === 0) return { width, height, data: out, scratchBytes: 0 };
+  const { held, done } = lzw(b, f.data, f.minCodeSize, f.width, rows, draw);
+  // Data that ends early leaves index 0 in the rest of the frame, as a zero-filled index
+  // buffer did (browsers show partial GIFs too); only the transparent index is see-through.
+  const zeros = new Uint8Array(f.width);
+  for (let r = done; r < rows; r++) draw(r, zeros);
+  const scratch = held + (done < rows ? f.width : 0);
+  return { width, height, data: out, scratchBytes: scratch };
 }
 
-/** LZW-decodes the sub-blocks at `at` into at most `count` palette indices. */
-function lzw(b: Uint8Array, at: number, minCodeSize: number, count: number): Uint8Array {
-  const out = new Uint8Array(count);
+/** Bytes of the LZW tables below. */
+const LZW_TABLE_BYTES = 4096 * 2 + 4096 + 4096 + 4097;
+
+/**
+ * LZW-decodes the sub-blocks at `at` into rows of `width` palette indices, handing each
+ * full row to `onRow` (the row buffer is reused; a last row cut short by the end of the
+ * data is completed with index 0), and stops after `rows` rows. Returns the bytes it held
+ * (the row and the tables) and the rows it handed over.
+ */
+function lzw(
+  b: Uint8Array,
+  at: number,
+  minCodeSize: number,
+  width: number,
+  rows: number,
+  onRow: (r: number, indices: Uint8Array) => void,
+): { held: number; done: number } {
+  const row = new Uint8Array(width);
+  const held = width + LZW_TABLE_BYTES;
+  let x = 0;
+  let r = 0;
+  const put = (v: number) => {
+    row[x++] = v;
+    if (x === width) {
+      onRow(r++, row);
+      x = 0;
+    }
+  };
   const clear = 1 << minCodeSize;
   const end = clear + 1;
   // The dictionary as prefix links: entry k = entry prefix[k] followed by suffix[k].
@@ -192,18 +288,18 @@ function lzw(b: Uint8Array, at: number, minCodeSize: number, count: number): Uin
   let size = minCodeSize + 1;
   let next = end + 1;
   let prev = -1;
-  let n = 0;
   let bits = 0;
   let acc = 0;
   let p = at;
   let left = 0; // bytes left in the current sub-block
-  while (n < count) {
+  while (r < rows) {
     while (bits < size) {
       if (left === 0) {
         left = b[p++] ?? 0;
         if (left === 0 || p > b.length) {
           // Data ran out: what is missing stays transparent (browsers show partial GIFs too).
-          return out;
+          if (x > 0) onRow(r++, row.fill(0, x));
+          return { held, done: r };
         }
       }
       acc |= (b[p++] ?? 0) << bits;
@@ -224,7 +320,7 @@ function lzw(b: Uint8Array, at: number, minCodeSize: number, count: number): Uin
     let sp = 0;
     if (prev === -1) {
       if (code >= clear) throw new GifError("the GIF's image data is corrupt");
-      out[n++] = code;
+      put(code);
       prev = code;
       continue;
     }
@@ -239,7 +335,7 @@ function lzw(b: Uint8Array, at: number, minCodeSize: number, count: number): Uin
       k = prefix[k] ?? 0;
     }
     stack[sp++] = k;
-    while (sp > 0 && n < count) out[n++] = stack[--sp] ?? 0;
+    while (sp > 0 && r < rows) put(stack[--sp] ?? 0);
     if (next < 4096) {
       prefix[next] = prev;
       suffix[next] = head;
@@ -249,5 +345,6 @@ function lzw(b: Uint8Array, at: number, minCodeSize: number, count: number): Uin
     }
     prev = code;
   }
-  return out;
+  if (x > 0 && r < rows) onRow(r++, row.fill(0, x));
+  return { held, done: r };
 }

@@ -1,6 +1,7 @@
 import { PNG_MAX_ANCILLARY_BYTES, PNG_MAX_ANCILLARY_CHUNKS, PNG_MAX_CHUNKS } from "../image/limits";
 import type { Rgba } from "../image/rgba";
 import { RowResizer } from "../image/row-resize";
+import type { WorkMeter } from "../image/work";
 import { zlibStreamLength } from "./zlib-end";
 
 /**
@@ -160,11 +161,12 @@ export type PngLayout = {
  * limits. A chunk running past the end ends the walk: `bytes` may be a prefix, and a
  * truncated file is the decoder's to report.
  */
-export function pngLayout(bytes: Uint8Array): PngLayout {
+export function pngLayout(bytes: Uint8Array, work?: WorkMeter): PngLayout {
   const counts = { chunks: 0, ancillary: 0 };
   const layout: PngLayout = { transparency: false, animated: false, sawImageData: false };
   for (let pos = 8; pos < bytes.length; ) {
     if (pos + 8 > bytes.length) break;
+    work?.charge(1, "a PNG chunk");
     const len = u32(bytes, pos);
     const type = chunkType(bytes, pos);
     countChunk(counts, type, len);

@@ -29,8 +29,13 @@ export function avifCost(p: Probe, inputBytes: number, fit: Size): DecodeCost {
 
 // ---- GIF: TypeScript LZW (codecs/gif.ts) ---------------------------------------------------
 
-/** The frame's palette indices (at most the screen), then the RGBA screen, kept for the preview. */
+/**
+ * The RGBA screen, kept for the preview, and the decoder's scratch: one row of palette
+ * indices at the frame's width (a GIF's 16-bit width: at most 64 KB, whatever the frame
+ * says; the frame is clipped to the screen and never sized in full) and the LZW tables
+ * (~21 KB), both inside the 1 MB.
+ */
 export function gifCost(p: Probe, inputBytes: number): DecodeCost {
   const full = p.width * p.height * 4;
-  return { peak: inputBytes + p.width * p.height + full + MB, leftOver: full };
+  return { peak: inputBytes + full + MB, leftOver: full };
 }

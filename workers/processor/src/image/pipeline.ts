@@ -306,9 +306,9 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
   if (p.format === "gif") {
     try {
       const warnings: string[] = [];
-      const img = decodeGifFirstFrame(bytes, warnings);
+      const { scratchBytes, ...img } = decodeGifFirstFrame(bytes, warnings);
       meter.warnings.push(...warnings.map((w) => `GIF: ${w}`));
-      meter.note(bytes.byteLength + p.width * p.height + img.data.byteLength);
+      meter.note(bytes.byteLength + scratchBytes + img.data.byteLength);
       return img;
     } catch (err) {
       if (err instanceof GifError)

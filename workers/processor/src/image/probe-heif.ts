@@ -6,6 +6,7 @@ import { heifGeometry } from "../codecs/heif/geometry";
 import { ftypBrands } from "../codecs/heif/reader";
 import type { HeifFile } from "../codecs/heif/types";
 import { ImageError } from "./errors";
+import { WorkMeter } from "./work";
 
 /**
  * Which decoder a file with an ftyp box goes to, by its brands (the same rule as the
@@ -35,11 +36,16 @@ export type HeifProbe = {
 };
 
 /** Parses the container (no pixel data): format, shown size, transforms, alpha. */
-export function probeHeif(b: Uint8Array, kind: "heic" | "avif", fileBytes = b.length): HeifProbe {
+export function probeHeif(
+  b: Uint8Array,
+  kind: "heic" | "avif",
+  fileBytes = b.length,
+  work = WorkMeter.forFile(fileBytes),
+): HeifProbe {
   const name = kind === "heic" ? "HEIC" : "AVIF";
   let heif: HeifFile;
   try {
-    heif = parseHeif(b, kind === "heic" ? "hvc1" : "av01", fileBytes);
+    heif = parseHeif(b, kind === "heic" ? "hvc1" : "av01", fileBytes, work);
   } catch (err) {
     if (err instanceof HeifError) {
       const code =

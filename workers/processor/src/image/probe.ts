@@ -4,6 +4,8 @@ import { PngError, PngLimitError, pngLayout } from "../codecs/png-stream";
 import { ImageError } from "./errors";
 import { JPEG_MAX_SCANS } from "./limits";
 import { type HeifProbe, heifKind, probeHeif } from "./probe-heif";
+import { walkRiff } from "./riff";
+import { WorkMeter } from "./work";
 
 export type ImageFormat = "jpeg" | "png" | "webp" | "heic" | "avif" | "gif";
 
@@ -71,20 +73,31 @@ const ascii = (b: Uint8Array, i: number, n: number) => String.fromCharCode(...b.
  * probes a prefix before it queues for memory). What lies past the prefix is then assumed
  * at its worst for the estimate (see each format), and the limits are checked again on
  * the whole file.
+ *
+ * `work`: what walking the structure may cost (./work.ts), by default the budget of a file
+ * of `fileBytes`; every marker, chunk, block and box visited is charged to it, and a file
+ * whose walk runs out of it is refused `too_large`.
  */
-export function probe(bytes: Uint8Array, fileBytes = bytes.length): Probe {
+export function probe(
+  bytes: Uint8Array,
+  fileBytes = bytes.length,
+  work = WorkMeter.forFile(fileBytes),
+): Probe {
   const prefix = bytes.length < fileBytes;
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff)
-    return probeJpeg(bytes, prefix);
+    return probeJpeg(bytes, prefix, work);
   if (bytes.length >= 8 && u32be(bytes, 0) === 0x89504e47 && u32be(bytes, 4) === 0x0d0a1a0a)
-    return probePng(bytes, prefix);
-  if (bytes.length >= 12 && ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 4) === "WEBP")
+    return probePng(bytes, prefix, work);
+  if (bytes.length >= 12 && ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 4) === "WEBP") {
+    walkRiff(bytes, fileBytes, work);
     return probeWebp(bytes, fileBytes);
-  if (bytes.length >= 6 && /^GIF8[79]a$/.test(ascii(bytes, 0, 6))) return probeGif(bytes, prefix);
+  }
+  if (bytes.length >= 6 && /^GIF8[79]a$/.test(ascii(bytes, 0, 6)))
+    return probeGif(bytes, prefix, work);
   const heif = heifKind(bytes);
   if (heif) {
     try {
-      return fromHeif(probeHeif(bytes, heif, fileBytes));
+      return fromHeif(probeHeif(bytes, heif, fileBytes, work));
     } catch (err) {
       if (err instanceof HeifNeedsMore) throw new PrefixTooShort(err.message);
       throw err;
@@ -96,11 +109,11 @@ export function probe(bytes: Uint8Array, fileBytes = bytes.length): Probe {
   );
 }
 
-function probeGif(b: Uint8Array, prefix: boolean): Probe {
+function probeGif(b: Uint8Array, prefix: boolean, work: WorkMeter): Probe {
   try {
     // From a prefix only the screen is known: frames and transparency at their worst (the
     // whole file is probed again before decoding).
-    const h = prefix ? { ...gifScreen(b), frames: 1, hasAlpha: true } : readGifHeader(b);
+    const h = prefix ? { ...gifScreen(b), frames: 1, hasAlpha: true } : readGifHeader(b, work);
     return {
       format: "gif",
       width: h.width,
@@ -141,7 +154,7 @@ function describe(b: Uint8Array): string {
   return "This file";
 }
 
-function probeJpeg(b: Uint8Array, prefix: boolean): Probe {
+function probeJpeg(b: Uint8Array, prefix: boolean, work: WorkMeter): Probe {
   let frame: (Omit<Probe, "jpeg"> & { sampling: Array<[number, number]> }) | null = null;
   let multiScan: boolean | null = null;
   let scans = 0;
@@ -159,6 +172,7 @@ function probeJpeg(b: Uint8Array, prefix: boolean): Probe {
     const marker = b[i];
     i += 1;
     if (marker === undefined) break;
+    work.charge(1, "a JPEG marker");
     // Markers without a length.
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue;
     if (marker === 0xd9) break; // EOI: libjpeg reads nothing after it
@@ -189,16 +203,24 @@ function probeJpeg(b: Uint8Array, prefix: boolean): Probe {
     }
     multiScan ??= frame.progressive || (b[i - len + 2] ?? 0) < frame.components;
     // Skip the entropy-coded data: up to the next marker that is not a stuffed 0xFF00,
-    // a restart marker or fill.
+    // a restart marker or fill (a unit per step of this loop: a stuffed byte, a restart marker, a run of fill).
     for (;;) {
+      work.charge(1, "a JPEG scan's data");
       const ff = b.indexOf(0xff, i);
       if (ff < 0 || ff + 1 >= b.length) {
         i = b.length;
         break;
       }
       const next = b[ff + 1] ?? 0;
-      if (next === 0x00 || next === 0xff || (next >= 0xd0 && next <= 0xd7)) {
-        i = ff + (next === 0xff ? 1 : 2);
+      if (next === 0xff) {
+        // A run of fill bytes: one step (and one unit) for the whole run.
+        let last = ff + 1;
+        while (b[last + 1] === 0xff) last += 1;
+        i = last;
+        continue;
+      }
+      if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) {
+        i = ff + 2;
         continue;
       }
       i = ff;
@@ -271,7 +293,7 @@ function readFrame(
   };
 }
 
-function probePng(b: Uint8Array, prefix: boolean): Probe {
+function probePng(b: Uint8Array, prefix: boolean, work: WorkMeter): Probe {
   if (b.length < 33 || ascii(b, 12, 4) !== "IHDR")
     throw new ImageError("corrupt", "The PNG has no header");
   const width = u32be(b, 16);
@@ -288,7 +310,7 @@ function probePng(b: Uint8Array, prefix: boolean): Probe {
   // Every chunk header, against the chunk limits; APNG announces itself before the data.
   let layout: ReturnType<typeof pngLayout>;
   try {
-    layout = pngLayout(b);
+    layout = pngLayout(b, work);
   } catch (err) {
     if (err instanceof PngLimitError)
       throw new ImageError("too_large", `The PNG has ${err.message}`);

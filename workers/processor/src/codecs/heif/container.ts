@@ -6,6 +6,8 @@
  * without being read. Every length is checked against the file before it is used, and
  * every count against a cap, so a hostile file costs at most a pass over its box headers.
  */
+import type { WorkMeter } from "../../image/work";
+import { av1SequenceSizes } from "./av1";
 import { HEIF_LIMITS, HeifError, HeifNeedsMore } from "./errors";
 import {
   type Item,
@@ -25,7 +27,9 @@ import {
   readImageProperties,
 } from "./properties";
 import { ascii, type Box, children, ftypBrands, Reader } from "./reader";
-import type { HeifFile, HeifImageItem } from "./types";
+import { Spans } from "./spans";
+import { inBandSpsSizes, spsPictureSize } from "./sps";
+import type { CodedImage, HeifFile, HeifImageItem } from "./types";
 
 /** The meta box's tables, read once; every item's description looks things up in them. */
 type Meta = {
@@ -37,14 +41,23 @@ type Meta = {
   idat: Box | undefined;
   refs: Ref[];
   properties: PropertyTables;
+  work: WorkMeter;
+  /** Coded items described once, however many grid tiles or references name them. */
+  described: Map<number, HeifImageItem>;
 };
 
 /**
  * Parses the container. `codec`: which coded images the caller decodes (hvc1 for HEIC,
- * av01 for AVIF): the primary image must be of that kind or a grid of it.
+ * av01 for AVIF): the primary image must be of that kind or a grid of it. Every box,
+ * entry and item visited is charged to `work`.
  */
-export function parseHeif(b: Uint8Array, codec: "hvc1" | "av01", fileBytes = b.length): HeifFile {
-  const { ftyp, meta } = metaBoxes(b, fileBytes);
+export function parseHeif(
+  b: Uint8Array,
+  codec: "hvc1" | "av01",
+  fileBytes: number,
+  work: WorkMeter,
+): HeifFile {
+  const { ftyp, meta } = metaBoxes(b, fileBytes, work);
   const find = (t: string) => meta.find((x) => x.type === t);
 
   const hdlr = find("hdlr");
@@ -56,11 +69,13 @@ export function parseHeif(b: Uint8Array, codec: "hvc1" | "av01", fileBytes = b.l
     b,
     fileBytes,
     codec,
-    items: parseItems(b, find("iinf")),
-    locs: parseLocations(b, find("iloc")),
+    items: parseItems(b, find("iinf"), work),
+    locs: parseLocations(b, find("iloc"), work),
     idat: find("idat"),
-    refs: parseRefs(b, find("iref")),
-    properties: parseProperties(b, find("iprp")),
+    refs: parseRefs(b, find("iref"), work),
+    properties: parseProperties(b, find("iprp"), work),
+    work,
+    described: new Map(),
   };
 
   const primary = describeItem(m, primaryId, 0);
@@ -73,8 +88,9 @@ export function parseHeif(b: Uint8Array, codec: "hvc1" | "av01", fileBytes = b.l
 function metaBoxes(
   b: Uint8Array,
   fileBytes: number,
+  work: WorkMeter,
 ): { ftyp: NonNullable<ReturnType<typeof ftypBrands>>; meta: Box[] } {
-  const top = children(b, 0, fileBytes, "file");
+  const top = children(b, 0, fileBytes, "file", work);
   const ftyp = ftypBrands(b);
   if (!ftyp) throw new HeifError("corrupt", "The HEIF file has no ftyp box");
   const metaBox = top.find((x) => x.type === "meta");
@@ -94,15 +110,20 @@ function metaBoxes(
     );
   }
   // meta is a FullBox: 4 bytes of version and flags before its children.
-  return { ftyp, meta: children(b, metaBox.body + 4, metaBox.end, "meta") };
+  return { ftyp, meta: children(b, metaBox.body + 4, metaBox.end, "meta", work) };
 }
 
 function describeItem(m: Meta, id: number, depth: number): HeifImageItem {
+  m.work.charge(1, `HEIF image ${id}`);
+  const known = m.described.get(id);
+  if (known) return known;
   const item = m.items.get(id);
   if (!item) throw new HeifError("corrupt", `The HEIF file's image ${id} is not in its item list`);
-  const props = readImageProperties(propertiesOf(m.properties, id));
+  const props = readImageProperties(propertiesOf(m.properties, id), m.work);
   if (item.type === "grid") return describeGrid(m, id, depth, props);
-  return describeCoded(m, item, props);
+  const coded = describeCoded(m, item, props);
+  m.described.set(id, coded);
+  return coded;
 }
 
 /** A grid: its descriptor, its tiles (dimg, in raster order), checked to cover its output. */
@@ -110,6 +131,7 @@ function describeGrid(m: Meta, id: number, depth: number, props: ImageProperties
   const { codec } = m;
   if (depth > 0) throw new HeifError("unsupported", "HEIF grids of grids are not supported");
   const data = itemData(m.locs, m.idat, m.fileBytes, id);
+  m.work.charge(data.extents.length, "a grid descriptor's extents");
   const first = data.extents[0];
   if (!first || data.length < 8)
     throw new HeifError("corrupt", "The HEIF grid descriptor is cut short");
@@ -133,6 +155,7 @@ function describeGrid(m: Meta, id: number, depth: number, props: ImageProperties
       `The HEIF grid is ${columns}x${rows} but lists ${tileIds.length} tiles`,
     );
   }
+  m.work.charge(tileIds.length, "grid tiles");
   const tiles = tileIds.map((t) => describeItem(m, t, depth + 1));
   const t0 = tiles[0];
   if (!t0) throw new HeifError("corrupt", "The HEIF grid has no tiles");
@@ -211,6 +234,9 @@ function describeCoded(m: Meta, item: Item, props: ImageProperties): HeifImageIt
   if (codec === "av01" && !av1C) {
     throw new HeifError("corrupt", "The AVIF image has no decoder configuration (av1C)");
   }
+  const coded = itemData(m.locs, m.idat, m.fileBytes, id);
+  m.work.charge(coded.extents.length, "an image's data extents");
+  checkBitstreamSize(m, id, width, height, hvcC, av1C, coded);
   return {
     id,
     type: codec,
@@ -222,9 +248,68 @@ function describeCoded(m: Meta, item: Item, props: ImageProperties): HeifImageIt
     icc: props.icc,
     transforms: props.transforms,
     bitDepth: props.bitDepth,
-    coded: itemData(m.locs, m.idat, m.fileBytes, id),
+    coded,
     grid: null,
   };
+}
+
+/**
+ * The coded bitstream must not be larger than the container says (`ispe`), since the
+ * decoders allocate from the bitstream's own header and the memory estimate from `ispe`:
+ * HEVC's SPS (hvcC's and any sent in-band; its coded size may exceed the shown size by
+ * the conformance window, less than one 64-pixel CTB), AV1's sequence headers (av1C's
+ * configOBUs and the item's own OBUs). The item's data is read only where it lies within
+ * `b` (from a prefix it is checked again on the whole file, before any decoder runs).
+ */
+function checkBitstreamSize(
+  m: Meta,
+  id: number,
+  width: number,
+  height: number,
+  hvcC: HeifImageItem["hvcC"],
+  av1C: Uint8Array | null,
+  coded: CodedImage,
+): void {
+  const inPrefix = coded.extents.every((x) => x.offset + x.length <= m.b.length);
+  const data = inPrefix ? new Spans(m.b, coded) : null;
+  let sizes: Array<{ width: number; height: number } | null>;
+  let slack: number;
+  let what: string;
+  try {
+    if (hvcC) {
+      what = "HEVC parameter set (SPS)";
+      slack = 64;
+      sizes = [spsPictureSize(hvcC.nals)];
+      if (data) sizes.push(...inBandSpsSizes(data, hvcC.nalLengthSize, m.work));
+      if (sizes[0] === null)
+        throw new HeifError("corrupt", "The HEIC image's parameter sets (hvcC) are unreadable");
+    } else if (av1C) {
+      what = "AV1 sequence header";
+      slack = 0;
+      // av1C: 4 bytes of marker, version, profile, level and flags, then configOBUs.
+      sizes = av1SequenceSizes(av1C.subarray(4), m.work);
+      if (data) sizes.push(...av1SequenceSizes(data, m.work));
+      if (sizes.length === 0 && data)
+        throw new HeifError("corrupt", `The AVIF image ${id} has no AV1 sequence header`);
+    } else return;
+  } catch (err) {
+    if (err instanceof RangeError)
+      throw new HeifError(
+        "corrupt",
+        `The HEIF image ${id}'s coded data is corrupt (${err.message})`,
+      );
+    throw err;
+  }
+  for (const s of sizes) {
+    if (s === null)
+      throw new HeifError("corrupt", `The HEIF image ${id} carries an unreadable ${what}`);
+    if (s.width > width + slack || s.height > height + slack) {
+      throw new HeifError(
+        "corrupt",
+        `The HEIF image ${id}'s ${what} says ${s.width}x${s.height} but its ispe says ${width}x${height}`,
+      );
+    }
+  }
 }
 
 /**
@@ -233,6 +318,7 @@ function describeCoded(m: Meta, item: Item, props: ImageProperties): HeifImageIt
  */
 function findAlpha(m: Meta, primary: HeifImageItem): HeifImageItem | null {
   for (const ref of m.refs) {
+    m.work.charge(1, "an item reference");
     if (ref.type !== "auxl" || !ref.to.includes(primary.id)) continue;
     const auxC = propertiesOf(m.properties, ref.from).find((p) => p.type === "auxC");
     if (!auxC) continue;
@@ -263,6 +349,7 @@ function findAlpha(m: Meta, primary: HeifImageItem): HeifImageItem | null {
 function findExif(m: Meta, primaryId: number): Uint8Array | null {
   const { b } = m;
   for (const ref of m.refs) {
+    m.work.charge(1, "an item reference");
     if (
       ref.type !== "cdsc" ||
       !ref.to.includes(primaryId) ||

@@ -26,8 +26,13 @@ export const HEIF_LIMITS = {
   maxItems: 4096,
   /** Tiles of one grid (a 48 MP iPhone photo at 512x512 tiles has 192). */
   maxTiles: 1024,
-  /** Properties in ipco and associations per item. */
+  /** Properties in ipco. */
   maxProperties: 4096,
+  /**
+   * Property associations of one item, across all ipma boxes (an iPhone photo's items
+   * have 2-9: ispe, hvcC, colr, pixi, irot, ...).
+   */
+  maxAssociations: 128,
   /** Extents of one item. */
   maxExtents: 256,
   /** Edge of one coded image (a tile or a single-image photo). */

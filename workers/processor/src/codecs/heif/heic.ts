@@ -5,7 +5,6 @@ import { colourPlan } from "./colour";
 import { HeifError } from "./errors";
 import { heifGeometry } from "./geometry";
 import { codedBytes } from "./items";
-import { spsPictureSize } from "./sps";
 import type { HeifFile, HeifImageItem } from "./types";
 
 /** Rows converted per call into WASM (one call per tile row would need a tile row of RGBA). */
@@ -69,16 +68,8 @@ class Source {
     const cfg = img.hvcC;
     if (!cfg || !img.coded)
       throw new HeifError("corrupt", "The HEIC image has no decoder configuration (hvcC)");
-    const sps = spsPictureSize(cfg.nals);
-    if (!sps)
-      throw new HeifError("corrupt", "The HEIC image's parameter sets (hvcC) are unreadable");
-    // The coded size may exceed the shown size by the conformance window (< one CTB).
-    if (sps.width > img.width + 64 || sps.height > img.height + 64) {
-      throw new HeifError(
-        "corrupt",
-        `The HEIC image's bitstream is ${sps.width}x${sps.height} but the file says ${img.width}x${img.height}`,
-      );
-    }
+    // Its SPS (hvcC's and in-band) was checked against ispe by the container parse
+    // (container.ts, checkBitstreamSize), before any decoder ran.
     const p = this.dec.decode(
       cfg.nals,
       codedBytes(this.bytes, img.coded),

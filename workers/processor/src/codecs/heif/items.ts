@@ -3,6 +3,7 @@
  * data lies (iloc, idat) and how items refer to each other (iref). Every count is checked
  * against HEIF_LIMITS before anything is read for it.
  */
+import type { WorkMeter } from "../../image/work";
 import { HEIF_LIMITS, HeifError } from "./errors";
 import { type Box, children, Reader } from "./reader";
 import type { CodedImage } from "./types";
@@ -25,7 +26,11 @@ export function parsePrimaryId(b: Uint8Array, pitm: Box | undefined): number {
 }
 
 /** iinf: the items. */
-export function parseItems(b: Uint8Array, iinf: Box | undefined): Map<number, Item> {
+export function parseItems(
+  b: Uint8Array,
+  iinf: Box | undefined,
+  work: WorkMeter,
+): Map<number, Item> {
   const items = new Map<number, Item>();
   if (!iinf) throw new HeifError("corrupt", "The HEIF file has no item list (iinf)");
   const r = new Reader(b, iinf.body, iinf.end, "iinf");
@@ -38,7 +43,7 @@ export function parseItems(b: Uint8Array, iinf: Box | undefined): Map<number, It
       `The HEIF file declares ${count} items; at most ${HEIF_LIMITS.maxItems} are accepted`,
     );
   }
-  for (const infe of children(b, r.p, iinf.end, "iinf", HEIF_LIMITS.maxItems)) {
+  for (const infe of children(b, r.p, iinf.end, "iinf", work, HEIF_LIMITS.maxItems)) {
     if (infe.type !== "infe") continue;
     const e = new Reader(b, infe.body, infe.end, "infe");
     const v = e.u8();
@@ -53,7 +58,11 @@ export function parseItems(b: Uint8Array, iinf: Box | undefined): Map<number, It
 }
 
 /** iloc: where each item's data is. */
-export function parseLocations(b: Uint8Array, iloc: Box | undefined): Map<number, Loc> {
+export function parseLocations(
+  b: Uint8Array,
+  iloc: Box | undefined,
+  work: WorkMeter,
+): Map<number, Loc> {
   const locs = new Map<number, Loc>();
   if (!iloc) throw new HeifError("corrupt", "The HEIF file has no item locations (iloc)");
   const r = new Reader(b, iloc.body, iloc.end, "iloc");
@@ -73,6 +82,7 @@ export function parseLocations(b: Uint8Array, iloc: Box | undefined): Map<number
     );
   }
   for (let i = 0; i < count; i++) {
+    work.charge(1, "an item location (iloc)");
     const id = version < 2 ? r.u16() : r.u32();
     const method = version === 1 || version === 2 ? r.u16() & 15 : 0;
     const dataRef = r.u16();
@@ -85,6 +95,7 @@ export function parseLocations(b: Uint8Array, iloc: Box | undefined): Map<number
       );
     }
     const extents: Loc["extents"] = [];
+    work.charge(n, "item data extents (iloc)");
     for (let k = 0; k < n; k++) {
       r.uN(indexSize);
       const offset = r.uN(offsetSize);
@@ -98,18 +109,19 @@ export function parseLocations(b: Uint8Array, iloc: Box | undefined): Map<number
 }
 
 /** iref: grids' tiles (dimg), auxiliary images (auxl), metadata (cdsc). */
-export function parseRefs(b: Uint8Array, iref: Box | undefined): Ref[] {
+export function parseRefs(b: Uint8Array, iref: Box | undefined, work: WorkMeter): Ref[] {
   const refs: Ref[] = [];
   if (!iref) return refs;
   const r = new Reader(b, iref.body, iref.end, "iref");
   const version = r.u8();
   r.p += 3;
-  for (const ref of children(b, r.p, iref.end, "iref", HEIF_LIMITS.maxItems)) {
+  for (const ref of children(b, r.p, iref.end, "iref", work, HEIF_LIMITS.maxItems)) {
     const e = new Reader(b, ref.body, ref.end, ref.type);
     const from = version === 0 ? e.u16() : e.u32();
     const n = e.u16();
     if (n > HEIF_LIMITS.maxItems)
       throw new HeifError("too-large", "A HEIF reference lists too many items");
+    work.charge(n, "item references (iref)");
     const to: number[] = [];
     for (let k = 0; k < n; k++) to.push(version === 0 ? e.u16() : e.u32());
     refs.push({ type: ref.type, from, to });
@@ -119,7 +131,9 @@ export function parseRefs(b: Uint8Array, iref: Box | undefined): Ref[] {
 
 /**
  * Where item `id`'s data lies in the file, each extent checked to end within the file
- * (`fileBytes`) or within idat.
+ * (`fileBytes`) or within idat, the extents checked not to overlap and so to add up to
+ * no more than the file: `codedBytes` allocates their sum, so 256 "to the end of the
+ * file" extents of a 4 MB file would otherwise ask for 1 GB.
  */
 export function itemData(
   locs: Map<number, Loc>,
@@ -154,6 +168,23 @@ export function itemData(
     }
     extents.push({ offset, length: len });
     length += len;
+  }
+  const sorted = [...extents].sort((x, y) => x.offset - y.offset);
+  for (let k = 1; k < sorted.length; k++) {
+    const a = sorted[k - 1];
+    const z = sorted[k];
+    if (a && z && a.offset + a.length > z.offset && a.length > 0 && z.length > 0) {
+      throw new HeifError(
+        "corrupt",
+        `The HEIF file's image ${id} has data extents that overlap (bytes ${z.offset}-${Math.min(a.offset + a.length, z.offset + z.length)} twice)`,
+      );
+    }
+  }
+  if (length > fileBytes) {
+    throw new HeifError(
+      "corrupt",
+      `The HEIF file's image ${id} has data extents adding up to ${length} bytes, more than the file's ${fileBytes}`,
+    );
   }
   return { id, extents, length };
 }

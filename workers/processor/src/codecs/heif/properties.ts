@@ -3,24 +3,39 @@
  * reading of the ones the decoders use (ispe, hvcC, av1C, colr, pixi, irot, imir, clap).
  * Any other property is listed but never read.
  */
+import type { WorkMeter } from "../../image/work";
 import { HEIF_LIMITS, HeifError } from "./errors";
 import { type Box, children, Reader } from "./reader";
 import type { HeifImageItem, Nclx, Transform } from "./types";
 
-export type Prop = { type: string; r: () => Reader; raw: Uint8Array };
+export type Prop = {
+  type: string;
+  r: () => Reader;
+  raw: Uint8Array;
+  /** An hvcC parsed once (its parameter sets copied once), however many items share it. */
+  hvcC?: NonNullable<HeifImageItem["hvcC"]>;
+};
 
 /** The properties in file order, and each item's 1-based indices into them (0: none). */
 export type PropertyTables = { props: Prop[]; assoc: Map<number, number[]> };
 
-/** iprp: properties and which item has which. */
-export function parseProperties(b: Uint8Array, iprp: Box | undefined): PropertyTables {
+/**
+ * iprp: properties and which item has which. One work unit per property box, per ipma
+ * entry and per association; an item may collect at most HEIF_LIMITS.maxAssociations
+ * across all its ipma boxes.
+ */
+export function parseProperties(
+  b: Uint8Array,
+  iprp: Box | undefined,
+  work: WorkMeter,
+): PropertyTables {
   const props: Prop[] = [];
   const assoc = new Map<number, number[]>();
   if (!iprp) return { props, assoc };
-  const parts = children(b, iprp.body, iprp.end, "iprp");
+  const parts = children(b, iprp.body, iprp.end, "iprp", work);
   const ipco = parts.find((x) => x.type === "ipco");
   if (ipco) {
-    for (const p of children(b, ipco.body, ipco.end, "ipco", HEIF_LIMITS.maxProperties)) {
+    for (const p of children(b, ipco.body, ipco.end, "ipco", work, HEIF_LIMITS.maxProperties)) {
       props.push({
         type: p.type,
         r: () => new Reader(b, p.body, p.end, p.type),
@@ -38,7 +53,14 @@ export function parseProperties(b: Uint8Array, iprp: Box | undefined): PropertyT
     for (let i = 0; i < count; i++) {
       const id = version < 1 ? r.u16() : r.u32();
       const n = r.u8();
+      work.charge(1 + n, "property associations (ipma)");
       const list = assoc.get(id) ?? [];
+      if (list.length + n > HEIF_LIMITS.maxAssociations) {
+        throw new HeifError(
+          "too-large",
+          `The HEIF item ${id} has more than ${HEIF_LIMITS.maxAssociations} property associations`,
+        );
+      }
       for (let k = 0; k < n; k++)
         list.push((flags & 1 ? r.u16() : r.u8()) & (flags & 1 ? 0x7fff : 0x7f));
       assoc.set(id, list);
@@ -72,8 +94,12 @@ export type ImageProperties = {
   transforms: Transform[];
 };
 
-/** Reads the properties the decoders use: transforms in file order; of the others, the last wins. */
-export function readImageProperties(ps: Prop[]): ImageProperties {
+/**
+ * Reads the properties the decoders use: transforms in file order; of the others, the
+ * last wins. An hvcC is parsed (and its parameter sets copied, charged by their size)
+ * once per property, not once per item that names it.
+ */
+export function readImageProperties(ps: Prop[], work: WorkMeter): ImageProperties {
   const out: ImageProperties = {
     width: 0,
     height: 0,
@@ -85,6 +111,7 @@ export function readImageProperties(ps: Prop[]): ImageProperties {
     transforms: [],
   };
   for (const p of ps) {
+    work.charge(1, "an item property");
     const r = p.r();
     switch (p.type) {
       case "ispe":
@@ -93,7 +120,11 @@ export function readImageProperties(ps: Prop[]): ImageProperties {
         out.height = r.u32();
         break;
       case "hvcC":
-        out.hvcC = parseHvcC(r);
+        if (!p.hvcC) {
+          work.bytes(p.raw.length, "an hvcC box");
+          p.hvcC = parseHvcC(r);
+        }
+        out.hvcC = p.hvcC;
         break;
       case "av1C":
         out.av1C = p.raw;

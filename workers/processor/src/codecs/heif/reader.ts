@@ -2,6 +2,7 @@
  * Reading ISOBMFF (ISO/IEC 14496-12) boxes: a bounds-checked byte reader and the walk over
  * a box's children. Every length is checked against its parent before it is used.
  */
+import type { WorkMeter } from "../../image/work";
 import { HeifError } from "./errors";
 
 export const ascii = (b: Uint8Array, i: number, n: number) =>
@@ -73,20 +74,22 @@ export class Reader {
 export type Box = { type: string; start: number; body: number; end: number };
 
 /**
- * The boxes in [start, end): headers only, each checked to fit its parent. `end` may lie
- * past `b` (the top level of a file of which `b` is the start): headers past `b` are not
- * listed.
+ * The boxes in [start, end): headers only, each checked to fit its parent, one work unit
+ * each. `end` may lie past `b` (the top level of a file of which `b` is the start):
+ * headers past `b` are not listed.
  */
 export function children(
   b: Uint8Array,
   start: number,
   end: number,
   parent: string,
+  work: WorkMeter,
   max = 10000,
 ): Box[] {
   const out: Box[] = [];
   let p = start;
   while (p + 8 <= Math.min(end, b.length)) {
+    work.charge(1, `a box in the HEIF ${parent} box`);
     const r = new Reader(b, p, end, parent);
     let size = r.u32();
     const type = r.fourcc();

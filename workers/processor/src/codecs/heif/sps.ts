@@ -1,3 +1,6 @@
+import type { WorkMeter } from "../../image/work";
+import type { ByteSource } from "./spans";
+
 /**
  * The coded picture size from an HEVC sequence parameter set (H.265 7.3.2.2), read before
  * libde265 sees it: libde265 allocates its frame from the SPS, so a file whose SPS is
@@ -18,6 +21,30 @@ export function spsPictureSize(nals: Uint8Array): { width: number; height: numbe
     return parseSps(unescapeRbsp(nal.subarray(2, 200)));
   }
   return null;
+}
+
+/**
+ * The picture size of every SPS sent in-band, among an item's coded NAL units
+ * (`lengthSize`-byte lengths, hvcC's lengthSizeMinusOne + 1): libde265 takes a parameter
+ * set from the data as readily as from hvcC. One work unit per NAL unit (headers only).
+ * `null` for an SPS it cannot read.
+ */
+export function inBandSpsSizes(
+  data: ByteSource,
+  lengthSize: number,
+  work: WorkMeter,
+): Array<{ width: number; height: number } | null> {
+  const sizes: Array<{ width: number; height: number } | null> = [];
+  for (let p = 0; p + lengthSize <= data.length; ) {
+    work.charge(1, "an HEVC NAL unit");
+    let len = 0;
+    for (let i = 0; i < lengthSize; i++) len = len * 256 + (data.at(p + i) ?? 0);
+    const start = p + lengthSize;
+    p = start + len;
+    if ((((data.at(start) ?? 0) >> 1) & 0x3f) === 33)
+      sizes.push(parseSps(unescapeRbsp(data.slice(start + 2, Math.min(p, start + 200)))));
+  }
+  return sizes;
 }
 
 /** Removes emulation-prevention bytes (00 00 03 → 00 00). */
