@@ -140,7 +140,7 @@ describe("an AVIF whose ispe disagrees with its AV1 sequence header", () => {
   // 484 bytes: a flat 4096x4096 AV1 image, its ispe rewritten to 64x64 (issue 20).
   const hostile = () => fixture("av1-ispe-lies.avif");
 
-  it("is refused corrupt, naming both sizes", async () => {
+  it("is refused corrupt by the container parse, naming both sizes", async () => {
     const err = await processImage(hostile()).then(
       () => null,
       (e: unknown) => e,
@@ -149,21 +149,43 @@ describe("an AVIF whose ispe disagrees with its AV1 sequence header", () => {
     if (!(err instanceof ImageError)) return;
     expect(err.code).toBe("corrupt");
     expect(err.message).toBe(
-      "The AVIF cannot be decoded: the image's AV1 bitstream is 4096x4096 but the file says 64x64",
+      "The AVIF image 1's AV1 sequence header says 4096x4096 but its ispe says 64x64",
     );
   });
 
-  it("is refused before the decoder grows: under an 8 MB ceiling it is corrupt, not too large", () => {
-    const bytes = hostile();
-    const h = probeHeif(bytes, "avif");
-    expect([h.width, h.height]).toEqual([64, 64]);
+  it("is refused before any decoder exists: the probe reads the sequence header itself", () => {
     let err: unknown = null;
     try {
-      decodeAvifFit(bytes, h.heif, av1Wasm, (w, hh) => ({ width: w, height: hh }), 8 * MB);
+      probeHeif(hostile(), "avif");
+    } catch (e) {
+      err = e;
+    }
+    if (!(err instanceof ImageError)) throw new Error(`expected an ImageError, got ${String(err)}`);
+    expect(err.code).toBe("corrupt");
+  });
+
+  it("is refused again by the decoder (dav1d's own reading) under an 8 MB ceiling, should a container ever get past the probe", () => {
+    // A real AVIF's parsed container with its size edited after the probe: only dav1d's
+    // reading of the bitstream stands between it and an allocation by the wrong size.
+    const bytes = fixture("photo.avif");
+    const h = probeHeif(bytes, "avif");
+    const primary = { ...h.heif.primary, width: 64, height: 64 };
+    let err: unknown = null;
+    try {
+      decodeAvifFit(
+        bytes,
+        { ...h.heif, primary },
+        av1Wasm,
+        (w, hh) => ({ width: w, height: hh }),
+        8 * MB,
+      );
     } catch (e) {
       err = e;
     }
     if (!(err instanceof HeifError)) throw new Error(`expected a HeifError, got ${String(err)}`);
     expect(err.code).toBe("corrupt");
+    expect(err.message).toMatch(
+      /^The AVIF image's AV1 bitstream is \d+x\d+ but the file says 64x64$/,
+    );
   });
 });
