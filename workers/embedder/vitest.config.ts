@@ -66,5 +66,8 @@ export default defineConfig({
     name: "embedder",
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
+    // Generous: a test asserts what happened, never how fast. Vitest's 5 s default failed
+    // decodes and D1-heavy tests on a loaded 2-core machine (issue 21, point 3).
+    testTimeout: 60_000,
   },
 });

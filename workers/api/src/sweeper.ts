@@ -15,7 +15,7 @@ import {
   writeAsset,
 } from "@darkroom/shared";
 import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
-import { and, asc, eq, lt, notExists, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, notExists, or, type SQL, sql } from "drizzle-orm";
 import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
@@ -105,6 +105,7 @@ async function sweepPending(env: Env, store: CrossUserStore, now: number) {
       and(
         eq(assets.status, "pending"),
         lt(assets.updatedAt, now - cfg.PENDING_IDLE_SECONDS * 1000),
+        redriveDue(cfg.PENDING_IDLE_SECONDS * 1000, now),
       ),
     )
     .orderBy(asc(assets.updatedAt))
@@ -203,11 +204,11 @@ async function recordRun(env: Env, startedAt: number, report: SweepReport): Prom
   ]);
 }
 
-type StaleRow = { id: string; userId: string; status: AssetStatus; updatedAt: number };
+type StaleRow = { id: string; userId: string; status: AssetStatus; version: number };
 
 /**
  * Re-sends one stage's message for rows matching `where`, at most once per period:
- * `updated_at` is touched first, conditionally on the row being unchanged, so two sweeps
+ * `updated_at` is touched first, conditionally on the row's version, so two sweeps
  * racing each other send one message, and the next sweep waits a full period again.
  * `message` returns what to send (null: nothing can be sent, leave the row alone).
  */
@@ -223,7 +224,7 @@ async function resendStale(
       id: assets.id,
       userId: assets.userId,
       status: assets.status,
-      updatedAt: assets.updatedAt,
+      version: assets.version,
     })
     .from(assets)
     .where(where)
@@ -233,13 +234,24 @@ async function resendStale(
   for (const row of rows) {
     const out = await message(row);
     if (!out) continue;
-    const unchanged = and(eq(assets.status, row.status), eq(assets.updatedAt, row.updatedAt));
+    // The version read, not a timestamp: every write bumps it, so no two states share one.
+    const unchanged = and(eq(assets.status, row.status), eq(assets.version, row.version));
     const lc = lifecycleFor(env, row.userId);
     if (!(await writeAsset(lc, row.id, unchanged, resent(now), now))) continue;
     await out.queue.send(out.body);
     sent += 1;
   }
   return sent;
+}
+
+/**
+ * No re-driven message is on its way: none was (`retry_at` null), or the one a
+ * dead-letter handler sent after a backoff (`deadLettered`) was due more than `idleMs`
+ * ago and so was lost too. Until then the row is left to that message: re-sending it
+ * would cut the backoff short and double the messages of an outage.
+ */
+function redriveDue(idleMs: number, now: number): SQL {
+  return or(isNull(assets.retryAt), lt(assets.retryAt, now - idleMs)) ?? sql`1`;
 }
 
 /**
@@ -250,7 +262,7 @@ async function resendStale(
  */
 function stale(spec: StageSpec, idleMs: number, now: number): SQL | undefined {
   return or(
-    and(eq(assets.status, spec.from), lt(assets.updatedAt, now - idleMs)),
+    and(eq(assets.status, spec.from), lt(assets.updatedAt, now - idleMs), redriveDue(idleMs, now)),
     and(
       eq(assets.status, spec.claimed),
       lt(assets.updatedAt, now - spec.leaseMs),
