@@ -15,7 +15,7 @@ import {
   writeAsset,
 } from "@darkroom/shared";
 import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
-import { and, asc, eq, isNull, lt, notExists, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, notExists, or, type SQL, sql } from "drizzle-orm";
 import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
@@ -98,18 +98,15 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
 async function sweepPending(env: Env, store: CrossUserStore, now: number) {
   const cfg = config(env);
   const out = { renotified: 0, expired: 0 };
+  const idle = and(
+    eq(assets.status, "pending"),
+    lt(assets.updatedAt, now - cfg.PENDING_IDLE_SECONDS * 1000),
+    redriveDue(cfg.PENDING_IDLE_SECONDS * 1000, now),
+  );
   const pending = await store.db
     .select()
     .from(assets)
-    .where(
-      and(
-        eq(assets.status, "pending"),
-        lt(assets.updatedAt, now - cfg.PENDING_IDLE_SECONDS * 1000),
-        redriveDue(cfg.PENDING_IDLE_SECONDS * 1000, now),
-      ),
-    )
-    .orderBy(asc(assets.updatedAt))
-    .limit(BATCH);
+    .where(inArray(assets.id, fairTurns(store, idle)));
   for (const row of pending) {
     const unchanged = and(eq(assets.status, "pending"), eq(assets.version, row.version));
     const note = await notificationFor(env, row.userId, row.id);
@@ -176,6 +173,33 @@ function resent(now: number) {
   return { updatedAt: now, sweeps: sql`${assets.sweeps} + 1`, sweptAt: now };
 }
 
+/**
+ * The ids of up to BATCH rows matching `where`, fair across users (issue 20, point 5):
+ * round robin over users (every user's oldest row, then every user's second, …), each
+ * user's rows oldest first. One user with ten thousand stale rows takes one turn per
+ * round like everyone else, so another user's one lost message is re-sent in the next
+ * sweep instead of waiting behind them. The window runs over the matching rows only (the
+ * `(status, updated_at)` index finds them).
+ */
+function fairTurns(store: CrossUserStore, where: SQL | undefined) {
+  const ranked = store.db
+    .select({
+      id: assets.id,
+      at: assets.updatedAt,
+      turn: sql<number>`row_number() OVER (PARTITION BY ${assets.userId} ORDER BY ${assets.updatedAt}, ${assets.id})`.as(
+        "turn",
+      ),
+    })
+    .from(assets)
+    .where(where)
+    .as("ranked");
+  return store.db
+    .select({ id: ranked.id })
+    .from(ranked)
+    .orderBy(asc(ranked.turn), asc(ranked.at))
+    .limit(BATCH);
+}
+
 /** Sweep runs kept for the ops metrics: a day of runs every 2 minutes, with room. */
 export const SWEEP_RUNS_KEPT = 1000;
 
@@ -227,9 +251,7 @@ async function resendStale(
       version: assets.version,
     })
     .from(assets)
-    .where(where)
-    .orderBy(asc(assets.updatedAt))
-    .limit(BATCH);
+    .where(inArray(assets.id, fairTurns(store, where)));
   let sent = 0;
   for (const row of rows) {
     const out = await message(row);
