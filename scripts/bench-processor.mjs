@@ -539,7 +539,7 @@ async function phoneRun(worker, files, outDir) {
     });
     if (refused)
       notes.push(
-        `${name} *: over the ${BUDGET_MB} MB budget ("${refused.message}"; production hands it to the Images binding); measured with the budget lifted to ${LIFTED_BUDGET_MB} MB`,
+        `${name} *: over the ${BUDGET_MB} MB budget ("${refused.message}"; production hands it to the Images binding if Cloudflare's Images takes it, never an AVIF); measured with the budget lifted to ${LIFTED_BUDGET_MB} MB`,
       );
     if (peak > est) notes.push(`${name}: measured peak ${mb(peak)} MB > estimate ${mb(est)} MB`);
     if (name.startsWith("12mp-iphone")) targets.heic12 = peak;
@@ -687,7 +687,7 @@ try {
         );
       if (refused)
         notes.push(
-          `${name} *: over the ${BUDGET_MB} MB budget, refused by processImage ("${refused.message}"; production hands it to the Images binding); measured last, budget lifted to ${LIFTED_BUDGET_MB} MB`,
+          `${name} *: over the ${BUDGET_MB} MB budget, refused by processImage ("${refused.message}"; production hands it to the Images binding if Cloudflare's Images takes it, never an AVIF); measured last, budget lifted to ${LIFTED_BUDGET_MB} MB`,
         );
       if (name === "12mp-baseline.jpg") targets.ratio = ratio;
       if (name === "24mp-baseline.jpg")

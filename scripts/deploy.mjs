@@ -1,10 +1,15 @@
 // `npm run deploy`: production. First the checks (scripts/lib/deploy-config.mjs): no
 // placeholder left in any [env.production], the api served on a route or custom domain
-// whose origin CORS_ALLOWED_ORIGINS allows. Then migrations (new code may need new
-// columns), the bucket's CORS rule (browsers PUT straight to R2; generated from
-// CORS_ALLOWED_ORIGINS and upload-cors.json, so the api and the bucket allow the same
-// origins), then the workers, the api first because it defines the UserHub class the
-// other two bind to by script name.
+// whose origin CORS_ALLOWED_ORIGINS allows, every worker off workers.dev, one bucket
+// jurisdiction everywhere, and the production requirements the workers check themselves
+// against (packages/shared/src/production-requirements.mjs: DEV_LOGIN "false",
+// UPLOAD_MODE "r2", issuer/audience/JWKS set, secrets long enough and not the dev ones).
+// Then migrations (new code may need new columns), the bucket's CORS rule (browsers PUT
+// straight to R2; generated from CORS_ALLOWED_ORIGINS and upload-cors.json, so the api and
+// the bucket allow the same origins), then the workers, the api first because it defines
+// the UserHub class the other two bind to by script name, and last the R2 event
+// notification, once the processor that consumes its queue exists (R2's documentation
+// asks for the consumer first).
 //
 // --check               the checks only; nothing built, nothing remote.
 // --dry-run             the checks, then all three bundles for production in dist/<worker>
@@ -12,18 +17,31 @@
 // --allow-placeholders  with --check or --dry-run only: skip the placeholder check, for
 //                       CI's offline dry run of the committed config (which cannot know
 //                       anyone's account). A real deploy never skips it.
+// --secrets-file <f>    the production secrets as dotenv (NAME=value lines), checked like
+//                       the worker checks them. Without it, the production secrets found
+//                       in the environment are checked; with neither, the check lists the
+//                       secrets that must be set: remote secrets cannot be read from here
+//                       (`wrangler secret list --env production` needs the network and
+//                       shows names only), and the deployed api answers 503 `misconfigured`
+//                       naming any that is missing.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { PRODUCTION_SECRETS } from "@darkroom/shared/production-requirements";
 import {
   bucketCorsRules,
   deployProblems,
+  hasNotificationRule,
+  jurisdictionArgs,
+  NOTIFICATION_SUFFIX,
   productionNames,
   productionOrigins,
   readConfigs,
   readUploadCors,
+  suppliedSecrets,
   UPLOAD_CORS_FILE,
+  uploadsQueue,
   WORKER_CONFIGS,
 } from "./lib/deploy-config.mjs";
 
@@ -31,9 +49,18 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const FLAGS = ["--check", "--dry-run", "--allow-placeholders"];
 
 const args = process.argv.slice(2);
+let secretsFile = null;
+const secretsAt = args.indexOf("--secrets-file");
+if (secretsAt !== -1) {
+  secretsFile = args[secretsAt + 1] ?? null;
+  if (!secretsFile || secretsFile.startsWith("--")) fail("--secrets-file needs a file name");
+  args.splice(secretsAt, 2);
+}
 const unknown = args.filter((a) => !FLAGS.includes(a));
 if (unknown.length > 0)
-  fail(`unknown argument(s): ${unknown.join(" ")} (only ${FLAGS.join(", ")})`);
+  fail(
+    `unknown argument(s): ${unknown.join(" ")} (only ${FLAGS.join(", ")}, --secrets-file <file>)`,
+  );
 const checkOnly = args.includes("--check");
 const dryRun = args.includes("--dry-run");
 const allowPlaceholders = args.includes("--allow-placeholders");
@@ -43,7 +70,13 @@ if (allowPlaceholders && !checkOnly && !dryRun) {
 
 const configs = readConfigs(root);
 const template = readUploadCors(root);
-const problems = deployProblems(configs, template, { allowPlaceholders });
+let secrets;
+try {
+  secrets = suppliedSecrets({ file: secretsFile, environment: process.env });
+} catch (err) {
+  fail(`cannot read --secrets-file ${secretsFile}: ${err.message}`);
+}
+const problems = deployProblems(configs, template, { allowPlaceholders, secrets });
 if (problems.length > 0) {
   fail(
     `not deploying; fix these in the production config first:\n${problems
@@ -54,6 +87,19 @@ if (problems.length > 0) {
 const { bucket, database } = productionNames(configs);
 const origins = productionOrigins(configs);
 console.log(`deploy: config checked (uploads allowed from ${origins.join(", ")})`);
+const secretNames = PRODUCTION_SECRETS.map((s) => s.name).join(", ");
+if (secrets) {
+  console.log(
+    `deploy: secrets checked (${secretsFile ? `from ${secretsFile}` : "from the environment"})`,
+  );
+} else {
+  console.log(
+    `deploy: secrets not checked (none given: --secrets-file <dotenv> or the environment); ` +
+      `these must be set with \`npx wrangler secret put <NAME> --env production\`: ${secretNames}. ` +
+      "`npx wrangler secret list --env production` (network) shows which are; a missing one " +
+      "makes the deployed api answer 503 misconfigured naming it",
+  );
+}
 if (checkOnly) process.exit(0);
 
 const env = {
@@ -95,17 +141,52 @@ if (dryRun) {
       `bucket rule in dist/r2-cors.json (from ${UPLOAD_CORS_FILE} + CORS_ALLOWED_ORIGINS)`,
   );
 } else {
+  const jurisdiction = jurisdictionArgs(configs);
   wrangler(["d1", "migrations", "apply", database, "--remote", "--env", "production"]);
-  wrangler(["r2", "bucket", "cors", "set", bucket, "--file", corsFile, "--force"]);
+  wrangler(["r2", "bucket", "cors", "set", bucket, "--file", corsFile, "--force", ...jurisdiction]);
   for (const w of WORKER_CONFIGS) wrangler(["deploy", "--env", "production", "-c", w.config]);
+  // After the processor, its consumer, exists. Created once: R2 refuses a second,
+  // overlapping rule, so a re-deploy finds it in the list and leaves it.
+  const queue = uploadsQueue(configs);
+  const list = wrangler(["r2", "bucket", "notification", "list", bucket, ...jurisdiction], {
+    capture: true,
+  });
+  if (hasNotificationRule(list, queue)) {
+    console.log(
+      `deploy: the notification rule ${bucket} → ${queue} (*${NOTIFICATION_SUFFIX}) exists`,
+    );
+  } else {
+    wrangler([
+      "r2",
+      "bucket",
+      "notification",
+      "create",
+      bucket,
+      "--event-type",
+      "object-create",
+      "--queue",
+      queue,
+      "--suffix",
+      NOTIFICATION_SUFFIX,
+      ...jurisdiction,
+    ]);
+  }
   console.log("deploy: done");
 }
 
-function wrangler(wranglerArgs) {
+/** Runs wrangler; `capture` returns its stdout (also echoed) instead of streaming it. */
+function wrangler(wranglerArgs, { capture = false } = {}) {
   console.log(`deploy: wrangler ${wranglerArgs.join(" ")}`);
-  const r = spawnSync("wrangler", wranglerArgs, { cwd: root, env, stdio: "inherit" });
+  const r = spawnSync("wrangler", wranglerArgs, {
+    cwd: root,
+    env,
+    stdio: capture ? ["inherit", "pipe", "inherit"] : "inherit",
+    encoding: "utf8",
+  });
   if (r.error) fail(`could not start wrangler: ${r.error.message}`);
+  if (capture) process.stdout.write(r.stdout ?? "");
   if (r.status !== 0) fail(`wrangler ${wranglerArgs[0]} failed (exit ${r.status ?? r.signal})`);
+  return r.stdout ?? "";
 }
 
 function fail(message) {

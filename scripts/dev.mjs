@@ -13,14 +13,21 @@
 // DARKROOM_API_LIMITS (the api's limits for this run, e.g. "MAX_SOCKETS_PER_USER=40"),
 // and the lifecycle timeouts in LIFECYCLE_VARS (e.g. PROCESSING_LEASE_SECONDS=15): set
 // here, they override every worker's wrangler.toml for this run.
-import { spawn } from "node:child_process";
-import { copyFileSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
+import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import {
+  applyMigrations,
+  assertPortFree,
+  buildWeb,
+  checkPort,
+  fail,
+  log,
+  root,
+  runWranglerDev,
+  wranglerEnv,
+} from "./lib/dev-runner.mjs";
 import { LOCAL_S3_PATH, localS3Credentials } from "./lib/local-s3.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const WORKERS = {
   api: "wrangler.toml",
   processor: "workers/processor/wrangler.toml",
@@ -50,10 +57,8 @@ const LIFECYCLE_VARS = [
   "DELETING_STALE_SECONDS",
 ];
 const timingOverrides = LIFECYCLE_VARS.filter((name) => process.env[name]);
-// Same schedule as [triggers] in wrangler.toml, so `controller.cron` looks like production.
-const CRON = "*/2 * * * *";
 
-if (!Number.isInteger(port) || port <= 0 || port > 65535) fail(`PORT is not a port: ${port}`);
+checkPort(port);
 if (uploadMode !== "local" && uploadMode !== "r2") {
   fail(`DARKROOM_UPLOAD_MODE must be local or r2, not ${uploadMode}`);
 }
@@ -67,19 +72,7 @@ for (const name of timingOverrides) {
   }
 }
 
-const env = {
-  ...process.env,
-  // Offline-friendly: no Cloudflare metadata fetch, no telemetry.
-  CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
-  WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? "false",
-  // The repo's wrangler (needs Node 22, a devDependency) and the `node` next to it, even
-  // when this script was started with the system Node.
-  PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}`,
-  // A private dev registry per state dir: all three workers live in this one process, and
-  // a second stack (the e2e test next to a developer's `npm run dev`) must not see this one.
-  WRANGLER_REGISTRY_PATH:
-    process.env.WRANGLER_REGISTRY_PATH ?? path.join(stateDir, "wrangler-registry"),
-};
+const env = wranglerEnv(stateDir);
 
 // Secrets: wrangler reads `.dev.vars` next to each config. Only the api has secrets
 // today; a worker folder that gains a `.dev.vars.example` gets its copy too.
@@ -90,28 +83,29 @@ for (const config of configs) {
   if (existsSync(example) && !existsSync(vars)) {
     copyFileSync(example, vars);
     log(`created ${path.relative(root, vars)} from ${path.relative(root, example)}`);
+  } else if (existsSync(example)) {
+    // A secret added to the example since this .dev.vars was made (TICKET_SIGNING_SECRET):
+    // appended with its example value, never overwriting one the person has set.
+    const have = new Set(dotenvNames(readFileSync(vars, "utf8")));
+    const missing = readFileSync(example, "utf8")
+      .split("\n")
+      .filter((line) => dotenvNames(line).some((name) => !have.has(name)));
+    if (missing.length > 0) {
+      appendFileSync(vars, `\n${missing.join("\n")}\n`);
+      log(`added ${dotenvNames(missing.join("\n")).join(", ")} to ${path.relative(root, vars)}`);
+    }
   }
+}
+
+/** The names a dotenv text assigns (NAME=value lines; comments and blanks skipped). */
+function dotenvNames(text) {
+  return [...text.matchAll(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=/gm)].map((m) => m[1]);
 }
 
 await assertPortFree(port, ip);
 
-// The web page is built output (gitignored): build it so `npm run dev` serves the app.
-const web = await run(process.execPath, [path.join(root, "web", "build.mjs")]);
-if (web !== 0) fail(`building the web app failed (exit ${web})`);
-
-// Non-interactive (stdin ignored): wrangler then applies without asking for confirmation.
-const migrate = await run("wrangler", [
-  "d1",
-  "migrations",
-  "apply",
-  "darkroom",
-  "--local",
-  "--persist-to",
-  stateDir,
-  "-c",
-  configs[0],
-]);
-if (migrate !== 0) fail(`applying D1 migrations failed (exit ${migrate})`);
+await buildWeb(env);
+await applyMigrations({ config: configs[0], stateDir, env });
 
 const devArgs = ["dev", ...configs.flatMap((c) => ["-c", c])];
 devArgs.push("--port", String(port), "--ip", ip, "--persist-to", stateDir);
@@ -172,132 +166,4 @@ if (process.env.OPERATOR_SUBS) {
   log(`operators: ${process.env.OPERATOR_SUBS}`);
 }
 
-// Its own process group, so a signal reaches wrangler, esbuild and every workerd at once.
-// stdin is not a terminal: a background process group reading the terminal would be
-// stopped (SIGTTIN), and wrangler's hotkeys are not needed here.
-const child = spawn("wrangler", devArgs, {
-  cwd: root,
-  env,
-  stdio: ["ignore", "inherit", "inherit"],
-  detached: true,
-});
-log(`wrangler dev started (process group ${child.pid}), state in ${stateDir}`);
-
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => {
-    if (stopping) {
-      // A second Ctrl-C means now.
-      killGroup("SIGKILL");
-      return;
-    }
-    stopping = true;
-    killGroup(signal);
-    // workerd normally exits within a second; do not hang on one that does not.
-    setTimeout(() => killGroup("SIGKILL"), 10_000).unref();
-  });
-}
-
-let sweepTimer;
-child.on("exit", (code, signal) => {
-  clearInterval(sweepTimer);
-  // Whatever wrangler left behind in its group goes with it.
-  killGroup("SIGKILL");
-  if (!stopping) log(`wrangler dev exited (${signal ?? `code ${code}`})`);
-  process.exit(code ?? (stopping ? 0 : 1));
-});
-child.on("error", (err) => fail(`could not start wrangler: ${err.message}`));
-
-// Probe the address wrangler listens on (loopback when it listens everywhere).
-const probeHost = ["0.0.0.0", "::", "localhost"].includes(ip)
-  ? "127.0.0.1"
-  : ip.includes(":")
-    ? `[${ip}]`
-    : ip;
-const base = `http://${probeHost}:${port}`;
-await waitForHealth();
-log(`ready on http://localhost:${port}`);
-
-// Local wrangler dev fires no cron triggers: call the scheduled handler through
-// miniflare's trigger route (what wrangler 4 suggests; no --test-scheduled needed, and
-// /cdn-cgi/handler/scheduled is an alias of it). It runs the entry worker, which is the
-// first config: the api, whose `scheduled` runs the sweeper.
-if (sweepSeconds > 0) {
-  let running = false;
-  let failing = false;
-  const trigger = async () => {
-    if (running || stopping) return;
-    running = true;
-    try {
-      const url = `${base}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(CRON)}`;
-      const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text()}`);
-      if (failing) log("sweeper trigger works again");
-      failing = false;
-    } catch (err) {
-      // Say it once, not every interval.
-      if (!failing && !stopping) log(`sweeper trigger failed: ${err.message}`);
-      failing = true;
-    } finally {
-      running = false;
-    }
-  };
-  sweepTimer = setInterval(trigger, sweepSeconds * 1000);
-  // Right away too: after a restart, assets whose queue messages were lost come home.
-  void trigger();
-}
-
-async function waitForHealth() {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || stopping) return new Promise(() => {});
-    try {
-      const res = await fetch(`${base}/api/health`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  log("the stack did not answer /api/health within 180 s; stopping");
-  stopping = true;
-  killGroup("SIGTERM");
-  return new Promise(() => {});
-}
-
-function killGroup(signal) {
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // group already gone
-  }
-}
-
-function run(cmd, args) {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { cwd: root, env, stdio: ["ignore", "inherit", "inherit"] });
-    p.on("exit", (code) => resolve(code ?? 1));
-    p.on("error", (err) => fail(`could not start ${cmd}: ${err.message}`));
-  });
-}
-
-function assertPortFree(p, host) {
-  // wrangler would otherwise move to another port, and a health check could answer
-  // from whatever already listens here.
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", (err) => {
-      fail(`port ${p} on ${host} is not free (${err.code}); set PORT to another one`);
-    });
-    server.listen(p, host, () => server.close(() => resolve()));
-  });
-}
-
-function log(message) {
-  console.log(`darkroom: ${message}`);
-}
-
-function fail(message) {
-  console.error(`darkroom: ${message}`);
-  process.exit(1);
-}
+await runWranglerDev({ devArgs, env, port, ip, sweepSeconds, stateDir });

@@ -5,6 +5,10 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     name: "web",
+    // No test here is timed (speed lives in the benchmarks): the limit only catches a hang,
+    // so it must hold on a loaded 2-core machine, where vitest's 5 s default did not.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
     environment: "node",
     include: ["test/**/*.test.ts"],
   },

@@ -4,6 +4,11 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
+import {
+  checkProductionConfig,
+  PRODUCTION_SECRETS,
+} from "@darkroom/shared/production-requirements";
 import { parse } from "smol-toml";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -35,6 +40,8 @@ const PLACEHOLDERS = [
   { re: /(^|[/.@])example\.(com|org|net)\b/i, what: "an example.com placeholder domain" },
   { re: /^0{8}-0{4}-0{4}-0{4}-0{12}$/, what: "the all-zero placeholder id" },
 ];
+
+const isPlaceholder = (value) => PLACEHOLDERS.some((p) => p.re.test(String(value)));
 
 /** Every string under `value` with its path, e.g. `d1_databases[0].database_id`. */
 function* strings(value, at) {
@@ -152,8 +159,151 @@ export function productionNames(configs) {
   };
 }
 
+/** The api's `[env.production.vars]`. */
+export function productionVars(configs) {
+  return configs.find((c) => c.name === "api")?.toml.env?.production?.vars ?? {};
+}
+
+/**
+ * The production requirements (packages/shared/src/production-requirements.mjs, the list
+ * the workers check themselves against) applied to the api's production vars and, when
+ * the deployer handed them over (`secrets` not null), its secrets. Remote secrets cannot
+ * be read from here: `wrangler secret list` needs the network and shows names only.
+ */
+export function requirementProblems(configs, { secrets = null, allowPlaceholders = false } = {}) {
+  const vars = productionVars(configs);
+  return (
+    checkProductionConfig(
+      { ...vars, ...(secrets ?? {}) },
+      { worker: "api", deploying: true, secrets: secrets !== null },
+    )
+      .filter((p) => !(allowPlaceholders && p.kind === "var" && isPlaceholder(vars[p.name])))
+      // originProblems checks this var more closely here (against the routes, https only).
+      .filter((p) => p.name !== "CORS_ALLOWED_ORIGINS")
+      .map((p) =>
+        p.kind === "var"
+          ? `wrangler.toml [env.production.vars] ${p.message}`
+          : `secret ${p.message}`,
+      )
+  );
+}
+
+/**
+ * Queue-only and api workers alike stay off workers.dev in production: without
+ * `workers_dev = false` wrangler asks interactively on an account without a workers.dev
+ * subdomain (a CI deploy stops half-way), and otherwise gives each a public URL.
+ * https://developers.cloudflare.com/workers/wrangler/configuration/#workersdev
+ */
+export function workersDevProblems(configs) {
+  return configs
+    .filter((c) => c.toml.env?.production?.workers_dev !== false)
+    .map((c) => `${c.config} [env.production] needs workers_dev = false`);
+}
+
+/** Every production R2 binding of every worker: `[config, binding]` pairs. */
+function productionBuckets(configs) {
+  return configs.flatMap((c) =>
+    (c.toml.env?.production?.r2_buckets ?? []).map((b) => ({ config: c.config, binding: b })),
+  );
+}
+
+/**
+ * A bucket in a jurisdiction is reached only through bindings that name it, its own S3
+ * endpoint and `--jurisdiction` on every wrangler r2 command. One setting drives all of
+ * it: R2_JURISDICTION of the api's production vars; every R2 binding must carry the same
+ * `jurisdiction`, so a forgotten one is refused here rather than failing on first write.
+ * https://developers.cloudflare.com/r2/reference/data-location/#jurisdictional-restrictions
+ */
+export function jurisdictionProblems(configs) {
+  const wanted = productionJurisdiction(configs);
+  const out = [];
+  // Its value is checked with the other production vars (requirementProblems).
+  for (const { config, binding } of productionBuckets(configs)) {
+    const has = binding.jurisdiction ?? "";
+    if (has !== wanted) {
+      out.push(
+        `${config} [env.production] r2_buckets ${binding.binding} has ` +
+          `${has ? `jurisdiction = "${has}"` : "no jurisdiction"} but R2_JURISDICTION is ` +
+          `${wanted ? `"${wanted}"` : "empty"}: set jurisdiction = "${wanted}" on every ` +
+          "production R2 binding and R2_JURISDICTION to the same (or both to nothing)",
+      );
+    }
+  }
+  return out;
+}
+
+/** The bucket's jurisdiction ("" for none), from R2_JURISDICTION. */
+export function productionJurisdiction(configs) {
+  const j = productionVars(configs).R2_JURISDICTION;
+  return typeof j === "string" ? j.trim() : "";
+}
+
+/** `--jurisdiction <j>` for wrangler r2 commands, or nothing. */
+export function jurisdictionArgs(configs) {
+  const j = productionJurisdiction(configs);
+  return j ? ["--jurisdiction", j] : [];
+}
+
+/**
+ * The R2 event notification: every new original (key suffix `/original`, not the
+ * variants the processor writes back) to the queue the processor consumes.
+ * https://developers.cloudflare.com/r2/buckets/event-notifications/
+ */
+export const NOTIFICATION_SUFFIX = "/original";
+
+/** The queue R2 announces originals to: the api's UPLOADS_QUEUE (the processor consumes it). */
+export function uploadsQueue(configs) {
+  const prod = configs.find((c) => c.name === "api")?.toml.env?.production ?? {};
+  return prod.queues?.producers?.find((p) => p.binding === "UPLOADS_QUEUE")?.queue;
+}
+
+/**
+ * Whether `wrangler r2 bucket notification list` output already has our rule (queue and
+ * suffix), so a re-deploy does not ask R2 for an overlapping second rule, which it refuses.
+ * The output is labelled values per rule (`queue_name: …`, `suffix: …`), rules apart by a
+ * blank line.
+ */
+export function hasNotificationRule(listOutput, queue, suffix = NOTIFICATION_SUFFIX) {
+  return stripVTControlCharacters(listOutput)
+    .split(/\n\s*\n/)
+    .some((block) => {
+      const field = (name) => new RegExp(`^\\s*${name}:\\s*(\\S+)\\s*$`, "m").exec(block)?.[1];
+      return field("queue_name") === queue && field("suffix") === suffix;
+    });
+}
+
+/** Dotenv text (`NAME=value`, `#` comments, optional quotes) to an object. */
+export function parseDotenv(text) {
+  const out = {};
+  for (const line of text.split("\n")) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m) continue;
+    const raw = m[2];
+    const quoted = /^(["'])(.*)\1$/.exec(raw);
+    out[m[1]] = quoted ? quoted[2] : raw;
+  }
+  return out;
+}
+
+/**
+ * The secrets the deployer handed to the check: a `--secrets-file` (dotenv), else the
+ * production secrets found in the environment, else null (nothing to check them with).
+ */
+export function suppliedSecrets({ file = null, environment = {} } = {}) {
+  const names = PRODUCTION_SECRETS.map((s) => s.name);
+  if (file !== null) return parseDotenv(readFileSync(file, "utf8"));
+  const found = Object.fromEntries(
+    names.filter((n) => typeof environment[n] === "string").map((n) => [n, environment[n]]),
+  );
+  return Object.keys(found).length > 0 ? found : null;
+}
+
 /** Everything that stops a deploy; `allowPlaceholders` only for offline dry runs (CI). */
-export function deployProblems(configs, template, { allowPlaceholders = false } = {}) {
+export function deployProblems(
+  configs,
+  template,
+  { allowPlaceholders = false, secrets = null } = {},
+) {
   const names = productionNames(configs);
   return [
     ...(allowPlaceholders ? [] : placeholderProblems(configs)),
@@ -161,5 +311,8 @@ export function deployProblems(configs, template, { allowPlaceholders = false } 
     ...templateProblems(template),
     ...(names.bucket ? [] : ["wrangler.toml [env.production] has no r2_buckets BUCKET binding"]),
     ...(names.database ? [] : ["wrangler.toml [env.production] has no d1_databases DB binding"]),
+    ...requirementProblems(configs, { secrets, allowPlaceholders }),
+    ...workersDevProblems(configs),
+    ...jurisdictionProblems(configs),
   ];
 }

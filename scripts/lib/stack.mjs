@@ -1,5 +1,6 @@
-// Starts `npm run dev` on a free port with its own state directory, for benchmarks and
-// load tests; or targets an already running stack when DARKROOM_URL is set.
+// Starts `npm run dev` (or `script`, e.g. scripts/dev-prod.mjs for `npm run dev:prod`) on
+// a free port with its own state directory, for benchmarks, load and browser tests; or
+// targets an already running stack when DARKROOM_URL is set.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -23,7 +24,7 @@ export function freePort() {
 /**
  * `stateDir` and `port` given: the state is kept on stop (a restart finds it again, on the
  * same origin, so issued upload URLs stay valid); `env` adds to the dev script's env.
- * @returns {Promise<{ url: string, stop: () => Promise<void>, kill: () => Promise<void>, workerdPids: () => number[] }>}
+ * @returns {Promise<{ url: string, stop: () => Promise<void>, kill: () => Promise<void>, workerdPids: () => number[], output: () => string }>}
  */
 export async function startStack({
   sweepSeconds = 30,
@@ -31,6 +32,7 @@ export async function startStack({
   stateDir: keptStateDir,
   port: fixedPort,
   env: extraEnv = {},
+  script = "scripts/dev.mjs",
 } = {}) {
   if (process.env.DARKROOM_URL) {
     return {
@@ -38,11 +40,12 @@ export async function startStack({
       stop: async () => {},
       kill: async () => {},
       workerdPids: () => [],
+      output: () => "",
     };
   }
   const port = fixedPort ?? (await freePort());
   const stateDir = keptStateDir ?? mkdtempSync(path.join(tmpdir(), "darkroom-stack-"));
-  const child = spawn(process.execPath, [path.join(root, "scripts/dev.mjs")], {
+  const child = spawn(process.execPath, [path.join(root, script)], {
     cwd: root,
     env: {
       ...process.env,
@@ -68,9 +71,9 @@ export async function startStack({
   const exited = new Promise((r) => child.once("exit", r));
   const deadline = Date.now() + 240_000;
   while (!output.includes("darkroom: ready on")) {
-    if (child.exitCode !== null) throw new Error(`npm run dev exited:\n${output.slice(-3000)}`);
+    if (child.exitCode !== null) throw new Error(`${script} exited:\n${output.slice(-3000)}`);
     if (Date.now() > deadline)
-      throw new Error(`npm run dev never became ready:\n${output.slice(-3000)}`);
+      throw new Error(`${script} never became ready:\n${output.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   const stop = async () => {
@@ -124,7 +127,7 @@ export async function startStack({
     }
     return out;
   };
-  return { url: `http://localhost:${port}`, stop, kill, workerdPids };
+  return { url: `http://localhost:${port}`, stop, kill, workerdPids, output: () => output };
 }
 
 /** Processes still in a process group (Linux /proc). */

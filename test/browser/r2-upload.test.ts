@@ -65,6 +65,7 @@ let persistent: BrowserContext | undefined;
 const makeImages = (prefix: string, n: number) => writeImages(imagesDir, prefix, n, "r2-");
 /** Keys the S3 endpoint stored, in order: what R2's notifications would have reported. */
 const notified: string[] = [];
+let notifierToken: Promise<string> | undefined;
 
 describe.skipIf(!hasChromium)("production upload path (presigned PUT to R2's S3 API)", () => {
   beforeAll(async () => {
@@ -406,9 +407,11 @@ function objectKey(url: string): string {
 async function notify(key: string): Promise<void> {
   if (notified.includes(key)) return;
   notified.push(key);
+  // The dev route requires a signed-in user, like every /api/dev route but the sign-in.
+  notifierToken ??= login(stack?.url, "r2-notifier");
   const res = await fetch(`${stack?.url}/api/dev/r2-notification`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${await notifierToken}` },
     body: JSON.stringify({ key }),
   });
   if (res.status !== 202) throw new Error(`notification for ${key}: ${res.status}`);

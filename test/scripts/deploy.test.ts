@@ -1,9 +1,20 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import {
+  DEV_SECRET_VALUES,
+  PRODUCTION_SECRETS,
+  PRODUCTION_VARS,
+} from "@darkroom/shared/production-requirements";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   bucketCorsRules,
   deployProblems,
+  hasNotificationRule,
+  jurisdictionArgs,
+  parseDotenv,
   readConfigs,
   readUploadCors,
   // @ts-expect-error plain ESM script without declarations
@@ -41,8 +52,41 @@ function prodOf(configs: Configs): Record<string, unknown> {
 }
 
 const template = readUploadCors(root);
+/** The process env without any production secret: only what a test passes is checked. */
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !PRODUCTION_SECRETS.some((s) => s.name === k)),
+);
 const run = (...args: string[]) =>
-  spawnSync(process.execPath, ["scripts/deploy.mjs", ...args], { cwd: root, encoding: "utf8" });
+  spawnSync(process.execPath, ["scripts/deploy.mjs", ...args], {
+    cwd: root,
+    encoding: "utf8",
+    env: cleanEnv,
+  });
+
+/** Production secrets as a deployer would generate them (openssl rand, an R2 token's pair). */
+const SECRETS: Record<string, string> = {
+  MEDIA_SIGNING_SECRET: "q3JmQ0xVb2N1c3RvbS1tZWRpYS1zaWduaW5nLTAxMjM0NTY3",
+  TICKET_SIGNING_SECRET: "dGlja2V0LXNpZ25pbmctc2VjcmV0LXJhbmRvbS0wMTIzNDU2",
+  R2_ACCESS_KEY_ID: "9f86d081884c7d659a2feaa0c55ad015",
+  R2_SECRET_ACCESS_KEY: "a3f1c2e4b5d6978812345678909abcdef0123456789abcdef0123456789abcd",
+};
+
+const tmp = mkdtempSync(path.join(tmpdir(), "darkroom-deploy-test-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function secretsFile(secrets: Record<string, string>): string {
+  const file = path.join(tmp, `secrets-${crypto.randomUUID()}.env`);
+  writeFileSync(
+    file,
+    `# production secrets\n${Object.entries(secrets)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n")}\n`,
+  );
+  return file;
+}
+
+const without = (o: Record<string, string>, name: string) =>
+  Object.fromEntries(Object.entries(o).filter(([k]) => k !== name));
 
 describe("npm run deploy's checks", () => {
   it("passes a production config with every placeholder filled in", () => {
@@ -132,7 +176,173 @@ describe("npm run deploy's checks", () => {
   });
 });
 
+describe("the production requirements in the deploy check", () => {
+  it("passes a filled-in config with every production secret", () => {
+    expect(deployProblems(filledIn(), template, { secrets: SECRETS })).toEqual([]);
+  });
+
+  it("fails naming each production secret that is missing", () => {
+    expect(PRODUCTION_SECRETS.map((s) => s.name)).toEqual(Object.keys(SECRETS));
+    for (const { name } of PRODUCTION_SECRETS) {
+      expect(
+        deployProblems(filledIn(), template, { secrets: without(SECRETS, name) }),
+        name,
+      ).toEqual([expect.stringContaining(`secret ${name} is not set`)]);
+    }
+  });
+
+  it("fails naming each production var that is missing", () => {
+    for (const { name } of PRODUCTION_VARS.filter((v) => !v.optional)) {
+      const configs = filledIn();
+      delete prodVars(configs)[name];
+      const problems: string[] = deployProblems(configs, template, { secrets: SECRETS });
+      expect(problems.length, name).toBeGreaterThan(0);
+      expect(problems.join("\n"), name).toContain(name);
+    }
+  });
+
+  it("refuses what is unsafe: empty issuer, audience or JWKS URL, dev login, local uploads", () => {
+    for (const [name, value, says] of [
+      ["AUTH_ISSUER", "", "AUTH_ISSUER is not set"],
+      ["AUTH_AUDIENCE", "", "AUTH_AUDIENCE is not set"],
+      ["AUTH_JWKS_URL", "", "AUTH_JWKS_URL is not set"],
+      ["AUTH_JWKS_URL", "http://localhost:9000/jwks", "AUTH_JWKS_URL must be an https URL"],
+      ["DEV_LOGIN", "true", 'DEV_LOGIN must be "false"'],
+      ["UPLOAD_MODE", "local", 'UPLOAD_MODE must be "r2"'],
+    ]) {
+      const configs = filledIn();
+      prodVars(configs)[name] = value;
+      expect(deployProblems(configs, template, { secrets: SECRETS }), `${name}=${value}`).toEqual([
+        expect.stringContaining(`wrangler.toml [env.production.vars] ${says}`),
+      ]);
+    }
+  });
+
+  it("refuses a secret shorter than 32 bytes, a malformed R2 key id and the dev values", () => {
+    const short = deployProblems(filledIn(), template, {
+      secrets: { ...SECRETS, MEDIA_SIGNING_SECRET: "too-short" },
+    });
+    expect(short).toEqual([expect.stringContaining("secret MEDIA_SIGNING_SECRET is 9 bytes")]);
+    const keyId = deployProblems(filledIn(), template, {
+      secrets: { ...SECRETS, R2_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE" },
+    });
+    expect(keyId).toEqual([
+      expect.stringContaining("secret R2_ACCESS_KEY_ID is not an R2 Access Key ID"),
+    ]);
+    const dev = deployProblems(filledIn(), template, {
+      secrets: { ...SECRETS, TICKET_SIGNING_SECRET: DEV_SECRET_VALUES.TICKET_SIGNING_SECRET },
+    });
+    expect(dev).toEqual([
+      expect.stringContaining("TICKET_SIGNING_SECRET is the public development value"),
+    ]);
+  });
+
+  it("requires workers_dev = false on every production worker", () => {
+    for (const worker of ["api", "processor", "embedder"]) {
+      const configs = filledIn();
+      const config = configs.find((c) => c.name === worker);
+      if (!config) throw new Error(`no ${worker} config`);
+      const prod = (config.toml as { env: { production: Record<string, unknown> } }).env.production;
+      delete prod.workers_dev;
+      expect(deployProblems(configs, template, { secrets: SECRETS }), worker).toEqual([
+        expect.stringContaining("[env.production] needs workers_dev = false"),
+      ]);
+    }
+  });
+
+  it("supports a bucket jurisdiction only when every R2 binding carries it", () => {
+    const configs = filledIn();
+    prodVars(configs).R2_JURISDICTION = "eu";
+    const problems: string[] = deployProblems(configs, template, { secrets: SECRETS });
+    // The api's, the processor's and the embedder's BUCKET bindings all lack it.
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toContain(
+      'r2_buckets BUCKET has no jurisdiction but R2_JURISDICTION is "eu"',
+    );
+    for (const c of configs) {
+      const prod = (c.toml as { env: { production: { r2_buckets: Record<string, string>[] } } }).env
+        .production;
+      for (const b of prod.r2_buckets) b.jurisdiction = "eu";
+    }
+    expect(deployProblems(configs, template, { secrets: SECRETS })).toEqual([]);
+    expect(jurisdictionArgs(configs)).toEqual(["--jurisdiction", "eu"]);
+    expect(jurisdictionArgs(filledIn())).toEqual([]);
+    prodVars(configs).R2_JURISDICTION = "mars";
+    expect(deployProblems(configs, template, { secrets: SECRETS })).toContainEqual(
+      'wrangler.toml [env.production.vars] R2_JURISDICTION must be empty or one of eu, fedramp, us (is "mars")',
+    );
+  });
+
+  it("finds an existing notification rule in wrangler's list output, so a re-deploy adds none", () => {
+    const listed = [
+      "Fetching notification rules for bucket darkroom-originals...",
+      "rule_id:     3c1f",
+      "created_at:  2026-12-01T10:00:00Z",
+      "queue_name:  darkroom-uploads",
+      "prefix:      (all prefixes)",
+      "suffix:      /original",
+      "event_type:  PutObject,CompleteMultipartUpload,CopyObject",
+      "",
+      "rule_id:     9a2b",
+      "queue_name:  other-queue",
+      "suffix:      (all suffixes)",
+    ].join("\n");
+    expect(hasNotificationRule(listed, "darkroom-uploads")).toBe(true);
+    expect(hasNotificationRule(listed, "other-queue")).toBe(false);
+    expect(hasNotificationRule("", "darkroom-uploads")).toBe(false);
+  });
+
+  it("reads a dotenv secrets file (comments, quotes, export)", () => {
+    expect(parseDotenv('# c\nA=1\nexport B="two words"\nC=\n  D = x \n')).toEqual({
+      A: "1",
+      B: "two words",
+      C: "",
+      D: "x",
+    });
+  });
+});
+
 describe("scripts/deploy.mjs", () => {
+  it("--check --secrets-file fails naming each production secret left out", () => {
+    const ok = run("--check", "--allow-placeholders", "--secrets-file", secretsFile(SECRETS));
+    expect(ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain("deploy: secrets checked (from ");
+    for (const { name } of PRODUCTION_SECRETS) {
+      const r = run(
+        "--check",
+        "--allow-placeholders",
+        "--secrets-file",
+        secretsFile(without(SECRETS, name)),
+      );
+      expect(r.status, name).toBe(1);
+      expect(r.stderr, name).toContain(`secret ${name} is not set`);
+    }
+  });
+
+  it("--check checks the production secrets found in the environment", () => {
+    const r = spawnSync(
+      process.execPath,
+      ["scripts/deploy.mjs", "--check", "--allow-placeholders"],
+      {
+        cwd: root,
+        encoding: "utf8",
+        env: { ...cleanEnv, MEDIA_SIGNING_SECRET: SECRETS.MEDIA_SIGNING_SECRET },
+      },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("secret TICKET_SIGNING_SECRET is not set");
+  });
+
+  it("--check without secrets lists the ones that must be set", () => {
+    const r = run("--check", "--allow-placeholders");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(
+      "deploy: secrets not checked (none given: --secrets-file <dotenv> or the environment)",
+    );
+    for (const { name } of PRODUCTION_SECRETS) expect(r.stdout).toContain(name);
+  });
+
   it("--check refuses the committed config's placeholders with a clear list", () => {
     const r = run("--check");
     expect(r.status).toBe(1);

@@ -64,6 +64,10 @@ export default defineConfig({
   ],
   test: {
     name: "embedder",
+    // No test here is timed (speed lives in the benchmarks): the limit only catches a hang,
+    // so it must hold on a loaded 2-core machine, where vitest's 5 s default did not.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
     // Generous: a test asserts what happened, never how fast. Vitest's 5 s default failed

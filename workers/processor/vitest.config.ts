@@ -41,6 +41,10 @@ export default defineConfig({
   ],
   test: {
     name: "processor",
+    // No test here is timed (speed lives in the benchmarks): the limit only catches a hang,
+    // so it must hold on a loaded 2-core machine, where vitest's 5 s default did not.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
     // The shared lifecycle's tests run here too: they need workerd, a real D1 and a hub.
     include: ["test/**/*.test.ts", "../../packages/shared/src/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],

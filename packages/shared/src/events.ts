@@ -31,8 +31,6 @@ export const serverFrameSchema = z.discriminatedUnion("type", [
     type: z.literal("error"),
     code: z.string(),
     message: z.string(),
-    /** With `rate_limited`: when the hub takes frames from this user again. */
-    retryAfterSeconds: z.number().int().nonnegative().optional(),
   }),
 ]);
 export type ServerFrame = z.infer<typeof serverFrameSchema>;

@@ -25,6 +25,25 @@ export const r2NotificationSchema = z.object({
 });
 export type R2Notification = z.infer<typeof r2NotificationSchema>;
 
+/**
+ * The message R2's object-create notification sends for an object PUT into `bucket`: the
+ * api's stand-ins (local upload route, sweeper, retries) and `npm run dev:prod`'s
+ * notification bridge build it here, so the processor sees one shape in every world.
+ */
+export function objectCreatedNotification(
+  bucket: string,
+  key: string,
+  head: { size: number; etag: string },
+): R2Notification {
+  return {
+    account: "local",
+    action: "PutObject",
+    bucket,
+    object: { key, size: head.size, eTag: head.etag },
+    eventTime: new Date().toISOString(),
+  };
+}
+
 /** The processor's message to the embedder. */
 export const embedMessageSchema = z.object({
   assetId: z.uuid(),

@@ -4,6 +4,7 @@ import { timing } from "hono/timing";
 import { requireUser } from "./auth";
 import { HttpError } from "./errors";
 import { limitBody } from "./lib/body-limit";
+import { requireProductionConfig } from "./lib/production-config";
 import { requestLatency } from "./lib/request-latency";
 import { requireOperator } from "./ops/operators";
 import { assetRoutes } from "./routes/assets";
@@ -19,8 +20,12 @@ import type { AppEnv } from "./types";
 
 const app = new Hono<AppEnv>();
 
+// First of all: a production worker that lacks a secret or carries an unsafe var answers
+// 503 `misconfigured` naming it, /api/health included, before anything else runs.
+app.use("/api/*", requireProductionConfig);
 // Each request's time inside the worker, for Analytics Engine in production; upload
-// registration's is also kept in D1 for the ops metrics.
+// registration's is also kept in D1 for the ops metrics. Before auth, so it includes it; it
+// writes only for a request that has a user (lib/request-latency.ts).
 app.use("/api/*", requestLatency());
 
 app.get("/api/health", (c) => c.json({ ok: true }));
@@ -42,9 +47,12 @@ for (const path of [
 ]) {
   app.use(path, timing({ totalDescription: "worker" }));
 }
-// Before auth: a body too big for any valid request costs nothing but its headers.
-app.use("/api/uploads/*", limitBody(UPLOAD_REQUEST_MAX_BYTES));
+// Nothing before the token check reads a body, D1 or a Durable Object: a request
+// without a valid token costs that check and nothing more (test/unauthenticated.test.ts).
 app.use("/api/uploads/*", requireUser);
+// After auth: a declared Content-Length over the limit is refused on its header, but a
+// chunked body is read (up to the limit) to be counted, which only a user may make us do.
+app.use("/api/uploads/*", limitBody(UPLOAD_REQUEST_MAX_BYTES));
 app.use("/api/assets/*", requireUser);
 app.use("/api/stats/*", requireUser);
 app.use("/api/search/*", requireUser);

@@ -2,8 +2,9 @@ import { users } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { decode, sign, verify, verifyWithJwks } from "hono/jwt";
-import { Unauthorized } from "./errors";
+import { HttpError, Unauthorized } from "./errors";
 import { db } from "./lib/db";
+import { isProduction } from "./lib/production-config";
 import type { AppEnv } from "./types";
 
 /**
@@ -27,35 +28,81 @@ function typOption(token: string): string[] | undefined {
   }
 }
 
-/** Verifies the bearer token: JWKS in production, HS256 with AUTH_SECRET locally. */
+/**
+ * Clock leeway for `exp`, `nbf` and `iat`: a provider whose clock runs a little ahead (or
+ * ours behind) must not cause random 401s on fresh tokens. hono's `verify` compares with
+ * zero leeway and has no option for it, so its time checks are turned off and the claims
+ * are checked here, after the signature (`checkTimes`). 60 s is what common JWT libraries
+ * allow by default; a stolen token gains at most this much life.
+ */
+export const AUTH_CLOCK_LEEWAY_SECONDS = 60;
+
+const NO_TIME_CHECKS = { nbf: false, exp: false, iat: false } as const;
+
+/** The time claims with leeway; `exp` is required (a token without it never expires). */
+function timeProblem(payload: Record<string, unknown>, now: number): string | null {
+  const { exp, nbf, iat } = payload;
+  if (typeof exp !== "number" || !Number.isFinite(exp))
+    return "The bearer token has no expiry (exp)";
+  if (exp + AUTH_CLOCK_LEEWAY_SECONDS <= now) return "The bearer token is invalid or expired";
+  for (const [claim, value] of [
+    ["nbf", nbf],
+    ["iat", iat],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      return `The bearer token's ${claim} is not a number`;
+    }
+    if (value > now + AUTH_CLOCK_LEEWAY_SECONDS) {
+      return `The bearer token is not valid yet (${claim} in the future)`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Verifies the bearer token: against the provider's JWKS with its issuer and audience, or,
+ * only where DEV_LOGIN = "true" and no JWKS is configured, HS256 with AUTH_SECRET (local
+ * tokens). Fails closed: a JWKS without issuer or audience, or a production worker without
+ * a JWKS, is a configuration error (503), never a check silently skipped.
+ */
 export async function verifiedSub(env: Env, token: string): Promise<string> {
+  const jwks = env.AUTH_JWKS_URL;
+  if (jwks && (!env.AUTH_ISSUER || !env.AUTH_AUDIENCE)) {
+    throw new HttpError(
+      503,
+      "misconfigured",
+      "AUTH_JWKS_URL is set but AUTH_ISSUER or AUTH_AUDIENCE is empty: tokens cannot be checked",
+    );
+  }
+  if (!jwks && isProduction(env)) {
+    throw new HttpError(503, "misconfigured", "AUTH_JWKS_URL is not set: tokens cannot be checked");
+  }
   let payload: Record<string, unknown>;
   try {
-    payload = env.AUTH_JWKS_URL
+    payload = jwks
       ? await verifyWithJwks(
           token,
           {
-            jwks_uri: env.AUTH_JWKS_URL,
+            jwks_uri: jwks,
             allowedAlgorithms: ["RS256", "ES256", "EdDSA"],
             verification: {
-              iss: env.AUTH_ISSUER || undefined,
-              aud: env.AUTH_AUDIENCE || undefined,
+              iss: env.AUTH_ISSUER,
+              aud: env.AUTH_AUDIENCE,
               typ: typOption(token),
+              ...NO_TIME_CHECKS,
             },
           },
           // Key sets change rarely: let the edge cache them.
           { cf: { cacheTtl: 600, cacheEverything: true } },
         )
-      : await verify(token, env.AUTH_SECRET, "HS256");
+      : await verify(token, env.AUTH_SECRET, { alg: "HS256", ...NO_TIME_CHECKS });
   } catch {
     throw new Unauthorized("The bearer token is invalid or expired");
   }
-  // hono checks `exp` only when the token has one. A provider's token without it would
-  // stay valid forever, even after the user is removed there: refuse it (RFC 9068 makes
-  // `exp` required for access tokens). Local HS256 tokens are always minted with one.
-  if (env.AUTH_JWKS_URL && typeof payload.exp !== "number") {
-    throw new Unauthorized("The bearer token has no expiry (exp)");
-  }
+  // After the signature: claims of an unverified token mean nothing.
+  const problem = timeProblem(payload, Math.floor(Date.now() / 1000));
+  if (problem) throw new Unauthorized(problem);
   const sub = payload.sub;
   if (typeof sub !== "string" || sub.length === 0 || sub.length > 255) {
     throw new Unauthorized("The bearer token has no subject");

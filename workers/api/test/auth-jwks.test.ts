@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { call, makeEnv } from "./helpers";
+import { AUTH_CLOCK_LEEWAY_SECONDS } from "../src/auth";
+import { call, IDP, makeEnv, productionEnv } from "./helpers";
 
 // Production auth: tokens from an identity provider, verified against its JWKS. The
 // provider cannot run here, so its key set is served by a stand-in for `fetch` of the
 // JWKS URL only; the tokens are signed with a real ES256 key pair made for this file.
 
-const JWKS_URL = "https://idp.darkroom.test/.well-known/jwks.json";
-const ISSUER = "https://idp.darkroom.test/";
-const AUDIENCE = "darkroom";
+const { jwksUrl: JWKS_URL, issuer: ISSUER, audience: AUDIENCE } = IDP;
 const KID = "test-key-1";
 
 let privateKey: CryptoKey;
 let publicJwk: JsonWebKey;
+/** A key pair the provider does not publish: its tokens must fail whatever their kid says. */
+let foreignKey: CryptoKey;
 
 beforeAll(async () => {
   const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
@@ -19,6 +20,11 @@ beforeAll(async () => {
     "verify",
   ])) as CryptoKeyPair;
   privateKey = pair.privateKey;
+  const foreign = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ])) as CryptoKeyPair;
+  foreignKey = foreign.privateKey;
   publicJwk = (await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey;
   const realFetch = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
@@ -51,17 +57,14 @@ const enc = new TextEncoder();
 async function idpToken(
   header: Record<string, unknown>,
   claims: Record<string, unknown>,
+  key: CryptoKey = privateKey,
 ): Promise<string> {
   const h = Object.fromEntries(
     Object.entries({ alg: "ES256", kid: KID, ...header }).filter(([, v]) => v !== undefined),
   );
   const input = `${b64url(enc.encode(JSON.stringify(h)))}.${b64url(enc.encode(JSON.stringify(claims)))}`;
   // WebCrypto's ECDSA signature is r||s, the JWS ES256 encoding (RFC 7518 §3.4).
-  const sig = await crypto.subtle.sign(
-    { name: "ECDSA", hash: "SHA-256" },
-    privateKey,
-    enc.encode(input),
-  );
+  const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key, enc.encode(input));
   return `${input}.${b64url(new Uint8Array(sig))}`;
 }
 
@@ -111,10 +114,61 @@ describe("bearer auth with an identity provider's JWKS", () => {
     });
   });
 
-  it("refuses an expired provider token", async () => {
+  it("refuses a provider token expired for longer than the clock leeway", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const res = await stats(await idpToken({ typ: "at+jwt" }, claims({ exp: now - 5 })));
+    const res = await stats(await idpToken({ typ: "at+jwt" }, claims({ exp: now - 120 })));
     expect(res.status).toBe(401);
+  });
+
+  it("allows 60 s of clock skew on nbf, iat and exp, and no more", async () => {
+    expect(AUTH_CLOCK_LEEWAY_SECONDS).toBe(60);
+    const now = Math.floor(Date.now() / 1000);
+    // A provider whose clock runs ahead: fresh tokens whose nbf/iat are in our future.
+    for (const [claim, value, status] of [
+      ["nbf", now + 30, 200],
+      ["iat", now + 30, 200],
+      ["exp", now - 30, 200],
+      ["nbf", now + 120, 401],
+      ["iat", now + 120, 401],
+      ["exp", now - 120, 401],
+    ] as const) {
+      const res = await stats(await idpToken({}, claims({ [claim]: value })));
+      expect(res.status, `${claim} ${value - now} s`).toBe(status);
+    }
+  });
+
+  it("refuses a token signed with a foreign key under the provider's kid", async () => {
+    const res = await stats(await idpToken({}, claims(), foreignKey));
+    expect(res.status).toBe(401);
+  });
+
+  it("refuses a token without aud or iss (the checks are never skipped)", async () => {
+    const { aud: _aud, ...noAud } = claims();
+    const { iss: _iss, ...noIss } = claims();
+    expect((await stats(await idpToken({}, noAud))).status).toBe(401);
+    expect((await stats(await idpToken({}, noIss))).status).toBe(401);
+  });
+
+  it("verifies tokens in a complete production configuration", async () => {
+    const res = await call("/api/stats", {
+      token: await idpToken({ typ: "at+jwt" }, claims()),
+      env: productionEnv().env,
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it("fails closed when a JWKS is set without issuer or audience, even in development", async () => {
+    for (const empty of ["AUTH_ISSUER", "AUTH_AUDIENCE"]) {
+      const e = makeEnv({
+        AUTH_JWKS_URL: JWKS_URL,
+        AUTH_ISSUER: ISSUER,
+        AUTH_AUDIENCE: AUDIENCE,
+        [empty]: "",
+      }).env;
+      const res = await call("/api/stats", { token: await idpToken({}, claims()), env: e });
+      expect(res.status, empty).toBe(503);
+      expect(await res.json()).toMatchObject({ error: { code: "misconfigured" } });
+    }
   });
 
   it("refuses a token for another audience or from another issuer", async () => {

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import { call, json, makeEnv, tokenFor, uidFor, userName } from "./helpers";
+import { AUTH_CLOCK_LEEWAY_SECONDS } from "../src/auth";
+import { call, json, productionEnv, tokenFor, uidFor, userName } from "./helpers";
 
 const unauthorized = { error: { code: "unauthorized", message: expect.any(String) } };
 
@@ -23,9 +24,9 @@ describe("bearer auth", () => {
     expect(await res.json()).toEqual(unauthorized);
   });
 
-  it("refuses an expired token", async () => {
+  it("refuses a token expired for longer than the clock leeway", async () => {
     const expired = await sign(
-      { sub: "old", exp: Math.floor(Date.now() / 1000) - 10 },
+      { sub: "old", exp: Math.floor(Date.now() / 1000) - AUTH_CLOCK_LEEWAY_SECONDS - 60 },
       env.AUTH_SECRET,
       "HS256",
     );
@@ -78,8 +79,8 @@ describe("POST /api/dev/login", () => {
     expect((await call("/api/stats", { token })).status).toBe(200);
   });
 
-  it("does not exist when DEV_LOGIN is not true", async () => {
-    const { env: prod } = makeEnv({ DEV_LOGIN: "false" });
+  it("does not exist in a production configuration (DEV_LOGIN false)", async () => {
+    const { env: prod } = productionEnv();
     const res = await call("/api/dev/login", json({ user: "alice" }, { env: prod }));
     expect(res.status).toBe(404);
   });
@@ -87,6 +88,27 @@ describe("POST /api/dev/login", () => {
   it("refuses an empty user name", async () => {
     const res = await call("/api/dev/login", json({ user: "  " }));
     expect(res.status).toBe(400);
+  });
+});
+
+describe("local HS256 tokens", () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const hs = (claims: Record<string, unknown>) =>
+    sign({ sub: userName(), ...claims }, env.AUTH_SECRET, "HS256");
+
+  it("refuses one without exp", async () => {
+    const res = await call("/api/stats", { token: await hs({ iat: now() }) });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({
+      error: { code: "unauthorized", message: "The bearer token has no expiry (exp)" },
+    });
+  });
+
+  it("are refused by a production configuration, even signed with the right secret", async () => {
+    // The production worker has a JWKS; HS256 is never tried there (no fallback).
+    const { env: prod } = productionEnv({ AUTH_SECRET: env.AUTH_SECRET });
+    const res = await call("/api/stats", { token: await hs({ exp: now() + 60 }), env: prod });
+    expect(res.status).toBe(401);
   });
 });
 

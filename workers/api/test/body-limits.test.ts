@@ -1,25 +1,9 @@
 import { env } from "cloudflare:workers";
 import { UPLOAD_REQUEST_MAX_BYTES } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
-import { call, fileFor, jpegBytes, json, requestUploads, signIn } from "./helpers";
+import { call, countedBody, fileFor, jpegBytes, json, requestUploads, signIn } from "./helpers";
 
 const MB = 1024 * 1024;
-
-/** A JSON-looking body of `total` bytes, produced only as far as the reader pulls it. */
-function countedBody(total: number, chunk = 64 * 1024) {
-  const pulled = { bytes: 0 };
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (pulled.bytes >= total) return controller.close();
-      const n = Math.min(chunk, total - pulled.bytes);
-      const bytes = new Uint8Array(n).fill(0x20);
-      if (pulled.bytes === 0) bytes.set(new TextEncoder().encode('{"files":['));
-      pulled.bytes += n;
-      controller.enqueue(bytes);
-    },
-  });
-  return { stream, pulled };
-}
 
 async function errorOf(res: Response): Promise<{ code: string; message: string }> {
   const body: { error: { code: string; message: string } } = await res.json();

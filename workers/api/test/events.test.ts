@@ -207,9 +207,17 @@ describe("event tickets", () => {
 
   it("refuses a missing, forged or expired ticket with 401", async () => {
     const { uid } = await signIn();
-    const expired = await issueTicket(env.AUTH_SECRET, uid, Date.now() - 61_000);
+    const expired = await issueTicket(env.TICKET_SIGNING_SECRET, uid, Date.now() - 61_000);
     const forged = await issueTicket("another-secret", uid);
-    for (const q of ["", `?ticket=${expired}`, `?ticket=${forged}`, "?ticket=a.b.c.d"]) {
+    // Tickets have their own key: one signed with the bearer-token secret is a forgery too.
+    const withAuthSecret = await issueTicket(env.AUTH_SECRET, uid);
+    for (const q of [
+      "",
+      `?ticket=${expired}`,
+      `?ticket=${forged}`,
+      `?ticket=${withAuthSecret}`,
+      "?ticket=a.b.c.d",
+    ]) {
       const res = await call(`/api/events${q}`, { headers: { Upgrade: "websocket" } });
       expect(res.status, q).toBe(401);
       expect(await res.json()).toMatchObject({ error: { code: "unauthorized" } });

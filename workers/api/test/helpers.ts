@@ -81,6 +81,49 @@ export function makeEnv(
 
 const ORIGIN = "https://darkroom.test";
 
+/** The identity provider of the production configuration below (auth-jwks.test.ts serves its key set). */
+export const IDP = {
+  jwksUrl: "https://idp.darkroom.test/.well-known/jwks.json",
+  issuer: "https://idp.darkroom.test/",
+  audience: "darkroom",
+};
+
+/**
+ * A complete, valid production configuration: every item of PRODUCTION_SECRETS and
+ * PRODUCTION_VARS (packages/shared/src/production-requirements.mjs) with a value the
+ * check accepts. Tests remove or spoil one item at a time.
+ */
+export const PRODUCTION_CONFIG: Record<string, string> = {
+  DEV_LOGIN: "false",
+  UPLOAD_MODE: "r2",
+  AUTH_JWKS_URL: IDP.jwksUrl,
+  AUTH_ISSUER: IDP.issuer,
+  AUTH_AUDIENCE: IDP.audience,
+  R2_ACCOUNT_ID: "0123456789abcdef0123456789abcdef",
+  CORS_ALLOWED_ORIGINS: ORIGIN,
+  MEDIA_SIGNING_SECRET: "test-production-media-signing-secret-0123456789",
+  TICKET_SIGNING_SECRET: "test-production-ticket-signing-secret-0123456789",
+  R2_ACCESS_KEY_ID: "fedcba9876543210fedcba9876543210",
+  R2_SECRET_ACCESS_KEY: "0f".repeat(32),
+};
+
+/** The test env configured for production, with `changes` applied (undefined removes an item). */
+export function productionEnv(changes: Record<string, string | undefined> = {}): {
+  env: Env;
+  sent: Sent[];
+} {
+  const made = makeEnv({}, PRODUCTION_CONFIG);
+  const e: Record<string, unknown> = { ...made.env };
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === undefined) delete e[name];
+    else e[name] = value;
+  }
+  // The production worker has no AUTH_SECRET/UPLOAD_SIGNING_SECRET: it never reads them.
+  if (!("AUTH_SECRET" in changes)) delete e.AUTH_SECRET;
+  if (!("UPLOAD_SIGNING_SECRET" in changes)) delete e.UPLOAD_SIGNING_SECRET;
+  return { env: e as unknown as Env, sent: made.sent };
+}
+
 /** Calls the api app in this isolate with the given env, waiting for its background work. */
 export async function call(
   path: string,
@@ -195,12 +238,40 @@ export async function signIn(
 export async function drainBucket(uid: string, bucket: string): Promise<void> {
   const stub = env.USER_HUB.get(env.USER_HUB.idFromName(uid));
   await runInDurableObject(stub, (_hub, state) => {
+    // Refilled "an hour from now": the bucket gives nothing back before the next request
+    // however slow the machine is (a refill never runs backwards), and that request's take
+    // moves the mark to its own time, so everything after it is the real bucket again.
     state.storage.sql.exec(
       `INSERT INTO buckets (name, tokens, refilled_at) VALUES (?, 0, ?)
        ON CONFLICT(name) DO UPDATE SET tokens = 0, refilled_at = excluded.refilled_at`,
       bucket,
-      Date.now(),
+      Date.now() + 3_600_000,
     );
   });
   await evictDurableObject(stub);
+}
+
+/** A JSON-looking body of `total` bytes, produced only as far as the reader pulls it. */
+export function countedBody(total: number, chunk = 64 * 1024) {
+  const pulled = { bytes: 0 };
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled.bytes >= total) return controller.close();
+      const n = Math.min(chunk, total - pulled.bytes);
+      const bytes = new Uint8Array(n).fill(0x20);
+      if (pulled.bytes === 0) bytes.set(new TextEncoder().encode('{"files":['));
+      pulled.bytes += n;
+      controller.enqueue(bytes);
+    },
+  });
+  return { stream, pulled };
+}
+
+/**
+ * Whole tokens a bucket refilling `perMinute` can have given back since now: a bound for
+ * RateLimit-Remaining across several requests, which real seconds pass between.
+ */
+export function refillSince(perMinute: number): () => number {
+  const started = Date.now();
+  return () => Math.ceil(((Date.now() - started) / 60_000) * perMinute);
 }

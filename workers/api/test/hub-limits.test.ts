@@ -1,7 +1,11 @@
 import { env } from "cloudflare:workers";
 import type { AssetEventInput } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
-import { MAX_CLIENT_FRAME_BYTES, SOCKET_RETRY_AFTER_SECONDS } from "../src/hub/user-hub";
+import {
+  MAX_CLIENT_FRAME_BYTES,
+  POLICY_VIOLATION,
+  SOCKET_RETRY_AFTER_SECONDS,
+} from "../src/hub/user-hub";
 import { LIMITS } from "../src/lib/limits";
 import { connect, ticketFor } from "./event-client";
 import { call, drainBucket, signIn } from "./helpers";
@@ -68,23 +72,21 @@ describe("hub limits", () => {
     for (const c of open.slice(1)) c.ws.close(1000, "done");
   });
 
-  it("answers frames past the per-minute budget with a rate_limited error frame", async () => {
+  it("closes a socket that sends frames past the per-minute budget with 1008", async () => {
     const { token } = await signIn();
     const c = await connect(token);
     await c.count(1);
+    const closed = new Promise<CloseEvent>((resolve) => c.ws.addEventListener("close", resolve));
     const budget = LIMITS.frameCapacity.default;
-    // Resumes from the present replay nothing: only the over-budget one answers.
+    // Resumes from the present replay nothing: within the budget nothing answers them.
     for (let i = 0; i <= budget; i++) c.ws.send(JSON.stringify({ type: "resume", since: 0 }));
-    const refusal = await c.waitFor((f) => f.type === "error");
-    expect(refusal).toEqual({
-      type: "error",
-      code: "rate_limited",
-      message: `Too many frames; try again in ${Math.ceil(60 / LIMITS.frameRefillPerMinute.default)} s`,
-      retryAfterSeconds: Math.ceil(60 / LIMITS.frameRefillPerMinute.default),
-    });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(c.frames.filter((f) => f.type === "error")).toHaveLength(1);
-    c.ws.close(1000, "done");
+    const event = await closed;
+    expect(event.code).toBe(POLICY_VIOLATION);
+    expect(event.reason).toBe(
+      `Too many frames; reconnect in ${Math.ceil(60 / LIMITS.frameRefillPerMinute.default)} s`,
+    );
+    // Closed, not answered: no error frame woke the client either.
+    expect(c.frames.filter((f) => f.type === "error")).toEqual([]);
   });
 
   it("refuses an oversized client frame without parsing it", async () => {

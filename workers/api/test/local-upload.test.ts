@@ -238,7 +238,29 @@ describe("production presigned PUT (UPLOAD_MODE=r2)", () => {
     ]);
   });
 
-  it("signs for R2_S3_ENDPOINT when it is set (a jurisdiction's endpoint)", async () => {
+  it("signs for the jurisdiction's endpoint when R2_JURISDICTION names one", async () => {
+    const { env: e } = makeEnv(
+      {
+        UPLOAD_MODE: "r2",
+        R2_ACCOUNT_ID: "acc0123",
+        R2_ACCESS_KEY_ID: "AKIDEXAMPLE",
+        R2_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+      },
+      { R2_JURISDICTION: "eu" },
+    );
+    const { body } = await requestUploads(
+      await tokenFor(userName()),
+      [await fileFor(jpegBytes())],
+      {
+        env: e,
+      },
+    );
+    expect(new URL(body.files[0]?.upload?.url ?? "").host).toBe(
+      "acc0123.eu.r2.cloudflarestorage.com",
+    );
+  });
+
+  it("signs for R2_S3_ENDPOINT when it is set (wrangler dev's local S3 endpoint)", async () => {
     const { env: e } = makeEnv(
       {
         UPLOAD_MODE: "r2",

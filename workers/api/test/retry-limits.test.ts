@@ -8,6 +8,7 @@ import {
   jpegBytes,
   makeEnv,
   putUpload,
+  refillSince,
   requestUploads,
   setStatus,
   signIn,
@@ -106,6 +107,8 @@ describe("retry limits", () => {
 
   it("charges a retry-failed call one token per photo it sends back", async () => {
     const { token } = await signIn();
+    // The test project refills 60 a minute; a slow machine may give some back meanwhile.
+    const refilled = refillSince(60);
     const { batchId, ids } = await uploadedAssets(token, 3);
     for (const id of ids) await failProcessing(id);
     const res = await call(`/api/assets/retry-failed?batchId=${batchId}`, {
@@ -114,7 +117,9 @@ describe("retry limits", () => {
     });
     expect(res.status).toBe(200);
     // 3 new files, then 3 retries, of the test project's 250.
-    expect(res.headers.get("RateLimit-Remaining")).toBe("244");
+    const remaining = Number(res.headers.get("RateLimit-Remaining"));
+    expect(remaining).toBeGreaterThanOrEqual(244);
+    expect(remaining).toBeLessThanOrEqual(244 + refilled());
   });
 
   it("refuses a retry without tokens with 429, Retry-After and RateLimit headers, and sends nothing", async () => {

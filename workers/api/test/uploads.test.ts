@@ -7,6 +7,7 @@ import {
   json,
   makeEnv,
   putUpload,
+  refillSince,
   requestUploads,
   setStatus,
   tokenFor,
@@ -146,12 +147,16 @@ describe("POST /api/uploads", () => {
   it("charges ten duplicates what one new file costs", async () => {
     const token = await tokenFor(userName());
     const files = await Promise.all(Array.from({ length: 10 }, () => fileFor(jpegBytes())));
+    // The test project refills 60 a minute; a slow machine may give some back meanwhile.
+    const refilled = refillSince(60);
     const first = await requestUploads(token, files);
     expect(first.res.headers.get("RateLimit-Remaining")).toBe("240");
     for (const f of first.body.files) await setStatus(f.assetId, "ready");
     const { res, body } = await requestUploads(token, files);
     expect(body.files.every((f) => f.status === "duplicate")).toBe(true);
-    expect(res.headers.get("RateLimit-Remaining")).toBe("239");
+    const remaining = Number(res.headers.get("RateLimit-Remaining"));
+    expect(remaining).toBeGreaterThanOrEqual(239);
+    expect(remaining).toBeLessThanOrEqual(239 + refilled());
   });
 
   it("adds files to an existing batch of the same user", async () => {

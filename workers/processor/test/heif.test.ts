@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { NEAR_DUPLICATE_MAX_DISTANCE } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
 // The embedder's own pHash: what decides near-duplicates downstream of these thumbs.
@@ -277,7 +278,7 @@ describe("AVIF in the pipeline", () => {
     expect(transparent).toBeGreaterThan(img.data.length / 4 / 10);
   });
 
-  it("sends an AVIF over the memory budget to the Images binding, saying why", async () => {
+  it("refuses an AVIF over the memory budget, saying why", async () => {
     const err = await failure(
       processImage(fixture("photo.avif"), {
         budget: { maxPixels: 100e6, memoryBytes: 8 * 2 ** 20 },
@@ -285,6 +286,29 @@ describe("AVIF in the pipeline", () => {
     );
     expect(err.code).toBe("too_large");
     expect(err.message).toMatch(/8-bit AVIF needs about \d+ MB to process; the limit is 8 MB/);
+  });
+
+  it("never sends an AVIF over the budget to the Images binding: Cloudflare's does not read AVIF", async () => {
+    // The local binding (sharp) would decode it; Cloudflare's would refuse it. Calls are
+    // counted on the way through to the real local binding.
+    let inputs = 0;
+    const images = {
+      input: (stream: ReadableStream<Uint8Array>) => {
+        inputs++;
+        return env.IMAGES.input(stream);
+      },
+    };
+    const err = await failure(
+      processImage(fixture("photo.avif"), {
+        budget: { maxPixels: 100e6, memoryBytes: 8 * 2 ** 20 },
+        images,
+      }),
+    );
+    expect(err.code).toBe("too_large");
+    expect(err.message).toMatch(
+      /AVIF needs about \d+ MB to process; the limit is 8 MB, and Cloudflare Images does not take AVIF as a transformation input/,
+    );
+    expect(inputs).toBe(0);
   });
 });
 

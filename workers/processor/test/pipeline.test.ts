@@ -2,8 +2,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { decodeWebp } from "../src/codecs/webp";
 import { ImageError } from "../src/image/errors";
+import {
+  IMAGES_MAX_ANIMATION_PIXELS,
+  IMAGES_MAX_EDGE,
+  IMAGES_MAX_FILE_BYTES,
+  imagesRefusal,
+} from "../src/image/images-input";
 import { orient } from "../src/image/orient";
-import { processImage } from "../src/image/pipeline";
+import { planImage, processImage } from "../src/image/pipeline";
+import type { Probe } from "../src/image/probe";
 import { fixture } from "./fixtures";
 
 async function expectImageError(p: Promise<unknown>, code: string) {
@@ -194,6 +201,62 @@ describe("the Images binding for what cannot fit", () => {
   });
 });
 
+describe("what the Images binding is asked for: only what Cloudflare's accepts", () => {
+  const probeOf = (p: Partial<Probe>): Probe => ({
+    format: "jpeg",
+    width: 4000,
+    height: 3000,
+    progressive: false,
+    components: 3,
+    bitDepth: 8,
+    hasAlpha: false,
+    ...p,
+  });
+  const MB = 2 ** 20;
+
+  it("takes JPEG, PNG, GIF, WebP and HEIC, and refuses AVIF (an output format only)", () => {
+    for (const format of ["jpeg", "png", "gif", "webp", "heic"] as const) {
+      expect(imagesRefusal(probeOf({ format }), 10 * MB), format).toBeNull();
+    }
+    expect(imagesRefusal(probeOf({ format: "avif" }), 10 * MB)).toEqual({
+      code: "unsupported_format",
+      why: "Cloudflare Images does not take AVIF as a transformation input",
+    });
+  });
+
+  it("refuses over 100 MP, over 12,000 px a side (WebP excepted), over 100 MB", () => {
+    expect(imagesRefusal(probeOf({ width: 10_001, height: 10_000 }), MB)?.why).toContain("100 MP");
+    expect(imagesRefusal(probeOf({ width: IMAGES_MAX_EDGE, height: 2000 }), MB)).toBeNull();
+    expect(imagesRefusal(probeOf({ width: IMAGES_MAX_EDGE + 1, height: 2000 }), MB)?.why).toContain(
+      "12,000 px per side",
+    );
+    expect(imagesRefusal(probeOf({ format: "webp", width: 14_000, height: 2000 }), MB)).toBeNull();
+    expect(imagesRefusal(probeOf({}), IMAGES_MAX_FILE_BYTES)).toBeNull();
+    expect(imagesRefusal(probeOf({}), IMAGES_MAX_FILE_BYTES + 1)?.why).toContain("100 MB");
+  });
+
+  it("refuses an animation Images would hand back untransformed (over 50 MP in its frames)", () => {
+    const side = Math.ceil(Math.sqrt(IMAGES_MAX_ANIMATION_PIXELS / 2)) + 1;
+    const big = { format: "gif" as const, width: side, height: side };
+    expect(imagesRefusal(probeOf({ ...big, animated: true }), MB)?.code).toBe("too_large");
+    expect(imagesRefusal(probeOf({ ...big, animated: false }), MB)).toBeNull();
+  });
+
+  it("plans an over-budget image Images would refuse as too_large, saying both reasons", () => {
+    // 12,500 x 5,000 interlaced RGBA PNG: 62.5 MP, over a 100 MB budget, wider than 12,000 px.
+    const b = new Uint8Array(64);
+    b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+    new DataView(b.buffer).setUint32(16, 12_500);
+    new DataView(b.buffer).setUint32(20, 5_000);
+    b.set([8, 6, 0, 0, 1], 24);
+    expect(() => planImage(b, 40 * MB, { images: true })).toThrow(
+      /needs about \d+ MB to process; the limit is 100 MB, and Cloudflare Images transforms at most 12,000 px per side/,
+    );
+    new DataView(b.buffer).setUint32(16, 12_000);
+    expect(planImage(b, 40 * MB, { images: true }).path).toBe("images");
+  });
+});
+
 describe("the Images binding path and EXIF orientation", () => {
   it("comes out upright too", async () => {
     const r = await processImage(fixture("Landscape_6.jpg"), {
@@ -222,5 +285,5 @@ describe("the budget estimate", () => {
       expect(r.peakBytes, name).toBeLessThanOrEqual(r.estimatedBytes);
     }
     // Seven photos: ~2 s alone, more on a loaded two-core machine.
-  }, 30_000);
+  }, 120_000);
 });

@@ -216,10 +216,12 @@ export class UserHub extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     // Every frame that wakes the hub costs a token (pings are answered without waking it).
+    // Past the budget the socket is closed with 1008 (policy violation, RFC 6455 7.4.1),
+    // not answered: an error reply would let a client keep waking the hub at its own pace,
+    // a closed socket sends nothing more, and a new one needs a ticket (its own bucket).
     const rl = this.buckets.take("frames", this.limits.costFrame);
     if (!rl.allowed) {
-      const wait = rl.retryAfterSeconds;
-      send(ws, errorFrame("rate_limited", `Too many frames; try again in ${wait} s`, wait));
+      closeQuietly(ws, POLICY_VIOLATION, `Too many frames; reconnect in ${rl.retryAfterSeconds} s`);
       return;
     }
     const size = typeof message === "string" ? message.length : message.byteLength;
@@ -266,19 +268,11 @@ export class UserHub extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(code === 1005 ? 1000 : code, "closing");
-    } catch {
-      // already closed
-    }
+    closeQuietly(ws, code === 1005 ? 1000 : code, "closing");
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    try {
-      ws.close(1011, "socket error");
-    } catch {
-      // already closed
-    }
+    closeQuietly(ws, 1011, "socket error");
   }
 
   /** Coalesced stats: one alarm per debounce window, counted by D1, so they never drift. */
@@ -315,6 +309,17 @@ export class UserHub extends DurableObject<Env> {
   }
 }
 
+/** The close code for a client past its frame budget (RFC 6455, section 7.4.1). */
+export const POLICY_VIOLATION = 1008;
+
+function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closed
+  }
+}
+
 function send(ws: WebSocket, text: string): void {
   try {
     ws.send(text);
@@ -323,8 +328,6 @@ function send(ws: WebSocket, text: string): void {
   }
 }
 
-function errorFrame(code: string, message: string, retryAfterSeconds?: number): string {
-  const frame: ServerFrame = { type: "error", code, message };
-  if (retryAfterSeconds !== undefined) frame.retryAfterSeconds = retryAfterSeconds;
-  return JSON.stringify(frame);
+function errorFrame(code: string, message: string): string {
+  return JSON.stringify({ type: "error", code, message } satisfies ServerFrame);
 }

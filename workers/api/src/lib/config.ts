@@ -1,3 +1,4 @@
+import { R2_JURISDICTIONS } from "@darkroom/shared/production-requirements";
 import { z } from "zod";
 
 // The api's vars, parsed once per use so a typo in wrangler.toml fails loudly. Each
@@ -40,6 +41,12 @@ const configSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.string().max(255))),
+  /**
+   * The bucket's jurisdiction, empty for none: its S3 endpoint is then
+   * https://<R2_ACCOUNT_ID>.<jurisdiction>.r2.cloudflarestorage.com (lib/upload-urls.ts).
+   * Every R2 binding carries the same `jurisdiction`; `npm run deploy` checks they agree.
+   */
+  R2_JURISDICTION: z.enum(["", ...R2_JURISDICTIONS]).default(""),
   // Empty: https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com (lib/upload-urls.ts).
   // The bucket's S3 endpoint for presigned PUTs. Set it for a jurisdiction bucket
   // (https://<R2_ACCOUNT_ID>.eu.r2.cloudflarestorage.com); the production-path browser

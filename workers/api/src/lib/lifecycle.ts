@@ -7,6 +7,7 @@ import {
   type EventRow,
   eventColumns,
   lifecycleFor,
+  objectCreatedNotification,
   originalKey,
   parseAssetError,
   publishSafely,
@@ -34,13 +35,7 @@ export function notificationFor(
 export async function notificationForKey(env: Env, key: string): Promise<R2Notification | null> {
   const head = await env.BUCKET.head(key);
   if (!head) return null;
-  return {
-    account: "local",
-    action: "PutObject",
-    bucket: config(env).R2_BUCKET_NAME,
-    object: { key, size: head.size, eTag: head.etag },
-    eventTime: new Date().toISOString(),
-  };
+  return objectCreatedNotification(config(env).R2_BUCKET_NAME, key, head);
 }
 
 export type RetryOutcome = "requeued" | "reupload" | "skipped";

@@ -26,6 +26,13 @@ export const LIMITS = {
   searchRefillPerMinute: { var: "SEARCH_RATE_REFILL_PER_MINUTE", default: 30 },
   costSearch: { var: "COST_SEARCH", default: 1, free: true },
 
+  // The "reads" bucket: reads whose cost grows with the library. GET /api/stats is a
+  // GROUP BY over every asset of the user (or of a batch); a page reads it once per drop
+  // and gets the rest from its socket's stats frames, the CLI polls it every 5 s.
+  readCapacity: { var: "READ_RATE_CAPACITY", default: 60 },
+  readRefillPerMinute: { var: "READ_RATE_REFILL_PER_MINUTE", default: 60 },
+  costStats: { var: "COST_STATS", default: 1, free: true },
+
   // The hub: WebSocket tickets, sockets and client frames, per user.
   ticketCapacity: { var: "TICKET_RATE_CAPACITY", default: 20 },
   ticketRefillPerMinute: { var: "TICKET_RATE_REFILL_PER_MINUTE", default: 10 },
@@ -43,6 +50,20 @@ export const LIMITS = {
   maxRetries: { var: "MAX_RETRIES_PER_ASSET", default: 3, integer: true },
   /** A batch that owns no asset (only duplicates, or all deleted/expired) is swept after this. */
   emptyBatchTtlSeconds: { var: "EMPTY_BATCH_TTL_SECONDS", default: 3600 },
+  /**
+   * `pending` assets per user (registered, bytes not received yet): POST /api/uploads refuses
+   * new files past it (lib/backlog.ts). 5,000: a 2,000-photo drop registers at most 2,000
+   * before its bytes go, and the work bucket's 3,000 tokens let a script register 3,000 at
+   * once and 600 a minute after, 18,000 in the 25 min an unsent row lives: the cap, not
+   * the bucket, bounds what the sweeper must expire.
+   */
+  maxPending: { var: "MAX_PENDING_UPLOADS", default: 5000, integer: true },
+  /**
+   * Batches that own no asset, made by a user within EMPTY_BATCH_TTL_SECONDS: a POST of
+   * files all uploaded already, without a batchId, is refused past it. A page or the CLI
+   * makes one batch per drop; a re-posting loop may make 60 a minute within the bucket.
+   */
+  maxEmptyBatches: { var: "MAX_EMPTY_BATCHES", default: 100, integer: true },
 } as const satisfies Record<
   string,
   { var: string; default: number; free?: boolean; integer?: boolean }
@@ -95,7 +116,7 @@ export function limits(env: object): Limits {
 }
 
 /** The token buckets each user's hub keeps, and the policy of each. */
-export const bucketNames = ["work", "search", "tickets", "frames"] as const;
+export const bucketNames = ["work", "search", "reads", "tickets", "frames"] as const;
 export type BucketName = (typeof bucketNames)[number];
 export type BucketPolicy = { capacity: number; refillPerMinute: number };
 
@@ -103,6 +124,7 @@ export function bucketPolicies(l: Limits): Record<BucketName, BucketPolicy> {
   return {
     work: { capacity: l.workCapacity, refillPerMinute: l.workRefillPerMinute },
     search: { capacity: l.searchCapacity, refillPerMinute: l.searchRefillPerMinute },
+    reads: { capacity: l.readCapacity, refillPerMinute: l.readRefillPerMinute },
     tickets: { capacity: l.ticketCapacity, refillPerMinute: l.ticketRefillPerMinute },
     frames: { capacity: l.frameCapacity, refillPerMinute: l.frameRefillPerMinute },
   };

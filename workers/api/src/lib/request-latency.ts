@@ -15,10 +15,20 @@ import { db } from "./db";
  */
 const KEPT: Record<string, LatencySeries> = { "POST /api/uploads": "upload_registration" };
 
+/**
+ * Mounted on `/api/*` before auth, so the time includes it; it writes only once the request
+ * turned out to have a user (`uid`, set by `requireUser`/`requireOperator`, or by a signed
+ * media URL for the asset's owner). A request refused before that (no token, a bad one, a
+ * body too large, a bad signature) and one that needs none (health) write nothing at all,
+ * neither a D1 row in the database every user shares nor an Analytics Engine point: a
+ * loop of them costs the token check and nothing else (test/unauthenticated.test.ts).
+ * Cloudflare's own Workers metrics still count every request and its status.
+ */
 export function requestLatency() {
   return createMiddleware<AppEnv>(async (c, next) => {
     const at = Date.now();
     await next();
+    if (c.get("uid") === undefined) return;
     const ms = Date.now() - at;
     const status = c.res.status;
     // The route as registered (`/api/assets/:id`), never the concrete path: bounded blobs.

@@ -35,14 +35,17 @@ export function verifyLocalSignature(
 }
 
 /**
- * The bucket's S3 endpoint (path-style, bucket in the path): R2_S3_ENDPOINT when set (a
- * jurisdiction's endpoint such as `https://<account>.eu.r2.cloudflarestorage.com`, or
- * wrangler dev's local S3 endpoint in the production-path browser test), else the
- * account's default endpoint (both forms: https://developers.cloudflare.com/r2/api/s3/tokens/).
+ * The bucket's S3 endpoint (path-style, bucket in the path): R2_S3_ENDPOINT when set
+ * (wrangler dev's local S3 endpoint in the production-path tests), else the account's
+ * endpoint, in the bucket's jurisdiction when R2_JURISDICTION names one
+ * (`https://<account>.eu.r2.cloudflarestorage.com`; both forms:
+ * https://developers.cloudflare.com/r2/api/tokens/).
  */
-function s3Endpoint(cfg: Config): string | null {
+export function s3Endpoint(cfg: Config): string | null {
   if (cfg.R2_S3_ENDPOINT) return cfg.R2_S3_ENDPOINT.replace(/\/+$/, "");
-  return cfg.R2_ACCOUNT_ID ? `https://${cfg.R2_ACCOUNT_ID}.r2.cloudflarestorage.com` : null;
+  if (!cfg.R2_ACCOUNT_ID) return null;
+  const jurisdiction = cfg.R2_JURISDICTION ? `.${cfg.R2_JURISDICTION}` : "";
+  return `https://${cfg.R2_ACCOUNT_ID}${jurisdiction}.r2.cloudflarestorage.com`;
 }
 
 const R2_SIGNING_MISSING =

@@ -9,7 +9,11 @@ import { notificationForKey } from "../lib/lifecycle";
 import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
 
-/** Local sign-in: a user name in, an HS256 token out. Absent unless DEV_LOGIN=true. */
+/**
+ * Local helpers: sign-in (a user name in, an HS256 token out) and stand-ins for what
+ * wrangler dev lacks. Absent (404) unless DEV_LOGIN=true; every route but the sign-in
+ * itself also requires a user, so even where they exist nobody reaches them anonymously.
+ */
 export const devRoutes = new Hono<AppEnv>();
 
 devRoutes.use("*", async (c, next) => {
@@ -32,8 +36,9 @@ devRoutes.post("/login", limitBody(SMALL_BODY_BYTES), async (c) => {
  * the local bucket through its S3 endpoint, and whoever watched that PUT succeed (the
  * production-path browser test) posts the object's key here. It sends the message R2
  * would send for the object as it is in the bucket, and nothing for a key with no object.
+ * Any signed-in user may post: locally the one who PUT is the one who notifies.
  */
-devRoutes.post("/r2-notification", async (c) => {
+devRoutes.post("/r2-notification", requireUser, async (c) => {
   const body = parseOrThrow(
     z.object({ key: z.string().min(1).max(1024) }),
     await c.req.json().catch(() => null),

@@ -15,13 +15,13 @@ const connectQuery = z.object({ ticket: z.string().max(300), batchId: z.uuid().o
 export const eventRoutes = new Hono<AppEnv>()
   .post("/ticket", requireUser, async (c) => {
     await charge(c, "tickets", limits(c.env).costTicket, "event tickets");
-    return c.json({ ticket: await issueTicket(c.env.AUTH_SECRET, c.get("uid")) });
+    return c.json({ ticket: await issueTicket(c.env.TICKET_SIGNING_SECRET, c.get("uid")) });
   })
   .get("/", async (c) => {
     const q = connectQuery.safeParse(c.req.query());
     // Every refusal happens before the upgrade, as a plain HTTP answer.
     if (!q.success) throw new Unauthorized("A ticket from POST /api/events/ticket is required");
-    const ticket = await verifyTicket(c.env.AUTH_SECRET, q.data.ticket);
+    const ticket = await verifyTicket(c.env.TICKET_SIGNING_SECRET, q.data.ticket);
     if (!ticket) throw new Unauthorized("The ticket is invalid or expired");
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
       throw new HttpError(426, "upgrade_required", "This endpoint speaks WebSocket only");

@@ -1,4 +1,4 @@
-import { originalKey, type R2Notification } from "@darkroom/shared";
+import { objectCreatedNotification, originalKey } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
@@ -135,13 +135,7 @@ localUpload.put("/:assetId", async (c) => {
   if (!stored)
     throw new PreconditionFailed("already_uploaded", "This file has already been uploaded");
 
-  const notification: R2Notification = {
-    account: "local",
-    action: "PutObject",
-    bucket: cfg.R2_BUCKET_NAME,
-    object: { key, size: stored.size, eTag: stored.etag },
-    eventTime: new Date().toISOString(),
-  };
+  const notification = objectCreatedNotification(cfg.R2_BUCKET_NAME, key, stored);
   // Like R2, the write stands even if the notification cannot be sent: the sweeper
   // re-sends it for any `pending` row whose object exists.
   try {

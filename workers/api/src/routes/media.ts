@@ -40,6 +40,9 @@ export const mediaRoutes = new Hono<AppEnv>().get("/:assetId/:variant", async (c
     .from(assets)
     .where(eq(assets.id, assetId));
   if (!row || row.status === "deleting") throw new NotFound();
+  // A valid signature was issued to the asset's owner: the request is theirs (its time
+  // is recorded, lib/request-latency.ts; an unsigned request records nothing).
+  c.set("uid", row.userId);
   const key =
     variant === "original"
       ? originalKey(row.userId, assetId)

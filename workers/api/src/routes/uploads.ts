@@ -15,6 +15,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
+import { backlogOf, backlogQueries, backlogRefusal } from "../lib/backlog";
 import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
 import { chunks } from "../lib/db";
 import { publish } from "../lib/hub";
@@ -52,9 +53,10 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
   const d = storeFor(c.env, uid).db;
   const now = Date.now();
 
-  // One D1 round trip for everything the plan needs: the batch (when one is named) and
-  // what this user already has, by content hash (50 hashes per statement: D1's limit).
-  // The same lookup answers who won a race below.
+  // One D1 round trip for everything the plan needs: the batch (when one is named), the
+  // user's backlog against its caps (lib/backlog.ts), and what this user already has, by
+  // content hash (50 hashes per statement: D1's limit). The same lookup answers who won
+  // a race below.
   const byHash = (hashes: string[]) =>
     chunks([...new Set(hashes)], 50).map((part) =>
       d
@@ -70,7 +72,14 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     .select({ id: batches.id })
     .from(batches)
     .where(and(eq(batches.id, named ?? ""), eq(batches.userId, uid)));
-  const [foundBatch, ...found] = await d.batch([batchLookup, ...lookups]);
+  const lim = limits(c.env);
+  const [pendingCount, emptyCount] = backlogQueries(d, uid, lim, now);
+  const [foundBatch, pendingRows, emptyRows, ...found] = await d.batch([
+    batchLookup,
+    pendingCount,
+    emptyCount,
+    ...lookups,
+  ]);
   if (named && !foundBatch[0]) {
     await charge(c, "work", 0, "uploads");
     throw new NotFound("No such batch");
@@ -107,10 +116,21 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     );
   }
 
+  // Checked before anything is written, like every refusal above.
+  const fresh = plans.filter((p) => p.kind === "new").length;
+  const tooMuch = backlogRefusal(
+    backlogOf(pendingRows, emptyRows),
+    { newFiles: fresh, newBatch },
+    lim,
+    now,
+  );
+  if (tooMuch) {
+    await charge(c, "work", 0, "uploads");
+    throw tooMuch;
+  }
+
   // New files pay for their processing; the others (duplicates, resumes) for the rows
   // and URLs they still cost, so re-posting the same files is no free loop either.
-  const lim = limits(c.env);
-  const fresh = plans.filter((p) => p.kind === "new").length;
   await charge(
     c,
     "work",

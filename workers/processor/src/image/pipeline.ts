@@ -12,6 +12,7 @@ import { decodePngFit, PngError, PngLimitError } from "../codecs/png-stream";
 import { decodeWebp, encodeWebp, WebpMemoryError } from "../codecs/webp";
 import { ImageError } from "./errors";
 import { estimateBytes, jpegLibraryBytes, webpHeapBytes } from "./estimate";
+import { assertImagesInput, imagesRefusal } from "./images-input";
 import { JPEG_MAX_SCANS } from "./limits";
 import { type PhotoMetadata, readHeifMetadata, readMetadata } from "./metadata";
 import { orient } from "./orient";
@@ -86,7 +87,9 @@ export type Plan = {
  * Decides from the header (`bytes` may be the start of a `fileBytes`-long file; see
  * `probe`) how the image is processed, before anything is decoded: over the pixel cap it
  * is refused; over the memory budget it goes to the Images binding when there is one and
- * is refused `too_large` otherwise. Throws ImageError.
+ * Cloudflare's Images would take it (images-input.ts), and is refused otherwise
+ * (`too_large`, the message saying both why: over the budget, and what Images would not
+ * take, e.g. any AVIF). Throws ImageError.
  */
 export function planImage(
   bytes: Uint8Array,
@@ -105,18 +108,19 @@ export function planImage(
   const estimatedBytes = estimateBytes(p, fileBytes);
   if (estimatedBytes <= budget.memoryBytes)
     return { probe: p, estimatedBytes, path: "wasm", peakBytes: estimatedBytes };
-  if (opts.images) {
-    return {
-      probe: p,
-      estimatedBytes,
-      path: "images",
-      peakBytes: fileBytes * 2 + IMAGES_PATH_EXTRA,
-    };
-  }
-  throw new ImageError(
-    "too_large",
-    `${p.width}x${p.height} ${describeKind(p)} needs about ${Math.ceil(estimatedBytes / MB)} MB to process; the limit is ${Math.floor(budget.memoryBytes / MB)} MB`,
-  );
+  const overBudget = `${p.width}x${p.height} ${describeKind(p)} needs about ${Math.ceil(estimatedBytes / MB)} MB to process; the limit is ${Math.floor(budget.memoryBytes / MB)} MB`;
+  if (!opts.images) throw new ImageError("too_large", overBudget);
+  // Only what Cloudflare's Images would transform goes there (images-input.ts): the local
+  // binding is more lenient, and a photo must not succeed here and fail in production.
+  const refusal = imagesRefusal(p, fileBytes);
+  // too_large even for a format Images does not read: the same photo smaller decodes here.
+  if (refusal) throw new ImageError("too_large", `${overBudget}, and ${refusal.why}`);
+  return {
+    probe: p,
+    estimatedBytes,
+    path: "images",
+    peakBytes: fileBytes * 2 + IMAGES_PATH_EXTRA,
+  };
 }
 
 /**
@@ -368,6 +372,7 @@ async function viaImages(
   estimatedBytes: number,
   images: ImagesLike,
 ): Promise<Processed> {
+  assertImagesInput(p, bytes.byteLength);
   const make = async (edge: number, quality: number): Promise<Variant> => {
     const stream = new Blob([bytes]).stream();
     const out = await images

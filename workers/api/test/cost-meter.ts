@@ -1,0 +1,46 @@
+import { makeEnv } from "./helpers";
+
+/** Every call a request made on a binding, as `BINDING.method`, in order. */
+export type Calls = string[];
+
+/** Forwards every method of `target`, recording the call first. */
+function metered<T extends object>(name: string, target: T, calls: Calls): T {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      const value: unknown = Reflect.get(t, prop, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.push(`${name}.${String(prop)}`);
+        return Reflect.apply(value, t, args);
+      };
+    },
+  });
+}
+
+/**
+ * The test env with every binding that costs something metered: D1, R2, both queues,
+ * both Durable Object namespaces, and an Analytics Engine dataset (absent from local
+ * runs, so a recording one stands in). `vars` as in `makeEnv`.
+ */
+export function meteredEnv(vars: Record<string, string> = {}): { env: Env; calls: Calls } {
+  const calls: Calls = [];
+  const { env } = makeEnv({}, vars);
+  const metrics: AnalyticsEngineDataset = {
+    writeDataPoint: () => {
+      calls.push("METRICS.writeDataPoint");
+    },
+  };
+  return {
+    calls,
+    env: {
+      ...env,
+      DB: metered("DB", env.DB, calls),
+      BUCKET: metered("BUCKET", env.BUCKET, calls),
+      UPLOADS_QUEUE: metered("UPLOADS_QUEUE", env.UPLOADS_QUEUE, calls),
+      EMBED_QUEUE: metered("EMBED_QUEUE", env.EMBED_QUEUE, calls),
+      USER_HUB: metered("USER_HUB", env.USER_HUB, calls),
+      AI_BREAKER: metered("AI_BREAKER", env.AI_BREAKER, calls),
+      METRICS: metrics,
+    },
+  };
+}
