@@ -1,7 +1,11 @@
 // The /api/events WebSocket: a fresh single-use ticket per connection, `resume` from the
 // last seq after a reconnect, reconnect with backoff and jitter while the page wants it.
 import { fullJitterMs } from "@darkroom/shared/client";
-import { type ServerFrame, serverFrameSchema } from "@darkroom/shared/events";
+import {
+  reconnectAfterSeconds,
+  type ServerFrame,
+  serverFrameSchema,
+} from "@darkroom/shared/events";
 import { api } from "./api";
 
 /** Reconnects back off by the one rule (full jitter), from half a second to 15 s. */
@@ -9,8 +13,8 @@ export const LIVE_BACKOFF = { baseMs: 500, capMs: 15_000 };
 
 /**
  * How long to wait before reconnecting after `failures` failed connections: the jittered
- * backoff, but never sooner than the hub asked (`retryAfterSeconds` of its last refusal,
- * as the epoch ms `notBefore`).
+ * backoff, but never sooner than the hub asked (the `retryAfterSeconds` it closed the last
+ * socket with, as the epoch ms `notBefore`).
  */
 export function reconnectDelayMs(
   failures: number,
@@ -90,10 +94,6 @@ export class LiveEvents {
       }
       const parsed = serverFrameSchema.safeParse(raw);
       if (!parsed.success) return;
-      const frame = parsed.data;
-      if (frame.type === "error" && frame.retryAfterSeconds !== undefined) {
-        this.notBefore = Date.now() + frame.retryAfterSeconds * 1000;
-      }
       this.buffer.push(parsed.data);
       // Frames arrive in bursts; hand them over once per frame, not one by one.
       if (!this.flushing) {
@@ -106,7 +106,10 @@ export class LiveEvents {
         });
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
+      // Closed for spending the frame budget: the reason says when the hub takes us back.
+      const wait = reconnectAfterSeconds(e.reason);
+      if (wait !== null) this.notBefore = Date.now() + wait * 1000;
       if (this.ws === ws) this.ws = null;
       this.o.onState(false);
       this.reconnectLater();

@@ -1,3 +1,4 @@
+import { reconnectAfterSeconds, reconnectReason } from "@darkroom/shared/events";
 import { describe, expect, it } from "vitest";
 import { LIVE_BACKOFF, reconnectDelayMs } from "../src/live";
 
@@ -12,5 +13,12 @@ describe("the live socket's reconnect", () => {
   it("waits at least the hub's retryAfterSeconds, whatever the jitter drew", () => {
     expect(reconnectDelayMs(1, NOW + 30_000, NOW, () => 0)).toBe(30_000);
     expect(reconnectDelayMs(1, NOW - 5_000, NOW, () => 0)).toBe(0);
+  });
+});
+
+describe("the hub's close reason", () => {
+  it("carries the seconds to wait, read back by the page", () => {
+    expect(reconnectAfterSeconds(reconnectReason(42))).toBe(42);
+    expect(reconnectAfterSeconds("closing")).toBeNull();
   });
 });

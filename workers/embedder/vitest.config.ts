@@ -70,8 +70,5 @@ export default defineConfig({
     hookTimeout: 120_000,
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
-    // Generous: a test asserts what happened, never how fast. Vitest's 5 s default failed
-    // decodes and D1-heavy tests on a loaded 2-core machine (issue 21, point 3).
-    testTimeout: 60_000,
   },
 });

@@ -48,8 +48,5 @@ export default defineConfig({
     // The shared lifecycle's tests run here too: they need workerd, a real D1 and a hub.
     include: ["test/**/*.test.ts", "../../packages/shared/src/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
-    // Generous: a test asserts what happened, never how fast. Vitest's 5 s default failed
-    // decodes and D1-heavy tests on a loaded 2-core machine (issue 21, point 3).
-    testTimeout: 60_000,
   },
 });
