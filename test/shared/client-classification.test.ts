@@ -202,8 +202,9 @@ describe("classification of the API's answers", () => {
 });
 
 describe("the retry policy", () => {
-  it("backs off exponentially to a ceiling with the top half jittered", () => {
-    expect(backoffMs(1, DEFAULT_RETRY_POLICY, () => 0)).toBe(250);
+  it("backs off exponentially to a ceiling, fully jittered (anywhere from 0 to the ceiling)", () => {
+    expect(backoffMs(1, DEFAULT_RETRY_POLICY, () => 0)).toBe(0);
+    expect(backoffMs(1, DEFAULT_RETRY_POLICY, () => 0.5)).toBe(250);
     expect(backoffMs(1, DEFAULT_RETRY_POLICY, () => 1)).toBe(500);
     expect(backoffMs(3, DEFAULT_RETRY_POLICY, () => 1)).toBe(2000);
     expect(backoffMs(30, DEFAULT_RETRY_POLICY, () => 1)).toBe(30_000);

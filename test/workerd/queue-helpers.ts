@@ -70,3 +70,32 @@ export function messageLines(spy: { mock: { calls: unknown[][] } }): unknown[] {
     return [line];
   });
 }
+
+/** A message a stage sent, with the delay it asked for. */
+export type SentMessage = { body: unknown; delaySeconds: number | undefined };
+
+/**
+ * A queue binding that keeps what is sent to it instead of delivering it: a test then
+ * decides when (on its own clock) each message arrives.
+ */
+export function recordingQueue(): Queue & { sent: SentMessage[] } {
+  const sent: SentMessage[] = [];
+  // What a real send answers: the backlog this queue holds.
+  const metadata = () => ({ metrics: { backlogCount: sent.length, backlogBytes: 0 } });
+  return {
+    sent,
+    async metrics() {
+      return metadata().metrics;
+    },
+    async send(body: unknown, options?: QueueSendOptions) {
+      sent.push({ body, delaySeconds: options?.delaySeconds });
+      return { metadata: metadata() };
+    },
+    async sendBatch(messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) {
+      for (const m of messages) {
+        sent.push({ body: m.body, delaySeconds: m.delaySeconds ?? options?.delaySeconds });
+      }
+      return { metadata: metadata() };
+    },
+  };
+}

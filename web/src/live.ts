@@ -1,7 +1,29 @@
 // The /api/events WebSocket: a fresh single-use ticket per connection, `resume` from the
 // last seq after a reconnect, reconnect with backoff and jitter while the page wants it.
-import { type ServerFrame, serverFrameSchema } from "@darkroom/shared/events";
+import { fullJitterMs } from "@darkroom/shared/client";
+import {
+  reconnectAfterSeconds,
+  type ServerFrame,
+  serverFrameSchema,
+} from "@darkroom/shared/events";
 import { api } from "./api";
+
+/** Reconnects back off by the one rule (full jitter), from half a second to 15 s. */
+export const LIVE_BACKOFF = { baseMs: 500, capMs: 15_000 };
+
+/**
+ * How long to wait before reconnecting after `failures` failed connections: the jittered
+ * backoff, but never sooner than the hub asked (the `retryAfterSeconds` it closed the last
+ * socket with, as the epoch ms `notBefore`).
+ */
+export function reconnectDelayMs(
+  failures: number,
+  notBefore: number,
+  now: number,
+  random: () => number = Math.random,
+): number {
+  return Math.max(fullJitterMs(failures, LIVE_BACKOFF, random), notBefore - now);
+}
 
 export type LiveOptions = {
   batchId: () => string | null;
@@ -14,6 +36,8 @@ export class LiveEvents {
   private ws: WebSocket | null = null;
   private stopped = false;
   private failures = 0;
+  /** The hub's last `retryAfterSeconds`, as the epoch ms before which it wants nothing. */
+  private notBefore = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private buffer: ServerFrame[] = [];
   private flushing = false;
@@ -82,7 +106,10 @@ export class LiveEvents {
         });
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
+      // Closed for spending the frame budget: the reason says when the hub takes us back.
+      const wait = reconnectAfterSeconds(e.reason);
+      if (wait !== null) this.notBefore = Date.now() + wait * 1000;
       if (this.ws === ws) this.ws = null;
       this.o.onState(false);
       this.reconnectLater();
@@ -92,13 +119,12 @@ export class LiveEvents {
   private reconnectLater(): void {
     if (this.stopped || this.timer) return;
     this.failures += 1;
-    const exp = Math.min(15_000, 250 * 2 ** Math.min(this.failures, 6));
     this.timer = setTimeout(
       () => {
         this.timer = null;
         void this.connect();
       },
-      exp / 2 + Math.random() * (exp / 2),
+      reconnectDelayMs(this.failures, this.notBefore, Date.now()),
     );
   }
 }

@@ -111,9 +111,9 @@ describe("upload scheduler", () => {
     const job = await t.answer(http(503));
     expect(t.s.concurrency).toBe(2);
     expect(job.state.phase).toBe("waiting");
-    // base 500 ms, first retry: 250 + 0.5 * 250 with random() = 0.5
-    expect(t.s.backoffMs(1)).toBe(375);
-    await t.clock.advance(374);
+    // base 500 ms, first retry: full jitter, 0.5 * 500 with random() = 0.5
+    expect(t.s.backoffMs(1)).toBe(250);
+    await t.clock.advance(249);
     expect(t.pending).toHaveLength(0);
     await t.clock.advance(1);
     expect(t.pending).toHaveLength(1);
@@ -122,8 +122,8 @@ describe("upload scheduler", () => {
 
   it("backs off exponentially up to the cap", () => {
     const t = setup();
-    expect([1, 2, 3, 4].map((n) => t.s.backoffMs(n))).toEqual([375, 750, 1500, 3000]);
-    expect(t.s.backoffMs(20)).toBe(22_500);
+    expect([1, 2, 3, 4].map((n) => t.s.backoffMs(n))).toEqual([250, 500, 1000, 2000]);
+    expect(t.s.backoffMs(20)).toBe(15_000);
   });
 
   it("retries network errors and fails the file after maxAttempts", async () => {

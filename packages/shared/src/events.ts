@@ -40,3 +40,18 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("resume"), since: z.number().int().nonnegative() }),
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
+
+/**
+ * The close reason of a socket the hub closed for spending its frame budget (code 1008):
+ * it says when to reconnect, and the page honours it (web/src/live.ts). One format,
+ * written and read here.
+ */
+export function reconnectReason(retryAfterSeconds: number): string {
+  return `Too many frames; reconnect in ${retryAfterSeconds} s`;
+}
+
+/** The seconds a `reconnectReason` asks the client to wait, or null for any other reason. */
+export function reconnectAfterSeconds(reason: string): number | null {
+  const m = /reconnect in (\d+) s$/.exec(reason);
+  return m ? Number(m[1]) : null;
+}

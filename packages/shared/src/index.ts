@@ -1,6 +1,5 @@
 export * from "./ai-breaker";
 export * from "./assets";
-export * from "./backoff";
 export * from "./events";
 export * from "./faults";
 export * from "./http";
@@ -9,6 +8,7 @@ export * from "./image-types.mjs";
 export * from "./keys";
 export * from "./leases";
 export * from "./lifecycle";
+export * from "./lifecycle/backoff.js";
 export * from "./messages";
 export * from "./ops";
 export * from "./queue-loop";

@@ -1,4 +1,4 @@
-import { backoffSeconds } from "./backoff";
+import { backoffSeconds } from "./lifecycle/backoff.js";
 import type { StageResult } from "./lifecycle/outcomes";
 
 /**

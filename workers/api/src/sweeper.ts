@@ -15,7 +15,7 @@ import {
   writeAsset,
 } from "@darkroom/shared";
 import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
-import { and, asc, eq, lt, notExists, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lt, notExists, or, type SQL, sql } from "drizzle-orm";
 import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
@@ -98,17 +98,15 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
 async function sweepPending(env: Env, store: CrossUserStore, now: number) {
   const cfg = config(env);
   const out = { renotified: 0, expired: 0 };
+  const idle = and(
+    eq(assets.status, "pending"),
+    lt(assets.updatedAt, now - cfg.PENDING_IDLE_SECONDS * 1000),
+    redriveDue(cfg.PENDING_IDLE_SECONDS * 1000, now),
+  );
   const pending = await store.db
     .select()
     .from(assets)
-    .where(
-      and(
-        eq(assets.status, "pending"),
-        lt(assets.updatedAt, now - cfg.PENDING_IDLE_SECONDS * 1000),
-      ),
-    )
-    .orderBy(asc(assets.updatedAt))
-    .limit(BATCH);
+    .where(inArray(assets.id, fairTurns(store, idle)));
   for (const row of pending) {
     const unchanged = and(eq(assets.status, "pending"), eq(assets.version, row.version));
     const note = await notificationFor(env, row.userId, row.id);
@@ -175,6 +173,33 @@ function resent(now: number) {
   return { updatedAt: now, sweeps: sql`${assets.sweeps} + 1`, sweptAt: now };
 }
 
+/**
+ * The ids of up to BATCH rows matching `where`, fair across users (issue 20, point 5):
+ * round robin over users (every user's oldest row, then every user's second, …), each
+ * user's rows oldest first. One user with ten thousand stale rows takes one turn per
+ * round like everyone else, so another user's one lost message is re-sent in the next
+ * sweep instead of waiting behind them. The window runs over the matching rows only (the
+ * `(status, updated_at)` index finds them).
+ */
+function fairTurns(store: CrossUserStore, where: SQL | undefined) {
+  const ranked = store.db
+    .select({
+      id: assets.id,
+      at: assets.updatedAt,
+      turn: sql<number>`row_number() OVER (PARTITION BY ${assets.userId} ORDER BY ${assets.updatedAt}, ${assets.id})`.as(
+        "turn",
+      ),
+    })
+    .from(assets)
+    .where(where)
+    .as("ranked");
+  return store.db
+    .select({ id: ranked.id })
+    .from(ranked)
+    .orderBy(asc(ranked.turn), asc(ranked.at))
+    .limit(BATCH);
+}
+
 /** Sweep runs kept for the ops metrics: a day of runs every 2 minutes, with room. */
 export const SWEEP_RUNS_KEPT = 1000;
 
@@ -203,11 +228,11 @@ async function recordRun(env: Env, startedAt: number, report: SweepReport): Prom
   ]);
 }
 
-type StaleRow = { id: string; userId: string; status: AssetStatus; updatedAt: number };
+type StaleRow = { id: string; userId: string; status: AssetStatus; version: number };
 
 /**
  * Re-sends one stage's message for rows matching `where`, at most once per period:
- * `updated_at` is touched first, conditionally on the row being unchanged, so two sweeps
+ * `updated_at` is touched first, conditionally on the row's version, so two sweeps
  * racing each other send one message, and the next sweep waits a full period again.
  * `message` returns what to send (null: nothing can be sent, leave the row alone).
  */
@@ -223,23 +248,32 @@ async function resendStale(
       id: assets.id,
       userId: assets.userId,
       status: assets.status,
-      updatedAt: assets.updatedAt,
+      version: assets.version,
     })
     .from(assets)
-    .where(where)
-    .orderBy(asc(assets.updatedAt))
-    .limit(BATCH);
+    .where(inArray(assets.id, fairTurns(store, where)));
   let sent = 0;
   for (const row of rows) {
     const out = await message(row);
     if (!out) continue;
-    const unchanged = and(eq(assets.status, row.status), eq(assets.updatedAt, row.updatedAt));
+    // The version read, not a timestamp: every write bumps it, so no two states share one.
+    const unchanged = and(eq(assets.status, row.status), eq(assets.version, row.version));
     const lc = lifecycleFor(env, row.userId);
     if (!(await writeAsset(lc, row.id, unchanged, resent(now), now))) continue;
     await out.queue.send(out.body);
     sent += 1;
   }
   return sent;
+}
+
+/**
+ * No re-driven message is on its way: none was (`retry_at` null), or the one a
+ * dead-letter handler sent after a backoff (`deadLettered`) was due more than `idleMs`
+ * ago and so was lost too. Until then the row is left to that message: re-sending it
+ * would cut the backoff short and double the messages of an outage.
+ */
+function redriveDue(idleMs: number, now: number): SQL {
+  return or(isNull(assets.retryAt), lt(assets.retryAt, now - idleMs)) ?? sql`1`;
 }
 
 /**
@@ -250,7 +284,7 @@ async function resendStale(
  */
 function stale(spec: StageSpec, idleMs: number, now: number): SQL | undefined {
   return or(
-    and(eq(assets.status, spec.from), lt(assets.updatedAt, now - idleMs)),
+    and(eq(assets.status, spec.from), lt(assets.updatedAt, now - idleMs), redriveDue(idleMs, now)),
     and(
       eq(assets.status, spec.claimed),
       lt(assets.updatedAt, now - spec.leaseMs),

@@ -5,10 +5,10 @@ import {
   type Completion,
   claimStage,
   DESCRIPTOR_DIMENSIONS,
+  deadLettered,
   deleteVectors,
   embedMessageSchema,
   exifWords,
-  failExhausted,
   lifecycleFor,
   lifecycleTimings,
   NEAR_DUPLICATE_MAX_DISTANCE,
@@ -266,14 +266,22 @@ async function findNearDuplicate(
   return null;
 }
 
-/** An embed message that exhausted its retries: the asset fails at stage `embedding`. */
-export async function processDeadLetter(env: Env, body: unknown): Promise<StageResult> {
+/**
+ * An embed message that exhausted its retries: sent again later while its failures were
+ * transient and the re-drive budget lasts (`deadLettered`), else the asset fails at stage
+ * `embedding`.
+ */
+export async function processDeadLetter(
+  env: Env,
+  body: unknown,
+  now: () => number = Date.now,
+): Promise<StageResult> {
   const parsed = embedMessageSchema.safeParse(body);
   if (!parsed.success) {
     console.error("embed-dlq: malformed message dropped", JSON.stringify(body));
     return { assetId: null, outcome: "malformed" };
   }
-  const lc = lifecycleFor(env, parsed.data.uid);
+  const lc = lifecycleFor(env, parsed.data.uid, now);
   const row = await ownedAsset(lc, parsed.data.assetId);
   if (!row) return { assetId: parsed.data.assetId, outcome: "gone" };
   const err = new PermanentFailure(
@@ -281,5 +289,8 @@ export async function processDeadLetter(env: Env, body: unknown): Promise<StageR
     "retries_exhausted",
     "Making this photo searchable kept failing; retry it to try again",
   );
-  return failExhausted(lc, embeddingStage(env), row, ["processed", "embedding"], err);
+  const spec = embeddingStage(env);
+  return deadLettered(lc, spec, row, [spec.from], ["processed", "embedding"], err, (delaySeconds) =>
+    env.EMBED_QUEUE.send(parsed.data, { delaySeconds }),
+  );
 }

@@ -1,5 +1,10 @@
 import { env } from "cloudflare:workers";
-import { lifecycleTimings } from "@darkroom/shared";
+import {
+  backoffSeconds,
+  DELIVERIES_BEFORE_DEAD_LETTER,
+  lifecycleTimings,
+  REDRIVE_BUDGET_MS,
+} from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { processDeadLetter } from "../src/process-embed";
 import {
@@ -8,6 +13,7 @@ import {
   EMBED_DLQ,
   embedMessage,
   hubEvents,
+  recordingQueue,
   seedAsset,
   seedUser,
 } from "./helpers";
@@ -17,16 +23,41 @@ afterEach(() => {
 });
 
 describe("the embed dead-letter handler", () => {
-  it("marks a processed asset failed at stage embedding with retries_exhausted, publishes it and acks", async () => {
+  it("re-drives a processed asset whose embed message kept failing: sent again after a backoff, not failed", async () => {
     const user = await seedUser();
     const { assetId } = await seedAsset(user, { status: "processed", version: 5 });
+    vi.spyOn(Math, "random").mockReturnValue(1);
+    const queue = recordingQueue();
+    const body = embedMessage(user.uid, assetId);
 
-    const result = await deliver(EMBED_DLQ, [
-      { id: "dead", body: embedMessage(user.uid, assetId) },
-    ]);
+    const result = await deliver(EMBED_DLQ, [{ id: "dead", body }], { ...env, EMBED_QUEUE: queue });
 
     expect(result.explicitAcks).toEqual(["dead"]);
     expect(result.retryMessages).toEqual([]);
+    const delaySeconds = backoffSeconds(DELIVERIES_BEFORE_DEAD_LETTER, () => 1);
+    expect(queue.sent).toEqual([{ body, delaySeconds }]);
+    const row = await assetRow(assetId);
+    expect(row).toMatchObject({ status: "processed", version: 6, error: null });
+    expect(row?.retry_at).toEqual(expect.any(Number));
+    expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
+      ["processed", 6],
+    ]);
+  });
+
+  it("fails a processed asset at stage embedding with retries_exhausted once the re-drive budget is spent", async () => {
+    const user = await seedUser();
+    const { assetId } = await seedAsset(user, { status: "processed", version: 5 });
+    const queue = recordingQueue();
+    const later = Date.now() + REDRIVE_BUDGET_MS + 60_000;
+
+    const result = await processDeadLetter(
+      { ...env, EMBED_QUEUE: queue },
+      embedMessage(user.uid, assetId),
+      () => later,
+    );
+
+    expect(result.outcome).toBe("failed");
+    expect(queue.sent).toEqual([]);
     const row = await assetRow(assetId);
     expect(row).toMatchObject({ status: "failed", version: 6, claimed_at: null });
     const error = { stage: "embedding", code: "retries_exhausted", message: expect.any(String) };
@@ -44,7 +75,7 @@ describe("the embed dead-letter handler", () => {
     ]);
   });
 
-  it("marks an asset stuck in embedding failed too", async () => {
+  it("marks an asset stuck in embedding (its consumer died) failed at once", async () => {
     const user = await seedUser();
     const { assetId } = await seedAsset(user, { status: "embedding", version: 6 });
 

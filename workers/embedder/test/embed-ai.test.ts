@@ -9,7 +9,6 @@ import {
   EMBED,
   embedMessage,
   hubEvents,
-  isolatedBreaker,
   labelsOf,
   processedAsset,
   searchData,
@@ -83,8 +82,9 @@ describe("embedding with the AI binding (through its test double)", () => {
 
       expect(failing.explicitAcks).toEqual([]);
       expect(failing.retryMessages).toEqual([{ msgId: "m", delaySeconds: expect.any(Number) }]);
+      // Attempt 2 under full jitter: anywhere from 1 s to the 8 s ceiling.
       const delay = failing.retryMessages[0]?.delaySeconds ?? 0;
-      expect(delay).toBeGreaterThanOrEqual(4);
+      expect(delay).toBeGreaterThanOrEqual(1);
       expect(delay).toBeLessThanOrEqual(8);
       expect(messageLines(error)).toEqual([
         expect.objectContaining({ stage: "embedder", assetId, outcome: "retry", attempts: 2 }),

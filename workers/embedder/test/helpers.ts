@@ -19,6 +19,8 @@ type AssetRow = {
   version: number;
   expires_at: number | null;
   claimed_at: number | null;
+  claim_token: string | null;
+  retry_at: number | null;
   attempts: number;
   error: string | null;
   labels: string | null;
@@ -28,6 +30,7 @@ type AssetRow = {
   near_duplicate_of: string | null;
 };
 
+export { recordingQueue } from "../../../test/workerd/queue-helpers";
 export { seedUser } from "../../../test/workerd/seed";
 
 export type SeedOptions = {
@@ -51,8 +54,9 @@ export async function seedAsset(
   const now = opts.createdAt ?? Date.now();
   await env.DB.prepare(
     `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
-       expires_at, claimed_at, camera_make, camera_model, taken_at, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, 'image/jpeg', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       expires_at, claimed_at, claim_token, camera_make, camera_model, taken_at, created_at,
+       updated_at)
+     VALUES (?, ?, ?, ?, ?, 'image/jpeg', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(
       assetId,
@@ -65,6 +69,8 @@ export async function seedAsset(
       opts.version ?? 1,
       status === "pending" ? now + 3_600_000 : null,
       opts.claimedAt ?? null,
+      // A seeded claim has its own token, as every claim does.
+      opts.claimedAt == null ? null : crypto.randomUUID(),
       opts.camera?.make ?? null,
       opts.camera?.model ?? null,
       opts.takenAt ?? null,
@@ -77,7 +83,7 @@ export async function seedAsset(
 
 export async function assetRow(assetId: string): Promise<AssetRow | null> {
   return env.DB.prepare(
-    `SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, attempts,
+    `SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, claim_token, retry_at, attempts,
        error, labels, caption, caption_skipped, redescribe_at, near_duplicate_of
      FROM assets WHERE id = ?`,
   )

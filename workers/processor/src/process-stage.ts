@@ -26,10 +26,16 @@ export function processingStage(env: Env): StageSpec {
  * The processing stage of one asset, exactly once in effect on at-least-once delivery:
  * the shared lifecycle claims it (or takes over a dead claim), and completes, fails or
  * releases it only while the claim holds (DESIGN.md, "Asset lifecycle"). An asset already
- * processed gets its `embed` message again.
+ * processed gets its `embed` message again. `now` is the clock the lifecycle reads (a test
+ * fixes it, so a claim's age does not depend on the machine's speed).
  */
-export async function processStage(env: Env, assetId: string, uid: string): Promise<StageResult> {
-  const lc = lifecycleFor(env, uid);
+export async function processStage(
+  env: Env,
+  assetId: string,
+  uid: string,
+  now: () => number = Date.now,
+): Promise<StageResult> {
+  const lc = lifecycleFor(env, uid, now);
   const row = await ownedAsset(lc, assetId);
   if (!row) return { assetId, outcome: "gone" };
   if (row.status === "processed") {

@@ -1,5 +1,5 @@
 import {
-  failExhausted,
+  deadLettered,
   lifecycleFor,
   ownedAsset,
   PermanentFailure,
@@ -69,15 +69,22 @@ export async function processMessage(env: Env, body: unknown): Promise<StageResu
   return processStage(env, row.id, row.userId);
 }
 
-/** A notification that exhausted its retries: the asset fails with a reason. */
-export async function processDeadLetter(env: Env, body: unknown): Promise<StageResult> {
+/**
+ * A notification that exhausted its retries: sent again later while its failures were
+ * transient and the re-drive budget lasts (`deadLettered`), else the asset fails.
+ */
+export async function processDeadLetter(
+  env: Env,
+  body: unknown,
+  now: () => number = Date.now,
+): Promise<StageResult> {
   const parsed = r2NotificationSchema.safeParse(body);
   const key = parsed.success ? parseObjectKey(parsed.data.object.key) : null;
   if (key?.kind !== "original") {
     console.error("uploads-dlq: unusable message dropped", JSON.stringify(body));
     return { assetId: null, outcome: "malformed" };
   }
-  const lc = lifecycleFor(env, key.uid);
+  const lc = lifecycleFor(env, key.uid, now);
   const row = await ownedAsset(lc, key.assetId);
   if (!row) return { assetId: key.assetId, outcome: "gone" };
   const err = new PermanentFailure(
@@ -85,5 +92,9 @@ export async function processDeadLetter(env: Env, body: unknown): Promise<StageR
     "retries_exhausted",
     "Processing kept failing after several retries; retry it to try again",
   );
-  return failExhausted(lc, processingStage(env), row, ["pending", "uploaded", "processing"], err);
+  const spec = processingStage(env);
+  const exhaustedFrom = ["pending", "uploaded", "processing"] as const;
+  return deadLettered(lc, spec, row, ["pending", spec.from], exhaustedFrom, err, (delaySeconds) =>
+    env.UPLOADS_QUEUE.send(parsed.data, { delaySeconds }),
+  );
 }

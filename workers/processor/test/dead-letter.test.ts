@@ -1,5 +1,12 @@
 import { env } from "cloudflare:workers";
-import { lifecycleTimings, originalKey } from "@darkroom/shared";
+import {
+  backoffSeconds,
+  DELIVERIES_BEFORE_DEAD_LETTER,
+  lifecycleTimings,
+  originalKey,
+  QUEUES_MAX_DELAY_SECONDS,
+  REDRIVE_BUDGET_MS,
+} from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { processDeadLetter } from "../src/process-upload";
 import {
@@ -7,6 +14,7 @@ import {
   deliver,
   hubEvents,
   notification,
+  recordingQueue,
   seedAsset,
   seedUser,
   UPLOADS_DLQ,
@@ -17,55 +25,94 @@ afterEach(() => {
 });
 
 describe("the uploads dead-letter handler", () => {
-  it("marks a pending asset failed at stage upload with retries_exhausted, publishes it and acks", async () => {
+  it("re-drives a pending asset whose notification kept failing: sent again after a backoff, not failed", async () => {
     const user = await seedUser();
     const { assetId, size } = await seedAsset(user);
     const body = notification(originalKey(user.uid, assetId), { size });
+    vi.spyOn(Math, "random").mockReturnValue(1);
+    const queue = recordingQueue();
+    const before = Date.now();
 
-    const result = await deliver(UPLOADS_DLQ, [{ id: "dead", body }]);
+    const result = await deliver(UPLOADS_DLQ, [{ id: "dead", body }], {
+      ...env,
+      UPLOADS_QUEUE: queue,
+    });
 
     expect(result.explicitAcks).toEqual(["dead"]);
     expect(result.retryMessages).toEqual([]);
+    // The backoff continues the queue's: after its six deliveries, up to 4 s × 2^5.
+    const delaySeconds = backoffSeconds(DELIVERIES_BEFORE_DEAD_LETTER, () => 1);
+    expect(queue.sent).toEqual([{ body, delaySeconds }]);
     const row = await assetRow(assetId);
-    expect(row).toMatchObject({ status: "failed", version: 2, claimed_at: null });
-    const error = { stage: "upload", code: "retries_exhausted", message: expect.any(String) };
-    expect(JSON.parse(row?.error ?? "null")).toEqual(error);
-    expect(await hubEvents(user.uid)).toEqual([
-      {
-        type: "asset",
-        seq: 1,
-        assetId,
-        batchId: user.batchId,
-        status: "failed",
-        version: 2,
-        error,
-      },
-    ]);
+    expect(row).toMatchObject({ status: "pending", version: 2, error: null });
+    expect(row?.retry_at).toBeGreaterThanOrEqual(before + delaySeconds * 1000);
+    expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([["pending", 2]]);
   });
 
-  it.each(["uploaded", "processing"])(
-    "marks an asset still %s failed at stage processing",
-    async (status) => {
+  it("backs each further re-drive off longer, up to Queues' 12-hour limit", async () => {
+    const user = await seedUser();
+    const { assetId, size } = await seedAsset(user, { status: "uploaded", version: 3 });
+    const body = notification(originalKey(user.uid, assetId), { size });
+    vi.spyOn(Math, "random").mockReturnValue(1);
+    const queue = recordingQueue();
+    const e = { ...env, UPLOADS_QUEUE: queue };
+
+    for (let i = 0; i < 12; i++) {
+      expect((await processDeadLetter(e, body)).outcome).toBe("redriven");
+    }
+
+    const delays = queue.sent.map((m) => m.delaySeconds);
+    expect(delays.slice(0, 3)).toEqual([128, 256, 512]);
+    expect(delays.at(-1)).toBe(QUEUES_MAX_DELAY_SECONDS);
+    expect(await assetRow(assetId)).toMatchObject({ status: "uploaded", version: 15 });
+  });
+
+  it.each([
+    ["pending", "upload"],
+    ["uploaded", "processing"],
+  ])(
+    "fails an asset still %s once the re-drive budget is spent, at stage %s",
+    async (status, stage) => {
       const user = await seedUser();
       const { assetId, size } = await seedAsset(user, { status, version: 3 });
+      const queue = recordingQueue();
+      const later = Date.now() + REDRIVE_BUDGET_MS + 60_000;
 
       const outcome = await processDeadLetter(
-        env,
+        { ...env, UPLOADS_QUEUE: queue },
         notification(originalKey(user.uid, assetId), { size }),
+        () => later,
       );
 
       expect(outcome.outcome).toBe("failed");
+      expect(queue.sent).toEqual([]);
       const row = await assetRow(assetId);
-      expect(row).toMatchObject({ status: "failed", version: 4 });
-      expect(JSON.parse(row?.error ?? "null")).toMatchObject({
-        stage: "processing",
+      expect(row).toMatchObject({ status: "failed", version: 4, claimed_at: null });
+      expect(JSON.parse(row?.error ?? "null")).toEqual({
+        stage,
         code: "retries_exhausted",
+        message: expect.any(String),
       });
       expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
         ["failed", 4],
       ]);
     },
   );
+
+  it("fails at once an asset left processing by a consumer that died (no live claim): never re-driven", async () => {
+    const user = await seedUser();
+    const { assetId, size } = await seedAsset(user, { status: "processing", version: 3 });
+    const queue = recordingQueue();
+
+    const outcome = await processDeadLetter(
+      { ...env, UPLOADS_QUEUE: queue },
+      notification(originalKey(user.uid, assetId), { size }),
+    );
+
+    expect(outcome.outcome).toBe("failed");
+    expect(queue.sent).toEqual([]);
+    expect(await assetRow(assetId)).toMatchObject({ status: "failed", version: 4 });
+  });
 
   it("leaves an asset alone while another delivery's claim on it is live, and fails it once the claim is dead", async () => {
     const user = await seedUser();

@@ -20,9 +20,11 @@ type AssetRow = {
   version: number;
   expires_at: number | null;
   claimed_at: number | null;
+  retry_at: number | null;
   error: string | null;
 };
 
+export { recordingQueue } from "../../../test/workerd/queue-helpers";
 export { seedUser } from "../../../test/workerd/seed";
 
 export async function seedAsset(
@@ -56,7 +58,7 @@ export async function seedAsset(
 
 export async function assetRow(assetId: string): Promise<AssetRow | null> {
   return env.DB.prepare(
-    "SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, error FROM assets WHERE id = ?",
+    "SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, retry_at, error FROM assets WHERE id = ?",
   )
     .bind(assetId)
     .first<AssetRow>();

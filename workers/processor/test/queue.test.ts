@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { variantKey } from "@darkroom/shared";
+import { QUEUES_MAX_DELAY_SECONDS, variantKey } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { messageLines } from "../../../test/workerd/queue-helpers";
 import {
@@ -189,6 +189,7 @@ describe("the uploads queue handler", () => {
 
     expect(first.retryMessages).toEqual([{ msgId: "m", delaySeconds: 4 }]);
     expect(fifth.retryMessages).toEqual([{ msgId: "m", delaySeconds: 64 }]);
-    expect(late.retryMessages).toEqual([{ msgId: "m", delaySeconds: 300 }]);
+    // From seconds to hours, never past the 12 hours Queues accepts.
+    expect(late.retryMessages).toEqual([{ msgId: "m", delaySeconds: QUEUES_MAX_DELAY_SECONDS }]);
   });
 });

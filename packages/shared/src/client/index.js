@@ -1,5 +1,7 @@
 // The client side of Darkroom's contract, for the page and the CLI alike: one retry
 // policy, one classification of answers (our JSON and R2's S3 XML).
+
+export { fullJitterMs } from "../lifecycle/backoff.js";
 export {
   classifyApiAnswer,
   classifyPutAnswer,

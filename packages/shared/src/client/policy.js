@@ -3,6 +3,8 @@
 // packages/shared` (checkJs): the CLI runs on Node without a build step, the page
 // bundles it with esbuild, and both read the same numbers.
 
+import { fullJitterMs } from "../lifecycle/backoff.js";
+
 /**
  * @typedef {object} RetryPolicy
  * @property {number} maxRetries    transient failures (network, 5xx, 408) of one request before it fails
@@ -26,16 +28,16 @@ export const DEFAULT_RETRY_POLICY = Object.freeze({
 });
 
 /**
- * Delay before retry `attempt` (1-based): `baseMs` doubling to `capMs`, the top half
- * jittered, so a thousand clients that failed together do not come back together.
+ * Delay before retry `attempt` (1-based): `baseMs` doubling to `capMs`, fully jittered
+ * by the one backoff rule (lifecycle/backoff.js), so a thousand clients that failed
+ * together do not come back together.
  * @param {number} attempt
  * @param {Pick<RetryPolicy, "baseMs" | "capMs">} [policy]
  * @param {() => number} [random]
  * @returns {number}
  */
 export function backoffMs(attempt, policy = DEFAULT_RETRY_POLICY, random = Math.random) {
-  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling * (0.5 + random() / 2));
+  return fullJitterMs(attempt, policy, random);
 }
 
 /**

@@ -57,6 +57,18 @@ export const assets = sqliteTable(
     expiresAt: integer("expires_at"),
     /** When a consumer claimed the current stage (processing/embedding): the lease. */
     claimedAt: integer("claimed_at"),
+    /**
+     * The random id of the current claim (processing/embedding): the claim's writes apply
+     * only while it is still this one. Two claims in one millisecond share `claimed_at`,
+     * never this.
+     */
+    claimToken: text("claim_token"),
+    /**
+     * When the message a dead-letter handler re-drove after a transient outage is due
+     * (epoch ms): the sweeper leaves the row to that message until then (plus the stage's
+     * idle time), so a re-drive's backoff is not cut short by a re-send.
+     */
+    retryAt: integer("retry_at"),
     attempts: integer("attempts").notNull().default(0),
     /** Retries its owner asked for (POST …/retry, …/retry-failed): capped per asset. */
     retries: integer("retries").notNull().default(0),

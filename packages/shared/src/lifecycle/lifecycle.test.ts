@@ -19,16 +19,27 @@ const spec: StageSpec = {
   leaseMs: LEASE_MS,
 };
 
-type Row = { status: string; version: number; claimed_at: number | null; attempts: number };
+type Row = {
+  status: string;
+  version: number;
+  claimed_at: number | null;
+  claim_token: string | null;
+  attempts: number;
+};
+
+/** A fixed clock: no test here depends on time passing between two calls. */
+const NOW = 1_800_000_000_000;
 
 async function seed(status: string, claimedAt: number | null = null, version = 3) {
   const { uid, batchId } = await seedUser();
   const id = crypto.randomUUID();
-  const now = Date.now();
+  const now = NOW;
+  // A seeded claim has a token of its own, as every claim does.
+  const token = claimedAt === null ? null : crypto.randomUUID();
   await env.DB.prepare(
     `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
-       claimed_at, created_at, updated_at)
-     VALUES (?, ?, ?, 'a.jpg', 10, 'image/jpeg', ?, ?, ?, ?, ?, ?)`,
+       claimed_at, claim_token, created_at, updated_at)
+     VALUES (?, ?, ?, 'a.jpg', 10, 'image/jpeg', ?, ?, ?, ?, ?, ?, ?)`,
   )
     .bind(
       id,
@@ -38,13 +49,16 @@ async function seed(status: string, claimedAt: number | null = null, version = 3
       status,
       version,
       claimedAt,
+      token,
       now,
       now,
     )
     .run();
   const lc = lifecycleFor(env, uid);
   const read = () =>
-    env.DB.prepare("SELECT status, version, claimed_at, attempts FROM assets WHERE id = ?")
+    env.DB.prepare(
+      "SELECT status, version, claimed_at, claim_token, attempts FROM assets WHERE id = ?",
+    )
       .bind(id)
       .first<Row>();
   const events = async () =>
@@ -52,15 +66,35 @@ async function seed(status: string, claimedAt: number | null = null, version = 3
   return { uid, id, lc, read, events };
 }
 
-async function claimed(a: Awaited<ReturnType<typeof seed>>): Promise<Claim> {
+type Seeded = Awaited<ReturnType<typeof seed>>;
+
+/** The row as a stage reads it before claiming. */
+async function seen(a: Seeded) {
   const row = await a.read();
-  const c = await claimStage(a.lc, spec, {
+  return {
     id: a.id,
-    status: row?.status === "uploaded" ? "uploaded" : "processing",
+    status: row?.status === "uploaded" ? ("uploaded" as const) : ("processing" as const),
     claimedAt: row?.claimed_at ?? null,
-  });
+    claimToken: row?.claim_token ?? null,
+  };
+}
+
+async function claimed(a: Seeded, now = NOW): Promise<Claim> {
+  const c = await claimStage(a.lc, spec, await seen(a), now);
   if (!c || "outcome" in c) throw new Error("expected a claim");
   return c;
+}
+
+/**
+ * Another consumer takes the claim over in the very millisecond of ours: the same
+ * `claimed_at`, a claim of its own. Only the token tells the two apart.
+ */
+async function takenOverInTheSameMillisecond(a: Seeded, c: Claim): Promise<string> {
+  const theirs = crypto.randomUUID();
+  await env.DB.prepare("UPDATE assets SET claimed_at = ?, claim_token = ? WHERE id = ?")
+    .bind(c.claimedAt, theirs, a.id)
+    .run();
+  return theirs;
 }
 
 const noCleanup = async () => {
@@ -98,61 +132,62 @@ describe("every asset write", () => {
 });
 
 describe("claiming a stage", () => {
-  it("claims from the stage's from-status with a claim time, one attempt, a version and an event", async () => {
+  it("claims from the stage's from-status with a claim time, a token, one attempt, a version and an event", async () => {
     const a = await seed("uploaded");
     const c = await claimed(a);
     expect(await a.read()).toMatchObject({
       status: "processing",
       version: 4,
-      claimed_at: c.claimedAt,
+      claimed_at: NOW,
+      claim_token: c.token,
       attempts: 1,
     });
     expect(await a.events()).toEqual([["processing", 4, undefined]]);
   });
 
   it("throws ClaimHeld with the rest of the lease while another claim is live, touching nothing", async () => {
-    const a = await seed("processing", Date.now() - 20_000);
-    const err = await claimStage(a.lc, spec, {
-      id: a.id,
-      status: "processing",
-      claimedAt: Date.now() - 20_000,
-    }).catch((e: unknown) => e);
+    const a = await seed("processing", NOW - 20_000);
+    const err = await claimStage(a.lc, spec, await seen(a), NOW).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClaimHeld);
-    expect(err instanceof ClaimHeld && err.delaySeconds).toBeGreaterThanOrEqual(39);
-    expect(err instanceof ClaimHeld && err.delaySeconds).toBeLessThanOrEqual(41);
+    expect(err instanceof ClaimHeld && err.delaySeconds).toBe(40);
     expect(await a.read()).toMatchObject({ version: 3 });
     expect(await a.events()).toEqual([]);
   });
 
   it.each([
-    ["older than the lease", Date.now() - LEASE_MS - 1000],
+    ["older than the lease", NOW - LEASE_MS - 1000],
     ["released (no claim time)", null],
-  ])("takes over a claim %s: a new claim time, a version and an event", async (_, at) => {
+  ])("takes over a claim %s: a new claim time and token, a version and an event", async (_, at) => {
     const a = await seed("processing", at);
+    const before = await a.read();
     const c = await claimed(a);
+    expect(c.token).not.toBe(before?.claim_token);
     expect(await a.read()).toMatchObject({
       status: "processing",
       version: 4,
-      claimed_at: c.claimedAt,
+      claimed_at: NOW,
+      claim_token: c.token,
       attempts: 1,
     });
     expect(await a.events()).toEqual([["processing", 4, undefined]]);
   });
 
   it("lets one of two racing take-overs win; the loser retries when the winner's lease runs out", async () => {
-    const dead = Date.now() - LEASE_MS - 1000;
-    const a = await seed("processing", dead);
-    const seen = { id: a.id, status: "processing" as const, claimedAt: dead };
-    const first = await claimStage(a.lc, spec, seen);
-    const second = await claimStage(a.lc, spec, seen).catch((e: unknown) => e);
+    const a = await seed("processing", NOW - LEASE_MS - 1000);
+    const row = await seen(a);
+    // Both in the same millisecond: the token seen decides, not the time.
+    const first = await claimStage(a.lc, spec, row, NOW);
+    const second = await claimStage(a.lc, spec, row, NOW).catch((e: unknown) => e);
     expect(first).toMatchObject({ assetId: a.id });
     expect(second).toBeInstanceOf(ClaimHeld);
+    expect(second instanceof ClaimHeld && second.delaySeconds).toBe(LEASE_MS / 1000);
     expect(await a.read()).toMatchObject({ version: 4, attempts: 1 });
   });
 
   it("leaves a row in neither status to its caller", async () => {
     const a = await seed("ready");
-    expect(await claimStage(a.lc, spec, { id: a.id, status: "ready", claimedAt: null })).toBeNull();
+    const row = { id: a.id, status: "ready" as const, claimedAt: null, claimToken: null };
+    expect(await claimStage(a.lc, spec, row, NOW)).toBeNull();
   });
 });
 
@@ -165,7 +200,12 @@ describe("running a claimed stage", () => {
       cleanup: noCleanup,
     }));
     expect(result).toEqual({ assetId: a.id, outcome: "completed" });
-    expect(await a.read()).toMatchObject({ status: "processed", version: 5, claimed_at: null });
+    expect(await a.read()).toMatchObject({
+      status: "processed",
+      version: 5,
+      claimed_at: null,
+      claim_token: null,
+    });
     expect(await a.events()).toEqual([
       ["processing", 4, undefined],
       ["processed", 5, undefined],
@@ -175,15 +215,14 @@ describe("running a claimed stage", () => {
   it("cannot complete once another consumer took the claim over: superseded, their state stands", async () => {
     const a = await seed("uploaded");
     const c = await claimed(a);
+    let theirs = "";
     const result = await runClaimed(c, async () => {
       // Our lease ran out mid-work and another delivery took over.
-      await env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?")
-        .bind(c.claimedAt + 1, a.id)
-        .run();
+      theirs = await takenOverInTheSameMillisecond(a, c);
       return { set: {}, cleanup: noCleanup };
     });
     expect(result).toEqual({ assetId: a.id, outcome: "superseded" });
-    expect(await a.read()).toMatchObject({ status: "processing", claimed_at: c.claimedAt + 1 });
+    expect(await a.read()).toMatchObject({ status: "processing", claim_token: theirs });
   });
 
   it.each([
@@ -223,9 +262,7 @@ describe("running a claimed stage", () => {
   it("does not fail an asset whose claim it lost", async () => {
     const a = await seed("uploaded");
     const c = await claimed(a);
-    await env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?")
-      .bind(c.claimedAt + 1, a.id)
-      .run();
+    await takenOverInTheSameMillisecond(a, c);
     const result = await runClaimed(c, async () => {
       throw new PermanentFailure("processing", "corrupt", "Broken");
     });
@@ -251,15 +288,13 @@ describe("running a claimed stage", () => {
   it("releases nothing that is no longer its own", async () => {
     const a = await seed("uploaded");
     const c = await claimed(a);
-    await env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?")
-      .bind(c.claimedAt + 1, a.id)
-      .run();
+    const theirs = await takenOverInTheSameMillisecond(a, c);
     await expect(
       runClaimed(c, async () => {
         throw new Error("R2 503");
       }),
     ).rejects.toThrow("R2 503");
-    expect(await a.read()).toMatchObject({ status: "processing", claimed_at: c.claimedAt + 1 });
+    expect(await a.read()).toMatchObject({ status: "processing", claim_token: theirs });
   });
 });
 

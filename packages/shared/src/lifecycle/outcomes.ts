@@ -31,6 +31,8 @@ export type Outcome =
   | "owner-mismatch"
   /** The notification names an object R2 no longer has. */
   | "no-object"
+  /** A dead letter of a transient failure, sent again after a backoff (`deadLettered`). */
+  | "redriven"
   /** A dead letter met a live claim (or a settled asset): it changes nothing. */
   | "claim-live-or-settled";
 

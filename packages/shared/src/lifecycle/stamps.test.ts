@@ -32,7 +32,12 @@ async function pendingAsset() {
        VALUES (?, ?, ?, 'a.jpg', 10, 'image/jpeg', ?, 'pending', 1, 1, 1, 1)`,
     ).bind(id, uid, crypto.randomUUID(), id.replaceAll("-", "").padEnd(64, "0")),
   ]);
-  const lc = lifecycleFor(env, uid);
+  // A clock the test moves by hand: each step is a later millisecond, whatever the machine.
+  const clock = { t: 1_000 };
+  const lc = lifecycleFor(env, uid, () => clock.t);
+  const tick = () => {
+    clock.t += 5;
+  };
   const read = async () => {
     const row = await env.DB.prepare(
       "SELECT status, status_at, uploaded_at, processed_at, ready_at FROM assets WHERE id = ?",
@@ -42,34 +47,42 @@ async function pendingAsset() {
     if (!row) throw new Error("row gone");
     return row;
   };
-  return { id, lc, read };
+  return { id, lc, read, tick };
 }
-
-const tick = () => new Promise((r) => setTimeout(r, 5));
 
 describe("lifecycle timestamps", () => {
   it("stamp each status change, and a hand-back keeps the stage's first time", async () => {
-    const { id, lc, read } = await pendingAsset();
+    const { id, lc, read, tick } = await pendingAsset();
     await transition(lc, id, "pending", "uploaded");
     const uploaded = await read();
     expect(uploaded.uploaded_at).not.toBeNull();
     expect(uploaded.status_at).toBe(uploaded.uploaded_at);
 
-    await tick();
-    const claim = await claimStage(lc, processing, { id, status: "uploaded", claimedAt: null });
+    tick();
+    const claim = await claimStage(lc, processing, {
+      id,
+      status: "uploaded",
+      claimedAt: null,
+      claimToken: null,
+    });
     if (!claim || "outcome" in claim) throw new Error("no claim");
     const claimed = await read();
     expect(claimed.status_at).toBeGreaterThan(uploaded.uploaded_at ?? 0);
     // A transient failure hands it back: `uploaded` again, its first arrival kept.
-    await tick();
+    tick();
     await release(claim);
     const handedBack = await read();
     expect(handedBack).toMatchObject({ status: "uploaded", uploaded_at: uploaded.uploaded_at });
     expect(handedBack.status_at).toBeGreaterThan(claimed.status_at ?? 0);
 
-    const again = await claimStage(lc, processing, { id, status: "uploaded", claimedAt: null });
+    const again = await claimStage(lc, processing, {
+      id,
+      status: "uploaded",
+      claimedAt: null,
+      claimToken: null,
+    });
     if (!again || "outcome" in again) throw new Error("no claim");
-    await tick();
+    tick();
     await runClaimed(again, async () => ({ set: {}, cleanup: async () => undefined }));
     const processed = await read();
     expect(processed.status).toBe("processed");
@@ -77,7 +90,7 @@ describe("lifecycle timestamps", () => {
     expect(processed.uploaded_at).toBe(uploaded.uploaded_at);
 
     await transition(lc, id, "processed", "embedding");
-    await tick();
+    tick();
     await transition(lc, id, "embedding", "ready");
     const ready = await read();
     expect(ready.ready_at).toBe(ready.status_at);
@@ -86,7 +99,7 @@ describe("lifecycle timestamps", () => {
 
   it("leave them alone on a write that does not change the status", async () => {
     const { id, lc, read } = await pendingAsset();
-    await writeAsset(lc, id, undefined, { updatedAt: Date.now() + 60_000 });
+    await writeAsset(lc, id, undefined, { updatedAt: lc.now() + 60_000 });
     expect(await read()).toMatchObject({ status: "pending", status_at: 1, uploaded_at: null });
   });
 });

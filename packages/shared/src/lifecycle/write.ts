@@ -6,14 +6,23 @@ import { type HubPublisher, hubPublisher, publishSafely } from "../hub-client";
 import { assetEvent, type EventRow, eventColumns } from "./events";
 import { type AssetStore, type StoreEnv, storeFor } from "./store";
 
-/** A user's store and hub: everything a write needs to change a row and say so. */
-export type Lifecycle = { readonly store: AssetStore; readonly hub: HubPublisher };
+/**
+ * A user's store and hub: everything a write needs to change a row and say so, and the
+ * clock its stamps, claims and leases read (a test hands a fixed one, so no assertion
+ * depends on time passing between two calls).
+ */
+export type Lifecycle = {
+  readonly store: AssetStore;
+  readonly hub: HubPublisher;
+  readonly now: () => number;
+};
 
 export function lifecycleFor<H extends Rpc.DurableObjectBranded | undefined>(
   env: StoreEnv & { USER_HUB: DurableObjectNamespace<H> },
   uid: string,
+  now: () => number = Date.now,
 ): Lifecycle {
-  return { store: storeFor(env, uid), hub: hubPublisher(env.USER_HUB, uid) };
+  return { store: storeFor(env, uid), hub: hubPublisher(env.USER_HUB, uid), now };
 }
 
 export type AssetSet = {
@@ -64,7 +73,7 @@ export async function writeAsset(
   assetId: string,
   condition: SQL | undefined,
   set: AssetSet,
-  now = Date.now(),
+  now = lc.now(),
 ): Promise<EventRow | null> {
   const [row] = await lc.store.db
     .update(assets)

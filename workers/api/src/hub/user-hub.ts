@@ -4,6 +4,7 @@ import {
   type AssetFrame,
   assetEventInputSchema,
   clientFrameSchema,
+  reconnectReason,
   type ServerFrame,
   type StatusCounts,
 } from "@darkroom/shared";
@@ -221,7 +222,7 @@ export class UserHub extends DurableObject<Env> {
     // a closed socket sends nothing more, and a new one needs a ticket (its own bucket).
     const rl = this.buckets.take("frames", this.limits.costFrame);
     if (!rl.allowed) {
-      closeQuietly(ws, POLICY_VIOLATION, `Too many frames; reconnect in ${rl.retryAfterSeconds} s`);
+      closeQuietly(ws, POLICY_VIOLATION, reconnectReason(rl.retryAfterSeconds));
       return;
     }
     const size = typeof message === "string" ? message.length : message.byteLength;

@@ -13,6 +13,7 @@ import {
   publishSafely,
   type R2Notification,
   transition,
+  UNCLAIMED,
   versioned,
 } from "@darkroom/shared";
 import { assetFeatures, assets, batchItems, searchDocs } from "@darkroom/shared/db";
@@ -54,7 +55,7 @@ export async function retryFailed(env: Env, row: Row): Promise<RetryOutcome> {
   const note = stage === "embedding" ? null : await notificationFor(env, uid, row.id);
   // When, for the ops metrics, whoever asked (the owner or an operator); the count
   // (`retries`) is the retry budget's (lib/retry-budget.ts).
-  const retried = { claimedAt: null, retriedAt: Date.now() };
+  const retried = { ...UNCLAIMED, retriedAt: Date.now() };
   let outcome: RetryOutcome = "requeued";
   let next: EventRow | null;
   if (stage === "embedding") {
