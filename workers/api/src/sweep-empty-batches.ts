@@ -4,8 +4,7 @@ import { chunks, db } from "./lib/db";
 import { limits } from "./lib/limits";
 
 /** Batches picked per round, and rounds per sweep: up to 1,000 batches a run (every 2 min). */
-const BATCH = 100;
-const MAX_ROUNDS = 10;
+export const EMPTY_BATCH_ROUNDS = { perRound: 100, rounds: 10 };
 
 /**
  * A batch owns the assets first uploaded in it (`assets.batch_id`). One that owns none
@@ -16,8 +15,15 @@ const MAX_ROUNDS = 10;
  *
  * Both deletes repeat the whole condition and run in one D1 batch (a transaction), so a
  * file added to the batch after it was picked keeps it. Returns how many were deleted.
+ *
+ * Users take turns (each user's oldest first, then everyone's second…), as in the
+ * sweeper's other rules: one user's flood of empty batches cannot hold back another's.
  */
-export async function sweepEmptyBatches(env: Env, now = Date.now()): Promise<number> {
+export async function sweepEmptyBatches(
+  env: Env,
+  now = Date.now(),
+  { perRound, rounds } = EMPTY_BATCH_ROUNDS,
+): Promise<number> {
   const d = db(env);
   const idleSince = now - limits(env).emptyBatchTtlSeconds * 1000;
   const ownsNothing: SQL | undefined = and(
@@ -31,13 +37,23 @@ export async function sweepEmptyBatches(env: Env, now = Date.now()): Promise<num
     ),
   );
   let deleted = 0;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const picked = await d
-      .select({ id: batches.id })
+  for (let round = 0; round < rounds; round++) {
+    const ranked = d
+      .select({
+        id: batches.id,
+        at: batches.createdAt,
+        turn: sql<number>`row_number() OVER (PARTITION BY ${batches.userId} ORDER BY ${batches.createdAt}, ${batches.id})`.as(
+          "turn",
+        ),
+      })
       .from(batches)
       .where(ownsNothing)
-      .orderBy(asc(batches.createdAt))
-      .limit(BATCH);
+      .as("ranked");
+    const picked = await d
+      .select({ id: ranked.id })
+      .from(ranked)
+      .orderBy(asc(ranked.turn), asc(ranked.at))
+      .limit(perRound);
     // 40 ids a statement: with the condition's own parameters, far below D1's 100.
     for (const part of chunks(
       picked.map((b) => b.id),
@@ -56,7 +72,7 @@ export async function sweepEmptyBatches(env: Env, now = Date.now()): Promise<num
       ]);
       deleted += gone.length;
     }
-    if (picked.length < BATCH) break;
+    if (picked.length < perRound) break;
   }
   return deleted;
 }
