@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ispe, primaryParts, writeHeif } from "../../workers/processor/test/heif-build";
 
 // The real `npm run dev` (three workers in one wrangler dev, local D1/R2/queues) on a
 // free port with its own state, driven over HTTP like a browser would.
@@ -123,6 +124,78 @@ describe("upload flow against npm run dev", () => {
     expect(second.status, await second.text()).toBe(412);
   });
 
+  it("refuses issue 20's lying containers while /api/health keeps answering", async () => {
+    const login = await fetch(`http://localhost:${port}/api/dev/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: `e2e-${randomBytes(4).toString("hex")}` }),
+    });
+    const { token } = (await login.json()) as { token: string };
+    const auth = { Authorization: `Bearer ${token}` };
+    const attacks = hostileFiles();
+    const created = await fetch(api("/api/uploads"), {
+      method: "POST",
+      headers: { ...auth, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        files: attacks.map((a, i) => ({
+          clientId: String(i),
+          name: a.name,
+          size: a.bytes.length,
+          type: a.type,
+          sha256: createHash("sha256").update(a.bytes).digest("hex"),
+        })),
+      }),
+    });
+    const body = (await created.json()) as UploadAnswer;
+    expect(created.status, JSON.stringify(body)).toBe(200);
+
+    // The health check runs beside the whole attack: every answer must come, and be 200.
+    const health = { ok: 0, bad: [] as string[] };
+    let attacking = true;
+    const watcher = (async () => {
+      while (attacking) {
+        const res = await fetch(api("/api/health")).catch((e: unknown) => String(e));
+        if (typeof res !== "string" && res.status === 200) health.ok += 1;
+        else health.bad.push(typeof res === "string" ? res : String(res.status));
+        await sleep(100);
+      }
+    })();
+    try {
+      for (const [i, f] of body.files.entries()) {
+        const upload = f.upload;
+        if (!upload) throw new Error(`no upload ticket for ${attacks[i]?.name}`);
+        const put = await fetch(upload.url, {
+          method: "PUT",
+          headers: upload.headers,
+          body: attacks[i]?.bytes,
+        });
+        expect(put.status, await put.text()).toBe(200);
+      }
+      const settled = new Map<string, Asset>();
+      const deadline = Date.now() + 120_000;
+      while (settled.size < body.files.length && Date.now() < deadline) {
+        for (const f of body.files) {
+          const res = await fetch(api(`/api/assets/${f.assetId}`), { headers: auth });
+          const asset = (await res.json()) as Asset;
+          if (asset.status === "failed" || asset.status === "ready") settled.set(f.assetId, asset);
+        }
+        await sleep(250);
+      }
+      for (const [i, f] of body.files.entries()) {
+        const asset = settled.get(f.assetId);
+        const name = attacks[i]?.name;
+        expect(asset?.status, `${name}: ${JSON.stringify(asset)}\n${tail()}`).toBe("failed");
+        const error = asset?.error as { code?: string; message?: string } | undefined;
+        expect(["corrupt", "too_large"], `${name}: ${error?.message}`).toContain(error?.code);
+      }
+    } finally {
+      attacking = false;
+      await watcher;
+    }
+    expect(health.bad).toEqual([]);
+    expect(health.ok).toBeGreaterThan(0);
+  });
+
   it("stops without leaving processes behind", async () => {
     expect(wranglerGroup, "the dev script names wrangler's process group").toBeTypeOf("number");
     await stop();
@@ -178,6 +251,45 @@ function alive(group: number): boolean {
 
 function tail(): string {
   return output.split("\n").slice(-60).join("\n");
+}
+
+/** Issue 20's attacks, rebuilt from its description (the processor's tests hold each in detail). */
+function hostileFiles(): Array<{ name: string; type: string; bytes: Uint8Array }> {
+  // GIF: a 1x65535 screen and a 65535x65535 first frame, in 29 bytes.
+  const gif = Uint8Array.of(
+    ...Buffer.from("GIF89a"),
+    ...[1, 0, 0xff, 0xff, 0, 0, 0], // screen 1x65535, no colour table
+    ...[0x2c, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0], // image 65535x65535 at 0,0
+    ...[2, 2, 0x4c, 0x01, 0], // LZW code size 2, one sub-block, end
+    0x3b,
+  );
+  // AVIF: a 4096x4096 AV1 image whose ispe says 64x64.
+  const avif = readFileSync(path.join(root, "test/fixtures/heif/av1-ispe-lies.avif"));
+  // HEIC: 256 "to the end of the file" extents of a 4 MB file, and an association storm.
+  const photo = readFileSync(path.join(root, "test/fixtures/heif/photo.heic"));
+  const parts = primaryParts(new Uint8Array(photo), "hvc1");
+  const props = [parts.box("hvcC"), ispe(parts.width, parts.height)];
+  const base = writeHeif({ primary: 1, items: [{ id: 1, type: "hvc1", data: parts.data, props }] });
+  const toEnd = Array.from({ length: 256 }, (): [number, number] => [
+    base.length - parts.data.length,
+    0,
+  ]);
+  const extents = writeHeif({
+    primary: 1,
+    padTo: 4 * 1024 * 1024,
+    items: [{ id: 1, type: "hvc1", extents: toEnd, props }],
+  });
+  const storm = writeHeif({
+    primary: 1,
+    items: [{ id: 1, type: "hvc1", data: parts.data, props }],
+    extraAssociations: Array.from({ length: 4000 }, (): [number, number[]] => [1, [1, 2]]),
+  });
+  return [
+    { name: "frame-past-screen.gif", type: "image/gif", bytes: gif },
+    { name: "ispe-lies.avif", type: "image/avif", bytes: new Uint8Array(avif) },
+    { name: "extents-to-end.heic", type: "image/heic", bytes: extents },
+    { name: "association-storm.heic", type: "image/heic", bytes: storm },
+  ];
 }
 
 function sleep(ms: number) {
