@@ -1,9 +1,8 @@
 // One drop from files to asset ids: the hash pool hashes, the registrar registers in
 // requests of up to 100, the scheduler runs the PUTs, and this coordinator keeps the rows,
 // the server's progress and the manifest (so a reload can pick up) in step.
-import { classifyUploadedAsset, type Verdict } from "@darkroom/shared/client";
 import type { UploadResponse } from "@darkroom/shared/http";
-import { ApiError, type Asset, allBatchAssets, api, assetAnswer } from "../api";
+import { type Asset, allBatchAssets, api } from "../api";
 import { type Handle, PathResolver, walk } from "../file-handles";
 import type { HashResponse } from "../hash-worker";
 import type { Manifest } from "../manifest";
@@ -14,13 +13,16 @@ import {
   progressReducer,
 } from "../progress";
 import { Store } from "../store";
+import { ByteRate } from "./byte-rate";
 import { HashPool } from "./hash-pool";
 import { ManifestWriter, rowOf } from "./manifest-writer";
 import { putFile } from "./put-transport";
-import { Registrar, uploadFileOf } from "./registration";
+import { Registrar } from "./registration";
+import { renewTicket, verifyUploaded } from "./renewal";
 import { checkResumed, type ResumeOutcome, resumeRoots } from "./resume";
 import { fileOf, freshRow, type Row } from "./rows";
-import { type RenewOutcome, type UploadJob, UploadScheduler } from "./scheduler";
+import { type UploadJob, UploadScheduler } from "./scheduler";
+import { yieldToEventLoop } from "./yield";
 
 export type { LocalStage, Row } from "./rows";
 
@@ -45,8 +47,7 @@ export class Uploader {
   readonly scheduler: UploadScheduler;
   private readonly hashes: HashPool;
   private readonly registrar: Registrar;
-  /** Bytes per second over the last seconds of PUT progress. */
-  private byteSamples: Array<{ t: number; loaded: number }> = [];
+  private readonly byteRate = new ByteRate();
   onBatch: (batchId: string) => void = () => {};
 
   constructor() {
@@ -71,8 +72,8 @@ export class Uploader {
           if (!file) return { status: 0, networkError: "the file is gone" };
           return putFile(job.ticket, file, onProgress);
         },
-        renew: (job) => this.renew(job),
-        verify: (job) => this.verify(job),
+        renew: (job) => renewTicket(this.byClient.get(job.id), this.batchId),
+        verify: (job) => verifyUploaded(job.assetId),
       },
       clock: {
         now: () => Date.now(),
@@ -125,6 +126,9 @@ export class Uploader {
       try {
         for await (const found of walk(h, ADD_SLICE)) {
           this.addRows(found.map((f) => this.newRow(seed, f.path, null, f.handle, root)));
+          // Chromium hands a folder's entries over in large batches whose promises all
+          // settle in one task: without this, thousands of rows were made in one task.
+          await yieldToEventLoop();
         }
       } finally {
         this.checking -= 1;
@@ -279,10 +283,7 @@ export class Uploader {
   }
 
   bytesPerSecond(): number {
-    const first = this.byteSamples[0];
-    const last = this.byteSamples.at(-1);
-    if (!first || !last || last.t - first.t < 500) return 0;
-    return ((last.loaded - first.loaded) * 1000) / (last.t - first.t);
+    return this.byteRate.perSecond();
   }
 
   /** The user's Retry: a failed PUT starts over; a failed registration is sent again. */
@@ -386,43 +387,8 @@ export class Uploader {
       row.local = "upload-failed";
       row.note = s.reason;
     }
-    const now = Date.now();
-    this.byteSamples.push({ t: now, loaded: this.scheduler.summary().loaded });
-    while ((this.byteSamples[0]?.t ?? now) < now - 5000) this.byteSamples.shift();
+    this.byteRate.sample(Date.now(), this.scheduler.summary().loaded);
     this.changed();
-  }
-
-  /** A fresh URL: the same POST /api/uploads for this one file (a pending asset keeps its id). */
-  private async renew(job: UploadJob): Promise<RenewOutcome> {
-    const row = this.byClient.get(job.id);
-    if (!row?.sha256 || !row.type) {
-      return {
-        kind: "error",
-        verdict: { kind: "fail", code: "no_file", message: "nothing to renew" },
-      };
-    }
-    try {
-      const res = await api.uploads([uploadFileOf(row)], this.batchId);
-      const f = res.files[0];
-      if (f?.status === "upload" && f.upload) return { kind: "ticket", ticket: f.upload };
-      return { kind: "stored" };
-    } catch (err) {
-      const status = err instanceof ApiError ? err.status : 0;
-      const message = err instanceof Error ? err.message : String(err);
-      const code = err instanceof ApiError ? err.code : "network_error";
-      // Already retried by the API client: what is left is final for this renewal.
-      const verdict: Verdict =
-        status === 0 || status >= 500 || status === 429
-          ? { kind: "retry", reason: "server", code, message, retryAfterMs: null }
-          : { kind: "fail", code, message };
-      return { kind: "error", verdict };
-    }
-  }
-
-  /** After a 412: does the API say the asset holds its original? */
-  private async verify(job: UploadJob): Promise<Verdict> {
-    const { answer, asset } = await assetAnswer(job.assetId);
-    return classifyUploadedAsset(answer, asset);
   }
 
   private changed(): void {
