@@ -5,7 +5,7 @@
  * hard ceiling) and WASI stubs, as hevc.wasm does (./hevc.ts).
  */
 
-import { wasmGlue } from "./wasm-glue";
+import { MemoryCeiling, wasmGlue } from "./wasm-glue";
 
 export type Av1ErrorCode = "corrupt" | "unsupported" | "too-large" | "bad-argument" | "trap";
 
@@ -57,8 +57,6 @@ export type Av1Format = {
 const glue = wasmGlue("av1.wasm");
 const { fn, i32 } = glue;
 
-class MemoryCeiling extends Error {}
-
 export type Av1Decoder = ReturnType<typeof createAv1Decoder>;
 
 /**
@@ -66,18 +64,11 @@ export type Av1Decoder = ReturnType<typeof createAv1Decoder>;
  *   aborts the decode ("too-large") and kills the instance, whatever dav1d was doing.
  */
 export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: number) {
-  let memory: WebAssembly.Memory | undefined;
-  const env: WebAssembly.ModuleImports = {
-    emscripten_notify_memory_growth: () => {
-      if (memory && memory.buffer.byteLength > maxMemoryBytes) {
-        throw new MemoryCeiling(
-          `the AV1 decoder needed more than ${Math.round(maxMemoryBytes / 2 ** 20)} MB`,
-        );
-      }
-    },
-  };
-  const { exports: ex, memory: mem } = glue.instantiate(module, env, glue.wasi());
-  memory = mem;
+  const { exports: ex, memory: mem } = glue.instantiateCapped(
+    module,
+    maxMemoryBytes,
+    "AV1 decoder",
+  );
   const malloc = fn(ex, "malloc");
   const free = fn(ex, "free");
   const avSequence = fn(ex, "av_sequence");

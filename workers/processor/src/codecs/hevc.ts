@@ -5,7 +5,7 @@
  * hard ceiling) and WASI stubs.
  */
 
-import { wasmGlue } from "./wasm-glue";
+import { MemoryCeiling, wasmGlue } from "./wasm-glue";
 
 export type HevcErrorCode = "corrupt" | "unsupported" | "too-large" | "bad-argument" | "trap";
 
@@ -53,8 +53,6 @@ export type Picture = {
 const glue = wasmGlue("hevc.wasm");
 const { fn, i32 } = glue;
 
-class MemoryCeiling extends Error {}
-
 export type HevcDecoder = ReturnType<typeof createHevcDecoder>;
 
 /**
@@ -62,19 +60,12 @@ export type HevcDecoder = ReturnType<typeof createHevcDecoder>;
  *   aborts the decode ("too-large") and kills the instance, whatever libde265 was doing.
  */
 export function createHevcDecoder(module: WebAssembly.Module, maxMemoryBytes: number) {
-  let memory: WebAssembly.Memory | undefined;
-  const env: WebAssembly.ModuleImports = {
-    emscripten_notify_memory_growth: () => {
-      if (memory && memory.buffer.byteLength > maxMemoryBytes) {
-        throw new MemoryCeiling(
-          `the HEVC decoder needed more than ${Math.round(maxMemoryBytes / 2 ** 20)} MB`,
-        );
-      }
-    },
-  };
   // libde265's rare diagnostics are not printed (the glue's WASI answers ENOSYS).
-  const { exports: ex, memory: mem } = glue.instantiate(module, env, glue.wasi());
-  memory = mem;
+  const { exports: ex, memory: mem } = glue.instantiateCapped(
+    module,
+    maxMemoryBytes,
+    "HEVC decoder",
+  );
   const malloc = fn(ex, "malloc");
   const free = fn(ex, "free");
   const drDecode = fn(ex, "dr_decode");

@@ -53,5 +53,34 @@ export function wasmGlue(label: string) {
       if (!(memory instanceof WebAssembly.Memory)) throw new Error(`${label}: no memory`);
       return { exports: instance.exports, memory };
     },
+
+    /**
+     * An emscripten module (built with ALLOW_MEMORY_GROWTH and its growth notification)
+     * whose memory may not grow past `maxMemoryBytes`: the growth that would cross it
+     * throws MemoryCeiling out of the WASM call, whatever the library was doing, so a
+     * decoder never holds more than its estimate gave it.
+     */
+    instantiateCapped(
+      module: WebAssembly.Module,
+      maxMemoryBytes: number,
+      what: string,
+    ): { exports: WebAssembly.Exports; memory: WebAssembly.Memory } {
+      let memory: WebAssembly.Memory | undefined;
+      const env: WebAssembly.ModuleImports = {
+        emscripten_notify_memory_growth: () => {
+          if (memory && memory.buffer.byteLength > maxMemoryBytes) {
+            throw new MemoryCeiling(
+              `the ${what} needed more than ${Math.round(maxMemoryBytes / 2 ** 20)} MB`,
+            );
+          }
+        },
+      };
+      const made = this.instantiate(module, env, this.wasi());
+      memory = made.memory;
+      return made;
+    },
   };
 }
+
+/** A capped instance's memory would have grown past its ceiling (instantiateCapped). */
+export class MemoryCeiling extends Error {}
