@@ -268,22 +268,23 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
       throw err;
     }
   }
-  if (p.format === "heic" && p.heif) {
-    // Tile by tile (or row by row from a single picture's planes) into the resizer.
+  if ((p.format === "heic" || p.format === "avif") && p.heif) {
+    // Tile by tile (or row by row from a single picture's planes) into the resizer, every
+    // coded image's parameter set or sequence header checked against the container first;
+    // the decoder may not grow past what the estimate gave it.
+    const { name, decodeFit, wasm, decodeBytes, CodecError } = HEIF_DECODERS[p.format];
     try {
-      const r = decodeHeicFit(
+      const r = decodeFit(
         bytes,
         p.heif.heif,
-        hevcWasm,
+        wasm,
         (w, h) => fitLongEdge(w, h, PREVIEW_EDGE),
-        // The decoder may not grow past what the estimate gave it (a file whose coded
-        // images are larger than its container said fails instead).
-        heicDecodeBytes(p.heif, bytes.byteLength, p.width),
+        decodeBytes(p.heif, bytes.byteLength, p.width),
       );
       meter.note(bytes.byteLength + r.peakBytes);
       return r.value;
     } catch (err) {
-      if (err instanceof HeifError || err instanceof HevcError) throw heifDecodeError("HEIC", err);
+      if (err instanceof HeifError || err instanceof CodecError) throw heifDecodeError(name, err);
       throw err;
     }
   }
@@ -316,24 +317,6 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
       throw err;
     }
   }
-  if (p.format === "avif" && p.heif) {
-    // As HEIC: tile by tile (or row by row from a single picture's planes) into the
-    // resizer, every coded image's sequence header checked against the container first.
-    try {
-      const r = decodeAvifFit(
-        bytes,
-        p.heif.heif,
-        av1Wasm,
-        (w, h) => fitLongEdge(w, h, PREVIEW_EDGE),
-        avifDecodeBytes(p.heif, bytes.byteLength, p.width),
-      );
-      meter.note(bytes.byteLength + r.peakBytes);
-      return r.value;
-    } catch (err) {
-      if (err instanceof HeifError || err instanceof Av1Error) throw heifDecodeError("AVIF", err);
-      throw err;
-    }
-  }
   try {
     // Animated: the first frame, decoded as a still and drawn on its canvas (the policy
     // for every animated format: the first frame, and the asset says it was animated).
@@ -363,6 +346,24 @@ async function decode(bytes: Uint8Array, p: Probe, meter: PeakMeter): Promise<Rg
     );
   }
 }
+
+/** The two HEIF codecs: their row decoder, its WASM, its memory estimate, its error type. */
+const HEIF_DECODERS = {
+  heic: {
+    name: "HEIC",
+    decodeFit: decodeHeicFit,
+    wasm: hevcWasm,
+    decodeBytes: heicDecodeBytes,
+    CodecError: HevcError,
+  },
+  avif: {
+    name: "AVIF",
+    decodeFit: decodeAvifFit,
+    wasm: av1Wasm,
+    decodeBytes: avifDecodeBytes,
+    CodecError: Av1Error,
+  },
+} as const;
 
 /** A HEIC/AVIF decoder's error as the ImageError the queue settles the asset with. */
 function heifDecodeError(
