@@ -32,7 +32,7 @@
 //                                           # BENCH_PAGE_PROFILE_S seconds (20)
 //   BENCH_PAGE_TRACE=/tmp/run.json npm run bench:page  # a Chromium trace of the run, and
 //                                           # what ran inside each long task
-//   BENCH_PAGE_NICE=-10 npm run bench:page  # the browser's threads at nice -10: the page
+//   BENCH_PAGE_NICE=-10 npm run bench:page  # the browser at nice -10: the page
 //                                           # as the foreground app of a machine shared
 //                                           # with other jobs (see reniceBrowser)
 //   BENCH_PAGE_SCENARIO=resume npm run bench:page  # issue 24's reload and browser restart
@@ -150,26 +150,26 @@ function rendererRss(profileDir) {
 }
 
 /**
- * BENCH_PAGE_NICE: every thread of the browser at this nice value (Linux's nice is per
- * thread; threads started later inherit their creator's, and this runs every second).
- * On a machine shared with other jobs the page's main thread otherwise waits for a core in
- * the middle of its tasks, which the long-task observer counts as the task's own time
- * (BENCH_PAGE_TRACE shows it: tasks of 50-300 ms holding the CPU for 2-35 ms).
+ * BENCH_PAGE_NICE: the browser as the foreground app of a shared machine. On a machine
+ * shared with other jobs the page's main thread waits for a core in the middle of its
+ * tasks, which the long-task observer counts as the task's own time (BENCH_PAGE_TRACE
+ * shows it: tasks of 50-300 ms that held the CPU for 2-35 ms). Playwright starts the
+ * browser in a session of its own, and with Linux's autogroup scheduling
+ * (/proc/sys/kernel/sched_autogroup_enabled) the CPU is shared between sessions first:
+ * a thread's nice value only ranks it within its session. So the browser's session gets
+ * this nice value (/proc/<pid>/autogroup), and within it the renderers' main threads too
+ * (the page's main thread ahead of its own hash workers).
+ * https://man7.org/linux/man-pages/man7/sched.7.html ("The autogroup feature")
  */
 function reniceBrowser(profileDir, nice) {
   for (const p of browserProcs(profileDir)) {
-    let tids = [];
     try {
-      tids = readdirSync(`/proc/${p.pid}/task`).map(Number);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        if (getPriority(tid) !== nice) setPriority(tid, nice);
-      } catch {
-        // gone meanwhile
+      if (!p.cmd.includes("--type=")) writeFileSync(`/proc/${p.pid}/autogroup`, String(nice));
+      if (p.cmd.includes("--type=renderer") && getPriority(p.pid) !== nice) {
+        setPriority(p.pid, nice);
       }
+    } catch {
+      // gone meanwhile
     }
   }
 }
@@ -371,7 +371,10 @@ async function main() {
       `bench:page: renderer memory peak ${mb(maxRss)} RSS (goal: under 500 MB), JS heap peak ${mb(maxHeap)}${uasm === null ? "" : `, measureUserAgentSpecificMemory ${mb(uasm)}`}; manifest records written ${manifestWrites} (${(manifestWrites / FILES).toFixed(1)} per file)`,
     );
     console.log(`longest tasks: ${app.top.join("; ") || "none over 50 ms"}`);
-    if (NICE !== undefined) console.log(`bench:page: the browser's threads at nice ${NICE}`);
+    if (NICE !== undefined)
+      console.log(
+        `bench:page: the browser's session (autogroup) and renderer main threads at nice ${NICE}`,
+      );
   } finally {
     await context?.close().catch(() => {});
     await stack?.stop();
