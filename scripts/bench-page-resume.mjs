@@ -77,18 +77,26 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs }) {
       await page.getByTestId("user").fill(user);
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.getByTestId("dropzone").waitFor();
-      // PUTs pass until `held` are answered; the rest hang until the interruption. The
-      // route stays over the reload (taking it away would let the held PUTs go on): it
-      // lets every PUT through once the gate opens, and the reload cancels the held ones.
-      let allowed = held;
+      // PUTs pass until `held` have succeeded; the rest hang until the interruption. A
+      // PUT that fails (a loaded machine's 5xx or reset) frees its place for the retry,
+      // so exactly `held` land. The route stays over the reload (taking it away would
+      // let the held PUTs go on): it lets every PUT through once the gate opens, and the
+      // reload cancels the held ones.
       const gate = { open: false };
+      const through = { ok: 0, inflight: 0 };
       await context.route(`http://127.0.0.1:${port}/api/local-upload/**`, async (route) => {
         if (route.request().method() !== "PUT" || gate.open) return route.continue();
-        if (allowed > 0) {
-          allowed -= 1;
-          return route.continue();
+        if (through.ok + through.inflight >= held) return new Promise(() => {});
+        through.inflight += 1;
+        try {
+          const res = await route.fetch();
+          if (res.status() >= 200 && res.status() < 300) through.ok += 1;
+          await route.fulfill({ response: res });
+        } catch {
+          await route.abort().catch(() => {});
+        } finally {
+          through.inflight -= 1;
         }
-        await new Promise(() => {});
       });
       const dropped = performance.now();
       await page.evaluate(async (dir) => {
@@ -104,6 +112,9 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs }) {
       );
       await until(page, deadline, async () => (await page.evaluate(manifestHashed)) === files);
       const beforeSeconds = (performance.now() - dropped) / 1000;
+      console.error(
+        `bench:page resume (${variant}): ${held} uploaded and all hashed after ${beforeSeconds.toFixed(0)} s; interrupting`,
+      );
       const hashedBefore = await page.evaluate(() => window.__hashRequests);
 
       if (variant === "reload") {
@@ -129,6 +140,9 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs }) {
         async () => (await count(page, "uploaded")) === `${files} / ${files}`,
       );
       const uploadedAt = performance.now();
+      console.error(
+        `bench:page resume (${variant}): all uploaded ${((uploadedAt - clicked) / 1000).toFixed(0)} s after the click`,
+      );
       await until(
         page,
         deadline,
