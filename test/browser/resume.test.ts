@@ -107,17 +107,26 @@ async function startDrop(user: string, name: string) {
   await writeOpfs(page, name, FILES);
   const puts = new Map<string, number>();
   watchPuts(page, puts);
-  // PUTs pass until BEFORE_RELOAD; the rest hang, as if the tab closed mid-way, until
-  // the gate opens after the reload.
-  let allowed = BEFORE_RELOAD;
+  // PUTs pass until BEFORE_RELOAD have succeeded; the rest hang, as if the tab closed
+  // mid-way, until the gate opens after the reload. A PUT that fails (a loaded machine's
+  // 5xx or reset) frees its place for the retry, so exactly BEFORE_RELOAD land.
   gate.open = false;
+  const through = { ok: 0, inflight: 0 };
   await context?.route(`http://127.0.0.1:${port}/api/local-upload/**`, async (route) => {
     if (route.request().method() !== "PUT" || gate.open) return route.continue();
-    if (allowed > 0) {
-      allowed -= 1;
-      return route.continue();
+    if (through.ok + through.inflight >= BEFORE_RELOAD) return new Promise<void>(() => {});
+    through.inflight += 1;
+    try {
+      // No timeout: on a loaded machine a PUT can outlast the default 30 s, and one that
+      // timed out here after landing would be counted twice.
+      const res = await route.fetch({ timeout: 0 });
+      if (res.status() >= 200 && res.status() < 300) through.ok += 1;
+      await route.fulfill({ response: res });
+    } catch {
+      await route.abort().catch(() => {});
+    } finally {
+      through.inflight -= 1;
     }
-    await new Promise(() => {});
   });
   await page.evaluate(async (dir) => {
     const root = await navigator.storage.getDirectory();
