@@ -78,10 +78,11 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs }) {
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.getByTestId("dropzone").waitFor();
       // PUTs pass until `held` have succeeded; the rest hang until the interruption. A
-      // PUT that fails (a loaded machine's 5xx or reset) frees its place for the retry,
-      // so exactly `held` land. The route stays over the reload (taking it away would
-      // let the held PUTs go on): it lets every PUT through once the gate opens, and the
-      // reload cancels the held ones.
+      // PUT that fails (a loaded machine's 5xx or reset) frees its place for the retry
+      // (one that landed though its answer was lost counts on the server: "at least").
+      // The route stays over the reload (taking it away would let the held PUTs go on):
+      // it lets every PUT through once the gate opens, and the reload cancels the held
+      // ones.
       const gate = { open: false };
       const through = { ok: 0, inflight: 0 };
       await context.route(`http://127.0.0.1:${port}/api/local-upload/**`, async (route) => {
