@@ -121,6 +121,7 @@ function describeItem(m: Meta, id: number, depth: number): HeifImageItem {
   if (!item) throw new HeifError("corrupt", `The HEIF file's image ${id} is not in its item list`);
   const props = readImageProperties(propertiesOf(m.properties, id), m.work);
   if (item.type === "grid") return describeGrid(m, id, depth, props);
+  if (item.type === "iovl") return describeOverlay(m, id, depth, props);
   const coded = describeCoded(m, item, props);
   m.described.set(id, coded);
   return coded;
@@ -130,12 +131,7 @@ function describeItem(m: Meta, id: number, depth: number): HeifImageItem {
 function describeGrid(m: Meta, id: number, depth: number, props: ImageProperties): HeifImageItem {
   const { codec } = m;
   if (depth > 0) throw new HeifError("unsupported", "HEIF grids of grids are not supported");
-  const data = itemData(m.locs, m.idat, m.fileBytes, id);
-  m.work.charge(data.extents.length, "a grid descriptor's extents");
-  const first = data.extents[0];
-  if (!first || data.length < 8)
-    throw new HeifError("corrupt", "The HEIF grid descriptor is cut short");
-  const r = new Reader(m.b, first.offset, first.offset + first.length, "grid");
+  const r = descriptor(m, id, "grid", 8);
   r.u8();
   const flags = r.u8();
   const rows = r.u8() + 1;
@@ -205,6 +201,98 @@ function describeGrid(m: Meta, id: number, depth: number, props: ImageProperties
     bitDepth: props.bitDepth ?? t0.bitDepth,
     coded: null,
     grid: { rows, columns, tiles },
+    overlay: null,
+  };
+}
+
+/** A derived image's descriptor (its item data, one extent), which must lie within `b`. */
+function descriptor(m: Meta, id: number, what: "grid" | "iovl", minLength: number): Reader {
+  const data = itemData(m.locs, m.idat, m.fileBytes, id);
+  m.work.charge(data.extents.length, `a ${what} descriptor's extents`);
+  const first = data.extents[0];
+  if (!first || data.length < minLength)
+    throw new HeifError("corrupt", `The HEIF ${what} descriptor is cut short`);
+  // Stored in mdat past a prefix: the probe reads the whole file instead.
+  if (first.offset + first.length > m.b.length)
+    throw new HeifNeedsMore(`the ${what} descriptor lies past the prefix`);
+  return new Reader(m.b, first.offset, first.offset + first.length, what);
+}
+
+/**
+ * An overlay (iovl): its descriptor (version 0; fill colour, canvas size, one offset per
+ * dimg layer), its layers (coded images or grids, each with its alpha plane) as libheif
+ * reads them. The canvas is within the coded-edge cap, and so is every layer.
+ */
+function describeOverlay(
+  m: Meta,
+  id: number,
+  depth: number,
+  props: ImageProperties,
+): HeifImageItem {
+  if (depth > 0)
+    throw new HeifError("unsupported", "HEIF overlays inside other images are not supported");
+  if (m.codec !== "hvc1")
+    throw new HeifError("unsupported", "AVIF overlay images (iovl) are not supported yet");
+  const layerIds = m.refs.find((x) => x.type === "dimg" && x.from === id)?.to ?? [];
+  if (layerIds.length === 0) throw new HeifError("corrupt", "The HEIF overlay has no images");
+  if (layerIds.length > HEIF_LIMITS.maxOverlayLayers) {
+    throw new HeifError(
+      "too-large",
+      `The HEIF overlay has ${layerIds.length} images; at most ${HEIF_LIMITS.maxOverlayLayers} are accepted`,
+    );
+  }
+  const r = descriptor(m, id, "iovl", 2 + 8 + 4 + layerIds.length * 4);
+  if (r.u8() !== 0)
+    throw new HeifError("unsupported", "This HEIF overlay version is not supported");
+  const wide = (r.u8() & 1) === 1;
+  const field = () => (wide ? r.u32() : r.u16());
+  const signed = () => (wide ? r.i32() : (r.u16() << 16) >> 16);
+  const fill: [number, number, number, number] = [r.u16(), r.u16(), r.u16(), r.u16()];
+  const width = field();
+  const height = field();
+  if (
+    width === 0 ||
+    height === 0 ||
+    width > HEIF_LIMITS.maxCodedEdge * 4 ||
+    height > HEIF_LIMITS.maxCodedEdge * 4
+  ) {
+    throw new HeifError("corrupt", `The HEIF overlay's canvas of ${width}x${height} is not a size`);
+  }
+  if (props.width && props.height && (props.width !== width || props.height !== height)) {
+    throw new HeifError(
+      "corrupt",
+      `The HEIF overlay says ${width}x${height} but its ispe says ${props.width}x${props.height}`,
+    );
+  }
+  m.work.charge(layerIds.length, "overlay images");
+  const layers = layerIds.map((layerId) => {
+    const x = signed();
+    const y = signed();
+    const image = describeItem(m, layerId, depth + 1);
+    if (image.type === "iovl")
+      throw new HeifError("unsupported", "HEIF overlays of overlays are not supported");
+    if (image.transforms.length > 0)
+      throw new HeifError(
+        "unsupported",
+        "HEIF overlay images with their own transforms are not supported",
+      );
+    return { image, alpha: findAlpha(m, image), x, y };
+  });
+  const first = layers[0]?.image;
+  return {
+    id,
+    type: "iovl",
+    width,
+    height,
+    hvcC: null,
+    av1C: null,
+    nclx: props.nclx ?? first?.nclx ?? null,
+    icc: props.icc ?? first?.icc ?? null,
+    transforms: props.transforms,
+    bitDepth: 8,
+    coded: null,
+    grid: null,
+    overlay: { fill, layers },
   };
 }
 
@@ -250,6 +338,7 @@ function describeCoded(m: Meta, item: Item, props: ImageProperties): HeifImageIt
     bitDepth: props.bitDepth,
     coded,
     grid: null,
+    overlay: null,
   };
 }
 
