@@ -97,6 +97,7 @@ function overlayHeif(layers) {
 async function gradient(w, h, file, deep) {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><defs><linearGradient id="a" x2="1" y2="1"><stop offset="0" stop-color="#203040"/><stop offset="0.5" stop-color="#c08040"/><stop offset="1" stop-color="#40a0e0"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#a)"/></svg>`;
   await sharp(Buffer.from(svg), { limitInputPixels: false })
+    .removeAlpha() // sharp renders SVG with alpha; heif-enc would write an alpha plane
     .toColourspace(deep ? "rgb16" : "srgb")
     .png({ compressionLevel: 1 })
     .toFile(file);
