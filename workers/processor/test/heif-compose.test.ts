@@ -2,10 +2,14 @@
 // what libheif's heif-convert makes of the same files (references made by
 // scripts/make-heif-extra-fixtures.mjs, see test/fixtures/heif/README.md).
 import { describe, expect, it } from "vitest";
+import { HEIF_LIMITS } from "../src/codecs/heif/errors";
 import { decodeWebp } from "../src/codecs/webp";
+import { ImageError } from "../src/image/errors";
 import { processImage } from "../src/image/pipeline";
+import { probe } from "../src/image/probe";
 import type { Rgba } from "../src/image/rgba";
 import { fixture } from "./fixtures";
+import { ispe, primaryParts, u8, u16, writeHeif } from "./heif-build";
 import { meanDiff } from "./pixels";
 
 async function preview(name: string): Promise<Rgba> {
@@ -62,5 +66,62 @@ describe("HEIF overlays (iovl)", () => {
     const a = await preview("overlay.heic");
     const b = await preview("overlay-negative-reference.png");
     expect(meanDiff(a, b)).toBeGreaterThan(10);
+  });
+});
+
+describe("HEIF overlays that do not add up", () => {
+  const parts = primaryParts(fixture("photo.heic"), "hvc1");
+  /** An iovl over `layers` copies of the photo, its descriptor holding `offsets` pairs. */
+  const overlay = (layers: number, offsets: number) =>
+    writeHeif({
+      primary: 1,
+      items: [
+        {
+          id: 1,
+          type: "iovl",
+          idat: Uint8Array.from([
+            ...u8(0),
+            ...u8(0),
+            ...[0, 0, 0, 0xffff].flatMap((v) => [...u16(v)]),
+            ...u16(640),
+            ...u16(480),
+            ...Array.from({ length: offsets * 2 }, () => [...u16(0)]).flat(),
+          ]),
+          props: [ispe(640, 480)],
+        },
+        ...Array.from({ length: layers }, (_, i) => ({
+          id: 10 + i,
+          type: "hvc1",
+          data: parts.data,
+          props: [parts.box("hvcC"), ispe(parts.width, parts.height)],
+        })),
+      ],
+      refs: [{ type: "dimg", from: 1, to: Array.from({ length: layers }, (_, i) => 10 + i) }],
+    });
+  const refusal = (file: Uint8Array) => {
+    try {
+      probe(file);
+    } catch (e) {
+      if (e instanceof ImageError) return e;
+      throw e;
+    }
+    throw new Error("not refused");
+  };
+
+  it("decodes a well-formed one (the layers below are what the refusals change)", async () => {
+    const r = await processImage(overlay(2, 2));
+    expect([r.width, r.height]).toEqual([640, 480]);
+    expect(r.peakBytes).toBeLessThanOrEqual(r.estimatedBytes);
+  });
+
+  it("refuses a descriptor with fewer offsets than layers as corrupt, in the probe", () => {
+    expect(refusal(overlay(3, 2))).toMatchObject({ code: "corrupt" });
+  });
+
+  it("refuses more layers than HEIF_LIMITS.maxOverlayLayers before reading any", () => {
+    const n = HEIF_LIMITS.maxOverlayLayers + 1;
+    const err = refusal(overlay(n, n));
+    expect(err.code).toBe("too_large");
+    expect(err.message).toMatch(new RegExp(`has ${n} images; at most ${n - 1}`));
   });
 });
