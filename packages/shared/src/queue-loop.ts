@@ -1,15 +1,6 @@
 import { backoffSeconds } from "./lifecycle/backoff.js";
+import { ClaimHeld } from "./lifecycle/claim-held";
 import type { StageResult } from "./lifecycle/outcomes";
-
-/**
- * Thrown by a stage that meets another consumer's live claim: the message is retried
- * when that claim's lease would have run out, never acked away.
- */
-export class ClaimHeld extends Error {
-  constructor(readonly delaySeconds: number) {
-    super(`another consumer is working on this asset; retry in ${delaySeconds} s`);
-  }
-}
 
 type Handler<E> = (env: E, body: unknown) => Promise<StageResult>;
 

@@ -1,10 +1,10 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { AssetStatus, FailureStage } from "../assets";
 import { assets } from "../db/schema";
-import type { LifecycleTimings } from "../leases";
-import { ClaimHeld } from "../queue-loop";
 import { backoffSeconds } from "./backoff.js";
+import { ClaimHeld } from "./claim-held";
 import { PermanentFailure } from "./failures";
+import type { LifecycleTimings } from "./leases";
 import { outcome, type StageResult } from "./outcomes";
 import { type AssetSet, type Lifecycle, noLiveClaim, transition, writeAsset } from "./write";
 

@@ -2,7 +2,7 @@ import { R2_JURISDICTIONS } from "@darkroom/shared/production-requirements";
 import { z } from "zod";
 
 // The api's vars, parsed once per use so a typo in wrangler.toml fails loudly. Each
-// default lives here (or, for the lifecycle timings, in packages/shared/src/leases.ts)
+// default lives here (or, for the lifecycle timings, in packages/shared/src/lifecycle/leases.ts)
 // and nowhere else: wrangler.toml sets only what differs between environments.
 
 // Vars arrive as strings: coerced, checked, else the default when the var is absent.
