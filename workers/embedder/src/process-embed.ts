@@ -14,7 +14,9 @@ import {
   NEAR_DUPLICATE_MAX_DISTANCE,
   ownedAsset,
   PermanentFailure,
+  pipelineStage,
   runClaimed,
+  send,
   type StageResult,
   type StageSpec,
   stageSpec,
@@ -44,7 +46,7 @@ export const NEAR_DUPLICATE_MIN_COSINE = 0.7;
 const NEAR_DUPLICATE_CANDIDATES = 20;
 
 /** The embedding stage in the lifecycle: `processed → embedding → ready`. */
-export function embeddingStage(env: Env): StageSpec {
+export function embeddingSpec(env: Env): StageSpec {
   // This deployment's lease (EMBED_LEASE_SECONDS), 5 minutes unless configured.
   return stageSpec("embedding", lifecycleTimings(env));
 }
@@ -63,7 +65,7 @@ export function assetIdOf(body: unknown): string | null {
  * processed) changes nothing and is acked. Throws on transient failures (R2, D1,
  * Vectorize, a 429/5xx from AI): the caller retries with backoff.
  */
-export async function processMessage(
+export async function runEmbedding(
   env: Env,
   body: unknown,
   now = Date.now(),
@@ -77,7 +79,7 @@ export async function processMessage(
   const lc = lifecycleFor(env, uid);
   const row = await ownedAsset(lc, assetId);
   if (!row) return { assetId, outcome: "gone" };
-  const claim = await claimStage(lc, embeddingStage(env), row, now);
+  const claim = await claimStage(lc, embeddingSpec(env), row, now);
   if (!claim) return { assetId, outcome: row.status === "ready" ? "already-past" : "not-yet" };
   if ("outcome" in claim) return claim;
   const result = await runClaimed(claim, () => embed(env, lc.store, row, claim.claimedAt, now));
@@ -289,8 +291,8 @@ export async function processDeadLetter(
     "retries_exhausted",
     "Making this photo searchable kept failing; retry it to try again",
   );
-  const spec = embeddingStage(env);
+  const spec = embeddingSpec(env);
   return deadLettered(lc, spec, row, [spec.from], ["processed", "embedding"], err, (delaySeconds) =>
-    env.EMBED_QUEUE.send(parsed.data, { delaySeconds }),
+    send(env, pipelineStage("embedding"), parsed.data, delaySeconds),
   );
 }
