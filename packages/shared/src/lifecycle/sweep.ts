@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import type { AssetStatus } from "../assets";
 import { assets } from "../db/schema";
 import { hubPublisher } from "../hub-client";
 import {
@@ -73,31 +74,42 @@ function redriveDue(idleMs: number, now: number): SQL {
   return or(isNull(assets.retryAt), lt(assets.retryAt, now - idleMs)) ?? sql`1`;
 }
 
+/** One sweeper rule: assets in `status` longer than the timing `after` lost their message. */
+export type SweeperRule = {
+  readonly status: AssetStatus;
+  readonly after: keyof PipelineTimings;
+  /** `idle`: no message on its way; `lease`: the claim's holder is presumed dead. */
+  readonly kind: "idle" | "lease";
+};
+
 /**
- * The rows whose `stage` message is presumed lost: idle in its `from` status past its idle
- * time (with no re-drive on its way), or in its claimed status with a claim older than
- * its lease (its consumer died).
+ * The sweeper's rules of `stage`, from its row of the table: its `from` status idle past
+ * its idle time, and (for a stage that claims) its claimed status past its lease.
+ */
+export function sweeperRules(stage: PipelineStage): SweeperRule[] {
+  const idle: SweeperRule = { status: stage.from, after: stage.idle, kind: "idle" };
+  if (stage.claimed === null || stage.lease === null) return [idle];
+  return [idle, { status: stage.claimed, after: stage.lease, kind: "lease" }];
+}
+
+/**
+ * The rows whose `stage` message is presumed lost (`sweeperRules`): idle in its `from`
+ * status past its idle time (with no re-drive on its way), or in its claimed status with
+ * a claim older than its lease (its consumer died).
  */
 export function staleWhere(
   stage: PipelineStage,
   timings: PipelineTimings,
   now: number,
 ): SQL | undefined {
-  const idleMs = timings[stage.idle];
-  const idle = and(
-    eq(assets.status, stage.from),
-    lt(assets.updatedAt, now - idleMs),
-    redriveDue(idleMs, now),
-  );
-  if (stage.claimed === null || stage.lease === null) return idle;
-  const leaseMs = timings[stage.lease];
   return or(
-    idle,
-    and(
-      eq(assets.status, stage.claimed),
-      lt(assets.updatedAt, now - leaseMs),
-      claimExpired(leaseMs, now),
-    ),
+    ...sweeperRules(stage).map((rule) => {
+      const waitMs = timings[rule.after];
+      const since = and(eq(assets.status, rule.status), lt(assets.updatedAt, now - waitMs));
+      return rule.kind === "idle"
+        ? and(since, redriveDue(waitMs, now))
+        : and(since, claimExpired(waitMs, now));
+    }),
   );
 }
 
