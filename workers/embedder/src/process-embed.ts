@@ -63,12 +63,13 @@ export function assetIdOf(body: unknown): string | null {
  * consumer throws `ClaimHeld`), and completes, fails or releases it only while the claim
  * holds. A delivery for an asset already `ready` (or gone, failed, deleting, not yet
  * processed) changes nothing and is acked. Throws on transient failures (R2, D1,
- * Vectorize, a 429/5xx from AI): the caller retries with backoff.
+ * Vectorize, a 429/5xx from AI): the caller retries with backoff. `clock` is the one the
+ * lifecycle reads (a test fixes it, so a claim's age does not depend on the machine's speed).
  */
 export async function runEmbedding(
   env: Env,
   body: unknown,
-  now = Date.now(),
+  clock: () => number = Date.now,
 ): Promise<StageResult> {
   const parsed = embedMessageSchema.safeParse(body);
   if (!parsed.success) {
@@ -76,9 +77,10 @@ export async function runEmbedding(
     return { assetId: null, outcome: "malformed" };
   }
   const { assetId, uid } = parsed.data;
-  const lc = lifecycleFor(env, uid);
+  const lc = lifecycleFor(env, uid, clock);
   const row = await ownedAsset(lc, assetId);
   if (!row) return { assetId, outcome: "gone" };
+  const now = clock();
   const claim = await claimStage(lc, embeddingSpec(env), row, now);
   if (!claim) return { assetId, outcome: row.status === "ready" ? "already-past" : "not-yet" };
   if ("outcome" in claim) return claim;

@@ -174,7 +174,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
       status: "embedding",
       claimedAt: now - 5_000,
     });
-    const err = await runEmbedding(short, embedMessage(user.uid, liveId), now).catch(
+    const err = await runEmbedding(short, embedMessage(user.uid, liveId), () => now).catch(
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ClaimHeld);
@@ -186,10 +186,10 @@ describe("embedding a processed asset without AI (local mode)", () => {
       status: "embedding",
       claimedAt: now - 60_000,
     });
-    await expect(runEmbedding(env, embedMessage(user.uid, deadId), now)).rejects.toBeInstanceOf(
+    await expect(runEmbedding(env, embedMessage(user.uid, deadId), () => now)).rejects.toBeInstanceOf(
       ClaimHeld,
     );
-    expect((await runEmbedding(short, embedMessage(user.uid, deadId), now)).outcome).toBe(
+    expect((await runEmbedding(short, embedMessage(user.uid, deadId), () => now)).outcome).toBe(
       "completed",
     );
     expect(await assetRow(deadId)).toMatchObject({ status: "ready", claimed_at: null });
