@@ -108,9 +108,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
 
     expect(result.explicitAcks).toEqual(["again"]);
     expect(await assetRow(assetId)).toEqual(before);
-    expect((await runEmbedding(env, embedMessage(user.uid, assetId))).outcome).toBe(
-      "already-past",
-    );
+    expect((await runEmbedding(env, embedMessage(user.uid, assetId))).outcome).toBe("already-past");
     expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding", "ready"]);
   });
 
@@ -186,9 +184,9 @@ describe("embedding a processed asset without AI (local mode)", () => {
       status: "embedding",
       claimedAt: now - 60_000,
     });
-    await expect(runEmbedding(env, embedMessage(user.uid, deadId), () => now)).rejects.toBeInstanceOf(
-      ClaimHeld,
-    );
+    await expect(
+      runEmbedding(env, embedMessage(user.uid, deadId), () => now),
+    ).rejects.toBeInstanceOf(ClaimHeld);
     expect((await runEmbedding(short, embedMessage(user.uid, deadId), () => now)).outcome).toBe(
       "completed",
     );

@@ -27,7 +27,10 @@ describe("the pipeline table", () => {
   it("gives every status on the way to ready exactly one way forward and one sweeper rule", () => {
     for (const status of assetStatuses.filter((s) => !TERMINAL.includes(s))) {
       const forward = PIPELINE.filter((s) => s.from === status || s.claimed === status);
-      expect(forward.map((s) => s.name), status).toHaveLength(1);
+      expect(
+        forward.map((s) => s.name),
+        status,
+      ).toHaveLength(1);
       const rules = PIPELINE.flatMap(sweeperRules).filter((r) => r.status === status);
       expect(rules, status).toHaveLength(1);
       // Every rule waits a real time, read from the deployment's timings.

@@ -243,7 +243,8 @@ export const REDESCRIBE = {
   status: "ready",
   mark: "redescribeAt",
   queue: "EMBED_QUEUE",
-  message: (row) => ({ assetId: row.id, uid: row.userId, redescribe: true }) satisfies RedescribeMessage,
+  message: (row) =>
+    ({ assetId: row.id, uid: row.userId, redescribe: true }) satisfies RedescribeMessage,
   retryMs: 30 * 60_000,
   batch: 25,
 } as const satisfies TouchKind;

@@ -1,7 +1,7 @@
 import type { AssetStatus } from "../assets";
 import type { EventRow } from "./events";
 import { type PermanentFailure, parseAssetError } from "./failures";
-import { type PipelineEnv, PIPELINE, pipelineStage, retryFrom, send } from "./pipeline";
+import { PIPELINE, type PipelineEnv, pipelineStage, retryFrom, send } from "./pipeline";
 import { UNCLAIMED } from "./stage";
 import { type Lifecycle, transition } from "./write";
 

@@ -3,8 +3,8 @@ import {
   beginDelete,
   lifecycleFor,
   MAX_SEARCH_LIMIT,
-  similarAssets,
   retryFailed,
+  similarAssets,
 } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
@@ -13,8 +13,8 @@ import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
 import { assetJson } from "../lib/asset-json";
 import { db } from "../lib/db";
-import { purgeAsset } from "../lib/purge-asset";
 import { limits } from "../lib/limits";
+import { purgeAsset } from "../lib/purge-asset";
 import { charge } from "../lib/rate-limit";
 import {
   allRetryLimitsReached,
