@@ -128,7 +128,7 @@ export async function retryPaid(
   failed: Row[],
   lim: Limits,
 ): Promise<{ requeued: number; reupload: number; skipped: number }> {
-  await charge(c, "work", failed.length * lim.costRetry, "retries");
+  await charge(c, failed.length * lim.costRetry, "retries");
   const counted = await countRetries(
     c.env,
     failed.map((r) => r.id),

@@ -15,6 +15,7 @@ import { assetJson } from "../lib/asset-json";
 import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
 import { db } from "../lib/db";
 import { limits } from "../lib/limits";
+import { rateLimit } from "../lib/rate-limit";
 import { retriesPerCall, retryPaid } from "../lib/retry-budget";
 import { parseOrThrow } from "../lib/validate";
 import { opsMetrics, stageTimeouts } from "../ops/metrics";
@@ -76,7 +77,7 @@ export const opsRoutes = new Hono<AppEnv>()
   // "Retry all with this code": failed assets of every user whose failure has this stage
   // and code, oldest first, through the same paid retry as a user's retry-failed (the
   // operator's work bucket pays per asset; each asset's retry cap holds).
-  .post("/retry", async (c) => {
+  .post("/retry", rateLimit("work"), async (c) => {
     const raw: unknown = await c.req.json().catch(() => undefined);
     const body = parseOrThrow(retryBody, raw, "body");
     const lim = limits(c.env);

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { cachedBreakerStatus } from "../lib/breaker-status";
 import { limits } from "../lib/limits";
-import { charge } from "../lib/rate-limit";
+import { charge, rateLimit } from "../lib/rate-limit";
 import { statusCounts } from "../lib/stats";
 import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
@@ -10,9 +10,9 @@ import type { AppEnv } from "../types";
 export const statsRoutes = new Hono<AppEnv>()
   // A GROUP BY over the user's library (or a batch): its cost grows with it, so it costs
   // a token of the user's "reads" bucket (lib/limits.ts) before D1 is asked.
-  .get("/", async (c) => {
+  .get("/", rateLimit("reads"), async (c) => {
     const q = parseOrThrow(z.object({ batchId: z.uuid().optional() }), c.req.query(), "query");
-    await charge(c, "reads", limits(c.env).costStats, "stats reads");
+    await charge(c, limits(c.env).costStats, "stats reads");
     return c.json(await statusCounts(c.env, c.get("uid"), q.batchId));
   })
   // The AI circuit breaker of the deployment (docs/operations.md): `state` closed, open

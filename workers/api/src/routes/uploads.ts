@@ -20,7 +20,7 @@ import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
 import { chunks } from "../lib/db";
 import { publish } from "../lib/hub";
 import { limits } from "../lib/limits";
-import { charge } from "../lib/rate-limit";
+import { charge, rateLimit } from "../lib/rate-limit";
 import { assertUploadSigning, signUpload } from "../lib/upload-urls";
 import type { AppEnv } from "../types";
 
@@ -35,14 +35,14 @@ type Plan =
   | { kind: "resume"; assetId: string }
   | { kind: "duplicate"; assetId: string };
 
-export const uploads = new Hono<AppEnv>().post("/", async (c) => {
+// Every answer carries the work bucket's RateLimit headers, refusals included (rateLimit).
+export const uploads = new Hono<AppEnv>().post("/", rateLimit("work"), async (c) => {
   const cfg = config(c.env);
   assertUploadSigning(c.env, cfg);
   const uid = c.get("uid");
   const raw: unknown = await c.req.json().catch(() => undefined);
   const parsed = uploadRequestSchema(cfg.MAX_UPLOAD_BYTES).safeParse(raw);
   if (!parsed.success) {
-    await charge(c, "work", 0, "uploads");
     throw new BadRequest(
       raw === undefined ? "invalid_json" : "invalid_request",
       raw === undefined ? "The body must be JSON" : "The upload request is invalid",
@@ -81,7 +81,6 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     ...lookups,
   ]);
   if (named && !foundBatch[0]) {
-    await charge(c, "work", 0, "uploads");
     throw new NotFound("No such batch");
   }
   const batchId = named ?? crypto.randomUUID();
@@ -106,7 +105,6 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     return plan;
   });
   if (busy.length > 0) {
-    await charge(c, "work", 0, "uploads");
     throw new Conflict(
       "asset_deleting",
       "A copy of these files is being deleted; retry in a moment",
@@ -125,18 +123,12 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     now,
   );
   if (tooMuch) {
-    await charge(c, "work", 0, "uploads");
     throw tooMuch;
   }
 
   // New files pay for their processing; the others (duplicates, resumes) for the rows
   // and URLs they still cost, so re-posting the same files is no free loop either.
-  await charge(
-    c,
-    "work",
-    fresh * lim.costNewFile + (plans.length - fresh) * lim.costListedFile,
-    "uploads",
-  );
+  await charge(c, fresh * lim.costNewFile + (plans.length - fresh) * lim.costListedFile, "uploads");
 
   const expiresAt = now + UPLOAD_URL_TTL_SECONDS * 1000;
   const writes: BatchItem<"sqlite">[] = [];
