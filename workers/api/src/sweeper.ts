@@ -16,8 +16,8 @@ import {
 } from "@darkroom/shared";
 import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
 import { and, asc, eq, inArray, isNull, lt, notExists, or, type SQL, sql } from "drizzle-orm";
-import { config } from "./lib/config";
-import { db } from "./lib/db";
+import { db } from "./lib/bindings/db";
+import { config } from "./lib/config/config";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
 import { sweepEmptyBatches } from "./sweep-empty-batches";
 import { redescribeSkipped } from "./sweep-redescribe";

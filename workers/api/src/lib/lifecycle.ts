@@ -18,7 +18,7 @@ import {
 } from "@darkroom/shared";
 import { assetFeatures, assets, batchItems, searchDocs } from "@darkroom/shared/db";
 import { and, eq } from "drizzle-orm";
-import { config } from "./config";
+import { config } from "./config/config";
 
 type Row = typeof assets.$inferSelect;
 
@@ -54,7 +54,7 @@ export async function retryFailed(env: Env, row: Row): Promise<RetryOutcome> {
   const stage = error?.stage ?? "processing";
   const note = stage === "embedding" ? null : await notificationFor(env, uid, row.id);
   // When, for the ops metrics, whoever asked (the owner or an operator); the count
-  // (`retries`) is the retry budget's (lib/retry-budget.ts).
+  // (`retries`) is the retry budget's (lib/limits/retry-budget.ts).
   const retried = { ...UNCLAIMED, retriedAt: Date.now() };
   let outcome: RetryOutcome = "requeued";
   let next: EventRow | null;

@@ -10,11 +10,13 @@ import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
-import { assetJson } from "../lib/asset-json";
-import { db } from "../lib/db";
+import { assetJson } from "../lib/answers/asset-json";
+import { searchResults } from "../lib/answers/search-results";
+import { db } from "../lib/bindings/db";
+import { parseOrThrow } from "../lib/http/validate";
 import { purgeAsset, retryFailed } from "../lib/lifecycle";
-import { limits } from "../lib/limits";
-import { charge, rateLimit } from "../lib/rate-limit";
+import { limits } from "../lib/limits/limits";
+import { charge, rateLimit } from "../lib/limits/rate-limit";
 import {
   allRetryLimitsReached,
   countRetries,
@@ -22,9 +24,7 @@ import {
   retryLimitReached,
   retryPaid,
   uncountRetry,
-} from "../lib/retry-budget";
-import { searchResults } from "../lib/search-results";
-import { parseOrThrow } from "../lib/validate";
+} from "../lib/limits/retry-budget";
 import type { AppEnv } from "../types";
 
 const listQuery = z.object({

@@ -3,11 +3,11 @@ import { z } from "zod";
 import { requireUser } from "../auth";
 import { HttpError, TooManyRequests, Unauthorized } from "../errors";
 import { HUB_HEADERS } from "../hub/user-hub";
-import { hubFor } from "../lib/hub";
-import { limits } from "../lib/limits";
-import { charge, rateLimit } from "../lib/rate-limit";
-import { rateLimitResultSchema } from "../lib/rate-limit-headers";
-import { issueTicket, verifyTicket } from "../lib/tickets";
+import { hubFor } from "../lib/bindings/hub";
+import { limits } from "../lib/limits/limits";
+import { charge, rateLimit } from "../lib/limits/rate-limit";
+import { rateLimitResultSchema } from "../lib/limits/rate-limit-headers";
+import { issueTicket, verifyTicket } from "../lib/signing/tickets";
 import type { AppEnv } from "../types";
 
 const connectQuery = z.object({ ticket: z.string().max(300), batchId: z.uuid().optional() });

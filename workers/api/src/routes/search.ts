@@ -1,10 +1,10 @@
 import { MAX_SEARCH_LIMIT, MAX_SEARCH_QUERY_LENGTH, searchAssets } from "@darkroom/shared";
 import { Hono } from "hono";
 import { z } from "zod";
-import { limits } from "../lib/limits";
-import { charge, rateLimit } from "../lib/rate-limit";
-import { searchResults } from "../lib/search-results";
-import { parseOrThrow } from "../lib/validate";
+import { searchResults } from "../lib/answers/search-results";
+import { parseOrThrow } from "../lib/http/validate";
+import { limits } from "../lib/limits/limits";
+import { charge, rateLimit } from "../lib/limits/rate-limit";
 import type { AppEnv } from "../types";
 
 const searchQuery = z.object({

@@ -15,13 +15,13 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
-import { backlogOf, backlogQueries, backlogRefusal } from "../lib/backlog";
-import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
-import { chunks } from "../lib/db";
-import { publish } from "../lib/hub";
-import { limits } from "../lib/limits";
-import { charge, rateLimit } from "../lib/rate-limit";
-import { assertUploadSigning, signUpload } from "../lib/upload-urls";
+import { chunks } from "../lib/bindings/db";
+import { publish } from "../lib/bindings/hub";
+import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config/config";
+import { backlogOf, backlogQueries, backlogRefusal } from "../lib/limits/backlog";
+import { limits } from "../lib/limits/limits";
+import { charge, rateLimit } from "../lib/limits/rate-limit";
+import { assertUploadSigning, signUpload } from "../lib/signing/upload-urls";
 import type { AppEnv } from "../types";
 
 /**
@@ -54,7 +54,7 @@ export const uploads = new Hono<AppEnv>().post("/", rateLimit("work"), async (c)
   const now = Date.now();
 
   // One D1 round trip for everything the plan needs: the batch (when one is named), the
-  // user's backlog against its caps (lib/backlog.ts), and what this user already has, by
+  // user's backlog against its caps (lib/limits/backlog.ts), and what this user already has, by
   // content hash (50 hashes per statement: D1's limit). The same lookup answers who won
   // a race below.
   const byHash = (hashes: string[]) =>

@@ -2,10 +2,10 @@ import { parseAssetError } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { Conflict } from "../errors";
-import type { AppEnv } from "../types";
-import { chunks, db } from "./db";
-import { retryFailed } from "./lifecycle";
+import { Conflict } from "../../errors";
+import type { AppEnv } from "../../types";
+import { chunks, db } from "../bindings/db";
+import { retryFailed } from "../lifecycle";
 import type { Limits } from "./limits";
 import { charge } from "./rate-limit";
 

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { TooManyRequests } from "../errors";
-import type { AppEnv } from "../types";
-import { hubFor } from "./hub";
+import { TooManyRequests } from "../../errors";
+import type { AppEnv } from "../../types";
+import { hubFor } from "../bindings/hub";
 import type { BucketName } from "./limits";
 import { type RateLimitResult, rateLimitHeaders } from "./rate-limit-headers";
 

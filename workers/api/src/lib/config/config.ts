@@ -8,7 +8,7 @@ import { z } from "zod";
 
 // Vars in the shared dialect (@darkroom/shared/vars): unset or empty means the default,
 // numbers are plain decimals within their bounds, a refusal names the var.
-// Rate limits and costs have their own table: lib/limits.ts.
+// Rate limits and costs have their own table: lib/limits/limits.ts.
 const configShape = {
   // Set per environment in wrangler.toml ([vars] for local dev, [env.production.vars]).
   UPLOAD_MODE: z.enum(["local", "r2"]),
@@ -40,11 +40,11 @@ const configShape = {
     .pipe(z.array(z.string().max(255))),
   /**
    * The bucket's jurisdiction, empty for none: its S3 endpoint is then
-   * https://<R2_ACCOUNT_ID>.<jurisdiction>.r2.cloudflarestorage.com (lib/upload-urls.ts).
+   * https://<R2_ACCOUNT_ID>.<jurisdiction>.r2.cloudflarestorage.com (lib/signing/upload-urls.ts).
    * Every R2 binding carries the same `jurisdiction`; `npm run deploy` checks they agree.
    */
   R2_JURISDICTION: optionalVar(z.enum(["", ...R2_JURISDICTIONS]), ""),
-  // Empty: https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com (lib/upload-urls.ts).
+  // Empty: https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com (lib/signing/upload-urls.ts).
   // The bucket's S3 endpoint for presigned PUTs. Set it for a jurisdiction bucket
   // (https://<R2_ACCOUNT_ID>.eu.r2.cloudflarestorage.com); the production-path browser
   // test points it at wrangler dev's local S3 endpoint.

@@ -52,7 +52,7 @@ export const LIMITS = {
   emptyBatchTtlSeconds: { var: "EMPTY_BATCH_TTL_SECONDS", default: 3600 },
   /**
    * `pending` assets per user (registered, bytes not received yet): POST /api/uploads refuses
-   * new files past it (lib/backlog.ts). 5,000: a 2,000-photo drop registers at most 2,000
+   * new files past it (lib/limits/backlog.ts). 5,000: a 2,000-photo drop registers at most 2,000
    * before its bytes go, and the work bucket's 3,000 tokens let a script register 3,000 at
    * once and 600 a minute after, 18,000 in the 25 min an unsent row lives: the cap, not
    * the bucket, bounds what the sweeper must expire.
