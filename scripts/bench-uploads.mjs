@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient, serverTotalMs, uploadDirectory } from "../packages/cli/src/index.mjs";
+import { generateSet } from "./lib/load/photo-set.mjs";
 import { login, percentile, startStack } from "./lib/stack.mjs";
-import { generateSet } from "./load.mjs";
 
 const FILES = Number(process.env.BENCH_FILES ?? 300);
 const QUIET_POSTS = Number(process.env.BENCH_QUIET_POSTS ?? 40);

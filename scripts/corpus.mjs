@@ -19,7 +19,7 @@ if (dirs.length === 0) {
   console.error("usage: npm run corpus -- <dir>…   (bash scripts/fetch-corpora.sh fetches some)");
   process.exit(2);
 }
-/** The API's MAX_UPLOAD_BYTES default (workers/api/src/lib/config.ts). */
+/** The API's MAX_UPLOAD_BYTES default (workers/api/src/lib/config/config.ts). */
 const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
 const SETTLE_MS = Number(process.env.CORPUS_SETTLE_MS ?? 30 * 60_000);
 const SETTLED = new Set(["processed", "embedding", "ready", "failed"]);

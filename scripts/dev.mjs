@@ -132,7 +132,7 @@ if (timingOverrides.length > 0) {
 if (process.env.DARKROOM_UPLOAD_ORIGIN) {
   devArgs.push("--var", `LOCAL_UPLOAD_ORIGIN:${process.env.DARKROOM_UPLOAD_ORIGIN}`);
 }
-// The api's limits for this run (workers/api/src/lib/limits.ts names each var; the api
+// The api's limits for this run (workers/api/src/lib/limits/limits.ts names each var; the api
 // refuses a malformed value itself), e.g. the hub benchmark's sockets reopened per burst.
 for (const pair of (process.env.DARKROOM_API_LIMITS ?? "").split(",").filter((p) => p.trim())) {
   const m = /^\s*([A-Z][A-Z0-9_]*)=([^,\s]+)\s*$/.exec(pair);
@@ -160,7 +160,7 @@ if (uploadMode === "r2") {
   devArgs.push("--var", `R2_SECRET_ACCESS_KEY:${secretAccessKey}`);
   log(`upload mode r2: presigned PUTs to ${origin}${LOCAL_S3_PATH}`);
 }
-// Who sees the Ops tab (OPERATOR_SUBS defaults to nobody: workers/api/src/lib/config.ts).
+// Who sees the Ops tab (OPERATOR_SUBS defaults to nobody: workers/api/src/lib/config/config.ts).
 if (process.env.OPERATOR_SUBS) {
   devArgs.push("--var", `OPERATOR_SUBS:${process.env.OPERATOR_SUBS}`);
   log(`operators: ${process.env.OPERATOR_SUBS}`);

@@ -77,21 +77,7 @@ export async function startStack({
     await new Promise((r) => setTimeout(r, 250));
   }
   const stop = async () => {
-    for (const pid of [child.pid, group]) {
-      try {
-        if (pid) process.kill(-pid, "SIGTERM");
-      } catch {
-        // gone
-      }
-    }
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    for (const pid of [child.pid, group]) {
-      try {
-        if (pid) process.kill(-pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
+    await stopProcessGroups([child.pid, group], exited, 15_000);
     if (!keptStateDir) rmSync(stateDir, { recursive: true, force: true });
   };
   /** A crash: SIGKILL to everything at once, no graceful shutdown; the state stays. */
@@ -111,23 +97,55 @@ export async function startStack({
       await new Promise((r) => setTimeout(r, 200));
   };
   /** The workerd processes of this stack (children of its wrangler process group). */
-  const workerdPids = () => {
-    if (!group) return [];
-    const out = [];
-    for (const entry of readProcDir()) {
+  const workerdPids = () =>
+    group
+      ? groupProcesses(group)
+          .filter((p) => p.comm.startsWith("workerd"))
+          .map((p) => p.pid)
+      : [];
+  return { url: `http://localhost:${port}`, stop, kill, workerdPids, output: () => output };
+}
+
+/**
+ * SIGTERM to each process group, then SIGKILL to what is left once `exited` settles or
+ * `graceMs` passed: how a stack, or any wrangler started in its own group, is stopped.
+ * @param {Array<number | undefined>} groups
+ * @param {Promise<unknown>} exited
+ * @param {number} graceMs
+ */
+export async function stopProcessGroups(groups, exited, graceMs) {
+  for (const sig of ["SIGTERM", "SIGKILL"]) {
+    for (const pid of groups) {
       try {
-        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        const pgrp = Number(fields[2]);
-        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-        if (pgrp === group && comm.startsWith("workerd")) out.push(Number(entry));
+        if (pid) process.kill(-pid, sig);
       } catch {
-        // exited meanwhile
+        // gone
       }
     }
-    return out;
-  };
-  return { url: `http://localhost:${port}`, stop, kill, workerdPids, output: () => output };
+    if (sig === "SIGTERM") await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
+  }
+}
+
+/**
+ * The processes of a process group (Linux /proc): pid, command name and arguments.
+ * @param {number} group
+ * @returns {Array<{ pid: number, comm: string, args: string[] }>}
+ */
+export function groupProcesses(group) {
+  const out = [];
+  for (const entry of readProcDir()) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== group) continue;
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      out.push({ pid: Number(entry), comm, args });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
 }
 
 /** Processes still in a process group (Linux /proc). */

@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, startStack } from "../../scripts/lib/stack.mjs";
 import {
   freshPage,
   hasChromium,
@@ -27,69 +26,34 @@ let persistent: BrowserContext | undefined;
 const newPage = () => freshPage(persistent, `http://localhost:${port}`);
 const makeImages = (prefix: string, n: number) => writeImages(imagesDir, prefix, n);
 
-let dev: ChildProcess | undefined;
-let devExited: Promise<void> = Promise.resolve();
-let output = "";
+let stack: { url: string; stop: () => Promise<void> } | undefined;
 let port = 0;
-let stateDir = "";
 let profileDir = "";
 let imagesDir = "";
 
 describe.skipIf(!hasChromium)("browser app against npm run dev", () => {
   beforeAll(async () => {
     port = await freePort();
-    stateDir = mkdtempSync(path.join(tmpdir(), "darkroom-browser-state-"));
     profileDir = mkdtempSync(path.join(tmpdir(), "darkroom-browser-profile-"));
     imagesDir = mkdtempSync(path.join(tmpdir(), "darkroom-browser-images-"));
-    dev = spawn(process.execPath, [path.join(root, "scripts/dev.mjs")], {
-      cwd: root,
+    stack = await startStack({
+      port,
+      sweepSeconds: 5,
       env: {
-        ...process.env,
-        PORT: String(port),
-        DARKROOM_STATE_DIR: stateDir,
-        DARKROOM_SWEEP_SECONDS: "5",
         DARKROOM_UPLOAD_ORIGIN: `http://127.0.0.1:${port}`,
         // The Ops tab's test signs in as an operator.
         OPERATOR_SUBS: OPERATOR,
         // One retry per photo, so the page's answer to the cap shows within the test.
         DARKROOM_API_LIMITS: "MAX_RETRIES_PER_ASSET=1",
       },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
     });
-    const child = dev;
-    devExited = new Promise((resolve) => child.once("exit", () => resolve()));
-    child.stdout?.on("data", (c: Buffer) => {
-      output += c.toString();
-    });
-    child.stderr?.on("data", (c: Buffer) => {
-      output += c.toString();
-    });
-    const deadline = Date.now() + 200_000;
-    while (!output.includes(`darkroom: ready on http://localhost:${port}`)) {
-      if (child.exitCode !== null) throw new Error(`npm run dev exited early:\n${tail()}`);
-      if (Date.now() > deadline) throw new Error(`npm run dev never became ready:\n${tail()}`);
-      await sleep(250);
-    }
     persistent = await launchBrowser(profileDir);
   });
 
   afterAll(async () => {
     await persistent?.close().catch(() => {});
-    if (dev?.pid) {
-      try {
-        process.kill(-dev.pid, "SIGTERM");
-      } catch {
-        // gone
-      }
-      await Promise.race([devExited, sleep(15_000)]);
-      try {
-        process.kill(-dev.pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
-    for (const d of [stateDir, profileDir, imagesDir]) {
+    await stack?.stop();
+    for (const d of [profileDir, imagesDir]) {
       if (d) rmSync(d, { recursive: true, force: true });
     }
   });
@@ -254,23 +218,3 @@ describe.skipIf(!hasChromium)("browser app against npm run dev", () => {
     await page.close();
   });
 });
-
-/** Distinct small PNGs: random pixels, so no two share a hash. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
-
-function tail(): string {
-  return output.slice(-4000);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

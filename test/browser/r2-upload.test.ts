@@ -10,8 +10,8 @@ import { readConfigs, readUploadCors } from "../../scripts/lib/deploy-config.mjs
 import { LOCAL_S3_PATH, localS3Credentials } from "../../scripts/lib/local-s3.mjs";
 // @ts-expect-error plain ESM script without declarations
 import { freePort, login, startStack } from "../../scripts/lib/stack.mjs";
-import { config } from "../../workers/api/src/lib/config";
-import { signUpload } from "../../workers/api/src/lib/upload-urls";
+import { config } from "../../workers/api/src/lib/config/config";
+import { signUpload } from "../../workers/api/src/lib/signing/upload-urls";
 import {
   freshPage,
   hasChromium,
@@ -24,7 +24,7 @@ import {
 
 // The production upload path (UPLOAD_MODE=r2) from Debian's Chromium, cross-origin:
 // the page on http://localhost:PORT asks the api for presigned S3 PutObject URLs, signed
-// by the production code (workers/api/src/lib/upload-urls.ts, aws4fetch SigV4 over
+// by the production code (workers/api/src/lib/signing/upload-urls.ts, aws4fetch SigV4 over
 // Content-Type, Content-Length, x-amz-checksum-sha256 and If-None-Match: *), and PUTs
 // straight to the bucket's S3 endpoint on http://127.0.0.1:PORT, a different origin.
 //

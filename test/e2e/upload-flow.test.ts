@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../scripts/lib/stack.mjs";
 import { ispe, primaryParts, writeHeif } from "../../workers/processor/test/heif-build";
 
 // The real `npm run dev` (three workers in one wrangler dev, local D1/R2/queues) on a
@@ -25,6 +25,8 @@ let port = 0;
 // ask on 127.0.0.1 so both names are exercised against the one server.
 const api = (p: string) => `http://127.0.0.1:${port}${p}`;
 
+// `npm run dev` itself, not scripts/lib/stack.mjs's startStack: this test proves that
+// stopping npm stops the whole stack (the last case), which startStack would do for it.
 describe("upload flow against npm run dev", () => {
   beforeAll(async () => {
     port = await freePort();
@@ -294,18 +296,6 @@ function hostileFiles(): Array<{ name: string; type: string; bytes: Uint8Array }
 
 function sleep(ms: number) {
   return new Promise<void>((r) => setTimeout(r, ms));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const p = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(p));
-    });
-  });
 }
 
 /** A small real RGB PNG with random pixels (a fresh SHA-256 every run). */

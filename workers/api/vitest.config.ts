@@ -15,7 +15,7 @@ export default defineConfig({
         bindings: {
           ...testSecrets,
           TEST_MIGRATIONS: migrations,
-          // Small enough to drain in a test; the defaults live in src/lib/config.ts.
+          // Small enough to drain in a test; the defaults live in src/lib/config/config.ts.
           RATE_LIMIT_CAPACITY: "250",
           RATE_LIMIT_REFILL_PER_MINUTE: "60",
         },

@@ -52,7 +52,7 @@ export default defineConfig({
             },
           ]),
         ),
-        // UserHub reads the api's rate-limit vars (the defaults of workers/api/src/lib/config.ts).
+        // UserHub reads the api's rate-limit vars (the defaults of workers/api/src/lib/config/config.ts).
         bindings: {
           RATE_LIMIT_CAPACITY: "3000",
           RATE_LIMIT_REFILL_PER_MINUTE: "600",

@@ -44,7 +44,7 @@ export default defineConfig({
         // Replaces wrangler.toml's binding (script_name = "darkroom-api") with the
         // UserHub class exported by test/worker.ts.
         durableObjects: { USER_HUB: { className: "UserHub", useSQLite: true } },
-        // UserHub reads the api's rate-limit vars (the defaults of workers/api/src/lib/config.ts).
+        // UserHub reads the api's rate-limit vars (the defaults of workers/api/src/lib/config/config.ts).
         bindings: {
           RATE_LIMIT_CAPACITY: "3000",
           RATE_LIMIT_REFILL_PER_MINUTE: "600",

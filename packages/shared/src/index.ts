@@ -12,3 +12,4 @@ export * from "./ops";
 export * from "./queue-loop";
 export * from "./search";
 export * from "./telemetry";
+export * from "./vars";

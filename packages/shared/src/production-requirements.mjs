@@ -2,7 +2,7 @@
 // `wrangler secret put` and the vars of `[env.production.vars]`, each with why and how it
 // is checked. Plain JavaScript (typed by production-requirements.d.mts) because three
 // kinds of reader use it: the api worker checks itself at start-up (a 503 naming what is
-// missing, workers/api/src/lib/production-config.ts), `npm run deploy -- --check` checks a
+// missing, workers/api/src/lib/config/production-config.ts), `npm run deploy -- --check` checks a
 // deployer's config and secrets before anything is deployed (scripts/lib/deploy-config.mjs),
 // and a test holds README's "Production setup" step 8 to PRODUCTION_SECRETS
 // (test/scripts/readme-production.test.ts). One list, so none of them can drift.

@@ -1,7 +1,12 @@
 // What the scheduler asks the server about a PUT in trouble: a fresh URL when the signed
 // one expired (the same POST /api/uploads for this one file: a pending asset keeps its id),
 // and after a 412 whether the asset holds its original after all.
-import { classifyUploadedAsset, type Verdict } from "@darkroom/shared/client";
+import {
+  type Answer,
+  classifyApiAnswer,
+  classifyUploadedAsset,
+  type Verdict,
+} from "@darkroom/shared/client";
 import { ApiError, api, assetAnswer } from "../api";
 import { uploadFileOf } from "./registration";
 import type { Row } from "./rows";
@@ -23,16 +28,21 @@ export async function renewTicket(
     if (f?.status === "upload" && f.upload) return { kind: "ticket", ticket: f.upload };
     return { kind: "stored" };
   } catch (err) {
-    const status = err instanceof ApiError ? err.status : 0;
-    const message = err instanceof Error ? err.message : String(err);
-    const code = err instanceof ApiError ? err.code : "network_error";
-    // Already retried by the API client: what is left is final for this renewal.
-    const verdict: Verdict =
-      status === 0 || status >= 500 || status === 429
-        ? { kind: "retry", reason: "server", code, message, retryAfterMs: null }
-        : { kind: "fail", code, message };
-    return { kind: "error", verdict };
+    // Already retried by the API client: what is left is the shared classification's to
+    // judge (a 429 waits, a 5xx or a retryable 409 tries again, the rest fails).
+    return { kind: "error", verdict: classifyApiAnswer(answerOf(err)) };
   }
+}
+
+/** A failed API call as the answer the shared classification reads. */
+export function answerOf(err: unknown): Answer {
+  if (!(err instanceof ApiError) || err.status === 0) {
+    return { status: 0, networkError: err instanceof Error ? err.message : String(err) };
+  }
+  return {
+    status: err.status,
+    body: JSON.stringify({ error: { code: err.code, message: err.message } }),
+  };
 }
 
 /** After a 412: does the API say the asset holds its original? */

@@ -3,9 +3,9 @@ import { Hono } from "hono";
 import { timing } from "hono/timing";
 import { requireUser } from "./auth";
 import { HttpError } from "./errors";
-import { limitBody } from "./lib/body-limit";
-import { requireProductionConfig } from "./lib/production-config";
-import { requestLatency } from "./lib/request-latency";
+import { requireProductionConfig } from "./lib/config/production-config";
+import { limitBody } from "./lib/http/body-limit";
+import { requestLatency } from "./lib/http/request-latency";
 import { requireOperator } from "./ops/operators";
 import { assetRoutes } from "./routes/assets";
 import { devRoutes } from "./routes/dev";
@@ -25,7 +25,7 @@ const app = new Hono<AppEnv>();
 app.use("/api/*", requireProductionConfig);
 // Each request's time inside the worker, for Analytics Engine in production; upload
 // registration's is also kept in D1 for the ops metrics. Before auth, so it includes it; it
-// writes only for a request that has a user (lib/request-latency.ts).
+// writes only for a request that has a user (lib/http/request-latency.ts).
 app.use("/api/*", requestLatency());
 
 app.get("/api/health", (c) => c.json({ ok: true }));

@@ -3,8 +3,8 @@ import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { decode, sign, verify, verifyWithJwks } from "hono/jwt";
 import { HttpError, Unauthorized } from "./errors";
-import { db } from "./lib/db";
-import { isProduction } from "./lib/production-config";
+import { db } from "./lib/bindings/db";
+import { isProduction } from "./lib/config/production-config";
 import type { AppEnv } from "./types";
 
 /**

@@ -1,5 +1,5 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type RateLimitResult, rateLimitHeaders } from "./lib/rate-limit-headers";
+import { type RateLimitResult, rateLimitHeaders } from "./lib/limits/rate-limit-headers";
 
 /** The one error type handlers throw; `app.onError` turns it into DESIGN.md's body. */
 export class HttpError extends Error {

@@ -1,5 +1,5 @@
 import app from "./app";
-import { productionProblems } from "./lib/production-config";
+import { productionProblems } from "./lib/config/production-config";
 import { sweep } from "./sweeper";
 
 export { AiBreaker } from "./breaker/ai-breaker";

@@ -1,7 +1,7 @@
 import { assets, batches, batchItems } from "@darkroom/shared/db";
 import { and, asc, eq, gte, inArray, lt, notExists, type SQL, sql } from "drizzle-orm";
-import { chunks, db } from "./lib/db";
-import { limits } from "./lib/limits";
+import { chunks, db } from "./lib/bindings/db";
+import { limits } from "./lib/limits/limits";
 
 /** Batches picked per round, and rounds per sweep: up to 1,000 batches a run (every 2 min). */
 export const EMPTY_BATCH_ROUNDS = { perRound: 100, rounds: 10 };

@@ -14,9 +14,9 @@ import {
   type StageName,
 } from "@darkroom/shared";
 import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
-import { and, eq, inArray, lt, notExists, sql } from "drizzle-orm";
-import { config } from "./lib/config";
-import { db } from "./lib/db";
+import { and, asc, eq, inArray, isNull, lt, notExists, or, type SQL, sql } from "drizzle-orm";
+import { db } from "./lib/bindings/db";
+import { config } from "./lib/config/config";
 import { purgeAsset } from "./lib/purge-asset";
 import { sweepEmptyBatches } from "./sweep-empty-batches";
 import { redescribeSkipped } from "./sweep-redescribe";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { aiBreaker, DEFAULT_BREAKER_POLICY } from "@darkroom/shared";
 import { describe, expect, it, vi } from "vitest";
-import { BREAKER_STATUS_TTL_MS } from "../src/lib/breaker-status";
+import { BREAKER_STATUS_TTL_MS } from "../src/lib/bindings/breaker-status";
 import { sweep } from "../src/sweeper";
 import { call, makeEnv, signIn } from "./helpers";
 
@@ -55,7 +55,7 @@ describe("the AI circuit breaker, seen from the api", () => {
     for (let i = 0; i < DEFAULT_BREAKER_POLICY.maxFailures; i++) {
       await aiBreaker(breaker).record({ ok: false, code: "3036", message: "daily allocation" });
     }
-    // The isolate answers from the status it read for a few seconds (lib/breaker-status.ts).
+    // The isolate answers from the status it read for a few seconds (lib/bindings/breaker-status.ts).
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + BREAKER_STATUS_TTL_MS);
     const open = await call("/api/stats/ai", { token: me.token, env: e });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type Backlog, backlogRefusal } from "../src/lib/backlog";
-import { LIMITS, limits } from "../src/lib/limits";
+import { type Backlog, backlogRefusal } from "../src/lib/limits/backlog";
+import { LIMITS, limits } from "../src/lib/limits/limits";
 import { call, fileFor, jpegBytes, makeEnv, requestUploads, setStatus, signIn } from "./helpers";
 
 async function count(sql: string, uid: string): Promise<number> {

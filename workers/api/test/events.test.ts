@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import type { AssetEventInput, ServerFrame } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
 import { EVENTS_KEPT } from "../src/hub/user-hub";
-import { issueTicket } from "../src/lib/tickets";
+import { issueTicket } from "../src/lib/signing/tickets";
 import { connect, ticketFor } from "./event-client";
 import {
   call,

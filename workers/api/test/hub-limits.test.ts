@@ -6,7 +6,7 @@ import {
   POLICY_VIOLATION,
   SOCKET_RETRY_AFTER_SECONDS,
 } from "../src/hub/user-hub";
-import { LIMITS } from "../src/lib/limits";
+import { LIMITS } from "../src/lib/limits/limits";
 import { connect, ticketFor } from "./event-client";
 import { call, drainBucket, signIn } from "./helpers";
 

@@ -1,7 +1,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { LIMITS, limits } from "../src/lib/limits";
+import { LIMITS, limits } from "../src/lib/limits/limits";
 import { signIn } from "./helpers";
 
 describe("the limits table", () => {

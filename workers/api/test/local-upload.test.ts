@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { originalKey, r2NotificationSchema } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
-import { config } from "../src/lib/config";
-import { signUpload } from "../src/lib/upload-urls";
+import { config } from "../src/lib/config/config";
+import { signUpload } from "../src/lib/signing/upload-urls";
 import {
   call,
   fileFor,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { originalKey } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
-import { mediaExpiry, mediaUrl } from "../src/lib/media";
+import { mediaExpiry, mediaUrl } from "../src/lib/signing/media";
 import {
   call,
   fileFor,

@@ -1,8 +1,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../src/lib/limits";
-import { TokenBucket } from "../src/lib/token-bucket";
+import { LIMITS } from "../src/lib/limits/limits";
+import { TokenBucket } from "../src/lib/limits/token-bucket";
 import { fileFor, jpegBytes, requestUploads, tokenFor, uidFor, userName } from "./helpers";
 
 async function files(n: number) {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { BREAKER_STATUS_TTL_MS, cachedBreakerStatus } from "../src/lib/breaker-status";
-import { LIMITS } from "../src/lib/limits";
+import { BREAKER_STATUS_TTL_MS, cachedBreakerStatus } from "../src/lib/bindings/breaker-status";
+import { LIMITS } from "../src/lib/limits/limits";
 import { call, drainBucket, makeEnv, signIn } from "./helpers";
 
 /**

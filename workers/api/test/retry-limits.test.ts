@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../src/lib/limits";
+import { LIMITS } from "../src/lib/limits/limits";
 import {
   call,
   drainBucket,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AiTestDouble, asAiBinding } from "../../../packages/shared/test/ai-test-double";
 import { VectorizeTestDouble } from "../../../packages/shared/test/vectorize-test-double";
-import { LIMITS } from "../src/lib/limits";
+import { LIMITS } from "../src/lib/limits/limits";
 import { call, drainBucket, fileFor, jpegBytes, makeEnv, requestUploads, signIn } from "./helpers";
 import { readyAsset } from "./search-helpers";
 

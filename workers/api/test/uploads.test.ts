@@ -77,6 +77,22 @@ describe("POST /api/uploads", () => {
     expect(res.headers.get("RateLimit")).toMatch(/^"work";r=249;t=\d+$/);
   });
 
+  it("carries the bucket's RateLimit headers on a refusal that charged nothing (an unknown batch)", async () => {
+    const token = await tokenFor(userName());
+    await requestUploads(token, [await fileFor(jpegBytes())]);
+    const { res } = await requestUploads(token, [await fileFor(jpegBytes())], {
+      batchId: crypto.randomUUID(),
+    });
+    expect(res.status).toBe(404);
+    // The first request's token is spent, the refused one took none (a slow machine may
+    // have refilled one meanwhile, the bucket never exceeding its 250).
+    expect(Number(res.headers.get("RateLimit-Remaining"))).toBeGreaterThanOrEqual(249);
+    expect(res.headers.get("RateLimit-Limit")).toBe("250");
+    expect(res.headers.get("X-RateLimit-Remaining")).toBe(res.headers.get("RateLimit-Remaining"));
+    expect(res.headers.get("RateLimit-Policy")).toBe('"work";q=250;w=250');
+    expect(res.headers.get("Retry-After")).toBeNull();
+  });
+
   it("answers a repeat of the same bytes inside one request as a duplicate of the first", async () => {
     const token = await tokenFor(userName());
     const bytes = jpegBytes();

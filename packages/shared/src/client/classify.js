@@ -142,7 +142,7 @@ export function classifyApiAnswer(a, now = Date.now()) {
   return { kind: "fail", ...info };
 }
 
-/** Statuses whose original is in the bucket (workers/api/src/lib/asset-json.ts). */
+/** Statuses whose original is in the bucket (workers/api/src/lib/answers/asset-json.ts). */
 const STORED = new Set(["uploaded", "processing", "processed", "embedding", "ready"]);
 
 /**

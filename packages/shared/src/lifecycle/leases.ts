@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { numberVar, readVars } from "../vars";
 
 // How long the lifecycle waits before it presumes a stage dead (DESIGN.md, "Asset
 // lifecycle"). These are the production defaults; a deployment may change them with the
@@ -49,50 +49,35 @@ export const LIFECYCLE_TIMING_VARS = {
   deletingStaleMs: "DELETING_STALE_SECONDS",
 } as const satisfies Record<keyof LifecycleTimings, string>;
 
-// Vars arrive as strings. A plain decimal only: `Number("")` is 0 and `Number("1e3")` is
-// 1000, neither of which anyone means in a wrangler.toml; zero or less would make the
-// sweeper re-send every message on every run, or a claim never exclusive.
-const seconds = z
-  .string()
-  .trim()
-  .regex(/^\d+(\.\d+)?$/, 'must be a positive number of seconds, like "120"')
-  .refine((s) => Number(s) > 0, "must be more than 0 seconds")
-  .transform(Number)
-  .optional();
+// Read in the workers' one dialect (../vars.ts): unset or empty means the default, a
+// plain decimal of seconds otherwise. More than 0: zero would make the sweeper re-send
+// every message on every run, or a claim never exclusive.
+const seconds = (fallbackMs: number) => numberVar(fallbackMs / 1000, { positive: true });
 
-const timingsSchema = z.object({
-  PROCESSING_LEASE_SECONDS: seconds,
-  UPLOADED_IDLE_SECONDS: seconds,
-  EMBED_LEASE_SECONDS: seconds,
-  PROCESSED_IDLE_SECONDS: seconds,
-  DELETING_STALE_SECONDS: seconds,
-});
+const d = DEFAULT_LIFECYCLE_TIMINGS;
+const timingsShape = {
+  PROCESSING_LEASE_SECONDS: seconds(d.processingLeaseMs),
+  UPLOADED_IDLE_SECONDS: seconds(d.uploadedIdleMs),
+  EMBED_LEASE_SECONDS: seconds(d.embedLeaseMs),
+  PROCESSED_IDLE_SECONDS: seconds(d.processedIdleMs),
+  DELETING_STALE_SECONDS: seconds(d.deletingStaleMs),
+};
 
 /**
  * The lifecycle timings of this deployment, in milliseconds: each from its var when the
  * worker's env has it, else the production default. A worker declares only the vars it
  * uses (the api all of them for the sweeper, the processor its lease, the embedder its
- * lease). Throws, naming the var and its value, on anything but a positive number.
+ * lease). Unset or empty means the default; throws, naming the var and its value, on
+ * anything but a positive plain decimal.
  */
 export function lifecycleTimings(env: object): LifecycleTimings {
-  const parsed = timingsSchema.safeParse(env, { reportInput: true });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = issue.path.join(".");
-      const value = "input" in issue ? JSON.stringify(issue.input) : "?";
-      return `${name} = ${value} ${issue.message}`;
-    });
-    throw new Error(`Invalid lifecycle timing: ${problems.join("; ")}`);
-  }
-  const vars = parsed.data;
-  const ms = (value: number | undefined, fallback: number) =>
-    value === undefined ? fallback : Math.round(value * 1000);
-  const d = DEFAULT_LIFECYCLE_TIMINGS;
+  const vars = readVars(timingsShape, env, "Invalid lifecycle timing");
+  const ms = (value: number) => Math.round(value * 1000);
   return {
-    processingLeaseMs: ms(vars.PROCESSING_LEASE_SECONDS, d.processingLeaseMs),
-    uploadedIdleMs: ms(vars.UPLOADED_IDLE_SECONDS, d.uploadedIdleMs),
-    embedLeaseMs: ms(vars.EMBED_LEASE_SECONDS, d.embedLeaseMs),
-    processedIdleMs: ms(vars.PROCESSED_IDLE_SECONDS, d.processedIdleMs),
-    deletingStaleMs: ms(vars.DELETING_STALE_SECONDS, d.deletingStaleMs),
+    processingLeaseMs: ms(vars.PROCESSING_LEASE_SECONDS),
+    uploadedIdleMs: ms(vars.UPLOADED_IDLE_SECONDS),
+    embedLeaseMs: ms(vars.EMBED_LEASE_SECONDS),
+    processedIdleMs: ms(vars.PROCESSED_IDLE_SECONDS),
+    deletingStaleMs: ms(vars.DELETING_STALE_SECONDS),
   };
 }

@@ -32,7 +32,7 @@ export type PipelineEnv = {
 
 /**
  * The lifecycle timings plus the api's idle time of `pending` (PENDING_IDLE_SECONDS, in
- * workers/api/src/lib/config.ts with the other upload settings): every wait of the table.
+ * workers/api/src/lib/config/config.ts with the other upload settings): every wait of the table.
  */
 export type PipelineTimings = LifecycleTimings & { pendingIdleMs: number };
 

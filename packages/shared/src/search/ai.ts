@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { optionalVar, readVars } from "../vars";
 import { TEXT_DIMENSIONS } from "./constants";
 
 /**
@@ -25,8 +26,10 @@ export const workersAiModelId = z
 
 /** The text embedding model of a deployment: its var, or the default. */
 export function textEmbeddingModel(env: { AI_TEXT_EMBEDDING_MODEL?: string }): string {
-  const v = env.AI_TEXT_EMBEDDING_MODEL;
-  return v ? workersAiModelId.parse(v) : DEFAULT_TEXT_EMBEDDING_MODEL;
+  const shape = {
+    AI_TEXT_EMBEDDING_MODEL: optionalVar(workersAiModelId, DEFAULT_TEXT_EMBEDDING_MODEL),
+  };
+  return readVars(shape, env, "Invalid AI var").AI_TEXT_EMBEDDING_MODEL;
 }
 
 /** The part of the AI binding used here (`Ai` from workers-types fits). */

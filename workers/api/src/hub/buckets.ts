@@ -1,9 +1,9 @@
-import { type BucketName, type BucketPolicy, bucketNames } from "../lib/limits";
-import type { RateLimitResult } from "../lib/rate-limit-headers";
-import { TokenBucket } from "../lib/token-bucket";
+import { type BucketName, type BucketPolicy, bucketNames } from "../lib/limits/limits";
+import type { RateLimitResult } from "../lib/limits/rate-limit-headers";
+import { TokenBucket } from "../lib/limits/token-bucket";
 
 /**
- * A user's token buckets, one per kind of work (lib/limits.ts), kept in the hub's SQLite
+ * A user's token buckets, one per kind of work (lib/limits/limits.ts), kept in the hub's SQLite
  * so they survive eviction. Every take is one synchronous statement: no request sees a
  * half-applied update.
  */

@@ -9,9 +9,9 @@ import {
   type StatusCounts,
 } from "@darkroom/shared";
 import { z } from "zod";
-import { type BucketName, bucketPolicies, type Limits, limits } from "../lib/limits";
-import type { RateLimitResult } from "../lib/rate-limit-headers";
-import { statusCounts } from "../lib/stats";
+import { statusCounts } from "../lib/answers/stats";
+import { type BucketName, bucketPolicies, type Limits, limits } from "../lib/limits/limits";
+import type { RateLimitResult } from "../lib/limits/rate-limit-headers";
 import { HubBuckets } from "./buckets";
 
 export type PublishResult = { ok: true; seq: number } | { ok: false; error: string };

@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { bearerToken, userIdFor, verifiedSub } from "../auth";
 import { NotFound } from "../errors";
-import { config } from "../lib/config";
+import { config } from "../lib/config/config";
 import type { AppEnv } from "../types";
 
 /**

@@ -11,11 +11,12 @@ import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
-import { assetJson } from "../lib/asset-json";
-import { db } from "../lib/db";
-import { limits } from "../lib/limits";
-import { purgeAsset } from "../lib/purge-asset";
-import { charge } from "../lib/rate-limit";
+import { assetJson } from "../lib/answers/asset-json";
+import { searchResults } from "../lib/answers/search-results";
+import { db } from "../lib/bindings/db";
+import { parseOrThrow } from "../lib/http/validate";
+import { limits } from "../lib/limits/limits";
+import { charge, rateLimit } from "../lib/limits/rate-limit";
 import {
   allRetryLimitsReached,
   countRetries,
@@ -23,9 +24,8 @@ import {
   retryLimitReached,
   retryPaid,
   uncountRetry,
-} from "../lib/retry-budget";
-import { searchResults } from "../lib/search-results";
-import { parseOrThrow } from "../lib/validate";
+} from "../lib/limits/retry-budget";
+import { purgeAsset } from "../lib/purge-asset";
 import type { AppEnv } from "../types";
 
 const listQuery = z.object({
@@ -104,7 +104,7 @@ export const assetRoutes = new Hono<AppEnv>()
       nextCursor,
     });
   })
-  .post("/retry-failed", async (c) => {
+  .post("/retry-failed", rateLimit("work"), async (c) => {
     const q = parseOrThrow(z.object({ batchId: z.uuid().optional() }), c.req.query(), "query");
     const lim = limits(c.env);
     const { failed, retryLimitReached } = await failedToRetry(c.env, c.get("uid"), q.batchId, lim);
@@ -117,24 +117,24 @@ export const assetRoutes = new Hono<AppEnv>()
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));
     return c.json(await assetJson(row, c.env.MEDIA_SIGNING_SECRET));
   })
-  .get("/:id/similar", async (c) => {
+  .get("/:id/similar", rateLimit("search"), async (c) => {
     const q = parseOrThrow(similarQuery, c.req.query(), "query");
     const uid = c.get("uid");
     const row = await ownedAsset(c.env, uid, c.req.param("id"));
-    await charge(c, "search", limits(c.env).costSearch, "searches");
+    await charge(c, limits(c.env).costSearch, "searches");
     const matches = await similarAssets(c.env, uid, row.id, q.limit);
     if (!matches) {
       throw new Conflict("not_searchable", `The asset is ${row.status}, not searchable yet`);
     }
     return c.json({ results: await searchResults(c.env, uid, matches, q.limit) });
   })
-  .post("/:id/retry", async (c) => {
+  .post("/:id/retry", rateLimit("work"), async (c) => {
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));
     if (row.status !== "failed")
       throw new Conflict("not_failed", `The asset is ${row.status}, not failed`);
     const lim = limits(c.env);
     if (row.retries >= lim.maxRetries) throw retryLimitReached(row, lim.maxRetries);
-    await charge(c, "work", lim.costRetry, "retries");
+    await charge(c, lim.costRetry, "retries");
     if (!(await countRetries(c.env, [row.id], lim.maxRetries)).has(row.id)) {
       const now = await ownedAsset(c.env, c.get("uid"), row.id);
       if (now.status === "failed" && now.retries >= lim.maxRetries) {

@@ -3,10 +3,10 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { devToken, requireUser } from "../auth";
 import { NotFound } from "../errors";
-import { limitBody, SMALL_BODY_BYTES } from "../lib/body-limit";
-import { config } from "../lib/config";
-import { hubFor } from "../lib/hub";
-import { parseOrThrow } from "../lib/validate";
+import { hubFor } from "../lib/bindings/hub";
+import { config } from "../lib/config/config";
+import { limitBody, SMALL_BODY_BYTES } from "../lib/http/body-limit";
+import { parseOrThrow } from "../lib/http/validate";
 import type { AppEnv } from "../types";
 
 /**

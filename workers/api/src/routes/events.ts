@@ -3,18 +3,18 @@ import { z } from "zod";
 import { requireUser } from "../auth";
 import { HttpError, TooManyRequests, Unauthorized } from "../errors";
 import { HUB_HEADERS } from "../hub/user-hub";
-import { hubFor } from "../lib/hub";
-import { limits } from "../lib/limits";
-import { charge } from "../lib/rate-limit";
-import { rateLimitResultSchema } from "../lib/rate-limit-headers";
-import { issueTicket, verifyTicket } from "../lib/tickets";
+import { hubFor } from "../lib/bindings/hub";
+import { limits } from "../lib/limits/limits";
+import { charge, rateLimit } from "../lib/limits/rate-limit";
+import { rateLimitResultSchema } from "../lib/limits/rate-limit-headers";
+import { issueTicket, verifyTicket } from "../lib/signing/tickets";
 import type { AppEnv } from "../types";
 
 const connectQuery = z.object({ ticket: z.string().max(300), batchId: z.uuid().optional() });
 
 export const eventRoutes = new Hono<AppEnv>()
-  .post("/ticket", requireUser, async (c) => {
-    await charge(c, "tickets", limits(c.env).costTicket, "event tickets");
+  .post("/ticket", requireUser, rateLimit("tickets"), async (c) => {
+    await charge(c, limits(c.env).costTicket, "event tickets");
     return c.json({ ticket: await issueTicket(c.env.TICKET_SIGNING_SECRET, c.get("uid")) });
   })
   .get("/", async (c) => {

@@ -12,10 +12,10 @@ import {
   PayloadTooLarge,
   PreconditionFailed,
 } from "../errors";
-import { config } from "../lib/config";
-import { db } from "../lib/db";
-import { base64ToHex, hmacVerify } from "../lib/hmac";
-import { localSignedMessage } from "../lib/upload-urls";
+import { db } from "../lib/bindings/db";
+import { config } from "../lib/config/config";
+import { base64ToHex, hmacVerify } from "../lib/signing/hmac";
+import { localSignedMessage } from "../lib/signing/upload-urls";
 import type { AppEnv } from "../types";
 
 /**

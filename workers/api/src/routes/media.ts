@@ -10,8 +10,8 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { Forbidden, HttpError, NotFound } from "../errors";
-import { db } from "../lib/db";
-import { verifyMediaSignature } from "../lib/media";
+import { db } from "../lib/bindings/db";
+import { verifyMediaSignature } from "../lib/signing/media";
 import type { AppEnv } from "../types";
 
 const params = z.object({ assetId: z.uuid(), variant: variantNameSchema });
@@ -41,7 +41,7 @@ export const mediaRoutes = new Hono<AppEnv>().get("/:assetId/:variant", async (c
     .where(eq(assets.id, assetId));
   if (!row || row.status === "deleting") throw new NotFound();
   // A valid signature was issued to the asset's owner: the request is theirs (its time
-  // is recorded, lib/request-latency.ts; an unsigned request records nothing).
+  // is recorded, lib/http/request-latency.ts; an unsigned request records nothing).
   c.set("uid", row.userId);
   const key =
     variant === "original"

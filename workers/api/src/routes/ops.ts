@@ -11,12 +11,13 @@ import { and, asc, count, eq, gte, lt, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { NotFound } from "../errors";
-import { assetJson } from "../lib/asset-json";
-import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
-import { db } from "../lib/db";
-import { limits } from "../lib/limits";
-import { retriesPerCall, retryPaid } from "../lib/retry-budget";
-import { parseOrThrow } from "../lib/validate";
+import { assetJson } from "../lib/answers/asset-json";
+import { db } from "../lib/bindings/db";
+import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config/config";
+import { parseOrThrow } from "../lib/http/validate";
+import { limits } from "../lib/limits/limits";
+import { rateLimit } from "../lib/limits/rate-limit";
+import { retriesPerCall, retryPaid } from "../lib/limits/retry-budget";
 import { opsMetrics, stageTimeouts } from "../ops/metrics";
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "../ops/prometheus";
 import type { AppEnv } from "../types";
@@ -76,7 +77,7 @@ export const opsRoutes = new Hono<AppEnv>()
   // "Retry all with this code": failed assets of every user whose failure has this stage
   // and code, oldest first, through the same paid retry as a user's retry-failed (the
   // operator's work bucket pays per asset; each asset's retry cap holds).
-  .post("/retry", async (c) => {
+  .post("/retry", rateLimit("work"), async (c) => {
     const raw: unknown = await c.req.json().catch(() => undefined);
     const body = parseOrThrow(retryBody, raw, "body");
     const lim = limits(c.env);

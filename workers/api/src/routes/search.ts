@@ -1,10 +1,10 @@
 import { MAX_SEARCH_LIMIT, MAX_SEARCH_QUERY_LENGTH, searchAssets } from "@darkroom/shared";
 import { Hono } from "hono";
 import { z } from "zod";
-import { limits } from "../lib/limits";
-import { charge } from "../lib/rate-limit";
-import { searchResults } from "../lib/search-results";
-import { parseOrThrow } from "../lib/validate";
+import { searchResults } from "../lib/answers/search-results";
+import { parseOrThrow } from "../lib/http/validate";
+import { limits } from "../lib/limits/limits";
+import { charge, rateLimit } from "../lib/limits/rate-limit";
 import type { AppEnv } from "../types";
 
 const searchQuery = z.object({
@@ -17,10 +17,10 @@ const searchQuery = z.object({
  * `mode` says how: `semantic` (AI bound: the query is embedded like the captions) or
  * `text` (FTS5 over file names, EXIF words, labels and captions). docs/search.md.
  */
-export const searchRoutes = new Hono<AppEnv>().get("/", async (c) => {
+export const searchRoutes = new Hono<AppEnv>().get("/", rateLimit("search"), async (c) => {
   const q = parseOrThrow(searchQuery, c.req.query(), "query");
   // Before the query is embedded: in production that is a billed Workers AI call.
-  await charge(c, "search", limits(c.env).costSearch, "searches");
+  await charge(c, limits(c.env).costSearch, "searches");
   const uid = c.get("uid");
   const { mode, matches } = await searchAssets(c.env, uid, q.q, q.limit);
   return c.json({ mode, results: await searchResults(c.env, uid, matches, q.limit) });

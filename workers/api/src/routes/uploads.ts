@@ -16,13 +16,13 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
-import { backlogOf, backlogQueries, backlogRefusal } from "../lib/backlog";
-import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config";
-import { chunks } from "../lib/db";
-import { publish } from "../lib/hub";
-import { limits } from "../lib/limits";
-import { charge } from "../lib/rate-limit";
-import { assertUploadSigning, signUpload } from "../lib/upload-urls";
+import { chunks } from "../lib/bindings/db";
+import { publish } from "../lib/bindings/hub";
+import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config/config";
+import { backlogOf, backlogQueries, backlogRefusal } from "../lib/limits/backlog";
+import { limits } from "../lib/limits/limits";
+import { charge, rateLimit } from "../lib/limits/rate-limit";
+import { assertUploadSigning, signUpload } from "../lib/signing/upload-urls";
 import type { AppEnv } from "../types";
 
 /**
@@ -36,14 +36,14 @@ type Plan =
   | { kind: "resume"; assetId: string }
   | { kind: "duplicate"; assetId: string };
 
-export const uploads = new Hono<AppEnv>().post("/", async (c) => {
+// Every answer carries the work bucket's RateLimit headers, refusals included (rateLimit).
+export const uploads = new Hono<AppEnv>().post("/", rateLimit("work"), async (c) => {
   const cfg = config(c.env);
   assertUploadSigning(c.env, cfg);
   const uid = c.get("uid");
   const raw: unknown = await c.req.json().catch(() => undefined);
   const parsed = uploadRequestSchema(cfg.MAX_UPLOAD_BYTES).safeParse(raw);
   if (!parsed.success) {
-    await charge(c, "work", 0, "uploads");
     throw new BadRequest(
       raw === undefined ? "invalid_json" : "invalid_request",
       raw === undefined ? "The body must be JSON" : "The upload request is invalid",
@@ -55,7 +55,7 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
   const now = Date.now();
 
   // One D1 round trip for everything the plan needs: the batch (when one is named), the
-  // user's backlog against its caps (lib/backlog.ts), and what this user already has, by
+  // user's backlog against its caps (lib/limits/backlog.ts), and what this user already has, by
   // content hash (50 hashes per statement: D1's limit). The same lookup answers who won
   // a race below.
   const byHash = (hashes: string[]) =>
@@ -82,7 +82,6 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     ...lookups,
   ]);
   if (named && !foundBatch[0]) {
-    await charge(c, "work", 0, "uploads");
     throw new NotFound("No such batch");
   }
   const batchId = named ?? crypto.randomUUID();
@@ -107,7 +106,6 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     return plan;
   });
   if (busy.length > 0) {
-    await charge(c, "work", 0, "uploads");
     throw new Conflict(
       "asset_deleting",
       "A copy of these files is being deleted; retry in a moment",
@@ -126,18 +124,12 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
     now,
   );
   if (tooMuch) {
-    await charge(c, "work", 0, "uploads");
     throw tooMuch;
   }
 
   // New files pay for their processing; the others (duplicates, resumes) for the rows
   // and URLs they still cost, so re-posting the same files is no free loop either.
-  await charge(
-    c,
-    "work",
-    fresh * lim.costNewFile + (plans.length - fresh) * lim.costListedFile,
-    "uploads",
-  );
+  await charge(c, fresh * lim.costNewFile + (plans.length - fresh) * lim.costListedFile, "uploads");
 
   const expiresAt = now + UPLOAD_URL_TTL_SECONDS * 1000;
   const writes: BatchItem<"sqlite">[] = [];

@@ -1,7 +1,7 @@
 import type { Db } from "@darkroom/shared";
 import { assets, batches } from "@darkroom/shared/db";
 import { and, asc, count, eq, gte, min, notExists, sql } from "drizzle-orm";
-import { Conflict } from "../errors";
+import { Conflict } from "../../errors";
 import type { Limits } from "./limits";
 
 /**

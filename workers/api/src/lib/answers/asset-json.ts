@@ -1,7 +1,7 @@
 import { type AssetStatus, parseAssetError } from "@darkroom/shared";
 import type { assets } from "@darkroom/shared/db";
 import { z } from "zod";
-import { mediaUrl } from "./media";
+import { mediaUrl } from "../signing/media";
 
 type Row = typeof assets.$inferSelect;
 

@@ -2,9 +2,9 @@ import { lifecycleFor, parseAssetError, retryFailed } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { Conflict } from "../errors";
-import type { AppEnv } from "../types";
-import { chunks, db } from "./db";
+import { Conflict } from "../../errors";
+import type { AppEnv } from "../../types";
+import { chunks, db } from "../bindings/db";
 import type { Limits } from "./limits";
 import { charge } from "./rate-limit";
 
@@ -127,7 +127,7 @@ export async function retryPaid(
   failed: Row[],
   lim: Limits,
 ): Promise<{ requeued: number; reupload: number; skipped: number }> {
-  await charge(c, "work", failed.length * lim.costRetry, "retries");
+  await charge(c, failed.length * lim.costRetry, "retries");
   const counted = await countRetries(
     c.env,
     failed.map((r) => r.id),

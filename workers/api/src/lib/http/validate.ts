@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { z as zod } from "zod";
-import { BadRequest } from "../errors";
+import { BadRequest } from "../../errors";
 
 export function parseOrThrow<T extends z.ZodType>(
   schema: T,

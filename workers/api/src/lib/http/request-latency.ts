@@ -2,8 +2,8 @@ import { type LatencySeries, writeLatency } from "@darkroom/shared";
 import { requestTimings } from "@darkroom/shared/db";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
-import type { AppEnv } from "../types";
-import { db } from "./db";
+import type { AppEnv } from "../../types";
+import { db } from "../bindings/db";
 
 /**
  * Times each API request inside the worker (auth included, like Server-Timing) and

@@ -1,6 +1,6 @@
 import type { UploadTicket } from "@darkroom/shared";
 import { AwsClient } from "aws4fetch";
-import { type Config, UPLOAD_URL_TTL_SECONDS } from "./config";
+import { type Config, UPLOAD_URL_TTL_SECONDS } from "../config/config";
 import { hexToBase64, hmacSign, hmacVerify } from "./hmac";
 
 export type UploadTarget = {

@@ -1,5 +1,5 @@
 import { bodyLimit } from "hono/body-limit";
-import { PayloadTooLarge } from "../errors";
+import { PayloadTooLarge } from "../../errors";
 
 /** Routes whose body is a few small fields (dev login, the hub benchmark's burst). */
 export const SMALL_BODY_BYTES = 4 * 1024;

@@ -1,17 +1,16 @@
 import { ORIGINALS_BUCKET_NAME } from "@darkroom/shared";
 import { R2_JURISDICTIONS } from "@darkroom/shared/production-requirements";
+import { numberVar, optionalVar, readVars } from "@darkroom/shared/vars";
 import { z } from "zod";
 
 // The api's vars, parsed once per use so a typo in wrangler.toml fails loudly. Each
 // default lives here (or, for the lifecycle timings, in packages/shared/src/lifecycle/leases.ts)
 // and nowhere else: wrangler.toml sets only what differs between environments.
 
-// Vars arrive as strings: coerced, checked, else the default when the var is absent.
-const count = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-
-// Rate limits and costs have their own table: lib/limits.ts.
-const configSchema = z.object({
+// Vars in the shared dialect (@darkroom/shared/vars): unset or empty means the default,
+// numbers are plain decimals within their bounds, a refusal names the var.
+// Rate limits and costs have their own table: lib/limits/limits.ts.
+const configShape = {
   // Set per environment in wrangler.toml ([vars] for local dev, [env.production.vars]).
   UPLOAD_MODE: z.enum(["local", "r2"]),
   CORS_ALLOWED_ORIGINS: z.string(),
@@ -19,22 +18,20 @@ const configSchema = z.object({
   R2_ACCOUNT_ID: z.string(),
   // The same everywhere unless a deployment says otherwise.
   /** Origin used in local upload URLs; empty means the origin of the request. */
-  LOCAL_UPLOAD_ORIGIN: z.string().default(""),
+  LOCAL_UPLOAD_ORIGIN: optionalVar(z.string(), ""),
   /** 50 MiB: the largest original accepted. */
-  MAX_UPLOAD_BYTES: positiveInt(50 * 1024 * 1024),
+  MAX_UPLOAD_BYTES: numberVar(50 * 1024 * 1024, { positive: true, integer: true }),
   /** Past its URL's expiry, a `pending` asset without bytes waits this long before the sweeper deletes it. */
-  PENDING_GRACE_SECONDS: count(600),
+  PENDING_GRACE_SECONDS: numberVar(600, { integer: true }),
   /** A `pending` asset untouched this long is looked at by the sweeper. */
-  PENDING_IDLE_SECONDS: count(60),
-  R2_BUCKET_NAME: z.string().min(1).default(ORIGINALS_BUCKET_NAME),
+  PENDING_IDLE_SECONDS: numberVar(60, { integer: true }),
+  R2_BUCKET_NAME: optionalVar(z.string(), ORIGINALS_BUCKET_NAME),
   /**
    * JWT subjects, comma-separated: who may use /api/ops and sees the Ops tab. Whitespace
    * around each is dropped; empty (the default) means nobody. A deployment sets it in
    * its `[env.production.vars]`; locally `OPERATOR_SUBS=you npm run dev`.
    */
-  OPERATOR_SUBS: z
-    .string()
-    .default("")
+  OPERATOR_SUBS: optionalVar(z.string(), "")
     .transform((s) =>
       s
         .split(",")
@@ -44,24 +41,26 @@ const configSchema = z.object({
     .pipe(z.array(z.string().max(255))),
   /**
    * The bucket's jurisdiction, empty for none: its S3 endpoint is then
-   * https://<R2_ACCOUNT_ID>.<jurisdiction>.r2.cloudflarestorage.com (lib/upload-urls.ts).
+   * https://<R2_ACCOUNT_ID>.<jurisdiction>.r2.cloudflarestorage.com (lib/signing/upload-urls.ts).
    * Every R2 binding carries the same `jurisdiction`; `npm run deploy` checks they agree.
    */
-  R2_JURISDICTION: z.enum(["", ...R2_JURISDICTIONS]).default(""),
-  // Empty: https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com (lib/upload-urls.ts).
+  R2_JURISDICTION: optionalVar(z.enum(["", ...R2_JURISDICTIONS]), ""),
+  // Empty: https://<R2_ACCOUNT_ID>.r2.cloudflarestorage.com (lib/signing/upload-urls.ts).
   // The bucket's S3 endpoint for presigned PUTs. Set it for a jurisdiction bucket
   // (https://<R2_ACCOUNT_ID>.eu.r2.cloudflarestorage.com); the production-path browser
   // test points it at wrangler dev's local S3 endpoint.
-  R2_S3_ENDPOINT: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default(""),
-});
+  R2_S3_ENDPOINT: optionalVar(z.url({ protocol: /^https?$/ }), ""),
+};
 
-export type Config = z.infer<typeof configSchema> & {
+export type Config = ReturnType<typeof readConfigVars> & {
   devLogin: boolean;
   corsOrigins: string[];
 };
 
+const readConfigVars = (env: object) => readVars(configShape, env, "Invalid api var");
+
 export function config(env: Env): Config {
-  const parsed = configSchema.parse(env);
+  const parsed = readConfigVars(env);
   return {
     ...parsed,
     devLogin: parsed.DEV_LOGIN === "true",

@@ -1,8 +1,8 @@
 import type { VectorMatch } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { and, eq, inArray } from "drizzle-orm";
+import { db } from "../bindings/db";
 import { assetJson } from "./asset-json";
-import { db } from "./db";
 
 /**
  * Search and similar answers: `{ asset, score }` in match order, only the user's own

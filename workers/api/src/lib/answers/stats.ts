@@ -1,7 +1,7 @@
 import { emptyStats, type StatusCounts } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, count, eq, ne } from "drizzle-orm";
-import { db } from "./db";
+import { db } from "../bindings/db";
 
 /** Counts per status in one GROUP BY, for the user or one of their batches. */
 export async function statusCounts(env: Env, uid: string, batchId?: string): Promise<StatusCounts> {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { numberVar, readVars } from "@darkroom/shared/vars";
 
 /**
  * Every limit of the api in one table: what each action costs, the buckets it draws
@@ -52,7 +52,7 @@ export const LIMITS = {
   emptyBatchTtlSeconds: { var: "EMPTY_BATCH_TTL_SECONDS", default: 3600 },
   /**
    * `pending` assets per user (registered, bytes not received yet): POST /api/uploads refuses
-   * new files past it (lib/backlog.ts). 5,000: a 2,000-photo drop registers at most 2,000
+   * new files past it (lib/limits/backlog.ts). 5,000: a 2,000-photo drop registers at most 2,000
    * before its bytes go, and the work bucket's 3,000 tokens let a script register 3,000 at
    * once and 600 a minute after, 18,000 in the 25 min an unsent row lives: the cap, not
    * the bucket, bounds what the sweeper must expire.
@@ -71,23 +71,13 @@ export const LIMITS = {
 
 export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
 
-// Vars arrive as strings; a plain decimal only (`Number("")` is 0, `Number("1e3")` is
-// 1000, neither meant in a wrangler.toml). Only a cost may be 0 (free).
-const decimal = z
-  .string()
-  .trim()
-  .regex(/^\d+(\.\d+)?$/, 'must be a plain decimal number, like "60"')
-  .transform(Number);
-
-const limitsSchema = z.object(
-  Object.fromEntries(
-    Object.values(LIMITS).map((l) => {
-      let n = decimal;
-      if (!("free" in l)) n = n.refine((v) => v > 0, "must be more than 0");
-      if ("integer" in l) n = n.refine(Number.isInteger, "must be a whole number");
-      return [l.var, n.optional()];
-    }),
-  ),
+// Each var in the shared dialect (@darkroom/shared/vars): unset or empty means the default,
+// a plain decimal otherwise. Only a cost may be 0 (free).
+const limitsShape = Object.fromEntries(
+  Object.values(LIMITS).map((l) => [
+    l.var,
+    numberVar(l.default, { positive: !("free" in l), integer: "integer" in l }),
+  ]),
 );
 
 const cache = new WeakMap<object, Limits>();
@@ -99,17 +89,9 @@ const cache = new WeakMap<object, Limits>();
 export function limits(env: object): Limits {
   const cached = cache.get(env);
   if (cached) return cached;
-  const parsed = limitsSchema.safeParse(env, { reportInput: true });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const value = "input" in issue ? JSON.stringify(issue.input) : "?";
-      return `${issue.path.join(".")} = ${value} ${issue.message}`;
-    });
-    throw new Error(`Invalid limit: ${problems.join("; ")}`);
-  }
-  const vars: Record<string, number | undefined> = parsed.data;
+  const vars: Record<string, number> = readVars(limitsShape, env, "Invalid limit");
   const out = Object.fromEntries(
-    Object.entries(LIMITS).map(([key, l]) => [key, vars[l.var] ?? l.default]),
+    Object.entries(LIMITS).map(([key, l]) => [key, vars[l.var]]),
   ) as Limits;
   cache.set(env, out);
   return out;

@@ -4,8 +4,8 @@ import {
   describeProblems,
 } from "@darkroom/shared/production-requirements";
 import { createMiddleware } from "hono/factory";
-import { HttpError } from "../errors";
-import type { AppEnv } from "../types";
+import { HttpError } from "../../errors";
+import type { AppEnv } from "../../types";
 
 /**
  * Production is every configuration that does not say DEV_LOGIN = "true": a typo or a

@@ -1,0 +1,171 @@
+// Step 6 of `npm run bench:processor`: iPhone-style HEICs and AVIFs, the pipeline in
+// workerd against Debian's native decoders.
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { gridHeic } from "../heif-writer.mjs";
+import { BUDGET_MB, LIFTED_BUDGET_MB, MB, mb, median, RUNS } from "./common.mjs";
+import { photoLike } from "./inputs.mjs";
+import { process1 } from "./worker.mjs";
+
+/** iPhone-style HEICs and AVIFs of the photo-like image; [file, native decoder]. */
+export async function generatePhone(dir) {
+  const out = [];
+  // BENCH_PHONE=avif: the AVIF rows alone (the HEIC grids take minutes to encode).
+  const heics =
+    process.env.BENCH_PHONE === "avif"
+      ? []
+      : [
+          ["12mp-iphone-grid.heic", 4032, 3024],
+          ["48mp-iphone-grid.heic", 8064, 6048],
+        ];
+  for (const [name, w, h] of heics) {
+    const { data } = await (await photoLike(w, h)).raw().toBuffer({ resolveWithObject: true });
+    const file = path.join(dir, name);
+    const exif = {
+      make: "Apple",
+      model: "iPhone 15 Pro",
+      orientation: 1,
+      taken: "2024:01:02 03:04:05",
+    };
+    writeFileSync(
+      file,
+      await gridHeic(data, w, h, { args: ["-q", "50", "-p", "preset=fast"], exif }),
+    );
+    out.push([file, "heif-convert"]);
+  }
+  // AVIF: phone-style 4:2:0 (8- and 10-bit), avifenc's default 4:4:4, and a 48 MP grid
+  // (AVIF's way to big images; an untiled 48 MP frame is refused by the estimate, and
+  // Debian's avifdec cannot decode avifenc's untiled 48 MP output either).
+  for (const [name, w, h, args] of [
+    ["12mp-420.avif", 4000, 3000, ["-y", "420"]],
+    ["12mp-420-10bit.avif", 4000, 3000, ["-y", "420", "-d", "10"]],
+    ["12mp-444.avif", 4000, 3000, ["-y", "444"]],
+    ["48mp-420-grid.avif", 8000, 6000, ["-y", "420", "-g", "8x6"]],
+  ]) {
+    const png = path.join(dir, `${name}.png`);
+    await (await photoLike(w, h))
+      .toColourspace(args.includes("-d") ? "rgb16" : "srgb")
+      .png({ compressionLevel: 1 })
+      .toFile(png);
+    const file = path.join(dir, name);
+    execFileSync(
+      "avifenc",
+      ["-s", "8", "-j", "2", "--min", "20", "--max", "40", ...args, png, file],
+      { stdio: "pipe" },
+    );
+    rmSync(png);
+    out.push([file, "avifdec"]);
+  }
+  return out;
+}
+
+/**
+ * Median wall time and the largest peak RSS over `runs` runs of the native decoder (its
+ * own process: what it needs for this one image), full size to a JPEG q90.
+ */
+function native(tool, file, outDir, runs) {
+  const ms = [];
+  let rss = 0;
+  for (let i = 0; i < runs; i++) {
+    const out = path.join(outDir, `native-${path.basename(file)}.jpg`);
+    const t0 = performance.now();
+    const child = spawnSync("/usr/bin/time", ["-f", "maxrss=%M", tool, "-q", "90", file, out], {
+      encoding: "utf8",
+    });
+    ms.push(performance.now() - t0);
+    if (child.status !== 0) throw new Error(`${tool} failed: ${child.stderr}`);
+    const m = /maxrss=(\d+)/.exec(child.stderr);
+    rss = Math.max(rss, Number(m?.[1] ?? 0) * 1024);
+    rmSync(out, { force: true });
+  }
+  return { ms: median(ms), rss };
+}
+
+/** The pipeline in workerd against the native decoder on each phone file, interleaved runs. */
+export async function phoneRun(worker, files, outDir) {
+  const rows = [];
+  const notes = [];
+  const targets = {};
+  for (const [file, tool] of files) {
+    const name = path.basename(file);
+    process.stdout.write(`${name}... `);
+    const bytes = readFileSync(file);
+    let budgetMb = BUDGET_MB;
+    let r = await process1(worker, bytes, budgetMb);
+    let refused = null;
+    if (r.error?.code === "too_large") {
+      refused = r.error;
+      budgetMb = LIFTED_BUDGET_MB;
+      r = await process1(worker, bytes, budgetMb);
+    }
+    if (r.error) {
+      rows.push({ image: name, "workerd ms": `refused: ${r.error.code}` });
+      notes.push(`${name}: ${r.error.message}`);
+      continue;
+    }
+    const ms = [];
+    const nativeMs = [];
+    let peak = 0;
+    let est = 0;
+    let rss = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const run = (await process1(worker, bytes, budgetMb)).runs[0];
+      ms.push(run.ms);
+      peak = Math.max(peak, run.peakBytes);
+      est = run.estimatedBytes;
+      const n = native(tool, file, outDir, 1);
+      nativeMs.push(n.ms);
+      rss = Math.max(rss, n.rss);
+    }
+    rows.push({
+      image: refused ? `${name} *` : name,
+      input: `${r.runs[0].width}x${r.runs[0].height}, ${mb(bytes.length)} MB`,
+      "workerd ms": Math.round(median(ms)),
+      native: tool,
+      "native ms": Math.round(median(nativeMs)),
+      ratio: Number((median(ms) / median(nativeMs)).toFixed(2)),
+      "peak MB": mb(peak),
+      "est MB": mb(est),
+      "native RSS MB": mb(rss),
+    });
+    if (refused)
+      notes.push(
+        `${name} *: over the ${BUDGET_MB} MB budget ("${refused.message}"; production hands it to the Images binding if Cloudflare's Images takes it, never an AVIF); measured with the budget lifted to ${LIFTED_BUDGET_MB} MB`,
+      );
+    if (peak > est) notes.push(`${name}: measured peak ${mb(peak)} MB > estimate ${mb(est)} MB`);
+    if (name.startsWith("12mp-iphone")) targets.heic12 = peak;
+    if (name.startsWith("48mp-iphone")) targets.heic48 = peak;
+    if (name === "12mp-420.avif") targets.avif12 = peak;
+    if (name === "48mp-420-grid.avif") targets.avif48 = peak;
+    if (tool === "avifdec")
+      targets.avifRatio = Math.max(targets.avifRatio ?? 0, median(ms) / median(nativeMs));
+  }
+  return { rows, notes, targets };
+}
+
+export function printPhone({ rows, notes, targets }) {
+  console.log(
+    `\nphone formats: processImage in workerd (decode + preview + thumb + WebP) vs the native decoder alone (full-size decode to JPEG q90 in its own process, peak RSS from /usr/bin/time), median of ${RUNS} interleaved runs`,
+  );
+  console.table(rows);
+  for (const n of notes) console.log(`- ${n}`);
+  const verdict = (ok) => (ok ? "MET" : "NOT MET");
+  if (targets.heic12 !== undefined) {
+    console.log(
+      `- 12 MP iPhone-style HEIC peak ≤ 40 MB: ${verdict(targets.heic12 <= 40 * MB)} (${mb(targets.heic12)} MB)`,
+    );
+    console.log(
+      `- 48 MP iPhone-style HEIC peak ≤ 60 MB: ${verdict(targets.heic48 <= 60 * MB)} (${mb(targets.heic48)} MB)`,
+    );
+  }
+  console.log(
+    `- 12 MP 4:2:0 AVIF peak ≤ 40 MB: ${verdict(targets.avif12 <= 40 * MB)} (${mb(targets.avif12)} MB)`,
+  );
+  console.log(
+    `- 48 MP AVIF grid peak ≤ 60 MB: ${verdict(targets.avif48 <= 60 * MB)} (${mb(targets.avif48)} MB)`,
+  );
+  console.log(
+    `- AVIF time ≤ 3x avifdec (worst row): ${verdict(targets.avifRatio <= 3)} (${targets.avifRatio?.toFixed(2)}x)`,
+  );
+}
