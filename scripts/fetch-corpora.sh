@@ -27,7 +27,7 @@ fi
 apt-get update -qq
 command -v dpkg-source >/dev/null || apt-get install -y -qq dpkg-dev >/dev/null
 
-mkdir -p "$SRC_DIR"
+mkdir -p "$SRC_DIR" "$CORPORA_DIR"
 for pkg in "${PACKAGES[@]}"; do
   # One unpacked tree per package: fetched once, kept across runs.
   if ! compgen -G "$SRC_DIR/$pkg-*/" >/dev/null && ! compgen -G "$SRC_DIR/${pkg%1.6}-*/" >/dev/null; then
