@@ -167,7 +167,7 @@ export function decodeAvifFit(
   };
   const stride = crop.width * 4;
   const seq = formats.get(primary.id);
-  if (!primary.grid && primary.coded && seq && (!alpha || !alpha.grid)) {
+  if (!primary.grid && primary.coded && seq && !alpha?.grid) {
     // One coded image: its rows straight from dav1d's window into the resizer (the alpha
     // plane, a monochrome image, decoded whole first).
     alphaSrc?.ensure(0);
