@@ -22,7 +22,7 @@
 //    hostile file of issue 13 with the time to refuse it (workers/processor/bench/
 //    bounds-cases.ts; the files are generated in the isolate by the tests' generators).
 // 6. Phone formats: iPhone-style HEICs (12 MP and 48 MP, 512x512 tiles in a grid, made by
-//    heif-enc + scripts/lib/heif-writer.mjs) and AVIFs (12 MP 4:2:0 8/10-bit and 4:4:4; a 48 MP grid) from the same photo:
+//    heif-enc + scripts/lib/heif-writer.mjs) and AVIFs (12 MP 4:2:0 and 4:4:4, 8- and 10-bit; a 48 MP grid) from the same photo:
 //    the pipeline in workerd against Debian's native heif-convert / avifdec decoding the
 //    same file to a JPEG, each spawned under /usr/bin/time for its peak RSS. (sharp's
 //    prebuilt libvips has no HEVC decoder, so the native tools are the peers here.)

@@ -13,7 +13,9 @@ CORPORA_DIR="${CORPORA_DIR:-$ROOT/.cache/corpora}"
 # names exactly the corpora.
 SRC_DIR="${CORPORA_SRC_DIR:-$ROOT/.cache/corpora-src}"
 # Source package names as `apt-cache showsrc` lists them on bookworm.
-PACKAGES=(libpng1.6 libjpeg-turbo libwebp libavif libheif giflib)
+# kimageformats (KDE's Qt image plugins) ships the AVIF files libavif's own tests/data would
+# give (rotated and mirrored, monochrome, alpha), beside their expected PNGs.
+PACKAGES=(libpng1.6 libjpeg-turbo libwebp libavif libheif giflib kimageformats)
 
 if ! grep -rqs '^Types: deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
   cat >/etc/apt/sources.list.d/bookworm-src.sources <<'SRC'
@@ -27,7 +29,7 @@ fi
 apt-get update -qq
 command -v dpkg-source >/dev/null || apt-get install -y -qq dpkg-dev >/dev/null
 
-mkdir -p "$SRC_DIR"
+mkdir -p "$SRC_DIR" "$CORPORA_DIR"
 for pkg in "${PACKAGES[@]}"; do
   # One unpacked tree per package: fetched once, kept across runs.
   if ! compgen -G "$SRC_DIR/$pkg-*/" >/dev/null && ! compgen -G "$SRC_DIR/${pkg%1.6}-*/" >/dev/null; then
@@ -60,3 +62,5 @@ link libheif-fuzzing 'libheif-*/fuzzing/corpus'
 link giflib-pic 'giflib-*/pic'
 link giflib-tests 'giflib-*/tests'
 link giflib-doc 'giflib-*/doc'
+link kimageformats-avif 'kimageformats-*/autotests/read/avif'
+link kimageformats-heif 'kimageformats-*/autotests/read/heif'

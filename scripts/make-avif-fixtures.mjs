@@ -41,6 +41,39 @@ enc("av1-grid.avif", top, ["-y", "444", "-g", "2x3"]);
 // irot 1 (90° anticlockwise) with a horizontal mirror, and a 300x200 clean aperture.
 enc("av1-irot1-imir1.avif", photo, ["-y", "420", "--irot", "1", "--imir", "1"]);
 enc("av1-clap.avif", photo, ["-y", "420", "--crop", "50,60,300,200"]);
+// An alpha plane taller than the decoder's row window (256 rows): a left-to-right ramp.
+const ramp = Buffer.alloc(400 * 327);
+for (let i = 0; i < ramp.length; i++) ramp[i] = Math.round(((i % 400) * 255) / 399);
+const withAlpha = path.join(tmp, "alpha.png");
+await sharp(photo)
+  .joinChannel(ramp, { raw: { width: 400, height: 327, channels: 1 } })
+  .png()
+  .toFile(withAlpha);
+enc("av1-alpha.avif", withAlpha, ["-y", "420"]);
+// Screen content (a few repeated 8x12 glyphs) encoded with intra block copy, which
+// copies from anywhere above in the same frame: dav1d decodes it whole, not through the
+// row window. 480x360.
+const glyphs = Array.from({ length: 10 }, (_, g) =>
+  Array.from({ length: 96 }, (_, i) => ((g * 7919 + i * 104729) % 3 === 0 ? 255 : 0)),
+);
+const screen = Buffer.alloc(480 * 360 * 3);
+for (let y = 0; y < 360; y++)
+  for (let x = 0; x < 480; x++) {
+    const v = glyphs[((x >> 3) * 7 + Math.floor(y / 12) * 3) % 10][(y % 12) * 8 + (x % 8)];
+    screen.set([v, (x >> 6) % 2 ? v : 40, 255 - v], (y * 480 + x) * 3);
+  }
+const screenPng = path.join(tmp, "screen.png");
+await sharp(screen, { raw: { width: 480, height: 360, channels: 3 } })
+  .png()
+  .toFile(screenPng);
+enc("av1-intrabc.avif", screenPng, [
+  "-s",
+  "6",
+  "-a",
+  "tune-content=screen",
+  "-a",
+  "enable-intrabc=1",
+]);
 
 // The attack of issue 20: a 4096x4096 AV1 image in a container whose ispe says 64x64.
 const flat = path.join(tmp, "flat.png");

@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { decodeAvifFit } from "../src/codecs/heif/avif";
 import { HeifError } from "../src/codecs/heif/errors";
+import type { HeifFile, HeifImageItem } from "../src/codecs/heif/types";
 import { decodeWebp } from "../src/codecs/webp";
 import { ImageError } from "../src/image/errors";
 import { orient } from "../src/image/orient";
@@ -110,6 +111,67 @@ describe("AVIF through av1.wasm", () => {
     if (!(err instanceof ImageError)) return;
     expect(err.code).toBe("too_large");
     expect(err.message).toMatch(/8-bit AVIF needs about \d+ MB to process; the limit is 4 MB/);
+  });
+});
+
+describe("a single AV1 image streamed through dav1d's row window", () => {
+  // The same coded image presented as a grid of one tile takes the whole-picture path
+  // (decoded whole, copied into a band, converted): the window must change no pixel.
+  const whole = (file: HeifFile): HeifFile => {
+    const { primary, alpha } = file;
+    const asGrid = (img: HeifImageItem): HeifImageItem => ({
+      ...img,
+      type: "grid",
+      coded: null,
+      transforms: [],
+      grid: { rows: 1, columns: 1, tiles: [{ ...img, transforms: [] }] },
+    });
+    return {
+      ...file,
+      primary: { ...asGrid(primary), transforms: primary.transforms },
+      alpha: alpha ? asGrid(alpha) : null,
+    };
+  };
+  const full = (w: number, h: number) => ({ width: w, height: h });
+
+  for (const name of [
+    "av1-420.avif",
+    "av1-422-10bit.avif",
+    "av1-444-12bit.avif",
+    "av1-400.avif",
+    "av1-clap.avif",
+    "av1-alpha.avif",
+    "p3-nclx-10bit.avif",
+  ]) {
+    it(`gives the rows of ${name} bit for bit as decoding it whole`, () => {
+      const bytes = fixture(name);
+      const { heif } = probeHeif(bytes, "avif");
+      expect(heif.primary.grid).toBeNull();
+      const streamed = decodeAvifFit(bytes, heif, av1Wasm, full, 64 * MB);
+      const reference = decodeAvifFit(bytes, whole(heif), av1Wasm, full, 64 * MB);
+      expect([streamed.rowWindow, reference.rowWindow]).toEqual([true, false]);
+      expect([streamed.value.width, streamed.value.height]).toEqual([
+        reference.value.width,
+        reference.value.height,
+      ]);
+      // Taller than the window (256 rows), so rows leave it before the frame is done.
+      expect(heif.primary.height).toBeGreaterThan(256);
+      if (name === "av1-alpha.avif") expect(heif.alpha).not.toBeNull();
+      let differing = 0;
+      for (let i = 0; i < streamed.value.data.length; i++)
+        if (streamed.value.data[i] !== reference.value.data[i]) differing++;
+      expect(differing).toBe(0);
+    });
+  }
+
+  it("decodes a frame with intra block copy whole (it copies from rows the window let go), rows unchanged", () => {
+    const bytes = fixture("av1-intrabc.avif");
+    const { heif } = probeHeif(bytes, "avif");
+    expect(heif.primary.height).toBeGreaterThan(256);
+    const streamed = decodeAvifFit(bytes, heif, av1Wasm, full, 64 * MB);
+    const reference = decodeAvifFit(bytes, whole(heif), av1Wasm, full, 64 * MB);
+    expect(streamed.rowWindow).toBe(false);
+    expect(streamed.value.data).toEqual(reference.value.data);
   });
 });
 

@@ -40,8 +40,9 @@ const S = {
   fullRange: 7,
   primaries: 8,
   transfer: 9,
+  windowed: 10,
 } as const;
-const SLOTS = 10;
+const SLOTS = 11;
 
 /** What an AV1 sequence header or a decoded picture says about the image. */
 export type Av1Format = {
@@ -64,15 +65,25 @@ export type Av1Decoder = ReturnType<typeof createAv1Decoder>;
  *   aborts the decode ("too-large") and kills the instance, whatever dav1d was doing.
  */
 export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: number) {
+  /** Where av_decode_rows' rows go (set for the length of one decodeRows call). */
+  let sink: ((y: number, n: number, rgba: Uint8Array) => void) | null = null;
+  let rowWidth = 0;
   const { exports: ex, memory: mem } = glue.instantiateCapped(
     module,
     maxMemoryBytes,
     "AV1 decoder",
+    {
+      av_out: (y: number, n: number, ptr: number) => {
+        if (!sink) throw new Av1Error("bad-argument", "av1.wasm sent rows nobody asked for");
+        sink(y, n, new Uint8Array(mem.buffer, ptr, n * rowWidth * 4));
+      },
+    },
   );
   const malloc = fn(ex, "malloc");
   const free = fn(ex, "free");
   const avSequence = fn(ex, "av_sequence");
   const avDecode = fn(ex, "av_decode");
+  const avDecodeRows = fn(ex, "av_decode_rows");
   const avBandNew = fn(ex, "av_band_new");
   const avBandPut = fn(ex, "av_band_put");
   const avBandAdopt = fn(ex, "av_band_adopt");
@@ -155,6 +166,37 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
         withCopy(data, (d) => {
           check(i32(avDecode(d, data.length, w, h)), "AV1 decoding");
           return format();
+        }),
+      );
+    },
+    /**
+     * Decodes one coded image as `decode` does, handing rows [rows.y0, rows.y1), columns
+     * [rows.x0, rows.x0 + rows.w) to `onRows` as RGBA while dav1d makes them (the view is
+     * valid during the call): through a window of a few superblock rows, so the whole
+     * frame never exists (a frame dav1d cannot decode that way is decoded whole, then
+     * handed out the same way; `windowed` says which). The alpha band (slot 1) and the
+     * colour must be set first.
+     */
+    decodeRows(
+      data: Uint8Array,
+      w: number,
+      h: number,
+      rows: { x0: number; w: number; y0: number; y1: number },
+      onRows: (y: number, n: number, rgba: Uint8Array) => void,
+    ): { windowed: boolean } {
+      return guard("decode", () =>
+        withCopy(data, (d) => {
+          sink = onRows;
+          rowWidth = rows.w;
+          try {
+            check(
+              i32(avDecodeRows(d, data.length, w, h, rows.x0, rows.w, rows.y0, rows.y1)),
+              "AV1 decoding",
+            );
+          } finally {
+            sink = null;
+          }
+          return { windowed: slot(S.windowed) !== 0 };
         }),
       );
     },

@@ -58,15 +58,18 @@ export function wasmGlue(label: string) {
      * An emscripten module (built with ALLOW_MEMORY_GROWTH and its growth notification)
      * whose memory may not grow past `maxMemoryBytes`: the growth that would cross it
      * throws MemoryCeiling out of the WASM call, whatever the library was doing, so a
-     * decoder never holds more than its estimate gave it.
+     * decoder never holds more than its estimate gave it. `imports`: the module's own
+     * `env` functions (callbacks into JS), beside the growth hook.
      */
     instantiateCapped(
       module: WebAssembly.Module,
       maxMemoryBytes: number,
       what: string,
+      imports: WebAssembly.ModuleImports = {},
     ): { exports: WebAssembly.Exports; memory: WebAssembly.Memory } {
       let memory: WebAssembly.Memory | undefined;
       const env: WebAssembly.ModuleImports = {
+        ...imports,
         emscripten_notify_memory_growth: () => {
           if (memory && memory.buffer.byteLength > maxMemoryBytes) {
             throw new MemoryCeiling(

@@ -35,12 +35,18 @@ fi
 # emscripten 3.1.6 as packaged needs acorn etc. from Debian's node modules.
 export NODE_PATH=/usr/share/nodejs
 
-# --- source ---------------------------------------------------------------------------------
+# --- source: Debian's (with its patches), then ours ------------------------------------------
 mkdir -p "$BUILD_DIR"
-if [ ! -d "$SRC_DIR" ]; then
+if [ ! -f "$BUILD_DIR/dav1d_$PKG_VERSION.dsc" ]; then
   add_deb_src
-  (cd "$BUILD_DIR" && apt-get source -qq "dav1d=$PKG_VERSION")
+  (cd "$BUILD_DIR" && apt-get source -qq --download-only "dav1d=$PKG_VERSION")
 fi
+# Unpacked afresh each build, so the patch below always applies to Debian's tree.
+rm -rf "$SRC_DIR"
+dpkg-source -x "$BUILD_DIR/dav1d_$PKG_VERSION.dsc" "$SRC_DIR" >/dev/null
+# The row window (decode.c's pic_alloc): a single-threaded key frame decoded through a
+# few superblock rows of planes, handed out as they become final, instead of a whole frame.
+patch -d "$SRC_DIR" -p1 --quiet <"$HERE/dav1d-row-window.patch"
 
 # --- static libdav1d: no asm (x86/arm only), 8-bit and high bit depth, no tools -----------
 # Threads: dav1d is linked against emscripten's pthread stubs and always opened with
@@ -62,6 +68,7 @@ emcc -O3 -msimd128 \
 emcc -O3 -msimd128 \
   "$BUILD_DIR/decode.o" "$LIB_BUILD/src/libdav1d.a" \
   --no-entry \
+  --js-library "$HERE/imports.js" \
   -sSTANDALONE_WASM=1 \
   -sEXPORTED_FUNCTIONS='["_malloc","_free"]' \
   -sALLOW_MEMORY_GROWTH=1 \

@@ -40,6 +40,7 @@ enum {
   S_FULL_RANGE,
   S_PRIMARIES,
   S_TRANSFER,
+  S_WINDOWED,     // the picture was decoded through the row window (av_decode_rows)
   S_COUNT
 };
 static int32_t state[S_COUNT];
@@ -74,6 +75,71 @@ EXPORT(av_sequence) int av_sequence(const uint8_t* data, int len) {
   return state[S_STATUS] = AV_OK;
 }
 
+// ---- picture memory: the whole frame, or a window of rows -----------------------------------
+// libdav1d (patched by build.sh, dav1d-row-window.patch): with dav1d_row_window set by the
+// allocator, the frame is decoded through a window of that many rows, handed out as they
+// become final.
+extern int dav1d_row_window;
+extern void (*dav1d_row_window_out)(uint8_t* const data[3], const ptrdiff_t stride[2], int y0,
+                                    int y1);
+/** Rows a window holds: a 128-row superblock row, the filters' margin above it (64), slack. */
+#define WINDOW_ROWS 256
+
+static int alloc_expect_w, alloc_expect_h;  // the size the container promised
+static int alloc_stream;                    // this decode's rows go out as they are made
+static int alloc_windowed;                  // the picture is a window (rows already out)
+static int alloc_layout, alloc_depth, alloc_full_range;
+
+/**
+ * dav1d's picture allocator, as its default one (each axis padded to 128, a stride that
+ * is a multiple of 1024 bytes padded by 64), but refusing a frame of any other size than
+ * the container's or of an unsupported depth before its memory exists, and giving a
+ * streamed key frame without intra block copy or super-resolution only WINDOW_ROWS rows.
+ */
+static int pic_alloc(Dav1dPicture* p, void* cookie) {
+  (void)cookie;
+  if (p->p.w != alloc_expect_w || p->p.h != alloc_expect_h) return DAV1D_ERR(EINVAL);
+  if (p->p.bpc != 8 && p->p.bpc != 10 && p->p.bpc != 12) return DAV1D_ERR(ENOTSUP);
+  const int hbd = p->p.bpc > 8;
+  const int has_chroma = p->p.layout != DAV1D_PIXEL_LAYOUT_I400;
+  const int ss_ver = p->p.layout == DAV1D_PIXEL_LAYOUT_I420;
+  const int ss_hor = p->p.layout != DAV1D_PIXEL_LAYOUT_I444;
+  const int aw = (p->p.w + 127) & ~127;
+  const int ah = (p->p.h + 127) & ~127;
+  const Dav1dFrameHeader* fh = p->frame_hdr;
+  const int window = alloc_stream && ah > WINDOW_ROWS && fh &&
+                     fh->frame_type == DAV1D_FRAME_TYPE_KEY && !fh->allow_intrabc &&
+                     !fh->super_res.enabled && fh->width[0] == fh->width[1];
+  const int rows = window ? WINDOW_ROWS : ah;
+  ptrdiff_t ys = (ptrdiff_t)aw << hbd;
+  ptrdiff_t uvs = has_chroma ? ys >> ss_hor : 0;
+  if (!(ys & 1023)) ys += DAV1D_PICTURE_ALIGNMENT;
+  if (has_chroma && !(uvs & 1023)) uvs += DAV1D_PICTURE_ALIGNMENT;
+  const size_t ysz = (size_t)ys * rows;
+  const size_t uvsz = (size_t)uvs * (rows >> ss_ver);
+  uint8_t* buf = aligned_alloc(DAV1D_PICTURE_ALIGNMENT,
+                               (ysz + 2 * uvsz + 2 * DAV1D_PICTURE_ALIGNMENT) &
+                                   ~(size_t)(DAV1D_PICTURE_ALIGNMENT - 1));
+  if (!buf) return DAV1D_ERR(ENOMEM);
+  p->data[0] = buf;
+  p->data[1] = has_chroma ? buf + ysz : NULL;
+  p->data[2] = has_chroma ? buf + ysz + uvsz : NULL;
+  p->stride[0] = ys;
+  p->stride[1] = uvs;
+  p->allocator_data = buf;
+  alloc_windowed = window;
+  alloc_layout = p->p.layout;
+  alloc_depth = p->p.bpc;
+  alloc_full_range = p->seq_hdr->color_range;
+  dav1d_row_window = window ? rows : 0;
+  return 0;
+}
+
+static void pic_release(Dav1dPicture* p, void* cookie) {
+  (void)cookie;
+  free(p->allocator_data);
+}
+
 // ---- the decoded picture ------------------------------------------------------------------
 static Dav1dPicture pic;
 static int have_pic = 0;
@@ -95,12 +161,28 @@ static void no_free(const uint8_t* buf, void* cookie) {
  * frame is allocated. Film grain is not applied (a second frame-sized picture, for noise
  * the preview averages away). The picture stays until the next av_decode or av_band_put.
  */
+static int decode(const uint8_t* data, int len, int expect_w, int expect_h, int stream);
+static void stream_out(uint8_t* const data[3], const ptrdiff_t stride[2], int y0, int y1);
+static int stream_status;
+
 EXPORT(av_decode) int av_decode(const uint8_t* data, int len, int expect_w, int expect_h) {
+  return decode(data, len, expect_w, expect_h, 0);
+}
+
+static int decode(const uint8_t* data, int len, int expect_w, int expect_h, int stream) {
   release_picture();
   memset(state, 0, sizeof state);
   if (len <= 0 || expect_w < 1 || expect_h < 1) return state[S_STATUS] = AV_BAD_ARGUMENT;
+  alloc_expect_w = expect_w;
+  alloc_expect_h = expect_h;
+  alloc_stream = stream;
+  alloc_windowed = 0;
+  dav1d_row_window = 0;
   Dav1dSettings s;
   dav1d_default_settings(&s);
+  s.allocator.cookie = NULL;
+  s.allocator.alloc_picture_callback = pic_alloc;
+  s.allocator.release_picture_callback = pic_release;
   s.n_threads = 1;
   s.max_frame_delay = 1;
   s.apply_grain = 0;
@@ -153,6 +235,14 @@ EXPORT(av_decode) int av_decode(const uint8_t* data, int len, int expect_w, int 
   if (pic.p.bpc != 8 && pic.p.bpc != 10 && pic.p.bpc != 12) {
     release_picture();
     return state[S_STATUS] = AV_UNSUPPORTED;
+  }
+  if (stream) {
+    // A picture decoded whole (no window: intra block copy, super-resolution) goes out
+    // now, as a window's rows went out during the decode.
+    if (!alloc_windowed) stream_out((uint8_t* const*)pic.data, pic.stride, 0, pic.p.h);
+    state[S_WINDOWED] = alloc_windowed;
+    release_picture();
+    if (stream_status != AV_OK) return state[S_STATUS] = stream_status;
   }
   return state[S_STATUS] = AV_OK;
 }
@@ -465,8 +555,13 @@ static inline void put_fix(uint8_t* o, int32_t R, int32_t G, int32_t B) {
  * row). Both bands (alpha when present) must hold those rows. Chroma is upsampled by
  * nearest sample: the rows are about to be area-averaged down to a preview anyway.
  */
+static int rows_of(const Band* b, int y, int n, int x0, int w, uint8_t* out);
+
 EXPORT(av_rows) int av_rows(int y, int n, int x0, int w, uint8_t* out) {
-  const Band* b = &bands[0];
+  return rows_of(&bands[0], y, n, x0, w, out);
+}
+
+static int rows_of(const Band* b, int y, int n, int x0, int w, uint8_t* out) {
   const Band* a = bands[1].used ? &bands[1] : NULL;
   if (!b->used || n < 1 || w < 1 || x0 < 0 || x0 + w > b->width) return AV_BAD_ARGUMENT;
   if (y < b->y0 || y + n > b->y0 + b->height) return AV_BAD_ARGUMENT;
@@ -520,4 +615,73 @@ EXPORT(av_rows) int av_rows(int y, int n, int x0, int w, uint8_t* out) {
     }
   }
   return AV_OK;
+}
+
+// ---- streaming: a single coded image straight to RGBA rows ----------------------------------
+// The colour image of a non-grid AVIF is decoded through a window of rows (see pic_alloc):
+// its rows are converted to RGBA as they become final, 16 at a time, and handed to the
+// JS import av_out, which pushes them into the row resizer. The whole frame never exists.
+// The alpha image (when present) is in band slot 1 already; av_set_color was called.
+
+/** JS: rows [y, y + n) of the output columns as RGBA8 at `rgba` (valid during the call). */
+__attribute__((import_module("env"), import_name("av_out"))) void av_out(int y, int n,
+                                                                        uint8_t* rgba);
+
+#define STREAM_ROWS 16
+static int stream_x0, stream_w, stream_y0, stream_y1;
+static uint8_t* stream_buf;
+
+static void stream_out(uint8_t* const data[3], const ptrdiff_t stride[2], int y0, int y1) {
+  if (stream_status != AV_OK) return;
+  // A view of the rows [y0, y1) where they are (the window's pointers are shifted so
+  // that row y sits at data + y * stride): rows_of's band, starting at row 0.
+  Band v;
+  memset(&v, 0, sizeof v);
+  v.used = 1;
+  v.width = alloc_expect_w;
+  v.height = y1;
+  v.layout = alloc_layout;
+  v.depth = alloc_depth;
+  v.full_range = alloc_full_range;
+  set_shifts(&v);
+  for (int c = 0; c < 3; c++) {
+    v.plane[c] = data[c];
+    v.stride[c] = (int)stride[c ? 1 : 0];
+  }
+  int from = y0 > stream_y0 ? y0 : stream_y0;
+  int to = y1 < stream_y1 ? y1 : stream_y1;
+  for (int y = from; y < to; y += STREAM_ROWS) {
+    int n = to - y < STREAM_ROWS ? to - y : STREAM_ROWS;
+    int st = rows_of(&v, y, n, stream_x0, stream_w, stream_buf);
+    if (st != AV_OK) {
+      stream_status = st;
+      return;
+    }
+    av_out(y, n, stream_buf);
+  }
+}
+
+/**
+ * Decodes one coded image as av_decode does, handing rows [y0, y1), columns [x0, x0 + w)
+ * to av_out as RGBA while it decodes; no picture is kept.
+ */
+EXPORT(av_decode_rows)
+int av_decode_rows(const uint8_t* data, int len, int expect_w, int expect_h, int x0, int w, int y0,
+                   int y1) {
+  if (x0 < 0 || w < 1 || x0 + w > expect_w || y0 < 0 || y1 <= y0 || y1 > expect_h) {
+    return state[S_STATUS] = AV_BAD_ARGUMENT;
+  }
+  stream_x0 = x0;
+  stream_w = w;
+  stream_y0 = y0;
+  stream_y1 = y1;
+  stream_status = AV_OK;
+  stream_buf = malloc((size_t)STREAM_ROWS * w * 4);
+  if (!stream_buf) return state[S_STATUS] = AV_TOO_LARGE;
+  dav1d_row_window_out = stream_out;
+  int st = decode(data, len, expect_w, expect_h, 1);
+  dav1d_row_window = 0;
+  free(stream_buf);
+  stream_buf = NULL;
+  return st;
 }

@@ -18,6 +18,8 @@ export type AvifDecoded = {
   orientation: number;
   /** Peak of WASM memory + resizer, bytes. */
   peakBytes: number;
+  /** The colour image went through dav1d's row window (never a whole frame in memory). */
+  rowWindow: boolean;
 };
 
 const LAYOUTS = ["4:0:0", "4:2:0", "4:2:2", "4:4:4"];
@@ -33,11 +35,14 @@ function codedImages(item: HeifImageItem): HeifImageItem[] {
  * disagree on the size: the memory estimate and the decoder's ceiling come from the
  * container (`ispe`), so a bitstream larger than it said must not reach dav1d.
  */
-function checkSequenceHeaders(dec: Av1Decoder, bytes: Uint8Array, items: HeifImageItem[]) {
-  const seen = new Set<number>();
+function checkSequenceHeaders(
+  dec: Av1Decoder,
+  bytes: Uint8Array,
+  items: HeifImageItem[],
+): Map<number, Av1Format> {
+  const seen = new Map<number, Av1Format>();
   for (const img of items) {
     if (!img.coded || seen.has(img.id)) continue;
-    seen.add(img.id);
     let seq: Av1Format;
     try {
       seq = dec.sequence(codedBytes(bytes, img.coded));
@@ -60,7 +65,9 @@ function checkSequenceHeaders(dec: Av1Decoder, bytes: Uint8Array, items: HeifIma
         `The AVIF image's AV1 bitstream is ${seq.depth}-bit ${LAYOUTS[seq.layout] ?? "?"} but its av1C says ${said.depth}-bit ${LAYOUTS[said.layout] ?? "?"}`,
       );
     }
+    seen.set(img.id, seq);
   }
+  return seen;
 }
 
 /**
@@ -133,7 +140,10 @@ export function decodeAvifFit(
   const geo = heifGeometry(primary.width, primary.height, primary.transforms);
   const { crop } = geo;
   const dec = createAv1Decoder(module, maxMemoryBytes);
-  checkSequenceHeaders(dec, bytes, [...codedImages(primary), ...(alpha ? codedImages(alpha) : [])]);
+  const formats = checkSequenceHeaders(dec, bytes, [
+    ...codedImages(primary),
+    ...(alpha ? codedImages(alpha) : []),
+  ]);
   const out = fit(crop.width, crop.height);
   const resizer = new RowResizer(crop.width, crop.height, out.width, out.height);
   let colourSet = false;
@@ -149,7 +159,6 @@ export function decodeAvifFit(
     dec.setColour(plan.matrix, plan.fullRange, plan.gamut);
     colourSet = true;
   };
-  const colour = new Source(dec, 0, bytes, primary, onPicture);
   const alphaSrc = alpha ? new Source(dec, 1, bytes, alpha, () => {}) : null;
   let peak = 0;
   const note = () => {
@@ -157,6 +166,26 @@ export function decodeAvifFit(
     if (now > peak) peak = now;
   };
   const stride = crop.width * 4;
+  const seq = formats.get(primary.id);
+  if (!primary.grid && primary.coded && seq && !alpha?.grid) {
+    // One coded image: its rows straight from dav1d's window into the resizer (the alpha
+    // plane, a monochrome image, decoded whole first).
+    alphaSrc?.ensure(0);
+    onPicture(seq);
+    const { windowed } = dec.decodeRows(
+      codedBytes(bytes, primary.coded),
+      primary.width,
+      primary.height,
+      { x0: crop.x, w: crop.width, y0: crop.y, y1: crop.y + crop.height },
+      (_y, n, rgba) => {
+        for (let i = 0; i < n; i++) resizer.push(rgba.subarray(i * stride, (i + 1) * stride));
+        note();
+      },
+    );
+    const value = resizer.finish();
+    return { value, orientation: geo.orientation, peakBytes: peak, rowWindow: windowed };
+  }
+  const colour = new Source(dec, 0, bytes, primary, onPicture);
   for (let y = crop.y; y < crop.y + crop.height; ) {
     let end = Math.min(colour.ensure(y), crop.y + crop.height, y + ROWS_PER_CALL);
     if (alphaSrc) end = Math.min(end, alphaSrc.ensure(y));
@@ -166,7 +195,12 @@ export function decodeAvifFit(
     note();
     y = end;
   }
-  return { value: resizer.finish(), orientation: geo.orientation, peakBytes: peak };
+  return {
+    value: resizer.finish(),
+    orientation: geo.orientation,
+    peakBytes: peak,
+    rowWindow: false,
+  };
 }
 
 export { Av1Error, HeifError };
