@@ -48,7 +48,8 @@ export const opsRoutes = new Hono<AppEnv>()
       graceSeconds: cfg.PENDING_GRACE_SECONDS,
     });
     const [base, breaker] = await Promise.all([
-      opsMetrics(c.env.DB, q.since, timeouts),
+      // One database today; the shard loop passes every shard's (metrics.ts merges them).
+      opsMetrics([c.env.DB], q.since, timeouts),
       breakerView(c.env),
     ]);
     const metrics: OpsMetrics = { ...base, breaker };
