@@ -19,6 +19,7 @@ import { and, asc, eq, inArray, isNull, lt, notExists, or, type SQL, sql } from 
 import { config } from "./lib/config";
 import { db } from "./lib/db";
 import { notificationFor, purgeAsset } from "./lib/lifecycle";
+import { pruneRollups, recountUserCounters } from "./ops/counters";
 import { sweepEmptyBatches } from "./sweep-empty-batches";
 import { redescribeSkipped } from "./sweep-redescribe";
 
@@ -36,6 +37,8 @@ export type SweepReport = {
   redescribed: number;
   /** Batches that owned no asset, deleted with their items (sweep-empty-batches.ts). */
   emptyBatches: number;
+  /** Users whose status counters the recount found drifted and rewrote (ops/counters.ts). */
+  countersCorrected: number;
 };
 
 /**
@@ -55,8 +58,13 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     reprocessed: 0,
     redescribed: 0,
     emptyBatches: 0,
+    countersCorrected: 0,
   };
   for (const store of crossUserStores(env)) {
+    // Each database keeps its own counters and rollups: recount a few users, prune.
+    const recount = await recountUserCounters(store.d1);
+    report.countersCorrected += recount.corrected;
+    await pruneRollups(store.d1, now);
     const pending = await sweepPending(env, store, now);
     report.renotified += pending.renotified;
     report.expired += pending.expired;
