@@ -6,6 +6,7 @@ import { bucketLow, bucketValue, PERCENTILE_RELATIVE_ERROR } from "../src/ops/hi
 import { opsMetrics, stageTimeouts } from "../src/ops/metrics";
 import { sweep } from "../src/sweeper";
 import { call, json, makeEnv, tokenFor, userName } from "./helpers";
+import { rowsReadMeter } from "./rows-read";
 
 const OPERATOR = "ops-operator";
 const SECOND = 1000;
@@ -332,6 +333,55 @@ describe("ops metrics after a known load", () => {
       reprocessed: 3,
       reembedded: 2,
     });
+  });
+
+  it("merged over two shards add every count and keep the percentiles", async () => {
+    await seedKnownLoad();
+    const one = await opsMetrics([env.DB], "1h", TIMEOUTS, NOW);
+    // The same database twice: two shards with the same load, so every count doubles and
+    // a merged histogram of two equal halves has the same percentiles.
+    const two = await opsMetrics([env.DB, env.DB], "1h", TIMEOUTS, NOW);
+    expect(two.stages.pending).toEqual({ ...one.stages.pending, count: 6, stuck: 2 });
+    expect(two.latency.uploaded_to_processed).toEqual({
+      ...one.latency.uploaded_to_processed,
+      count: 40,
+      sumMs: 420 * SECOND,
+    });
+    expect(two.throughput.perMinute.ready).toBe(2 * one.throughput.perMinute.ready);
+    expect(two.failures).toEqual(
+      one.failures.map((f) => ({ ...f, inWindow: 2 * f.inWindow, total: 2 * f.total })),
+    );
+    expect(two.retries.assets).toBe(4);
+    expect(two.stuck.count).toBe(6);
+    expect(two.stuck.items.map((i) => i.ageMs)).toEqual(
+      one.stuck.items.flatMap((i) => [i.ageMs, i.ageMs]),
+    );
+    expect(two.sweeper.inWindow.runs).toBe(4);
+  });
+
+  it("over 24 hours read as many rows for 1,000 photos in the window as for 10", async () => {
+    const photos = (n: number) =>
+      seed(
+        Array.from({ length: n }, (_, k) => ({
+          status: "ready",
+          statusAt: NOW - 3 * MINUTE,
+          uploadedAt: NOW - 5 * MINUTE - (k % 7) * SECOND,
+          processedAt: NOW - 4 * MINUTE,
+          readyAt: NOW - 3 * MINUTE,
+        })),
+      );
+    const rowsRead = async () => {
+      const meter = rowsReadMeter(env.DB);
+      const m = await opsMetrics([meter.db], "24h", TIMEOUTS, NOW);
+      return { rows: meter.rowsRead(), ready: m.latency.processed_to_ready.count };
+    };
+    await photos(10);
+    const small = await rowsRead();
+    for (let i = 0; i < 11; i++) await photos(90);
+    const large = await rowsRead();
+    expect([small.ready, large.ready]).toEqual([10, 1000]);
+    expect(large.rows).toBe(small.rows);
+    expect(small.rows).toBeGreaterThan(0);
   });
 
   it("over 24 hours count what the last hour left out", async () => {

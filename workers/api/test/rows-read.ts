@@ -14,8 +14,10 @@ export function rowsReadMeter(db: D1Database): { db: D1Database; rowsRead: () =>
     }
     return result;
   };
-  const statement = (stmt: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(stmt, {
+  // D1's batch takes its own statements: each proxy remembers the one it wraps.
+  const inner = new WeakMap<D1PreparedStatement, D1PreparedStatement>();
+  const statement = (stmt: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(stmt, {
       get(target, prop) {
         if (prop === "bind") return (...values: unknown[]) => statement(target.bind(...values));
         if (prop === "all" || prop === "run") {
@@ -25,9 +27,19 @@ export function rowsReadMeter(db: D1Database): { db: D1Database; rowsRead: () =>
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
+    inner.set(proxy, stmt);
+    return proxy;
+  };
   const metered = new Proxy(db, {
     get(target, prop) {
       if (prop === "prepare") return (query: string) => statement(target.prepare(query));
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          const results = await target.batch(statements.map((s) => inner.get(s) ?? s));
+          for (const r of results) add(r);
+          return results;
+        };
+      }
       const value: unknown = Reflect.get(target, prop);
       return typeof value === "function" ? value.bind(target) : value;
     },
