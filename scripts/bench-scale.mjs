@@ -51,7 +51,16 @@ async function d1(stateDir, database, sqlText) {
     const { stdout } = await run(
       path.join(root, "node_modules", ".bin", "wrangler"),
       ["d1", "execute", database, "--local", "--persist-to", stateDir, "--file", file, "--json"],
-      { cwd: root, maxBuffer: 64 * 2 ** 20, env: { ...process.env, CI: "1" } },
+      {
+        cwd: root,
+        maxBuffer: 64 * 2 ** 20,
+        // node_modules/.bin first, as scripts/lib/dev-runner.mjs does: the `node` wrangler needs.
+        env: {
+          ...process.env,
+          CI: "1",
+          PATH: `${path.join(root, "node_modules", ".bin")}${path.delimiter}${process.env.PATH ?? ""}`,
+        },
+      },
     );
     return JSON.parse(stdout);
   } finally {
