@@ -295,5 +295,5 @@ console.log("| shards (10 GB each) | photos in total |");
 console.log("|---|---|");
 const perShard = D1_MAX_BYTES / perPhoto;
 for (const n of [1, 2, 16, 128, 1024]) {
-  console.log(`| ${n} | ${Math.round((n * perShard) / 1e6).toLocaleString("en")} M |`);
+  console.log(`| ${n} | ${((n * perShard) / 1e6).toFixed(1)} M |`);
 }
