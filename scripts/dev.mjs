@@ -45,7 +45,7 @@ const ip = process.env.DARKROOM_IP || "127.0.0.1";
 const stateDir = path.resolve(root, process.env.DARKROOM_STATE_DIR || ".wrangler/state");
 const sweepSeconds = Number(process.env.DARKROOM_SWEEP_SECONDS ?? 30);
 const uploadMode = process.env.DARKROOM_UPLOAD_MODE || "local";
-// The lifecycle timeouts (packages/shared/src/leases.ts and the api's pending idle time):
+// The lifecycle timeouts (packages/shared/src/lifecycle/leases.ts and the api's pending idle time):
 // the api's sweeper reads all of them, the processor and the embedder their lease. The
 // load test's chaos run shortens them so what a crash lost comes home in seconds.
 const LIFECYCLE_VARS = [

@@ -23,12 +23,20 @@ export function boxes(b, start, end) {
 
 /** The primary image of a single-image HEIF: its property boxes and coded data. */
 export function readSingle(file) {
+  return readItem(file);
+}
+
+/**
+ * One coded item of heif-enc's output (the primary when `pick` is not given; `pick`
+ * chooses among the item ids, e.g. `(ids) => ids[1]` for the alpha heif-enc writes second).
+ */
+export function readItem(file, pick = null) {
   const b = readFileSync(file);
   const meta = boxes(b, 0, b.length).find((x) => x.type === "meta");
   const kids = boxes(b, meta.body + 4, meta.end);
   const get = (t) => kids.find((x) => x.type === t);
   const pitm = get("pitm");
-  const primary = b.readUInt16BE(pitm.body + 4);
+  const primary = pick ? pick(itemIds(b, get("iinf"))) : b.readUInt16BE(pitm.body + 4);
   const iprp = boxes(b, get("iprp").body, get("iprp").end);
   const ipco = boxes(
     b,
@@ -85,6 +93,13 @@ export function readSingle(file) {
   }
   const byType = (t) => props.filter((x) => x.toString("latin1", 4, 8) === t);
   return { props, byType, data };
+}
+
+/** The item ids of an iinf box (version 0, infe version 2), in order. */
+function itemIds(b, iinf) {
+  const ids = [];
+  for (const e of boxes(b, iinf.body + 6, iinf.end)) ids.push(b.readUInt16BE(e.body + 4));
+  return ids;
 }
 
 // ---- ISOBMFF writing -----------------------------------------------------------------------

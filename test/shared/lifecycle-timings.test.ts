@@ -6,7 +6,7 @@ import {
   DEFAULT_LIFECYCLE_TIMINGS,
   LIFECYCLE_TIMING_VARS,
   lifecycleTimings,
-} from "../../packages/shared/src/leases";
+} from "../../packages/shared/src/lifecycle/leases";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 

@@ -6,7 +6,7 @@ import { GENERIC_TYPES, namedLikePhoto, PHOTO_EXTENSIONS } from "./image-types.m
 export { MAX_CLIENT_ID_LENGTH };
 
 export const MAX_FILES_PER_REQUEST = 100;
-/** A browser folder drop sends the relative path (web/src/uploader.ts keeps its last 1024). */
+/** A browser folder drop sends the relative path (web/src/upload/registration.ts keeps its last 1024). */
 export const MAX_FILE_NAME_LENGTH = 1024;
 /** The longest `size` in decimal: MAX_UPLOAD_BYTES is configuration, a safe integer at most. */
 const MAX_SIZE_DIGITS = String(Number.MAX_SAFE_INTEGER).length;

@@ -1,15 +1,6 @@
 import { backoffSeconds } from "./lifecycle/backoff.js";
+import { ClaimHeld } from "./lifecycle/claim-held";
 import type { StageResult } from "./lifecycle/outcomes";
-
-/**
- * Thrown by a stage that meets another consumer's live claim: the message is retried
- * when that claim's lease would have run out, never acked away.
- */
-export class ClaimHeld extends Error {
-  constructor(readonly delaySeconds: number) {
-    super(`another consumer is working on this asset; retry in ${delaySeconds} s`);
-  }
-}
 
 type Handler<E> = (env: E, body: unknown) => Promise<StageResult>;
 
@@ -18,6 +9,11 @@ export type StageHandlers<E> = {
   deadLetter: Handler<E>;
   /** The asset a message is about, for the log line of a message that threw. */
   assetIdOf: (body: unknown) => string | null;
+  /**
+   * The pipeline stage (or touch) a message is for, as its failures name it
+   * (pipeline.ts): the `stage` of its log line, `-dlq` appended for a dead letter.
+   */
+  stageOf: (body: unknown) => string;
 };
 
 /** One structured line per message: what production logs show of every delivery. */
@@ -39,20 +35,20 @@ export type MessageLog =
  * so one bad photo never redelivers the batch. A throw is a transient failure: retried
  * with exponential backoff and jitter (after max_retries the message dead-letters).
  * Every message ends in one JSON log line `{stage, assetId, outcome, ms}` (plus `code`
- * for a failure, the delay and error for a retry).
+ * for a failure, the delay and error for a retry), `stage` named as the stage's failures.
  */
 export async function consumeBatch<E>(
   batch: MessageBatch<unknown>,
   env: E,
-  stage: string,
   handlers: StageHandlers<E>,
   log: (line: MessageLog) => void = logLine,
 ): Promise<void> {
   const dead = batch.queue.endsWith("-dlq");
   const handle = dead ? handlers.deadLetter : handlers.process;
-  const name = dead ? `${stage}-dlq` : stage;
   for (const msg of batch.messages) {
     const started = Date.now();
+    const stage = handlers.stageOf(msg.body);
+    const name = dead ? `${stage}-dlq` : stage;
     try {
       const result = await handle(env, msg.body);
       msg.ack();

@@ -55,6 +55,7 @@ export class Uploader {
     this.registrar = new Registrar({
       batchId: () => this.batchId,
       moreComing: () => !this.hashes.idle || this.checking > 0,
+      ahead: () => this.scheduler.summary().queued,
       onRegistered: (res) => this.onRegistered(res),
       onFailed: (rows, reason) => {
         for (const r of rows) {
@@ -388,6 +389,8 @@ export class Uploader {
       row.note = s.reason;
     }
     this.byteRate.sample(Date.now(), this.scheduler.summary().loaded);
+    // A PUT left the queue: registration may have room in its window again.
+    if (s.phase !== "queued") this.registrar.flushSoon();
     this.changed();
   }
 

@@ -1,34 +1,23 @@
 import {
   aiBreaker,
   type BreakerNamespace,
-  lifecycleFor,
-  type RedescribeMessage,
-  writeAsset,
+  crossUserStores,
+  REDESCRIBE,
+  resendTouch,
+  type SweepEnv,
 } from "@darkroom/shared";
-import { assets } from "@darkroom/shared/db";
-import { and, asc, eq, isNotNull, lte } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 
-/** Photos re-described per sweep: a pace Workers AI's 720 image-to-text requests a minute absorb. */
-export const REDESCRIBE_BATCH = 25;
-/** A photo sent for a re-describe is sent again after this long if it is still marked. */
-export const REDESCRIBE_RETRY_MS = 30 * 60_000;
-
-type Bindings<H extends Rpc.DurableObjectBranded | undefined> = {
+type Bindings<H extends Rpc.DurableObjectBranded | undefined> = SweepEnv<H> & {
   DB: D1Database;
-  USER_HUB: DurableObjectNamespace<H>;
   AI_BREAKER: BreakerNamespace;
-  EMBED_QUEUE: { send(body: RedescribeMessage): Promise<unknown> };
 };
 
 /**
- * The sweeper's re-describe rule: `ready` photos that skipped AI for a reason that
- * passes (breaker open, daily allocation used up, model unavailable) are sent to the
- * embedder again, oldest mark first, a bounded batch per run, and only while the AI
- * breaker is closed: an open breaker means the provider is still failing, and the
- * half-open probe belongs to fresh photos. Each mark is pushed `REDESCRIBE_RETRY_MS`
- * ahead before its message goes out (conditionally, so racing sweeps send it once); the
- * embedder clears it when the description is complete.
+ * The sweeper's rule of the pipeline's `REDESCRIBE` touch: `ready` photos that skipped AI
+ * for a reason that passes (breaker open, daily allocation used up, model unavailable) are
+ * sent to the embedder again, oldest mark first, a bounded batch per run (`resendTouch`),
+ * and only while the AI breaker is closed: an open breaker means the provider is still
+ * failing, and the half-open probe belongs to fresh photos.
  */
 export async function redescribeSkipped<H extends Rpc.DurableObjectBranded | undefined>(
   env: Bindings<H>,
@@ -36,37 +25,7 @@ export async function redescribeSkipped<H extends Rpc.DurableObjectBranded | und
 ): Promise<number> {
   const breaker = await aiBreaker(env.AI_BREAKER).status(now);
   if (breaker.state !== "closed") return 0;
-  const d = drizzle(env.DB);
-  const rows = await d
-    .select({ id: assets.id, userId: assets.userId, redescribeAt: assets.redescribeAt })
-    .from(assets)
-    .where(
-      and(
-        eq(assets.status, "ready"),
-        isNotNull(assets.redescribeAt),
-        lte(assets.redescribeAt, now),
-      ),
-    )
-    .orderBy(asc(assets.redescribeAt))
-    .limit(REDESCRIBE_BATCH);
   let sent = 0;
-  for (const row of rows) {
-    if (row.redescribeAt === null) continue;
-    // A write like any other (versioned, one event), conditional on the mark seen.
-    const touched = await writeAsset(
-      lifecycleFor(env, row.userId),
-      row.id,
-      and(eq(assets.status, "ready"), eq(assets.redescribeAt, row.redescribeAt)),
-      { redescribeAt: now + REDESCRIBE_RETRY_MS },
-      now,
-    );
-    if (!touched) continue;
-    await env.EMBED_QUEUE.send({
-      assetId: row.id,
-      uid: row.userId,
-      redescribe: true,
-    } satisfies RedescribeMessage);
-    sent += 1;
-  }
+  for (const store of crossUserStores(env)) sent += await resendTouch(env, store, REDESCRIBE, now);
   return sent;
 }

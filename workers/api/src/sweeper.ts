@@ -1,29 +1,26 @@
 import {
-  type AssetStatus,
   type CrossUserStore,
-  claimExpired,
   crossUserStores,
   deletedEvent,
-  type EmbedMessage,
+  fairTurns,
   lifecycleFor,
   lifecycleTimings,
   opsWindows,
   originalKey,
+  PIPELINE,
+  type PipelineTimings,
   publishSafely,
-  type StageSpec,
-  stageSpec,
-  writeAsset,
+  resendStale,
+  type StageName,
 } from "@darkroom/shared";
 import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
-import { and, asc, eq, inArray, isNull, lt, notExists, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, notExists, sql } from "drizzle-orm";
 import { config } from "./lib/config";
 import { db } from "./lib/db";
-import { notificationFor, purgeAsset } from "./lib/lifecycle";
+import { purgeAsset } from "./lib/purge-asset";
 import { pruneRollups, recountUserCounters } from "./ops/counters";
 import { sweepEmptyBatches } from "./sweep-empty-batches";
 import { redescribeSkipped } from "./sweep-redescribe";
-
-const BATCH = 100;
 
 export type SweepReport = {
   renotified: number;
@@ -41,15 +38,24 @@ export type SweepReport = {
   countersCorrected: number;
 };
 
+/** What each stage's rule counts as, in the sweep's report (and its `sweep_runs` row). */
+const COUNTED_AS = {
+  upload: "renotified",
+  processing: "reprocessed",
+  embedding: "reembedded",
+} as const satisfies Record<StageName, keyof SweepReport>;
+
 /**
- * One rule per intermediate state (DESIGN.md). Runs from the cron trigger in
- * production and on a timer from `npm run dev` (local wrangler dev fires no crons).
- * Its timeouts are the deployment's (`lifecycleTimings`): the same vars the processor
- * and the embedder read for their leases. It scans across users (`crossUserStores`) and
- * writes each row through its owner's lifecycle, like every other writer.
+ * One rule per intermediate state (DESIGN.md): for every stage of the pipeline table, its
+ * re-send of lost messages (`sweepStages`); the expiry of uploads that never came; the
+ * end of interrupted deletes; the re-describe touch; empty batches. Runs from the cron
+ * trigger in production and on a timer from `npm run dev` (local wrangler dev fires no
+ * crons). Its timeouts are the deployment's (`lifecycleTimings`): the same vars the
+ * processor and the embedder read for their leases. It scans across users
+ * (`crossUserStores`) and writes each row through its owner's lifecycle.
  */
 export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
-  const timings = lifecycleTimings(env);
+  const timings = pipelineTimings(env);
   const report: SweepReport = {
     renotified: 0,
     expired: 0,
@@ -65,30 +71,10 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     const recount = await recountUserCounters(store.d1);
     report.countersCorrected += recount.corrected;
     await pruneRollups(store.d1, now);
-    const pending = await sweepPending(env, store, now);
-    report.renotified += pending.renotified;
-    report.expired += pending.expired;
-    const stuck = await store.db
-      .select()
-      .from(assets)
-      .where(
-        and(eq(assets.status, "deleting"), lt(assets.updatedAt, now - timings.deletingStaleMs)),
-      )
-      .limit(BATCH);
-    for (const row of stuck) {
-      await purgeAsset(env, row.userId, row.id, row.batchId, row.version);
-      report.purged += 1;
-    }
-    const processing = stale(stageSpec("processing", timings), timings.uploadedIdleMs, now);
-    report.reprocessed += await resendStale(env, store, now, processing, async (row) => {
-      const note = await notificationFor(env, row.userId, row.id);
-      return note ? { queue: env.UPLOADS_QUEUE, body: note } : null;
-    });
-    const embedding = stale(stageSpec("embedding", timings), timings.processedIdleMs, now);
-    report.reembedded += await resendStale(env, store, now, embedding, async (row) => ({
-      queue: env.EMBED_QUEUE,
-      body: { assetId: row.id, uid: row.userId } satisfies EmbedMessage,
-    }));
+    const sent = await sweepStages(env, store, timings, now);
+    for (const stage of PIPELINE) report[COUNTED_AS[stage.name]] += sent[stage.name];
+    report.expired += await expireAbandoned(env, store, timings, now);
+    report.purged += await finishDeletes(env, store, timings, now);
   }
   report.redescribed = await redescribeSkipped(env, now);
   report.emptyBatches = await sweepEmptyBatches(env, now);
@@ -96,44 +82,76 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
   return report;
 }
 
+/** Every wait of the pipeline table, as this deployment sets them. */
+function pipelineTimings(env: Env): PipelineTimings {
+  return { ...lifecycleTimings(env), pendingIdleMs: config(env).PENDING_IDLE_SECONDS * 1000 };
+}
+
 /**
- * pending: the object may be in R2 with its notification lost (a restart of local
- * queues, a failed send): re-send it. Without an object, past expiry + grace: delete.
- * A client may resume the row at any moment (POST /api/uploads bumps its `version`), so
- * every write here is conditional on the version read: a resume between the read, the
- * R2 check and the deletes makes them change nothing.
+ * The pipeline's sweeper rules over one database: each stage of the table re-sends the
+ * messages its assets lost (`resendStale`). Returns the messages sent per stage.
  */
-async function sweepPending(env: Env, store: CrossUserStore, now: number) {
-  const cfg = config(env);
-  const out = { renotified: 0, expired: 0 };
-  const idle = and(
+export async function sweepStages(
+  env: Env,
+  store: CrossUserStore,
+  timings: PipelineTimings,
+  now: number,
+): Promise<Record<StageName, number>> {
+  const sent = { upload: 0, processing: 0, embedding: 0 } satisfies Record<StageName, number>;
+  for (const stage of PIPELINE) {
+    sent[stage.name] += await resendStale(env, store, stage, timings, now);
+  }
+  return sent;
+}
+
+/**
+ * `pending` without an object past expiry + grace: the upload never came (one with an
+ * object is the upload stage's: its notification is re-sent). A client may resume the
+ * row at any moment (POST /api/uploads bumps its `version`), so the delete is conditional
+ * on the version read: a resume between the read, the R2 check and the delete makes it
+ * change nothing.
+ */
+async function expireAbandoned(
+  env: Env,
+  store: CrossUserStore,
+  timings: PipelineTimings,
+  now: number,
+): Promise<number> {
+  const graceMs = config(env).PENDING_GRACE_SECONDS * 1000;
+  const abandoned = and(
     eq(assets.status, "pending"),
-    lt(assets.updatedAt, now - cfg.PENDING_IDLE_SECONDS * 1000),
-    redriveDue(cfg.PENDING_IDLE_SECONDS * 1000, now),
+    lt(assets.updatedAt, now - timings.pendingIdleMs),
+    lt(sql`coalesce(${assets.expiresAt}, ${assets.createdAt})`, now - graceMs),
   );
-  const pending = await store.db
+  const rows = await store.db
     .select()
     .from(assets)
-    .where(inArray(assets.id, fairTurns(store, idle)));
-  for (const row of pending) {
-    const unchanged = and(eq(assets.status, "pending"), eq(assets.version, row.version));
-    const note = await notificationFor(env, row.userId, row.id);
-    if (note) {
-      // Touch the row so the next sweep gives the processor time before re-sending.
-      const lc = lifecycleFor(env, row.userId);
-      if (await writeAsset(lc, row.id, unchanged, resent(now), now)) {
-        await env.UPLOADS_QUEUE.send(note);
-        out.renotified += 1;
-      }
-      continue;
-    }
-    if ((row.expiresAt ?? row.createdAt) + cfg.PENDING_GRACE_SECONDS * 1000 >= now) continue;
+    .where(inArray(assets.id, fairTurns(store, abandoned)));
+  let expired = 0;
+  for (const row of rows) {
+    if (await env.BUCKET.head(originalKey(row.userId, row.id))) continue;
     if (!(await expirePending(env, row))) continue;
     // An upload that raced the delete would leave an orphan: remove it too.
     await env.BUCKET.delete(originalKey(row.userId, row.id));
-    out.expired += 1;
+    expired += 1;
   }
-  return out;
+  return expired;
+}
+
+/** `deleting` for longer than a delete takes: it was interrupted, so it is finished here. */
+async function finishDeletes(
+  env: Env,
+  store: CrossUserStore,
+  timings: PipelineTimings,
+  now: number,
+): Promise<number> {
+  const stuck = await store.db
+    .select()
+    .from(assets)
+    .where(and(eq(assets.status, "deleting"), lt(assets.updatedAt, now - timings.deletingStaleMs)))
+    .limit(100);
+  for (const row of stuck) await purgeAsset(env, row.userId, row.id, row.batchId, row.version);
+  return stuck.length;
 }
 
 /**
@@ -172,42 +190,6 @@ export async function expirePending(
   return true;
 }
 
-/**
- * The row's part of a re-send: `updated_at` restarts the idle clock (the next sweep waits
- * a full period), and the ops metrics show, per stuck asset, how often the sweeper re-sent
- * it and when it last did.
- */
-function resent(now: number) {
-  return { updatedAt: now, sweeps: sql`${assets.sweeps} + 1`, sweptAt: now };
-}
-
-/**
- * The ids of up to BATCH rows matching `where`, fair across users (issue 20, point 5):
- * round robin over users (every user's oldest row, then every user's second, …), each
- * user's rows oldest first. One user with ten thousand stale rows takes one turn per
- * round like everyone else, so another user's one lost message is re-sent in the next
- * sweep instead of waiting behind them. The window runs over the matching rows only (the
- * `(status, updated_at)` index finds them).
- */
-function fairTurns(store: CrossUserStore, where: SQL | undefined) {
-  const ranked = store.db
-    .select({
-      id: assets.id,
-      at: assets.updatedAt,
-      turn: sql<number>`row_number() OVER (PARTITION BY ${assets.userId} ORDER BY ${assets.updatedAt}, ${assets.id})`.as(
-        "turn",
-      ),
-    })
-    .from(assets)
-    .where(where)
-    .as("ranked");
-  return store.db
-    .select({ id: ranked.id })
-    .from(ranked)
-    .orderBy(asc(ranked.turn), asc(ranked.at))
-    .limit(BATCH);
-}
-
 /** Sweep runs kept for the ops metrics: a day of runs every 2 minutes, with room. */
 export const SWEEP_RUNS_KEPT = 1000;
 
@@ -234,69 +216,4 @@ async function recordRun(env: Env, startedAt: number, report: SweepReport): Prom
       ),
     d.delete(requestTimings).where(lt(requestTimings.at, startedAt - oldestWindow)),
   ]);
-}
-
-type StaleRow = { id: string; userId: string; status: AssetStatus; version: number };
-
-/**
- * Re-sends one stage's message for rows matching `where`, at most once per period:
- * `updated_at` is touched first, conditionally on the row's version, so two sweeps
- * racing each other send one message, and the next sweep waits a full period again.
- * `message` returns what to send (null: nothing can be sent, leave the row alone).
- */
-async function resendStale(
-  env: Env,
-  store: CrossUserStore,
-  now: number,
-  where: SQL | undefined,
-  message: (row: StaleRow) => Promise<{ queue: Queue; body: unknown } | null>,
-): Promise<number> {
-  const rows = await store.db
-    .select({
-      id: assets.id,
-      userId: assets.userId,
-      status: assets.status,
-      version: assets.version,
-    })
-    .from(assets)
-    .where(inArray(assets.id, fairTurns(store, where)));
-  let sent = 0;
-  for (const row of rows) {
-    const out = await message(row);
-    if (!out) continue;
-    // The version read, not a timestamp: every write bumps it, so no two states share one.
-    const unchanged = and(eq(assets.status, row.status), eq(assets.version, row.version));
-    const lc = lifecycleFor(env, row.userId);
-    if (!(await writeAsset(lc, row.id, unchanged, resent(now), now))) continue;
-    await out.queue.send(out.body);
-    sent += 1;
-  }
-  return sent;
-}
-
-/**
- * No re-driven message is on its way: none was (`retry_at` null), or the one a
- * dead-letter handler sent after a backoff (`deadLettered`) was due more than `idleMs`
- * ago and so was lost too. Until then the row is left to that message: re-sending it
- * would cut the backoff short and double the messages of an outage.
- */
-function redriveDue(idleMs: number, now: number): SQL {
-  return or(isNull(assets.retryAt), lt(assets.retryAt, now - idleMs)) ?? sql`1`;
-}
-
-/**
- * A stage's from-status idle past `idleMs` lost its message (`uploaded`: the `uploads`
- * message; `processed`: the embed message); its claimed status whose claim is older
- * than the stage's lease lost its consumer. The message is re-sent: the stage claims
- * the asset or takes over the dead claim.
- */
-function stale(spec: StageSpec, idleMs: number, now: number): SQL | undefined {
-  return or(
-    and(eq(assets.status, spec.from), lt(assets.updatedAt, now - idleMs), redriveDue(idleMs, now)),
-    and(
-      eq(assets.status, spec.claimed),
-      lt(assets.updatedAt, now - spec.leaseMs),
-      claimExpired(spec.leaseMs, now),
-    ),
-  );
 }

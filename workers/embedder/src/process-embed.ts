@@ -14,9 +14,11 @@ import {
   NEAR_DUPLICATE_MAX_DISTANCE,
   ownedAsset,
   PermanentFailure,
+  pipelineStage,
   runClaimed,
   type StageResult,
   type StageSpec,
+  send,
   stageSpec,
   upsertSearchDoc,
   variantKey,
@@ -44,7 +46,7 @@ export const NEAR_DUPLICATE_MIN_COSINE = 0.7;
 const NEAR_DUPLICATE_CANDIDATES = 20;
 
 /** The embedding stage in the lifecycle: `processed → embedding → ready`. */
-export function embeddingStage(env: Env): StageSpec {
+export function embeddingSpec(env: Env): StageSpec {
   // This deployment's lease (EMBED_LEASE_SECONDS), 5 minutes unless configured.
   return stageSpec("embedding", lifecycleTimings(env));
 }
@@ -61,12 +63,13 @@ export function assetIdOf(body: unknown): string | null {
  * consumer throws `ClaimHeld`), and completes, fails or releases it only while the claim
  * holds. A delivery for an asset already `ready` (or gone, failed, deleting, not yet
  * processed) changes nothing and is acked. Throws on transient failures (R2, D1,
- * Vectorize, a 429/5xx from AI): the caller retries with backoff.
+ * Vectorize, a 429/5xx from AI): the caller retries with backoff. `clock` is the one the
+ * lifecycle reads (a test fixes it, so a claim's age does not depend on the machine's speed).
  */
-export async function processMessage(
+export async function runEmbedding(
   env: Env,
   body: unknown,
-  now = Date.now(),
+  clock: () => number = Date.now,
 ): Promise<StageResult> {
   const parsed = embedMessageSchema.safeParse(body);
   if (!parsed.success) {
@@ -74,10 +77,11 @@ export async function processMessage(
     return { assetId: null, outcome: "malformed" };
   }
   const { assetId, uid } = parsed.data;
-  const lc = lifecycleFor(env, uid);
+  const lc = lifecycleFor(env, uid, clock);
   const row = await ownedAsset(lc, assetId);
   if (!row) return { assetId, outcome: "gone" };
-  const claim = await claimStage(lc, embeddingStage(env), row, now);
+  const now = clock();
+  const claim = await claimStage(lc, embeddingSpec(env), row, now);
   if (!claim) return { assetId, outcome: row.status === "ready" ? "already-past" : "not-yet" };
   if ("outcome" in claim) return claim;
   const result = await runClaimed(claim, () => embed(env, lc.store, row, claim.claimedAt, now));
@@ -289,8 +293,8 @@ export async function processDeadLetter(
     "retries_exhausted",
     "Making this photo searchable kept failing; retry it to try again",
   );
-  const spec = embeddingStage(env);
+  const spec = embeddingSpec(env);
   return deadLettered(lc, spec, row, [spec.from], ["processed", "embedding"], err, (delaySeconds) =>
-    env.EMBED_QUEUE.send(parsed.data, { delaySeconds }),
+    send(env, pipelineStage("embedding"), parsed.data, delaySeconds),
   );
 }

@@ -5,15 +5,16 @@ import {
   lifecycleFor,
   outcome,
   ownedAsset,
+  REDESCRIBE,
   redescribeMessageSchema,
+  runTouch,
   type StageResult,
   upsertSearchDoc,
   variantKey,
   vectorIndex,
-  writeAsset,
 } from "@darkroom/shared";
-import { assetFeatures, assets } from "@darkroom/shared/db";
-import { and, eq, isNotNull } from "drizzle-orm";
+import { assetFeatures } from "@darkroom/shared/db";
+import { and, eq } from "drizzle-orm";
 import { describePhoto } from "./describe-photo";
 import { colourNames } from "./descriptor";
 import { removeSearchData } from "./process-embed";
@@ -24,8 +25,8 @@ export function isRedescribe(body: unknown): boolean {
 }
 
 /**
- * A `ready` photo that skipped AI, described again (the sweeper's re-describe rule sends
- * these once the AI breaker is closed). The asset stays `ready`: its caption, labels,
+ * A `ready` photo that skipped AI, described again: the pipeline's `REDESCRIBE` touch
+ * (the sweeper sends these once the AI breaker is closed). The asset stays `ready`: its caption, labels,
  * full-text document and text vector are rewritten, `captionSkipped` says what is still
  * missing, and the mark is cleared unless the skip may pass again. A transient AI
  * failure throws (retry with backoff); an open breaker leaves the mark for a later run.
@@ -39,7 +40,9 @@ export async function redescribe(env: Env, body: unknown): Promise<StageResult> 
   const row = await ownedAsset(lc, assetId);
   if (!row) return outcome(assetId, "gone");
   // Nothing to redo, or no thumb to describe (it comes back with a reprocess).
-  if (row.status !== "ready" || row.redescribeAt === null) return outcome(assetId, "already-past");
+  if (row.status !== REDESCRIBE.status || row.redescribeAt === null) {
+    return outcome(assetId, "already-past");
+  }
   const object = await env.BUCKET.get(variantKey(uid, row.id, "thumb"));
   if (!object) return outcome(assetId, "not-yet");
 
@@ -54,34 +57,27 @@ export async function redescribe(env: Env, body: unknown): Promise<StageResult> 
   const descriptor = features ? blobToVector(features.descriptor, DESCRIPTOR_DIMENSIONS) : null;
   const labels = [...ai.labels, ...(descriptor ? colourNames(descriptor) : [])];
 
-  // The descriptor is written again too: it costs nothing, and it is how vectors written
-  // before the `uid` metadata index existed get into it (docs/operations.md, Vectorize).
-  if (descriptor) await vectorIndex(env, "descriptor").upsert(uid, row.id, descriptor);
-  if (ai.text) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
-  // Same status, new version (one event): open pages refetch the asset and show its caption.
-  const updated = await writeAsset(
-    lc,
-    row.id,
-    and(eq(assets.status, "ready"), isNotNull(assets.redescribeAt)),
-    {
-      caption: ai.caption,
-      captionSkipped: ai.captionSkipped ? JSON.stringify(ai.captionSkipped) : null,
-      labels: JSON.stringify(labels),
-      // Still worth another try: the mark stays (the sweeper set its next time).
-      redescribeAt: ai.redescribe ? row.redescribeAt : null,
-    },
-  );
-  if (!updated) {
-    const [current] = await db
-      .select({ status: assets.status })
-      .from(assets)
-      .where(eq(assets.id, row.id));
-    // Deleted while we worked: what we just wrote must not outlive the asset.
-    if (!current || current.status === "deleting") await removeSearchData(env, lc.store, row.id);
-    return outcome(assetId, "superseded");
-  }
-  await env.DB.batch([
-    upsertSearchDoc(env.DB, {
+  // Same status, new version (one event): open pages refetch the asset and show its
+  // caption. Deleted while we worked: what we just wrote must not outlive the asset.
+  const result = await runTouch(lc, REDESCRIBE, row.id, async () => {
+    // The descriptor is written again too: it costs nothing, and it is how vectors written
+    // before the `uid` metadata index existed get into it (docs/operations.md, Vectorize).
+    if (descriptor) await vectorIndex(env, "descriptor").upsert(uid, row.id, descriptor);
+    if (ai.text) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
+    return {
+      set: {
+        caption: ai.caption,
+        captionSkipped: ai.captionSkipped ? JSON.stringify(ai.captionSkipped) : null,
+        labels: JSON.stringify(labels),
+        // Still worth another try: the mark stays (the sweeper set its next time).
+        redescribeAt: ai.redescribe ? row.redescribeAt : null,
+      },
+      cleanup: () => removeSearchData(env, lc.store, row.id),
+    };
+  });
+  if (result.outcome !== "completed") return result;
+  await lc.store.d1.batch([
+    upsertSearchDoc(lc.store.d1, {
       assetId: row.id,
       uid,
       name: row.name,

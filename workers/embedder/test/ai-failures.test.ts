@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { aiBreaker, DEFAULT_BREAKER_POLICY, searchText } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { recordingQueue } from "../../../test/workerd/queue-helpers";
 import { redescribeSkipped } from "../../api/src/sweep-redescribe";
-import { processMessage } from "../src/process-embed";
+import { runEmbedding } from "../src/process-embed";
 import {
   assetRow,
   type Delivery,
@@ -134,7 +135,7 @@ describe("an AI failure never keeps a photo from becoming searchable", () => {
     const assetId = await processedAsset(user, "saw.thumb.webp");
     const { env: e, calls } = withAi(env.AI_TEST_DOUBLE);
 
-    await processMessage(e, embedMessage(user.uid, assetId));
+    await runEmbedding(e, embedMessage(user.uid, assetId));
 
     const caption = calls.find((c) => c.model === "@cf/moondream/moondream3.1-9B-A2B");
     expect(caption?.inputs).toEqual({
@@ -158,14 +159,14 @@ describe("an AI failure never keeps a photo from becoming searchable", () => {
     const { env: base, calls } = withAi(env.AI_TEST_DOUBLE);
     const e = { ...base, AI_CAPTION_MODEL: "@cf/example/captioner-9" };
 
-    await processMessage(e, embedMessage(user.uid, assetId));
+    await runEmbedding(e, embedMessage(user.uid, assetId));
 
     expect(calls.map((c) => c.model)).toContain("@cf/example/captioner-9");
     // The double knows no such model: 5007, the removed-model path.
     expect(skipped(await assetRow(assetId))).toMatchObject({ code: "ai_model_unavailable" });
     const another = await processedAsset(user, "saw.thumb.webp");
     const badModel = { ...base, AI_LABEL_MODEL: "resnet" };
-    await expect(processMessage(badModel, embedMessage(user.uid, another))).rejects.toThrow(
+    await expect(runEmbedding(badModel, embedMessage(user.uid, another))).rejects.toThrow(
       /AI_LABEL_MODEL/,
     );
   });
@@ -263,9 +264,14 @@ describe("the AI circuit breaker", () => {
       skippedIds.push((await embedOne(exhausted.env, user)).assetId);
     }
     expect((await aiBreaker(breaker).status()).state).toBe("open");
-    const sent: unknown[] = [];
-    const queue = { send: async (body: unknown) => void sent.push(body) };
-    const rule = { DB: env.DB, USER_HUB: env.USER_HUB, AI_BREAKER: breaker, EMBED_QUEUE: queue };
+    const queue = recordingQueue();
+    const rule = {
+      DB: env.DB,
+      BUCKET: env.BUCKET,
+      USER_HUB: env.USER_HUB,
+      AI_BREAKER: breaker,
+      EMBED_QUEUE: queue,
+    };
 
     // Open: nothing is re-sent.
     expect(await redescribeSkipped(rule)).toBe(0);
@@ -283,7 +289,7 @@ describe("the AI circuit breaker", () => {
 
     // Every skipped photo of the deployment (other tests' too), in one bounded batch.
     expect(await redescribeSkipped(rule)).toBeGreaterThanOrEqual(skippedIds.length);
-    expect(sent).toEqual(
+    expect(queue.sent.map((m) => m.body)).toEqual(
       expect.arrayContaining(
         skippedIds.map((assetId) => ({ assetId, uid: user.uid, redescribe: true })),
       ),
@@ -293,10 +299,10 @@ describe("the AI circuit breaker", () => {
 
     const result = await deliver(
       EMBED,
-      sent.map((body, i) => ({ id: `r${i}`, body })),
+      queue.sent.map((m, i) => ({ id: `r${i}`, body: m.body })),
       healthy.env,
     );
-    expect(result.explicitAcks).toHaveLength(sent.length);
+    expect(result.explicitAcks).toHaveLength(queue.sent.length);
     for (const assetId of skippedIds) {
       const row = await assetRow(assetId);
       expect(row).toMatchObject({

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { searchAssets } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { messageLines } from "../../../test/workerd/queue-helpers";
-import { processMessage } from "../src/process-embed";
+import { runEmbedding } from "../src/process-embed";
 import {
   assetRow,
   deliver,
@@ -51,10 +51,10 @@ describe("embedding with the AI binding (through its test double)", () => {
     const ids: Record<string, string> = {};
     for (const name of ["waterfall", "concert", "park"] as const) {
       ids[name] = await processedAsset(user, `${name}.thumb.webp`);
-      await processMessage(ai, embedMessage(user.uid, ids[name] ?? ""));
+      await runEmbedding(ai, embedMessage(user.uid, ids[name] ?? ""));
     }
     const foreign = await processedAsset(other, "waterfall.thumb.webp");
-    await processMessage(ai, embedMessage(other.uid, foreign));
+    await runEmbedding(ai, embedMessage(other.uid, foreign));
 
     const waterfall = await searchAssets(ai, user.uid, "tropical waterfall", 10);
     expect(waterfall.mode).toBe("semantic");
@@ -87,7 +87,7 @@ describe("embedding with the AI binding (through its test double)", () => {
       expect(delay).toBeGreaterThanOrEqual(1);
       expect(delay).toBeLessThanOrEqual(8);
       expect(messageLines(error)).toEqual([
-        expect.objectContaining({ stage: "embedder", assetId, outcome: "retry", attempts: 2 }),
+        expect.objectContaining({ stage: "embedding", assetId, outcome: "retry", attempts: 2 }),
       ]);
       // Released as the processor releases: back to `processed`, one version and event more.
       expect(await assetRow(assetId)).toMatchObject({
@@ -156,7 +156,7 @@ describe("embedding with the AI binding (through its test double)", () => {
   it("falls back to full-text search when AI is rate-limited at query time", async () => {
     const user = await seedUser();
     const assetId = await processedAsset(user, "waterfall.thumb.webp", { name: "rainforest.jpg" });
-    await processMessage(withAi(env.AI_TEST_DOUBLE).env, embedMessage(user.uid, assetId));
+    await runEmbedding(withAi(env.AI_TEST_DOUBLE).env, embedMessage(user.uid, assetId));
     vi.spyOn(console, "warn").mockImplementation(() => {});
 
     const { mode, matches } = await searchAssets(

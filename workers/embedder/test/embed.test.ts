@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { ClaimHeld, EMBED_LEASE_MS, searchAssets, variantKey } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { processMessage } from "../src/process-embed";
+import { runEmbedding } from "../src/process-embed";
 import {
   assetRow,
   deliver,
@@ -77,7 +77,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
       camera: { make: "Canon", model: "EOS 5D Mark IV" },
       takenAt: Date.UTC(2019, 2, 14, 21, 30),
     });
-    await processMessage(env, embedMessage(user.uid, assetId));
+    await runEmbedding(env, embedMessage(user.uid, assetId));
 
     const find = async (uid: string, q: string) =>
       (await searchAssets(env, uid, q, 10)).matches.map((m) => m.assetId);
@@ -101,16 +101,14 @@ describe("embedding a processed asset without AI (local mode)", () => {
   it("acks a redelivery for an asset that is already ready, changing nothing", async () => {
     const user = await seedUser();
     const assetId = await processedAsset(user, "saw.thumb.webp");
-    await processMessage(env, embedMessage(user.uid, assetId));
+    await runEmbedding(env, embedMessage(user.uid, assetId));
     const before = await assetRow(assetId);
 
     const result = await deliver(EMBED, [{ id: "again", body: embedMessage(user.uid, assetId) }]);
 
     expect(result.explicitAcks).toEqual(["again"]);
     expect(await assetRow(assetId)).toEqual(before);
-    expect((await processMessage(env, embedMessage(user.uid, assetId))).outcome).toBe(
-      "already-past",
-    );
+    expect((await runEmbedding(env, embedMessage(user.uid, assetId))).outcome).toBe("already-past");
     expect((await hubEvents(user.uid)).map((e) => e.status)).toEqual(["embedding", "ready"]);
   });
 
@@ -174,7 +172,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
       status: "embedding",
       claimedAt: now - 5_000,
     });
-    const err = await processMessage(short, embedMessage(user.uid, liveId), now).catch(
+    const err = await runEmbedding(short, embedMessage(user.uid, liveId), () => now).catch(
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ClaimHeld);
@@ -186,10 +184,10 @@ describe("embedding a processed asset without AI (local mode)", () => {
       status: "embedding",
       claimedAt: now - 60_000,
     });
-    await expect(processMessage(env, embedMessage(user.uid, deadId), now)).rejects.toBeInstanceOf(
-      ClaimHeld,
-    );
-    expect((await processMessage(short, embedMessage(user.uid, deadId), now)).outcome).toBe(
+    await expect(
+      runEmbedding(env, embedMessage(user.uid, deadId), () => now),
+    ).rejects.toBeInstanceOf(ClaimHeld);
+    expect((await runEmbedding(short, embedMessage(user.uid, deadId), () => now)).outcome).toBe(
       "completed",
     );
     expect(await assetRow(deadId)).toMatchObject({ status: "ready", claimed_at: null });
@@ -216,7 +214,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
     const { assetId } = await seedAsset(user, { status: "processed" });
     await env.BUCKET.put(variantKey(user.uid, assetId, "thumb"), new Uint8Array([1, 2, 3, 4]));
 
-    expect((await processMessage(env, embedMessage(user.uid, assetId))).outcome).toBe("failed");
+    expect((await runEmbedding(env, embedMessage(user.uid, assetId))).outcome).toBe("failed");
     const row = await assetRow(assetId);
     expect(JSON.parse(row?.error ?? "null")).toMatchObject({
       stage: "processing",
@@ -240,7 +238,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
     );
 
     expect(result.explicitAcks).toEqual(["m"]);
-    expect((await processMessage(racing, embedMessage(user.uid, assetId))).outcome).not.toBe(
+    expect((await runEmbedding(racing, embedMessage(user.uid, assetId))).outcome).not.toBe(
       "completed",
     );
     expect(await searchData(assetId)).toEqual({
@@ -262,7 +260,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
       env.DB.prepare("UPDATE assets SET claim_token = ? WHERE id = ?").bind(theirs, assetId).run(),
     );
 
-    expect((await processMessage(racing, embedMessage(user.uid, assetId))).outcome).toBe(
+    expect((await runEmbedding(racing, embedMessage(user.uid, assetId))).outcome).toBe(
       "superseded",
     );
     expect(await assetRow(assetId)).toMatchObject({ status: "embedding", claim_token: theirs });
@@ -276,7 +274,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
       env.DB.prepare("UPDATE assets SET status = 'failed' WHERE id = ?").bind(assetId).run(),
     );
 
-    expect((await processMessage(racing, embedMessage(user.uid, assetId))).outcome).toBe(
+    expect((await runEmbedding(racing, embedMessage(user.uid, assetId))).outcome).toBe(
       "superseded",
     );
     expect(await assetRow(assetId)).toMatchObject({ status: "failed" });
@@ -320,7 +318,7 @@ describe("messages the embedder does not act on", () => {
       const user = await seedUser();
       const { assetId } = await seedAsset(user, { status, version: 3 });
 
-      expect((await processMessage(env, embedMessage(user.uid, assetId))).outcome).toBe("not-yet");
+      expect((await runEmbedding(env, embedMessage(user.uid, assetId))).outcome).toBe("not-yet");
       const result = await deliver(EMBED, [{ id: "m", body: embedMessage(user.uid, assetId) }]);
 
       expect(result.explicitAcks).toEqual(["m"]);

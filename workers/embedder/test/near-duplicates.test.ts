@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { similarAssets } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
 import { VectorizeTestDouble } from "../../../packages/shared/test/vectorize-test-double";
-import { processMessage } from "../src/process-embed";
+import { runEmbedding } from "../src/process-embed";
 import type { FixtureName } from "./fixtures";
 import { assetRow, embedMessage, processedAsset, seedUser } from "./helpers";
 
@@ -13,7 +13,7 @@ async function embedAll(user: User, fixtures: FixtureName[], e: Env = env) {
   const ids: string[] = [];
   for (const fixture of fixtures) {
     const id = await processedAsset(user, fixture);
-    expect((await processMessage(e, embedMessage(user.uid, id))).outcome).toBe("completed");
+    expect((await runEmbedding(e, embedMessage(user.uid, id))).outcome).toBe("completed");
     ids.push(id);
   }
   return ids;
@@ -57,7 +57,7 @@ describe("near-duplicates", () => {
     const [saw = "", copy = ""] = await embedAll(user, ["saw.thumb.webp", "saw-copy.thumb.webp"]);
     // The original is embedded again (a retry): the copy already points at it.
     await env.DB.prepare("UPDATE assets SET status = 'processed' WHERE id = ?").bind(saw).run();
-    expect((await processMessage(env, embedMessage(user.uid, saw))).outcome).toBe("completed");
+    expect((await runEmbedding(env, embedMessage(user.uid, saw))).outcome).toBe("completed");
 
     expect(await nearDuplicateOf(saw)).toBeNull();
     expect(await nearDuplicateOf(copy)).toBe(saw);

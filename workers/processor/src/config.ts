@@ -29,7 +29,7 @@ export function processorConfig(env: object): ProcessorConfig {
       memoryBytes: vars.PROCESSOR_MEMORY_BUDGET_MB * MIB,
       maxPixels: vars.PROCESSOR_MAX_MEGAPIXELS * 1e6,
     },
-    // PROCESSING_LEASE_SECONDS: parsed with the other lifecycle timings (leases.ts).
+    // PROCESSING_LEASE_SECONDS: parsed with the other lifecycle timings (lifecycle/leases.ts).
     ...lifecycleTimings(env),
   };
 }

@@ -1,6 +1,7 @@
 import {
+  afterCompletion,
   claimStage,
-  type EmbedMessage,
+  enqueue,
   type Lifecycle,
   lifecycleFor,
   originalKey,
@@ -17,10 +18,13 @@ import { processorConfig } from "./config";
 import { processOriginal } from "./process-original";
 
 /** The processing stage in the lifecycle: `uploaded → processing → processed`. */
-export function processingStage(env: Env): StageSpec {
+export function processingSpec(env: Env): StageSpec {
   // This deployment's lease (PROCESSING_LEASE_SECONDS), 2 minutes unless configured.
   return stageSpec("processing", processorConfig(env));
 }
+
+/** What follows processing (the pipeline table says: the embedding stage). */
+const next = afterCompletion("processed");
 
 /**
  * The processing stage of one asset, exactly once in effect on at-least-once delivery:
@@ -29,7 +33,7 @@ export function processingStage(env: Env): StageSpec {
  * processed gets its `embed` message again. `now` is the clock the lifecycle reads (a test
  * fixes it, so a claim's age does not depend on the machine's speed).
  */
-export async function processStage(
+export async function runProcessing(
   env: Env,
   assetId: string,
   uid: string,
@@ -38,16 +42,16 @@ export async function processStage(
   const lc = lifecycleFor(env, uid, now);
   const row = await ownedAsset(lc, assetId);
   if (!row) return { assetId, outcome: "gone" };
-  if (row.status === "processed") {
-    await env.EMBED_QUEUE.send({ assetId, uid } satisfies EmbedMessage);
+  if (row.status === "processed" && next) {
+    await enqueue(env, next, row);
     return { assetId, outcome: "embed-resent" };
   }
-  const claim = await claimStage(lc, processingStage(env), row);
+  const claim = await claimStage(lc, processingSpec(env), row);
   if (!claim) return { assetId, outcome: "already-past" };
   if ("outcome" in claim) return claim;
   const result = await runClaimed(claim, () => produceVariants(env, lc, row));
   if (result.outcome === "completed") {
-    await env.EMBED_QUEUE.send({ assetId, uid } satisfies EmbedMessage);
+    if (next) await enqueue(env, next, row);
     // `uploaded_at` does not move while the stage runs (a hand-back keeps it).
     if (row.uploadedAt !== null) {
       writeLatency(env.METRICS, {

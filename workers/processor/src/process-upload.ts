@@ -1,16 +1,19 @@
 import {
+  completeUpload,
   deadLettered,
+  failUpload,
   lifecycleFor,
   ownedAsset,
   PermanentFailure,
   parseObjectKey,
+  pipelineStage,
   r2NotificationSchema,
   type StageResult,
-  transition,
+  send,
 } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
-import { processingStage, processStage } from "./process-stage";
+import { processingSpec, runProcessing } from "./process-stage";
 
 /** The asset an uploads message is about, when its key names an original. */
 export function assetIdOf(body: unknown): string | null {
@@ -20,11 +23,12 @@ export function assetIdOf(body: unknown): string | null {
 }
 
 /**
- * One R2 object-create notification: `pending → uploaded`, then the processing stage.
- * Idempotent: a second delivery finds the asset further along and only re-sends the next
- * stage's message. Throws on transient failures (the caller retries).
+ * One R2 object-create notification: the upload stage (`pending → uploaded`), then the
+ * processing stage at once (its message is this notification: pipeline.ts). Idempotent: a
+ * second delivery finds the asset further along and only re-sends the next stage's
+ * message. Throws on transient failures (the caller retries).
  */
-export async function processMessage(env: Env, body: unknown): Promise<StageResult> {
+export async function uploadArrived(env: Env, body: unknown): Promise<StageResult> {
   const parsed = r2NotificationSchema.safeParse(body);
   if (!parsed.success) {
     // Never valid however often it is retried: say so loudly and drop it.
@@ -49,7 +53,7 @@ export async function processMessage(env: Env, body: unknown): Promise<StageResu
     console.error("uploads: key owner does not match the asset row", { assetId: row.id });
     return { assetId: row.id, outcome: "owner-mismatch" };
   }
-  if (row.status !== "pending") return processStage(env, row.id, row.userId);
+  if (row.status !== "pending") return runProcessing(env, row.id, row.userId);
 
   // R2 is the truth about the bytes: a late or repeated notification may name an object
   // that is gone (removed after a size mismatch), and `uploaded` means the bytes are there.
@@ -61,12 +65,11 @@ export async function processMessage(env: Env, body: unknown): Promise<StageResu
       "size_mismatch",
       `The upload is ${head.size} bytes; ${row.size} were declared`,
     );
-    const t = await transition(lc, row.id, "pending", "failed", { error: err.toColumn() });
-    if (t) await env.BUCKET.delete(n.object.key);
+    if (await failUpload(lc, row.id, err)) await env.BUCKET.delete(n.object.key);
     return { assetId: row.id, outcome: "failed", code: err.code };
   }
-  await transition(lc, row.id, "pending", "uploaded", { expiresAt: null });
-  return processStage(env, row.id, row.userId);
+  await completeUpload(lc, row.id);
+  return runProcessing(env, row.id, row.userId);
 }
 
 /**
@@ -92,9 +95,10 @@ export async function processDeadLetter(
     "retries_exhausted",
     "Processing kept failing after several retries; retry it to try again",
   );
-  const spec = processingStage(env);
+  const spec = processingSpec(env);
   const exhaustedFrom = ["pending", "uploaded", "processing"] as const;
+  const stage = pipelineStage(row.status === "pending" ? "upload" : "processing");
   return deadLettered(lc, spec, row, ["pending", spec.from], exhaustedFrom, err, (delaySeconds) =>
-    env.UPLOADS_QUEUE.send(parsed.data, { delaySeconds }),
+    send(env, stage, parsed.data, delaySeconds),
   );
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { ClaimHeld, originalKey, PROCESSING_LEASE_MS, variantKey } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
-import { processStage } from "../src/process-stage";
+import { runProcessing } from "../src/process-stage";
 import { fixture } from "./fixtures";
 import {
   assetRow,
@@ -50,7 +50,7 @@ describe("the processing stage", () => {
     });
     await env.BUCKET.put(originalKey(user.uid, assetId), photo);
     const r = recordingEnv();
-    expect((await processStage(r.env, assetId, user.uid)).outcome).toBe("completed");
+    expect((await runProcessing(r.env, assetId, user.uid)).outcome).toBe("completed");
     const row = await env.DB.prepare("SELECT * FROM assets WHERE id = ?")
       .bind(assetId)
       .first<Record<string, unknown>>();
@@ -86,7 +86,7 @@ describe("the processing stage", () => {
         size: bytes.byteLength,
       });
       await env.BUCKET.put(originalKey(user.uid, assetId), bytes);
-      expect(await processStage(recordingEnv().env, assetId, user.uid)).toMatchObject({
+      expect(await runProcessing(recordingEnv().env, assetId, user.uid)).toMatchObject({
         outcome: "completed",
       });
       const row = await env.DB.prepare("SELECT * FROM assets WHERE id = ?")
@@ -133,7 +133,7 @@ describe("the processing stage", () => {
       version: 2,
     });
     await env.BUCKET.put(originalKey(user.uid, assetId), svg);
-    expect(await processStage(env, assetId, user.uid)).toEqual({
+    expect(await runProcessing(env, assetId, user.uid)).toEqual({
       assetId,
       outcome: "failed",
       code: "unsupported_format",
@@ -148,7 +148,7 @@ describe("the processing stage", () => {
     const now = Date.now();
     const claimedAt = now - 30_000;
     await setRow(assetId, "claimed_at = ?", claimedAt);
-    const err = await processStage(env, assetId, user.uid, () => now).catch((e: unknown) => e);
+    const err = await runProcessing(env, assetId, user.uid, () => now).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClaimHeld);
     expect(err instanceof ClaimHeld && err.delaySeconds).toBe(
       (PROCESSING_LEASE_MS - 30_000) / 1000,
@@ -171,7 +171,7 @@ describe("the processing stage", () => {
     const { assetId, size } = await seedAsset(user, { status: "processing", version: 3 });
     await putOriginal(user.uid, assetId, size);
     await setRow(assetId, "claimed_at = ?", Date.now() - PROCESSING_LEASE_MS - 1000);
-    expect((await processStage(env, assetId, user.uid)).outcome).toBe("completed");
+    expect((await runProcessing(env, assetId, user.uid)).outcome).toBe("completed");
     expect(await assetRow(assetId)).toMatchObject({
       status: "processed",
       version: 5,
@@ -183,7 +183,7 @@ describe("the processing stage", () => {
     const user = await seedUser();
     const { assetId, size } = await seedAsset(user, { status: "processing", version: 3 });
     await putOriginal(user.uid, assetId, size);
-    expect((await processStage(env, assetId, user.uid)).outcome).toBe("completed");
+    expect((await runProcessing(env, assetId, user.uid)).outcome).toBe("completed");
     expect((await hubEvents(user.uid)).map((e) => [e.status, e.version])).toEqual([
       ["processing", 4],
       ["processed", 5],
@@ -201,7 +201,7 @@ describe("the processing stage", () => {
     const now = Date.now();
     const at = () => now;
     await setRow(live.assetId, "claimed_at = ?", now - 5_000);
-    const err = await processStage(short, live.assetId, user.uid, at).catch((e: unknown) => e);
+    const err = await runProcessing(short, live.assetId, user.uid, at).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ClaimHeld);
     // The rest of the 20-second lease, not of the default two minutes.
     expect(err instanceof ClaimHeld && err.delaySeconds).toBe(15);
@@ -210,8 +210,8 @@ describe("the processing stage", () => {
     const dead = await seedAsset(user, { status: "processing", version: 3 });
     await putOriginal(user.uid, dead.assetId, dead.size);
     await setRow(dead.assetId, "claimed_at = ?", now - 30_000);
-    await expect(processStage(env, dead.assetId, user.uid, at)).rejects.toBeInstanceOf(ClaimHeld);
-    expect((await processStage(short, dead.assetId, user.uid, at)).outcome).toBe("completed");
+    await expect(runProcessing(env, dead.assetId, user.uid, at)).rejects.toBeInstanceOf(ClaimHeld);
+    expect((await runProcessing(short, dead.assetId, user.uid, at)).outcome).toBe("completed");
     expect(await assetRow(dead.assetId)).toMatchObject({ status: "processed", claimed_at: null });
   });
 
@@ -237,7 +237,7 @@ describe("the processing stage", () => {
         },
       }),
     };
-    expect((await processStage(e, assetId, user.uid)).outcome).toBe("deleted-meanwhile");
+    expect((await runProcessing(e, assetId, user.uid)).outcome).toBe("deleted-meanwhile");
     expect(await env.BUCKET.head(variantKey(user.uid, assetId, "thumb"))).toBeNull();
     expect(await env.BUCKET.head(variantKey(user.uid, assetId, "preview"))).toBeNull();
   });
@@ -256,7 +256,7 @@ describe("the processing stage", () => {
         },
       }),
     };
-    await expect(processStage(e, assetId, user.uid)).rejects.toThrow(/simulated/);
+    await expect(runProcessing(e, assetId, user.uid)).rejects.toThrow(/simulated/);
     expect(await assetRow(assetId)).toMatchObject({
       status: "uploaded",
       claimed_at: null,
@@ -267,7 +267,7 @@ describe("the processing stage", () => {
       ["processing", 3],
       ["uploaded", 4],
     ]);
-    expect((await processStage(env, assetId, user.uid)).outcome).toBe("completed");
+    expect((await runProcessing(env, assetId, user.uid)).outcome).toBe("completed");
   });
 
   it("keeps memory flat over many images in one isolate (fresh WASM per image)", async () => {
@@ -280,7 +280,7 @@ describe("the processing stage", () => {
         size: PHOTO.byteLength,
       });
       await env.BUCKET.put(originalKey(user.uid, assetId), PHOTO);
-      expect((await processStage(env, assetId, user.uid)).outcome).toBe("completed");
+      expect((await runProcessing(env, assetId, user.uid)).outcome).toBe("completed");
     }
     // The pipeline's own meter, per image, must not creep up.
     const { processImage } = await import("../src/image/pipeline");

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { originalKey, variantKey } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { processMessage } from "../src/process-upload";
+import { uploadArrived } from "../src/process-upload";
 import { assetRow, hubEvents, notification, putOriginal, seedAsset, seedUser } from "./helpers";
 
 afterEach(() => {
@@ -14,7 +14,7 @@ describe("an object-create notification", () => {
     const { assetId, size } = await seedAsset(user);
     const key = await putOriginal(user.uid, assetId, size);
 
-    expect((await processMessage(env, notification(key, { size }))).outcome).toBe("completed");
+    expect((await uploadArrived(env, notification(key, { size }))).outcome).toBe("completed");
 
     const row = await assetRow(assetId);
     expect(row).toMatchObject({
@@ -42,7 +42,7 @@ describe("an object-create notification", () => {
     const { assetId, size } = await seedAsset(user);
     const key = await putOriginal(user.uid, assetId, size);
 
-    expect((await processMessage(env, notification(key))).outcome).toBe("completed");
+    expect((await uploadArrived(env, notification(key))).outcome).toBe("completed");
     expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 4 });
   });
 
@@ -52,10 +52,10 @@ describe("an object-create notification", () => {
     const key = await putOriginal(user.uid, assetId, size);
     const body = notification(key, { size });
 
-    await processMessage(env, body);
+    await uploadArrived(env, body);
     const after = await assetRow(assetId);
     // Only the next stage's message goes out again (idempotent for the embedder).
-    expect((await processMessage(env, body)).outcome).toBe("embed-resent");
+    expect((await uploadArrived(env, body)).outcome).toBe("embed-resent");
 
     expect(await assetRow(assetId)).toEqual(after);
     expect(await hubEvents(user.uid)).toHaveLength(3);
@@ -68,8 +68,8 @@ describe("an object-create notification", () => {
     const { assetId, size } = await seedAsset(user);
     const key = originalKey(user.uid, assetId);
 
-    expect((await processMessage(env, notification(key, { size }))).outcome).toBe("no-object");
-    expect((await processMessage(env, notification(key))).outcome).toBe("no-object");
+    expect((await uploadArrived(env, notification(key, { size }))).outcome).toBe("no-object");
+    expect((await uploadArrived(env, notification(key))).outcome).toBe("no-object");
     expect(await assetRow(assetId)).toMatchObject({ status: "pending", version: 1 });
     expect(await hubEvents(user.uid)).toEqual([]);
   });
@@ -79,13 +79,13 @@ describe("an object-create notification", () => {
     const { assetId, size } = await seedAsset(user, { status: "processed", version: 4 });
     const key = await putOriginal(user.uid, assetId, size);
 
-    expect((await processMessage(env, notification(key, { size }))).outcome).toBe("embed-resent");
+    expect((await uploadArrived(env, notification(key, { size }))).outcome).toBe("embed-resent");
     expect(await assetRow(assetId)).toMatchObject({ status: "processed", version: 4 });
     expect(await hubEvents(user.uid)).toEqual([]);
 
     const ready = await seedAsset(user, { status: "ready", version: 6 });
     const readyKey = await putOriginal(user.uid, ready.assetId, ready.size);
-    expect((await processMessage(env, notification(readyKey))).outcome).toBe("already-past");
+    expect((await uploadArrived(env, notification(readyKey))).outcome).toBe("already-past");
     expect(await assetRow(ready.assetId)).toMatchObject({ status: "ready", version: 6 });
   });
 });
@@ -100,7 +100,7 @@ describe("keys and actions that are not an original's creation", () => {
     const key = variantKey(user.uid, assetId, kind);
     await env.BUCKET.put(key, new Uint8Array(8));
 
-    expect((await processMessage(env, notification(key, { size: 8 }))).outcome).toBe("ignored");
+    expect((await uploadArrived(env, notification(key, { size: 8 }))).outcome).toBe("ignored");
     expect(await assetRow(assetId)).toMatchObject({ status: "processing", version: 3 });
     expect(await env.BUCKET.head(key)).not.toBeNull();
     expect(await hubEvents(user.uid)).toEqual([]);
@@ -122,7 +122,7 @@ describe("keys and actions that are not an original's creation", () => {
       .replace("{assetId}", assetId);
     await env.BUCKET.put(key, new Uint8Array(64));
 
-    expect((await processMessage(env, notification(key, { size: 64 }))).outcome).toBe("ignored");
+    expect((await uploadArrived(env, notification(key, { size: 64 }))).outcome).toBe("ignored");
     expect(await env.BUCKET.head(key)).not.toBeNull();
     expect(await assetRow(assetId)).toMatchObject({ status: "pending", version: 1 });
   });
@@ -134,7 +134,7 @@ describe("keys and actions that are not an original's creation", () => {
       const { assetId } = await seedAsset(user);
       const key = originalKey(user.uid, assetId);
 
-      expect((await processMessage(env, notification(key, { action }))).outcome).toBe("ignored");
+      expect((await uploadArrived(env, notification(key, { action }))).outcome).toBe("ignored");
       expect(await assetRow(assetId)).toMatchObject({ status: "pending", version: 1 });
       expect(await hubEvents(user.uid)).toEqual([]);
     },
@@ -151,7 +151,7 @@ describe("malformed notifications", () => {
     ["a negative size", notification("k", { size: -1 })],
   ])("%s is dropped and logged", async (_, body) => {
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
-    expect((await processMessage(env, body)).outcome).toBe("malformed");
+    expect((await uploadArrived(env, body)).outcome).toBe("malformed");
     expect(error).toHaveBeenCalledWith(
       "uploads: malformed notification dropped",
       expect.any(String),
@@ -167,7 +167,7 @@ describe("ownership", () => {
     const key = await putOriginal(other.uid, assetId, size);
     vi.spyOn(console, "error").mockImplementation(() => {});
 
-    expect((await processMessage(env, notification(key, { size }))).outcome).toBe("owner-mismatch");
+    expect((await uploadArrived(env, notification(key, { size }))).outcome).toBe("owner-mismatch");
     expect(await assetRow(assetId)).toMatchObject({
       user_id: owner.uid,
       status: "pending",
@@ -182,7 +182,7 @@ describe("ownership", () => {
     const assetId = crypto.randomUUID();
     const key = await putOriginal(user.uid, assetId, 64);
 
-    expect((await processMessage(env, notification(key, { size: 64 }))).outcome).toBe(
+    expect((await uploadArrived(env, notification(key, { size: 64 }))).outcome).toBe(
       "orphan-removed",
     );
     expect(await env.BUCKET.head(key)).toBeNull();
@@ -196,7 +196,7 @@ describe("size checks", () => {
     const { assetId } = await seedAsset(user, { size: 100 });
     const key = await putOriginal(user.uid, assetId, 50);
 
-    expect((await processMessage(env, notification(key, { size: 50 }))).outcome).toBe("failed");
+    expect((await uploadArrived(env, notification(key, { size: 50 }))).outcome).toBe("failed");
 
     const row = await assetRow(assetId);
     expect(row).toMatchObject({ status: "failed", version: 2 });
@@ -224,8 +224,8 @@ describe("size checks", () => {
     const key = await putOriginal(user.uid, assetId, 50);
     const body = notification(key, { size: 50 });
 
-    await processMessage(env, body);
-    await processMessage(env, body);
+    await uploadArrived(env, body);
+    await uploadArrived(env, body);
 
     expect(await assetRow(assetId)).toMatchObject({ status: "failed", version: 2 });
     expect(await hubEvents(user.uid)).toHaveLength(1);

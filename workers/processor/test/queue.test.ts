@@ -151,7 +151,7 @@ describe("the uploads queue handler", () => {
     // One structured line per message: the retry on stderr, the others on stdout.
     expect(messageLines(error)).toContainEqual(
       expect.objectContaining({
-        stage: "processor",
+        stage: "processing",
         assetId: sick.assetId,
         outcome: "retry",
         attempts: 1,
@@ -161,12 +161,12 @@ describe("the uploads queue handler", () => {
     );
     expect(messageLines(log)).toEqual([
       expect.objectContaining({
-        stage: "processor",
+        stage: "processing",
         assetId: healthy.assetId,
         outcome: "completed",
         ms: expect.any(Number),
       }),
-      { stage: "processor", assetId: null, outcome: "malformed", ms: expect.any(Number) },
+      { stage: "processing", assetId: null, outcome: "malformed", ms: expect.any(Number) },
     ]);
 
     expect(await assetRow(sick.assetId)).toMatchObject({ status: "pending", version: 1 });

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hubEventsOf } from "../../../../test/workerd/queue-helpers";
 import { seedUser } from "../../../../test/workerd/seed";
-import { ClaimHeld } from "../queue-loop";
+import { ClaimHeld } from "./claim-held";
 import { PermanentFailure } from "./failures";
 import { type Claim, claimStage, failExhausted, runClaimed, type StageSpec } from "./stage";
 import { storeFor } from "./store";

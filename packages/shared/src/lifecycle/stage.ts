@@ -1,14 +1,16 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { AssetStatus, FailureStage } from "../assets";
 import { assets } from "../db/schema";
-import type { LifecycleTimings } from "../leases";
-import { ClaimHeld } from "../queue-loop";
 import { backoffSeconds } from "./backoff.js";
+import { ClaimHeld } from "./claim-held";
 import { PermanentFailure } from "./failures";
 import { outcome, type StageResult } from "./outcomes";
 import { type AssetSet, type Lifecycle, noLiveClaim, transition, writeAsset } from "./write";
 
-/** A stage of the pipeline as the lifecycle sees it (DESIGN.md, "Asset lifecycle"). */
+/**
+ * A claimed stage of the pipeline as the claim machinery sees it: its row of the pipeline
+ * table with this deployment's lease (`stageSpec`, pipeline.ts).
+ */
 export type StageSpec = {
   /** Its name in failures and logs. */
   readonly name: Exclude<FailureStage, "upload">;
@@ -21,28 +23,6 @@ export type StageSpec = {
   /** A claim older than this is presumed dead and taken over. */
   readonly leaseMs: number;
 };
-
-/** The two claimed stages, in lifecycle order; their leases are the deployment's. */
-export function stageSpec(
-  name: StageSpec["name"],
-  timings: Pick<LifecycleTimings, "processingLeaseMs" | "embedLeaseMs">,
-): StageSpec {
-  return name === "processing"
-    ? {
-        name,
-        from: "uploaded",
-        claimed: "processing",
-        done: "processed",
-        leaseMs: timings.processingLeaseMs,
-      }
-    : {
-        name,
-        from: "processed",
-        claimed: "embedding",
-        done: "ready",
-        leaseMs: timings.embedLeaseMs,
-      };
-}
 
 /**
  * A held claim: every write of the stage applies only while it holds. `token` is the
@@ -185,21 +165,31 @@ export function release(claim: Claim): Promise<unknown> {
   });
 }
 
+/** Our claim no longer holds: what became of the asset (`settledElsewhere`). */
+function claimGone(claim: Claim, cleanup: () => Promise<void>): Promise<StageResult> {
+  return settledElsewhere(claim.lc, claim.assetId, cleanup);
+}
+
 /**
- * Our claim no longer holds. Deleted meanwhile (row gone, or a `deleting` tombstone): what
- * the stage wrote must not outlive the asset. Otherwise a consumer that took over (or a
+ * A conditional write of a stage (or a touch) found its condition gone. Deleted meanwhile
+ * (row gone, or a `deleting` tombstone): what the work wrote outside the row must not
+ * outlive the asset, and the outcome says so. Otherwise a consumer that took over (or a
  * dead-letter handler) moved it on, and its state stands.
  */
-async function claimGone(claim: Claim, cleanup: () => Promise<void>): Promise<StageResult> {
-  const [now] = await claim.lc.store.db
+export async function settledElsewhere(
+  lc: Lifecycle,
+  assetId: string,
+  cleanup: () => Promise<void>,
+): Promise<StageResult> {
+  const [now] = await lc.store.db
     .select({ status: assets.status })
     .from(assets)
-    .where(eq(assets.id, claim.assetId));
+    .where(eq(assets.id, assetId));
   if (!now || now.status === "deleting") {
     await cleanup();
-    return outcome(claim.assetId, "deleted-meanwhile");
+    return outcome(assetId, "deleted-meanwhile");
   }
-  return outcome(claim.assetId, "superseded");
+  return outcome(assetId, "superseded");
 }
 
 /**

@@ -1,8 +1,9 @@
+import { ORIGINALS_BUCKET_NAME } from "@darkroom/shared";
 import { R2_JURISDICTIONS } from "@darkroom/shared/production-requirements";
 import { z } from "zod";
 
 // The api's vars, parsed once per use so a typo in wrangler.toml fails loudly. Each
-// default lives here (or, for the lifecycle timings, in packages/shared/src/leases.ts)
+// default lives here (or, for the lifecycle timings, in packages/shared/src/lifecycle/leases.ts)
 // and nowhere else: wrangler.toml sets only what differs between environments.
 
 // Vars arrive as strings: coerced, checked, else the default when the var is absent.
@@ -25,7 +26,7 @@ const configSchema = z.object({
   PENDING_GRACE_SECONDS: count(600),
   /** A `pending` asset untouched this long is looked at by the sweeper. */
   PENDING_IDLE_SECONDS: count(60),
-  R2_BUCKET_NAME: z.string().min(1).default("darkroom-originals"),
+  R2_BUCKET_NAME: z.string().min(1).default(ORIGINALS_BUCKET_NAME),
   /**
    * JWT subjects, comma-separated: who may use /api/ops and sees the Ops tab. Whitespace
    * around each is dropped; empty (the default) means nobody. A deployment sets it in

@@ -1,11 +1,10 @@
-import { parseAssetError } from "@darkroom/shared";
+import { lifecycleFor, parseAssetError, retryFailed } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { Conflict } from "../errors";
 import type { AppEnv } from "../types";
 import { chunks, db } from "./db";
-import { retryFailed } from "./lifecycle";
 import type { Limits } from "./limits";
 import { charge } from "./rate-limit";
 
@@ -140,7 +139,7 @@ export async function retryPaid(
       outcomes.skipped += 1;
       continue;
     }
-    const outcome = await retryFailed(c.env, row);
+    const outcome = await retryFailed(c.env, lifecycleFor(c.env, row.userId), row);
     if (outcome === "skipped") await uncountRetry(c.env, row.id);
     outcomes[outcome] += 1;
   }

@@ -1,9 +1,10 @@
 import {
   assetStatusSchema,
+  beginDelete,
   lifecycleFor,
   MAX_SEARCH_LIMIT,
+  retryFailed,
   similarAssets,
-  transition,
 } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
@@ -12,8 +13,8 @@ import { z } from "zod";
 import { BadRequest, Conflict, NotFound } from "../errors";
 import { assetJson } from "../lib/asset-json";
 import { db } from "../lib/db";
-import { purgeAsset, retryFailed } from "../lib/lifecycle";
 import { limits } from "../lib/limits";
+import { purgeAsset } from "../lib/purge-asset";
 import { charge } from "../lib/rate-limit";
 import {
   allRetryLimitsReached,
@@ -141,7 +142,7 @@ export const assetRoutes = new Hono<AppEnv>()
       }
       throw new Conflict("not_failed", "The asset changed meanwhile; refetch it");
     }
-    const outcome = await retryFailed(c.env, row);
+    const outcome = await retryFailed(c.env, lifecycleFor(c.env, row.userId), row);
     if (outcome === "skipped") {
       await uncountRetry(c.env, row.id);
       throw new Conflict("not_failed", "The asset changed meanwhile; refetch it");
@@ -154,7 +155,7 @@ export const assetRoutes = new Hono<AppEnv>()
     const row = await ownedAsset(c.env, uid, c.req.param("id"));
     let version = row.version;
     if (row.status !== "deleting") {
-      const t = await transition(lifecycleFor(c.env, uid), row.id, row.status, "deleting");
+      const t = await beginDelete(lifecycleFor(c.env, uid), row.id, row.status);
       if (!t) throw new Conflict("asset_changed", "The asset changed meanwhile; try again");
       version = t.version;
     }

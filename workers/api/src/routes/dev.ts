@@ -1,3 +1,4 @@
+import { announceObject } from "@darkroom/shared";
 import { Hono } from "hono";
 import { z } from "zod";
 import { devToken, requireUser } from "../auth";
@@ -5,7 +6,6 @@ import { NotFound } from "../errors";
 import { limitBody, SMALL_BODY_BYTES } from "../lib/body-limit";
 import { config } from "../lib/config";
 import { hubFor } from "../lib/hub";
-import { notificationForKey } from "../lib/lifecycle";
 import { parseOrThrow } from "../lib/validate";
 import type { AppEnv } from "../types";
 
@@ -44,9 +44,8 @@ devRoutes.post("/r2-notification", requireUser, async (c) => {
     await c.req.json().catch(() => null),
     "notification body",
   );
-  const note = await notificationForKey(c.env, body.key);
+  const note = await announceObject(c.env, body.key);
   if (!note) throw new NotFound("The bucket has no object with this key");
-  await c.env.UPLOADS_QUEUE.send(note);
   return c.json(note, 202);
 });
 

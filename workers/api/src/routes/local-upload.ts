@@ -1,4 +1,4 @@
-import { objectCreatedNotification, originalKey } from "@darkroom/shared";
+import { announceObject, originalKey } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
@@ -135,11 +135,11 @@ localUpload.put("/:assetId", async (c) => {
   if (!stored)
     throw new PreconditionFailed("already_uploaded", "This file has already been uploaded");
 
-  const notification = objectCreatedNotification(cfg.R2_BUCKET_NAME, key, stored);
-  // Like R2, the write stands even if the notification cannot be sent: the sweeper
-  // re-sends it for any `pending` row whose object exists.
+  // The upload stage's message, as R2 would send it (pipeline.ts). Like R2, the write
+  // stands even if the notification cannot be sent: the sweeper re-sends it for any
+  // `pending` row whose object exists.
   try {
-    await c.env.UPLOADS_QUEUE.send(notification);
+    await announceObject(c.env, key);
   } catch (err) {
     console.warn("notification send failed", { assetId, err: String(err) });
   }

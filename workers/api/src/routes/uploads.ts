@@ -4,6 +4,7 @@ import {
   eventColumns,
   eventRowSchema,
   originalKey,
+  PIPELINE,
   storeFor,
   type UploadResponse,
   uploadRequestSchema,
@@ -159,7 +160,8 @@ export const uploads = new Hono<AppEnv>().post("/", async (c) => {
           size: f.size,
           type: f.type,
           sha256: f.sha256,
-          status: "pending" as const,
+          // Where the pipeline starts (pipeline.ts): the upload stage's `from`.
+          status: PIPELINE[0].from,
           version: 1,
           expiresAt,
           createdAt: now,

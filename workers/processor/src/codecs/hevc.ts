@@ -175,8 +175,18 @@ export function createHevcDecoder(module: WebAssembly.Module, maxMemoryBytes: nu
         if (g) free(g);
       });
     },
-    /** Rows [y, y + n), columns [x0, x0 + w) as RGBA8; the view is valid until the next call. */
-    rows(y: number, n: number, x0: number, w: number): Uint8Array {
+    /**
+     * Rows [y, y + n), columns [x0, x0 + w) of the image in band `slot` as RGBA8, alpha
+     * from band `alphaSlot` (null: opaque); the view is valid until the next call.
+     */
+    rows(
+      slot: number,
+      alphaSlot: number | null,
+      y: number,
+      n: number,
+      x0: number,
+      w: number,
+    ): Uint8Array {
       return guard("rows", () => {
         const need = n * w * 4;
         if (need > rowBufBytes) {
@@ -185,7 +195,7 @@ export function createHevcDecoder(module: WebAssembly.Module, maxMemoryBytes: nu
           if (!rowBuf) throw new HevcError("too-large", "no WASM memory for the row buffer");
           rowBufBytes = need;
         }
-        check(i32(drRows(y, n, x0, w, rowBuf)), "colour conversion");
+        check(i32(drRows(slot, alphaSlot ?? -1, y, n, x0, w, rowBuf)), "colour conversion");
         return new Uint8Array(mem.buffer, rowBuf, need);
       });
     },

@@ -9,12 +9,16 @@ type DecodeCost = { peak: number; leftOver: number };
 
 // ---- HEIC: container in TS, libde265 in WASM, tile rows into a RowResizer ----------------
 
-/** The input, the decoder's WASM (codecs/heif/estimate.ts) and the resizer in JS. */
+/**
+ * The input, the decoder's WASM (codecs/heif/estimate.ts), the resizer in JS and, for an
+ * overlay, its 16 canvas rows.
+ */
 export function heicCost(p: Probe, inputBytes: number, fit: Size): DecodeCost {
   if (!p.heif) throw new Error("heicCost: no HEIF probe");
   const wasm = heicDecodeBytes(p.heif, inputBytes, p.width);
   const resizer = rowResizerBytes(p.width, p.height, fit.width, fit.height);
-  return { peak: inputBytes + wasm + resizer, leftOver: 0 };
+  const canvas = p.heif.heif.primary.overlay ? 16 * Math.max(p.width, p.height) * 4 : 0;
+  return { peak: inputBytes + wasm + resizer + canvas, leftOver: 0 };
 }
 
 // ---- AVIF: container in TS, dav1d in WASM, tile rows into a RowResizer ------------------

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Rebuilds hevc.wasm from Debian bookworm's libde265 source + decode.c.
+# Rebuilds hevc.wasm from Debian bookworm's libde265 source, our patches (*.patch) and
+# decode.c.
 # The .wasm is committed: only run this to change the wrapper or the library.
 #
 # Needs root (apt) on Debian bookworm. Scratch lives outside the repo:
@@ -35,12 +36,20 @@ fi
 # emscripten 3.1.6 as packaged needs acorn etc. from Debian's node modules.
 export NODE_PATH=/usr/share/nodejs
 
-# --- source ---------------------------------------------------------------------------------
+# --- source: Debian's (with its patches), then ours (*.patch here, in name order) --------
 mkdir -p "$BUILD_DIR"
-if [ ! -d "$SRC_DIR" ]; then
+PRISTINE="$BUILD_DIR/pristine"
+if [ ! -d "$PRISTINE" ]; then
   add_deb_src
+  rm -rf "$SRC_DIR"
   (cd "$BUILD_DIR" && apt-get source -qq "libde265=$PKG_VERSION")
+  mv "$SRC_DIR" "$PRISTINE"
 fi
+rm -rf "$SRC_DIR"
+cp -a "$PRISTINE" "$SRC_DIR"
+for p in "$HERE"/*.patch; do
+  patch -s -p1 -d "$SRC_DIR" <"$p"
+done
 
 # --- static libde265 (decoder only, no SSE, no threads started) ----------------------------
 LIB_BUILD="$BUILD_DIR/cmake"

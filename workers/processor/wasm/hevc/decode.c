@@ -4,7 +4,9 @@
 // RGBA on demand. The HEIF container (boxes, grid layout, transforms, colour boxes) is
 // parsed in TypeScript (src/codecs/heif/); this file never sees it.
 //
-// Two band slots: 0 colour, 1 alpha (an auxiliary monochrome image of the same size).
+// Band slots in pairs, one pair per image drawn: 2k colour, 2k + 1 its alpha (an auxiliary
+// monochrome image of the same size). A photo uses pair 0; an overlay (iovl) one pair per
+// layer, up to MAX_SLOTS / 2 layers (HEIF_LIMITS.maxOverlayLayers in the TypeScript).
 // A band either owns a copy of decoded tiles (grids) or adopts the decoded picture in
 // place (single-image files: no copy).
 
@@ -153,7 +155,9 @@ typedef struct {
   de265_decoder_context* adopted_ctx;
 } Band;
 
-static Band bands[2];
+#define MAX_SLOTS 32
+static Band bands[MAX_SLOTS];
+#define VALID_SLOT(s) ((s) >= 0 && (s) < MAX_SLOTS)
 
 static void band_free(Band* b) {
   if (b->owned) {
@@ -165,7 +169,7 @@ static void band_free(Band* b) {
 }
 
 EXPORT(dr_band_free) void dr_band_free(int slot) {
-  if (slot == 0 || slot == 1) band_free(&bands[slot]);
+  if (VALID_SLOT(slot)) band_free(&bands[slot]);
 }
 
 static void set_shifts(Band* b) {
@@ -176,7 +180,7 @@ static void set_shifts(Band* b) {
 /** A band of `width` x `height` starting at image row `y0`, for tiles of this format. */
 EXPORT(dr_band_new)
 int dr_band_new(int slot, int width, int height, int y0, int chroma, int depth) {
-  if (slot != 0 && slot != 1) return DR_BAD_ARGUMENT;
+  if (!VALID_SLOT(slot)) return DR_BAD_ARGUMENT;
   if (width < 1 || height < 1 || chroma < 0 || chroma > 3 || depth < 8 || depth > 16) {
     return DR_BAD_ARGUMENT;
   }
@@ -211,7 +215,7 @@ int dr_band_new(int slot, int width, int height, int y0, int chroma, int depth) 
  * frees the picture and its decoder.
  */
 EXPORT(dr_band_put) int dr_band_put(int slot, int x0, int y0) {
-  if ((slot != 0 && slot != 1) || !pic) return DR_BAD_ARGUMENT;
+  if (!VALID_SLOT(slot) || !pic) return DR_BAD_ARGUMENT;
   Band* b = &bands[slot];
   if (!b->used || !b->owned) return DR_BAD_ARGUMENT;
   if ((int)de265_get_chroma_format(pic) != b->chroma || de265_get_bits_per_pixel(pic, 0) != b->depth) {
@@ -244,7 +248,7 @@ EXPORT(dr_band_put) int dr_band_put(int slot, int x0, int y0) {
 
 /** Makes the decoded picture itself the band (the whole image): no copy. */
 EXPORT(dr_band_adopt) int dr_band_adopt(int slot) {
-  if ((slot != 0 && slot != 1) || !pic) return DR_BAD_ARGUMENT;
+  if (!VALID_SLOT(slot) || !pic) return DR_BAD_ARGUMENT;
   Band* b = &bands[slot];
   band_free(b);
   b->used = 1;
@@ -376,13 +380,16 @@ EXPORT(dr_gamut_rgba8) int dr_gamut_rgba8(uint8_t* px, int n) {
 }
 
 /**
- * Converts image rows [y, y + n), columns [x0, x0 + w), to RGBA8 at `out` (w * 4 bytes per
- * row). Both bands (alpha when present) must hold those rows. Chroma is upsampled by
- * nearest sample: the rows are about to be area-averaged down to a preview anyway.
+ * Converts image rows [y, y + n), columns [x0, x0 + w), of the image in band `slot` to
+ * RGBA8 at `out` (w * 4 bytes per row), alpha from band `alpha_slot` (-1: opaque). Both
+ * bands must hold those rows. Chroma is upsampled by nearest sample: the rows are about
+ * to be area-averaged down to a preview anyway.
  */
-EXPORT(dr_rows) int dr_rows(int y, int n, int x0, int w, uint8_t* out) {
-  const Band* b = &bands[0];
-  const Band* a = bands[1].used ? &bands[1] : NULL;
+EXPORT(dr_rows) int dr_rows(int slot, int alpha_slot, int y, int n, int x0, int w, uint8_t* out) {
+  if (!VALID_SLOT(slot) || (alpha_slot != -1 && !VALID_SLOT(alpha_slot))) return DR_BAD_ARGUMENT;
+  const Band* b = &bands[slot];
+  const Band* a = alpha_slot >= 0 ? &bands[alpha_slot] : NULL;
+  if (a && !a->used) return DR_BAD_ARGUMENT;
   if (!b->used || n < 1 || w < 1 || x0 < 0 || x0 + w > b->width) return DR_BAD_ARGUMENT;
   if (y < b->y0 || y + n > b->y0 + b->height) return DR_BAD_ARGUMENT;
   if (a && (y < a->y0 || y + n > a->y0 + a->height || x0 + w > a->width)) return DR_BAD_ARGUMENT;

@@ -8,6 +8,7 @@
  */
 import type { WorkMeter } from "../../image/work";
 import { av1SequenceSizes } from "./av1";
+import { describeGrid, describeOverlay } from "./derived";
 import { HEIF_LIMITS, HeifError, HeifNeedsMore } from "./errors";
 import {
   type Item,
@@ -32,7 +33,7 @@ import { inBandSpsSizes, spsPictureSize } from "./sps";
 import type { CodedImage, HeifFile, HeifImageItem } from "./types";
 
 /** The meta box's tables, read once; every item's description looks things up in them. */
-type Meta = {
+export type Meta = {
   b: Uint8Array;
   fileBytes: number;
   codec: "hvc1" | "av01";
@@ -113,7 +114,7 @@ function metaBoxes(
   return { ftyp, meta: children(b, metaBox.body + 4, metaBox.end, "meta", work) };
 }
 
-function describeItem(m: Meta, id: number, depth: number): HeifImageItem {
+export function describeItem(m: Meta, id: number, depth: number): HeifImageItem {
   m.work.charge(1, `HEIF image ${id}`);
   const known = m.described.get(id);
   if (known) return known;
@@ -121,91 +122,10 @@ function describeItem(m: Meta, id: number, depth: number): HeifImageItem {
   if (!item) throw new HeifError("corrupt", `The HEIF file's image ${id} is not in its item list`);
   const props = readImageProperties(propertiesOf(m.properties, id), m.work);
   if (item.type === "grid") return describeGrid(m, id, depth, props);
+  if (item.type === "iovl") return describeOverlay(m, id, depth, props);
   const coded = describeCoded(m, item, props);
   m.described.set(id, coded);
   return coded;
-}
-
-/** A grid: its descriptor, its tiles (dimg, in raster order), checked to cover its output. */
-function describeGrid(m: Meta, id: number, depth: number, props: ImageProperties): HeifImageItem {
-  const { codec } = m;
-  if (depth > 0) throw new HeifError("unsupported", "HEIF grids of grids are not supported");
-  const data = itemData(m.locs, m.idat, m.fileBytes, id);
-  m.work.charge(data.extents.length, "a grid descriptor's extents");
-  const first = data.extents[0];
-  if (!first || data.length < 8)
-    throw new HeifError("corrupt", "The HEIF grid descriptor is cut short");
-  const r = new Reader(m.b, first.offset, first.offset + first.length, "grid");
-  r.u8();
-  const flags = r.u8();
-  const rows = r.u8() + 1;
-  const columns = r.u8() + 1;
-  const outW = flags & 1 ? r.u32() : r.u16();
-  const outH = flags & 1 ? r.u32() : r.u16();
-  const tileIds = m.refs.find((x) => x.type === "dimg" && x.from === id)?.to ?? [];
-  if (rows * columns > HEIF_LIMITS.maxTiles) {
-    throw new HeifError(
-      "too-large",
-      `The HEIF grid has ${rows * columns} tiles; at most ${HEIF_LIMITS.maxTiles} are accepted`,
-    );
-  }
-  if (tileIds.length !== rows * columns) {
-    throw new HeifError(
-      "corrupt",
-      `The HEIF grid is ${columns}x${rows} but lists ${tileIds.length} tiles`,
-    );
-  }
-  m.work.charge(tileIds.length, "grid tiles");
-  const tiles = tileIds.map((t) => describeItem(m, t, depth + 1));
-  const t0 = tiles[0];
-  if (!t0) throw new HeifError("corrupt", "The HEIF grid has no tiles");
-  for (const t of tiles) {
-    if (t.type !== codec)
-      throw new HeifError("unsupported", `A HEIF grid tile is ${t.type}, not ${codec}`);
-    if (t.width !== t0.width || t.height !== t0.height) {
-      throw new HeifError("corrupt", "The HEIF grid's tiles differ in size");
-    }
-    if (t.transforms.length > 0)
-      throw new HeifError(
-        "unsupported",
-        "HEIF grid tiles with their own transforms are not supported",
-      );
-  }
-  // The tiles must cover the output and no tile column or row may lie wholly outside it.
-  if (
-    outW === 0 ||
-    outH === 0 ||
-    t0.width * columns < outW ||
-    t0.height * rows < outH ||
-    t0.width * (columns - 1) >= outW ||
-    t0.height * (rows - 1) >= outH
-  ) {
-    throw new HeifError(
-      "corrupt",
-      `The HEIF grid's ${columns}x${rows} tiles of ${t0.width}x${t0.height} do not cover its ${outW}x${outH} image`,
-    );
-  }
-  const { width, height } = props;
-  if (width && height && (width !== outW || height !== outH)) {
-    throw new HeifError(
-      "corrupt",
-      `The HEIF grid says ${outW}x${outH} but its ispe says ${width}x${height}`,
-    );
-  }
-  return {
-    id,
-    type: "grid",
-    width: outW,
-    height: outH,
-    hvcC: null,
-    av1C: null,
-    nclx: props.nclx ?? t0.nclx,
-    icc: props.icc ?? t0.icc,
-    transforms: props.transforms,
-    bitDepth: props.bitDepth ?? t0.bitDepth,
-    coded: null,
-    grid: { rows, columns, tiles },
-  };
 }
 
 /** A single coded image (a tile or a whole photo) of the caller's codec, within the limits. */
@@ -250,6 +170,7 @@ function describeCoded(m: Meta, item: Item, props: ImageProperties): HeifImageIt
     bitDepth: props.bitDepth,
     coded,
     grid: null,
+    overlay: null,
   };
 }
 
@@ -316,7 +237,7 @@ function checkBitstreamSize(
  * Alpha: an auxiliary image (auxl → primary) whose auxC type says alpha. Other
  * auxiliaries (depth, HDR gain maps) and thumbnails are never described or decoded.
  */
-function findAlpha(m: Meta, primary: HeifImageItem): HeifImageItem | null {
+export function findAlpha(m: Meta, primary: HeifImageItem): HeifImageItem | null {
   for (const ref of m.refs) {
     m.work.charge(1, "an item reference");
     if (ref.type !== "auxl" || !ref.to.includes(primary.id)) continue;

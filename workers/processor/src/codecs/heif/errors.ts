@@ -35,6 +35,11 @@ export const HEIF_LIMITS = {
   maxAssociations: 128,
   /** Extents of one item. */
   maxExtents: 256,
+  /**
+   * Images of one overlay (iovl). Cameras write none; editors and the HEIF conformance
+   * files a handful. Each may hold a decoded picture while the canvas rows pass it.
+   */
+  maxOverlayLayers: 16,
   /** Edge of one coded image (a tile or a single-image photo). */
   maxCodedEdge: 16384,
 };

@@ -1,45 +1,96 @@
 import type { HeifProbe } from "../../image/probe-heif";
+import type { HeifImageItem } from "./types";
 
 const MB = 1024 * 1024;
 
 /**
- * libde265's memory for one decoded picture of this many pixels, per pixel, beyond the
- * YUV planes: its per-block metadata (prediction, transform, deblocking, SAO maps) and
- * the decoded picture buffer's padding: ~1.2 measured in Node on a single-image 12 MP
- * HEIC (39 MB of WASM + resizer, 18 MB of it the 8-bit planes) with
- * `wasm/hevc/bench-notes/measure.ts`; 2 leaves margin.
+ * libde265's per-pixel decoding metadata of one picture (image.cc, alloc_image): per 4x4
+ * block a PBMotion (12 bytes), two intra modes, a transform and a deblocking byte
+ * (16 bytes / 16 pixels), per 8x8 coding block 3 bytes: 1.05 bytes per pixel. Measured
+ * with `wasm/hevc/bench-notes/measure.ts` on heif-enc photos, the decoder holds up to
+ * ~0.18 bytes per pixel more at 48 MP (per-CTB locks and tables, the allocator's
+ * fragments): 1.3 in all.
  */
-const DE265_BYTES_PER_PIXEL = 2;
+const DE265_META_BYTES_PER_PIXEL = 1.3;
+/** Chroma planes' bytes per luma plane byte, by hvcC chroma_format_idc (4:0:0 .. 4:4:4). */
+const CHROMA_PER_LUMA = [0, 0.5, 1, 2];
+/**
+ * The module's start (2 MB), a decoder context with its parameter-set tables and NAL
+ * queue, the allocator's bookkeeping: measured ~4.6 MB for a 64x64 image
+ * (`wasm/hevc/bench-notes/measure.ts`), 6 MB with margin.
+ */
+const HEVC_FIXED_BYTES = 6 * MB;
+
+/** hvcC's format of a coded image (a grid: its first tile's; all must share it). */
+function hevcFormat(img: HeifImageItem): { chroma: number; bps: number } {
+  const c = (img.grid?.tiles[0] ?? img).hvcC;
+  // Without hvcC the container refuses the file; the worst case keeps this total.
+  return { chroma: c?.chromaFormat ?? 3, bps: (c?.bitDepth ?? 16) > 8 ? 2 : 1 };
+}
+
+/** Planes of `w` x `h` in a format, rows 16-byte aligned (libde265's and the band's). */
+function planes(w: number, h: number, f: { chroma: number; bps: number }): number {
+  const luma = Math.ceil(w / 16) * 16 * h * f.bps;
+  return luma * (1 + (CHROMA_PER_LUMA[f.chroma] ?? 2));
+}
+
+/**
+ * One picture as libde265 holds it while decoding (the SPS's coded size, which may pass
+ * ispe by less than a 64-pixel CTB; sps.ts allows no more): its planes, its metadata and
+ * SAO's window of one CTB row (sao-window.patch: not a copy of the whole plane).
+ */
+function de265Picture(w: number, h: number, f: { chroma: number; bps: number }): number {
+  const cw = w + 64;
+  const ch = h + 64;
+  return planes(cw, ch, f) + cw * ch * DE265_META_BYTES_PER_PIXEL + planes(cw, 66, f);
+}
+
+/**
+ * WASM bytes of decoding one image (and its alpha) into band slots: a grid holds one tile
+ * row of planes and, while a tile is decoded, that tile's picture; a single coded image
+ * is adopted whole.
+ */
+function hevcImageBytes(img: HeifImageItem): { held: number; transient: number } {
+  const f = hevcFormat(img);
+  if (!img.grid) return { held: de265Picture(img.width, img.height, f), transient: 0 };
+  const t = img.grid.tiles[0] ?? img;
+  return {
+    held: planes(img.width, t.height, f),
+    transient: de265Picture(t.width, t.height, f),
+  };
+}
 
 /**
  * WASM bytes of decoding a HEIC's primary image into the resizer, from the container
- * alone: for a grid, one tile row of YUV (colour, and alpha when present) plus one tile's
- * decoder; for a single coded image, its whole decoder. Plus the coded bytes copied in,
- * the 16-row RGBA buffer and the module's own 2 MB. The JS side (input, resizer) is the
- * caller's.
+ * alone (every coded image's SPS was checked against its ispe first, and the decoder is
+ * given this as its ceiling): what each drawn image holds (all of an overlay's layers at
+ * once: the worst case), the largest tile being decoded, the coded bytes copied in twice
+ * (ours and libde265's NAL queue), the 16-row RGBA buffer and the fixed part. The JS side
+ * (input, resizer, an overlay's canvas rows) is the caller's.
  */
 export function heicDecodeBytes(h: HeifProbe, inputBytes: number, cropWidth: number): number {
   const p = h.heif.primary;
-  const bps = h.bitDepth > 8 ? 2 : 1;
-  const rows = 16 * Math.max(cropWidth, p.width) * 4;
-  const yuv = (w: number, hgt: number) => w * hgt * bps * 1.5;
-  const picture = (w: number, hgt: number) =>
-    yuv(w, hgt) + w * hgt * DE265_BYTES_PER_PIXEL + 1 * MB;
-  let wasm = 2 * MB + rows;
-  const alphaToo = h.hasAlpha ? 2 : 1;
-  if (p.grid) {
-    const t = p.grid.tiles[0];
-    const tw = t?.width ?? p.width;
-    const th = t?.height ?? p.height;
-    const largestTile = Math.max(...p.grid.tiles.map((x) => x.coded?.length ?? 0));
-    wasm += yuv(p.width, th) * alphaToo + picture(tw, th) + largestTile * 2;
-  } else {
-    wasm +=
-      picture(p.width, p.height) * alphaToo +
-      Math.min(inputBytes, p.coded?.length ?? inputBytes) * 2;
+  const drawn = p.overlay
+    ? p.overlay.layers.flatMap((l) => (l.alpha ? [l.image, l.alpha] : [l.image]))
+    : h.heif.alpha
+      ? [p, h.heif.alpha]
+      : [p];
+  let wasm = HEVC_FIXED_BYTES;
+  let transient = 0;
+  let coded = 0;
+  let widest = cropWidth;
+  for (const img of drawn) {
+    const cost = hevcImageBytes(img);
+    wasm += cost.held;
+    transient = Math.max(transient, cost.transient);
+    widest = Math.max(widest, img.width);
+    for (const t of img.grid ? img.grid.tiles : [img])
+      coded = Math.max(coded, t.coded?.length ?? inputBytes);
   }
-  // The allocator's slack and WASM's page-granular growth.
-  return Math.ceil(wasm * 1.15);
+  wasm += transient + 2 * Math.min(coded, inputBytes) + 16 * widest * 4;
+  // The allocator's slack and WASM's page-granular growth: the planes are single
+  // allocations, so little in proportion.
+  return Math.ceil(wasm * 1.05 + MB);
 }
 
 // ---- AVIF: av1.wasm (dav1d), one coded image at a time into the row resizer -------------

@@ -17,7 +17,7 @@ export type CodedImage = {
 
 export type HeifImageItem = {
   id: number;
-  type: "hvc1" | "av01" | "grid";
+  type: "hvc1" | "av01" | "grid" | "iovl";
   width: number;
   height: number;
   /** hvcC: parameter sets, 4-byte length-prefixed, and the NAL length size of the data. */
@@ -32,6 +32,27 @@ export type HeifImageItem = {
   /** Coded image (hvc1 / av01) or, for a grid, the layout and its tiles in raster order. */
   coded: CodedImage | null;
   grid: { rows: number; columns: number; tiles: HeifImageItem[] } | null;
+  /** An overlay (iovl): its canvas and the images drawn on it. */
+  overlay: Overlay | null;
+};
+
+/**
+ * An overlay derived image (ISO/IEC 23008-12 6.6.2.3): a canvas of `width` x `height`
+ * filled with one colour, and its layers (dimg, in order: later over earlier) each at
+ * its offset, clipped to the canvas, blended by its own alpha plane when it has one.
+ */
+export type Overlay = {
+  /** The canvas colour, 16 bits per channel (RGBA) as the file writes it. */
+  fill: [number, number, number, number];
+  layers: OverlayLayer[];
+};
+
+export type OverlayLayer = {
+  /** A coded image or a grid of them. */
+  image: HeifImageItem;
+  alpha: HeifImageItem | null;
+  x: number;
+  y: number;
 };
 
 export type HeifFile = {

@@ -1,0 +1,143 @@
+// What ran inside the page's long tasks, from a Chromium trace taken over CDP (bench:page's
+// BENCH_PAGE_TRACE): for each main-thread task over 50 ms, its biggest pieces (a script
+// entry with its function and source position, an event dispatch, a GC, a layout), so a
+// long task is attributed to code rather than guessed at.
+//
+//   node scripts/lib/long-task-trace.mjs <trace.json>   # the same report on a saved trace
+import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+export const TRACE_CATEGORIES = [
+  "toplevel",
+  "devtools.timeline",
+  "disabled-by-default-devtools.timeline",
+  "v8",
+  "disabled-by-default-v8.gc",
+  "blink.user_timing",
+];
+
+/**
+ * Ends the trace, writes it to `file` chunk by chunk (a run of minutes is hundreds of MB,
+ * more than one string holds), and prints what ran inside each task over 50 ms.
+ */
+export async function saveTrace(cdp, file) {
+  const complete = new Promise((r) => cdp.once("Tracing.tracingComplete", r));
+  await cdp.send("Tracing.end");
+  const { stream } = await complete;
+  const fd = openSync(file, "w");
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { data, eof, base64Encoded } = await cdp.send("IO.read", {
+        handle: stream,
+        size: 1 << 22,
+      });
+      const buf = base64Encoded ? Buffer.from(data, "base64") : Buffer.from(data);
+      writeSync(fd, buf);
+      bytes += buf.length;
+      if (eof) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  await cdp.send("IO.close", { handle: stream });
+  console.error(`bench:page: trace in ${file} (${(bytes / 1e6).toFixed(0)} MB)`);
+  console.log((await explainTraceFile(file)).join("\n"));
+}
+
+/**
+ * Reads a trace file one event a line (Chromium writes it so), keeping only what the
+ * report needs: the renderer main threads' tasks over 50 ms and their pieces over 2 ms.
+ */
+export async function explainTraceFile(file) {
+  const names = new Map();
+  const kept = [];
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const raw of lines) {
+    const line = raw.replace(/,$/, "");
+    if (!line.startsWith('{"')) continue;
+    let e;
+    try {
+      e = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (e.ph === "M") {
+      if (e.name === "thread_name") names.set(`${e.pid}:${e.tid}`, e);
+      continue;
+    }
+    if (names.get(`${e.pid}:${e.tid}`)?.args?.name !== "CrRendererMain") continue;
+    if (e.name === "FunctionCall" || (e.ph === "X" && (e.dur ?? 0) >= 2_000)) kept.push(e);
+  }
+  return explainLongTasks([...names.values(), ...kept]);
+}
+
+/**
+ * The renderer main thread's tasks over 50 ms, each with its longest pieces: a script
+ * entry (FunctionCall, with function, file, line, column), an event dispatch, a GC, a
+ * layout; the same pieces summed over all long tasks.
+ */
+export function explainLongTasks(events) {
+  const main = events.find((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
+  // The page's own renderer: the one whose main thread ran our script most.
+  const mains = events.filter((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
+  let best = main;
+  let bestCount = -1;
+  for (const m of mains) {
+    const n = events.filter(
+      (e) => e.pid === m.pid && e.tid === m.tid && e.name === "FunctionCall",
+    ).length;
+    if (n > bestCount) {
+      best = m;
+      bestCount = n;
+    }
+  }
+  if (!best) return ["trace: no renderer main thread"];
+  const mine = events
+    .filter((e) => e.pid === best.pid && e.tid === best.tid && e.ph === "X")
+    .sort((a, b) => a.ts - b.ts);
+  const long = mine.filter((e) => e.name === "RunTask" && e.dur > 50_000);
+  const first = mine[0]?.ts ?? 0;
+  const label = (e) => {
+    const d = e.args?.data ?? {};
+    if (e.name === "FunctionCall") {
+      return `FunctionCall ${d.functionName || "(anon)"} ${String(d.url ?? "")
+        .split("/")
+        .pop()}:${d.lineNumber}:${d.columnNumber}`;
+    }
+    if (e.name === "EventDispatch") return `EventDispatch ${d.type}`;
+    if (e.name === "TimerFire") return "TimerFire";
+    return e.name;
+  };
+  const totals = new Map();
+  const out = [`trace: ${long.length} tasks over 50 ms on the page's main thread`];
+  for (const t of long) {
+    const inside = mine.filter(
+      (e) => e !== t && e.ts >= t.ts && e.ts + (e.dur ?? 0) <= t.ts + t.dur && e.dur >= 2_000,
+    );
+    const by = new Map();
+    for (const e of inside) by.set(label(e), (by.get(label(e)) ?? 0) + e.dur);
+    for (const [k, v] of by) totals.set(k, (totals.get(k) ?? 0) + v);
+    const top = [...by]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(0)} ms`);
+    // The thread's own CPU time in the task: far below its duration, the thread waited
+    // for a core (a loaded machine), not for our code.
+    const cpu = t.tdur === undefined ? "" : ` (${(t.tdur / 1000).toFixed(0)} ms on the CPU)`;
+    out.push(
+      `  ${(t.dur / 1000).toFixed(0)} ms${cpu} at ${((t.ts - first) / 1e6).toFixed(1)} s: ${top.join("; ")}`,
+    );
+  }
+  const sum = [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([k, v]) => `${k} ${(v / 1000).toFixed(0)} ms`);
+  out.push(`trace: summed over them (nested pieces count in each parent): ${sum.join("; ")}`);
+  return out;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log((await explainTraceFile(process.argv[2])).join("\n"));
+}
