@@ -18,6 +18,7 @@ import { and, asc, eq, inArray, isNull, lt, notExists, or, type SQL, sql } from 
 import { db } from "./lib/bindings/db";
 import { config } from "./lib/config/config";
 import { purgeAsset } from "./lib/purge-asset";
+import { pruneRollups, recountUserCounters } from "./ops/counters";
 import { sweepEmptyBatches } from "./sweep-empty-batches";
 import { redescribeSkipped } from "./sweep-redescribe";
 
@@ -33,6 +34,8 @@ export type SweepReport = {
   redescribed: number;
   /** Batches that owned no asset, deleted with their items (sweep-empty-batches.ts). */
   emptyBatches: number;
+  /** Users whose status counters the recount found drifted and rewrote (ops/counters.ts). */
+  countersCorrected: number;
 };
 
 /** What each stage's rule counts as, in the sweep's report (and its `sweep_runs` row). */
@@ -61,8 +64,13 @@ export async function sweep(env: Env, now = Date.now()): Promise<SweepReport> {
     reprocessed: 0,
     redescribed: 0,
     emptyBatches: 0,
+    countersCorrected: 0,
   };
   for (const store of crossUserStores(env)) {
+    // Each database keeps its own counters and rollups: recount a few users, prune.
+    const recount = await recountUserCounters(store.d1);
+    report.countersCorrected += recount.corrected;
+    await pruneRollups(store.d1, now);
     const sent = await sweepStages(env, store, timings, now);
     for (const stage of PIPELINE) report[COUNTED_AS[stage.name]] += sent[stage.name];
     report.expired += await expireAbandoned(env, store, timings, now);

@@ -26,10 +26,12 @@ export function storeFor(env: StoreEnv, uid: string): AssetStore {
  */
 export type CrossUserStore = {
   readonly db: Db;
+  /** The same database, for raw statements (the counters' recount, the ops rollups). */
+  readonly d1: D1Database;
   forUser(uid: string): AssetStore;
 };
 
 /** Every database that holds users' rows: one today. */
 export function crossUserStores(env: StoreEnv): CrossUserStore[] {
-  return [{ db: drizzle(env.DB), forUser: (uid) => storeFor(env, uid) }];
+  return [{ db: drizzle(env.DB), d1: env.DB, forUser: (uid) => storeFor(env, uid) }];
 }

@@ -1,6 +1,7 @@
 import {
   aiBreaker,
   type BreakerView,
+  crossUserStores,
   failureStageSchema,
   lifecycleTimings,
   type OpsMetrics,
@@ -49,7 +50,12 @@ export const opsRoutes = new Hono<AppEnv>()
       graceSeconds: cfg.PENDING_GRACE_SECONDS,
     });
     const [base, breaker] = await Promise.all([
-      opsMetrics(c.env.DB, q.since, timeouts),
+      // Every database holding assets, read on its own and merged (ops/metrics.ts).
+      opsMetrics(
+        crossUserStores(c.env).map((s) => s.d1),
+        q.since,
+        timeouts,
+      ),
       breakerView(c.env),
     ]);
     const metrics: OpsMetrics = { ...base, breaker };
