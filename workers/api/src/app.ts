@@ -14,6 +14,7 @@ import { localUpload } from "./routes/local-upload";
 import { mediaRoutes } from "./routes/media";
 import { opsRoutes } from "./routes/ops";
 import { searchRoutes } from "./routes/search";
+import { similarRoutes } from "./routes/similar";
 import { statsRoutes } from "./routes/stats";
 import { uploads } from "./routes/uploads";
 import type { AppEnv } from "./types";
@@ -60,6 +61,8 @@ app.route("/api/uploads", uploads);
 app.route("/api/assets", assetRoutes);
 app.route("/api/stats", statsRoutes);
 app.route("/api/search", searchRoutes);
+// GET /api/assets/:id/similar: a search, kept beside it; auth is /api/assets/*'s above.
+app.route("/api/assets", similarRoutes);
 // Operators only; a 404 to everyone else (workers/api/src/ops/operators.ts).
 app.use("/api/ops/*", requireOperator);
 app.route("/api/ops", opsRoutes);

@@ -2,17 +2,14 @@ import {
   assetStatusSchema,
   beginDelete,
   lifecycleFor,
-  MAX_SEARCH_LIMIT,
   retryFailed,
-  similarAssets,
 } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { BadRequest, Conflict, NotFound } from "../errors";
+import { BadRequest, Conflict } from "../errors";
 import { assetJson } from "../lib/answers/asset-json";
-import { searchResults } from "../lib/answers/search-results";
 import { db } from "../lib/bindings/db";
 import { parseOrThrow } from "../lib/http/validate";
 import { limits } from "../lib/limits/limits";
@@ -25,6 +22,7 @@ import {
   retryPaid,
   uncountRetry,
 } from "../lib/limits/retry-budget";
+import { ownedAsset } from "../lib/owned-asset";
 import { purgeAsset } from "../lib/purge-asset";
 import type { AppEnv } from "../types";
 
@@ -33,10 +31,6 @@ const listQuery = z.object({
   status: assetStatusSchema.exclude(["deleting"]).optional(),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-});
-
-const similarQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_SEARCH_LIMIT).default(20),
 });
 
 const cursorSchema = z.object({ t: z.number().int(), id: z.string() });
@@ -51,17 +45,6 @@ function decodeCursor(raw: string): z.infer<typeof cursorSchema> {
   } catch {
     throw new BadRequest("invalid_cursor", "The cursor is not one this API issued");
   }
-}
-
-async function ownedAsset(env: Env, uid: string, id: string) {
-  if (!z.uuid().safeParse(id).success) throw new NotFound("No such asset");
-  const [row] = await db(env)
-    .select()
-    .from(assets)
-    .where(and(eq(assets.id, id), eq(assets.userId, uid)));
-  // Another user's asset is indistinguishable from a missing one.
-  if (!row) throw new NotFound("No such asset");
-  return row;
 }
 
 export const assetRoutes = new Hono<AppEnv>()
@@ -116,17 +99,6 @@ export const assetRoutes = new Hono<AppEnv>()
   .get("/:id", async (c) => {
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));
     return c.json(await assetJson(row, c.env.MEDIA_SIGNING_SECRET));
-  })
-  .get("/:id/similar", rateLimit("search"), async (c) => {
-    const q = parseOrThrow(similarQuery, c.req.query(), "query");
-    const uid = c.get("uid");
-    const row = await ownedAsset(c.env, uid, c.req.param("id"));
-    await charge(c, limits(c.env).costSearch, "searches");
-    const matches = await similarAssets(c.env, uid, row.id, q.limit);
-    if (!matches) {
-      throw new Conflict("not_searchable", `The asset is ${row.status}, not searchable yet`);
-    }
-    return c.json({ results: await searchResults(c.env, uid, matches, q.limit) });
   })
   .post("/:id/retry", rateLimit("work"), async (c) => {
     const row = await ownedAsset(c.env, c.get("uid"), c.req.param("id"));
