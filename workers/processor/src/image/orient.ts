@@ -1,5 +1,10 @@
 import type { Rgba } from "./rgba";
 
+/** EXIF orientations 5..8 turn the picture a quarter: its upright width is its stored height. */
+export function swapsAxes(orientation: number): boolean {
+  return orientation >= 5 && orientation <= 8;
+}
+
 /**
  * Applies an EXIF orientation (1..8) so the pixels come out upright. Orientations 5..8
  * swap width and height. Works on 32-bit words: one copy, no per-channel loop.
@@ -8,7 +13,7 @@ export function orient(img: Rgba, orientation: number): Rgba {
   if (orientation < 2 || orientation > 8) return img;
   const { width: w, height: h } = img;
   const src = new Uint32Array(img.data.buffer, img.data.byteOffset, w * h);
-  const swap = orientation >= 5;
+  const swap = swapsAxes(orientation);
   const ow = swap ? h : w;
   const oh = swap ? w : h;
   const out = new Uint8ClampedArray(ow * oh * 4);

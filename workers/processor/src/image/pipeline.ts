@@ -5,7 +5,7 @@ import { decode } from "./decode";
 import { orient } from "./orient";
 import { distinctBytes, PeakMeter } from "./peak-meter";
 import { planImage } from "./plan";
-import type { Processed } from "./processed";
+import { originalOf, type Processed } from "./processed";
 import { downscale } from "./resize";
 import { PREVIEW_EDGE, PREVIEW_QUALITY, THUMB_EDGE, THUMB_QUALITY, WEBP_EFFORT } from "./variants";
 import { type ImagesLike, viaImages } from "./via-images";
@@ -36,7 +36,6 @@ export async function processImage(
 
   const meter = new PeakMeter();
   const decoded = await decode(bytes, p, meter);
-  const swap = metadata.orientation >= 5;
   const sized = downscale(decoded, PREVIEW_EDGE);
   const previewPx = orient(sized, metadata.orientation);
   const thumbPx = downscale(previewPx, THUMB_EDGE);
@@ -48,11 +47,7 @@ export async function processImage(
   const thumb = await encodeWebp(thumbPx, THUMB_QUALITY, WEBP_EFFORT);
   meter.note(live + thumb.wasmBytes);
   return {
-    format: p.format,
-    animated: p.animated === true,
-    width: swap ? p.height : p.width,
-    height: swap ? p.width : p.height,
-    metadata,
+    ...originalOf(p, metadata),
     preview: { bytes: preview.value, width: previewPx.width, height: previewPx.height },
     thumb: { bytes: thumb.value, width: thumbPx.width, height: thumbPx.height },
     peakBytes: meter.peak,

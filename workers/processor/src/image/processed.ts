@@ -1,4 +1,5 @@
 import type { PhotoMetadata } from "./metadata";
+import { swapsAxes } from "./orient";
 import type { Probe } from "./probe";
 
 /** Where an image is processed: here in WASM, or by the Images binding when too big. */
@@ -24,3 +25,18 @@ export type Processed = {
   /** Damage the decoder forgave as libvips does (a PNG cut off after its rows…), to log. */
   warnings: string[];
 };
+
+/** What a Processed says of the original itself, whichever path made the variants. */
+export function originalOf(
+  p: Probe,
+  metadata: PhotoMetadata,
+): Pick<Processed, "format" | "animated" | "width" | "height" | "metadata"> {
+  const swap = swapsAxes(metadata.orientation);
+  return {
+    format: p.format,
+    animated: p.animated === true,
+    width: swap ? p.height : p.width,
+    height: swap ? p.width : p.height,
+    metadata,
+  };
+}

@@ -1,7 +1,7 @@
 import { assertImagesInput } from "./images-input";
 import type { PhotoMetadata } from "./metadata";
 import { type Probe, probe } from "./probe";
-import type { Processed, Variant } from "./processed";
+import { originalOf, type Processed, type Variant } from "./processed";
 import { PREVIEW_EDGE, PREVIEW_QUALITY, THUMB_EDGE, THUMB_QUALITY } from "./variants";
 
 /** Transforms the Images binding offers (declared structurally: only what is used). */
@@ -34,13 +34,8 @@ export async function viaImages(
   };
   const preview = await make(PREVIEW_EDGE, PREVIEW_QUALITY);
   const thumb = await make(THUMB_EDGE, THUMB_QUALITY);
-  const swap = metadata.orientation >= 5;
   return {
-    format: p.format,
-    animated: p.animated === true,
-    width: swap ? p.height : p.width,
-    height: swap ? p.width : p.height,
-    metadata,
+    ...originalOf(p, metadata),
     preview,
     thumb,
     peakBytes: bytes.byteLength + preview.bytes.byteLength + thumb.bytes.byteLength,
