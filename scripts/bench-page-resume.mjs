@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { SMALL_SIZES, writeOpfs } from "./lib/page-photos.mjs";
+import { manifestHashed, openFresh } from "./lib/page-state.mjs";
 import { freePort, login, startStack } from "./lib/stack.mjs";
 
 /** Every page: count what is posted to workers (the hash pool's requests, one per file). */
@@ -65,15 +66,7 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs }) {
       let page = await context.newPage();
       await page.addInitScript(COUNT_HASHING);
       watchPuts(page, puts);
-      await page.goto(`${origin}/`);
-      await page.evaluate(async () => {
-        localStorage.clear();
-        await new Promise((r) => {
-          const req = indexedDB.deleteDatabase("darkroom");
-          req.onsuccess = req.onerror = req.onblocked = () => r(null);
-        });
-      });
-      await page.reload();
+      await openFresh(page, origin);
       await page.getByTestId("user").fill(user);
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.getByTestId("dropzone").waitFor();
@@ -209,28 +202,6 @@ async function until(page, deadline, ok) {
     if (Date.now() > deadline) throw new Error("bench:page resume: past BENCH_PAGE_TIMEOUT_MS");
     await page.waitForTimeout(1000);
   }
-}
-
-/** Records in the page's IndexedDB manifest holding a sha256 and naming their root. */
-function manifestHashed() {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open("darkroom");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      if (!db.objectStoreNames.contains("files")) {
-        db.close();
-        resolve(0);
-        return;
-      }
-      const all = db.transaction("files").objectStore("files").getAll();
-      all.onsuccess = () => {
-        db.close();
-        resolve(all.result.filter((r) => r.sha256 && r.root !== undefined).length);
-      };
-      all.onerror = () => reject(all.error);
-    };
-  });
 }
 
 async function listAssets(url, user) {

@@ -44,6 +44,7 @@ import { chromium } from "playwright-core";
 import { benchResume } from "./bench-page-resume.mjs";
 import { saveTrace, TRACE_CATEGORIES } from "./lib/long-task-trace.mjs";
 import { makePhotos, opfsBytes, writeOpfs } from "./lib/page-photos.mjs";
+import { openFresh } from "./lib/page-state.mjs";
 import { freePort, startStack } from "./lib/stack.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -218,16 +219,8 @@ async function main() {
     const page = await context.newPage();
     await page.addInitScript(OBSERVE);
     page.on("pageerror", (e) => console.error("page error:", e.message));
-    await page.goto(`${stack.url}/`);
     // A kept profile may hold an earlier run's batch and sign-in: start from nothing.
-    await page.evaluate(async () => {
-      localStorage.clear();
-      await new Promise((r) => {
-        const req = indexedDB.deleteDatabase("darkroom");
-        req.onsuccess = req.onerror = req.onblocked = () => r(null);
-      });
-    });
-    await page.reload();
+    await openFresh(page, stack.url);
     await page.getByTestId("user").fill(`bench-${Date.now().toString(36)}`);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByTestId("dropzone").waitFor();

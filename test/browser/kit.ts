@@ -5,6 +5,7 @@ import path from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import sharp from "sharp";
 import { expect } from "vitest";
+import { openFresh } from "../../scripts/lib/page-state.mjs";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
@@ -40,15 +41,7 @@ export async function freshPage(
   const page = await browser.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
   watch?.(page);
-  await page.goto(`${origin}/`);
-  await page.evaluate(async () => {
-    localStorage.clear();
-    await new Promise((r) => {
-      const req = indexedDB.deleteDatabase("darkroom");
-      req.onsuccess = req.onerror = req.onblocked = () => r(null);
-    });
-  });
-  await page.reload();
+  await openFresh(page, origin);
   return page;
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { manifestHashed } from "../../scripts/lib/page-state.mjs";
 import { freePort, login, startStack } from "../../scripts/lib/stack.mjs";
 import {
   freshPage,
@@ -161,29 +162,6 @@ async function holdAfterFirstPuts(n: number, page: Page): Promise<number> {
     .poll(() => page.evaluate(manifestHashed), { timeout: TIMEOUT_MS, interval: 1000 })
     .toBe(FILES);
   return uploaded();
-}
-
-/** Records in the page's IndexedDB manifest that hold a sha256 and name their root handle. */
-function manifestHashed(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open("darkroom");
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      if (!db.objectStoreNames.contains("files")) {
-        db.close();
-        resolve(0);
-        return;
-      }
-      const all = db.transaction("files").objectStore("files").getAll();
-      all.onsuccess = () => {
-        db.close();
-        const recs: Array<{ sha256: string | null; root?: number }> = all.result;
-        resolve(recs.filter((r) => r.sha256 && r.root !== undefined).length);
-      };
-      all.onerror = () => reject(all.error);
-    };
-  });
 }
 
 async function finishWithResume(
