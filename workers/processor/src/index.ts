@@ -10,7 +10,9 @@ export default {
       deadLetter: processDeadLetter,
       assetIdOf,
       // A notification completes the upload stage and runs processing in the same
-      // delivery; what can fail for longer than a moment there is processing.
+      // delivery; what can fail for longer than a moment there is processing. The body
+      // cannot tell the two apart (both stages' message is the same R2 notification,
+      // pipeline.ts): only the asset's status does, read inside the handler.
       stageOf: () => "processing",
     });
   },
