@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { SMALL_SIZES, writeOpfs } from "./lib/page-photos.mjs";
-import { manifestHashed, openFresh } from "./lib/page-state.mjs";
+import { holdUploads, manifestHashed, openFresh, watchPuts } from "./lib/page-state.mjs";
 import { freePort, login, startStack } from "./lib/stack.mjs";
 
 /** Every page: count what is posted to workers (the hash pool's requests, one per file). */
@@ -70,30 +70,12 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs }) {
       await page.getByTestId("user").fill(user);
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.getByTestId("dropzone").waitFor();
-      // PUTs pass until `held` have succeeded; the rest hang until the interruption. A
-      // PUT that fails (a loaded machine's 5xx or reset) frees its place for the retry
-      // (one that landed though its answer was lost counts on the server: "at least").
+      // PUTs pass until `held` have succeeded; the rest hang until the interruption.
       // The route stays over the reload (taking it away would let the held PUTs go on):
       // it lets every PUT through once the gate opens, and the reload cancels the held
       // ones.
       const gate = { open: false };
-      const through = { ok: 0, inflight: 0 };
-      await context.route(`http://127.0.0.1:${port}/api/local-upload/**`, async (route) => {
-        if (route.request().method() !== "PUT" || gate.open) return route.continue();
-        if (through.ok + through.inflight >= held) return new Promise(() => {});
-        through.inflight += 1;
-        try {
-          // No timeout: on a loaded machine a PUT can outlast the default 30 s, and one that
-          // timed out here after landing would be counted twice.
-          const res = await route.fetch({ timeout: 0 });
-          if (res.status() >= 200 && res.status() < 300) through.ok += 1;
-          await route.fulfill({ response: res });
-        } catch {
-          await route.abort().catch(() => {});
-        } finally {
-          through.inflight -= 1;
-        }
-      });
+      await holdUploads(context, port, held, gate);
       const dropped = performance.now();
       await page.evaluate(async (dir) => {
         const root = await navigator.storage.getDirectory();
@@ -180,17 +162,6 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs }) {
 }
 
 const sum = (m) => [...m.values()].reduce((a, b) => a + b, 0);
-
-/** Successful PUTs per asset id (the signed URL's last path segment). */
-function watchPuts(page, puts) {
-  page.on("response", (res) => {
-    const req = res.request();
-    if (req.method() !== "PUT" || !req.url().includes("/api/local-upload/")) return;
-    if (res.status() < 200 || res.status() >= 300) return;
-    const id = new URL(req.url()).pathname.split("/").pop() ?? "";
-    puts.set(id, (puts.get(id) ?? 0) + 1);
-  });
-}
 
 async function count(page, stage) {
   const el = page.getByTestId(`count-${stage}`);

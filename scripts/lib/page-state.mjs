@@ -41,3 +41,44 @@ export function manifestHashed() {
     };
   });
 }
+
+/**
+ * Interrupts a drop at a known point: the local-upload PUTs of `context` pass until `held`
+ * have succeeded, the rest hang (as if the tab closed mid-way) until `gate.open` is set,
+ * then all pass. A PUT that fails (a loaded machine's 5xx or reset) frees its place for
+ * the retry; one that landed though its answer was lost counts on the server, so at
+ * least `held` are uploaded at the held point.
+ */
+export async function holdUploads(context, port, held, gate) {
+  const through = { ok: 0, inflight: 0 };
+  await context.route(`http://127.0.0.1:${port}/api/local-upload/**`, async (route) => {
+    if (route.request().method() !== "PUT" || gate.open) return route.continue();
+    if (through.ok + through.inflight >= held) return new Promise(() => {});
+    through.inflight += 1;
+    try {
+      // No timeout: on a loaded machine a PUT can outlast the default 30 s, and one that
+      // timed out here after landing would be counted twice.
+      const res = await route.fetch({ timeout: 0 });
+      if (res.status() >= 200 && res.status() < 300) through.ok += 1;
+      await route.fulfill({ response: res });
+    } catch {
+      await route.abort().catch(() => {});
+    } finally {
+      through.inflight -= 1;
+    }
+  });
+}
+
+/**
+ * Counts into `puts` the successful local-upload PUTs of `page` per asset id (the signed
+ * URL's last path segment).
+ */
+export function watchPuts(page, puts) {
+  page.on("response", (res) => {
+    const req = res.request();
+    if (req.method() !== "PUT" || !req.url().includes("/api/local-upload/")) return;
+    if (res.status() < 200 || res.status() >= 300) return;
+    const id = new URL(req.url()).pathname.split("/").pop() ?? "";
+    puts.set(id, (puts.get(id) ?? 0) + 1);
+  });
+}

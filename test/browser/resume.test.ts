@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { manifestHashed } from "../../scripts/lib/page-state.mjs";
+import { holdUploads, manifestHashed, watchPuts } from "../../scripts/lib/page-state.mjs";
 import { freePort, login, startStack } from "../../scripts/lib/stack.mjs";
 import {
   freshPage,
@@ -109,45 +109,17 @@ async function startDrop(user: string, name: string) {
   await writeOpfs(page, name, FILES);
   const puts = new Map<string, number>();
   watchPuts(page, puts);
-  // PUTs pass until BEFORE_RELOAD have succeeded; the rest hang, as if the tab closed
-  // mid-way, until the gate opens after the reload. A PUT that fails (a loaded machine's
-  // 5xx or reset) frees its place for the retry (one that landed though its
-  // answer was lost counts on the server, hence "at least" below).
+  // PUTs pass until BEFORE_RELOAD have succeeded; the rest hang until the gate opens
+  // after the reload (scripts/lib/page-state.mjs).
   gate.open = false;
-  const through = { ok: 0, inflight: 0 };
-  await context?.route(`http://127.0.0.1:${port}/api/local-upload/**`, async (route) => {
-    if (route.request().method() !== "PUT" || gate.open) return route.continue();
-    if (through.ok + through.inflight >= BEFORE_RELOAD) return new Promise<void>(() => {});
-    through.inflight += 1;
-    try {
-      // No timeout: on a loaded machine a PUT can outlast the default 30 s, and one that
-      // timed out here after landing would be counted twice.
-      const res = await route.fetch({ timeout: 0 });
-      if (res.status() >= 200 && res.status() < 300) through.ok += 1;
-      await route.fulfill({ response: res });
-    } catch {
-      await route.abort().catch(() => {});
-    } finally {
-      through.inflight -= 1;
-    }
-  });
+  if (!context) throw new Error("no browser");
+  await holdUploads(context, port, BEFORE_RELOAD, gate);
   await page.evaluate(async (dir) => {
     const root = await navigator.storage.getDirectory();
     const handle = await root.getDirectoryHandle(dir);
     dispatchEvent(new CustomEvent("darkroom:handles", { detail: [handle] }));
   }, name);
   return { page, puts };
-}
-
-/** Successful PUTs per asset id (the last path segment of the signed URL). */
-function watchPuts(page: Page, puts: Map<string, number>): void {
-  page.on("response", (res) => {
-    const req = res.request();
-    if (req.method() !== "PUT" || !req.url().includes("/api/local-upload/")) return;
-    if (res.status() < 200 || res.status() >= 300) return;
-    const id = new URL(req.url()).pathname.split("/").pop() ?? "";
-    puts.set(id, (puts.get(id) ?? 0) + 1);
-  });
 }
 
 /**
