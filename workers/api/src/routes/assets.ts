@@ -1,9 +1,4 @@
-import {
-  assetStatusSchema,
-  beginDelete,
-  lifecycleFor,
-  retryFailed,
-} from "@darkroom/shared";
+import { assetStatusSchema, beginDelete, lifecycleFor, retryFailed } from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
