@@ -164,12 +164,15 @@ describe.skipIf(!hasChromium)("browser app against npm run dev", () => {
     await page.getByTestId("file-input").setInputFiles(files);
     await waitForCount(page, "uploaded", "8 / 20");
 
-    await page.unrouteAll({ behavior: "ignoreErrors" });
+    // The route stays through the reload, which cancels the held PUTs: taken away first, it
+    // would let them go on, and on a loaded machine they land before the reload does (13 of
+    // 20 uploaded where the test expects 8).
     await page.reload();
     await expect.poll(() => text(page, "count-uploaded"), { timeout: 30_000 }).toBe("8 / 20");
     expect((await page.getByTestId("repick").textContent()) ?? "").toContain(
       "12 file(s) were not uploaded",
     );
+    await page.unrouteAll({ behavior: "ignoreErrors" });
 
     await page.getByTestId("repick-input").setInputFiles(files);
     await waitForCount(page, "searchable", "20 / 20");

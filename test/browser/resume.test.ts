@@ -28,6 +28,8 @@ const FILES = Number(process.env.RESUME_FILES ?? 30);
 /** Generous: a shared 2-core machine processes a few photos a second at best. */
 // (A 10-minute limit was met by the browser-restart case at a load average of 20-27.)
 const TIMEOUT_MS = Math.max(25 * 60_000, FILES * 2000);
+/** One wait of the resumed page: three of them fit in the test's limit with room. */
+const STEP_MS = Math.floor(TIMEOUT_MS / 4);
 /** Reloaded when this many PUTs have been answered: 40 % of the drop. */
 const BEFORE_RELOAD = Math.round(FILES * 0.4);
 
@@ -129,9 +131,9 @@ async function startDrop(user: string, name: string) {
  */
 async function holdAfterFirstPuts(n: number, page: Page): Promise<number> {
   const uploaded = async () => Number.parseInt(await text(page, "count-uploaded"), 10) || 0;
-  await expect.poll(uploaded, { timeout: TIMEOUT_MS, interval: 500 }).toBeGreaterThanOrEqual(n);
+  await expect.poll(uploaded, { timeout: STEP_MS, interval: 500 }).toBeGreaterThanOrEqual(n);
   await expect
-    .poll(() => page.evaluate(manifestHashed), { timeout: TIMEOUT_MS, interval: 1000 })
+    .poll(() => page.evaluate(manifestHashed), { timeout: STEP_MS, interval: 1000 })
     .toBe(FILES);
   return uploaded();
 }
@@ -142,15 +144,17 @@ async function finishWithResume(
   puts: Map<string, number>,
   before: number,
 ) {
+  // Each wait ends well inside the test's limit, so a stall fails with where it stopped.
+  const wait = (what: string, run: () => Promise<void>) => explained(page, user, puts, what, run);
   // The server's word first: the photos uploaded before the interruption count as such.
-  await waitForCount(page, "uploaded", `${before} / ${FILES}`, TIMEOUT_MS);
+  await wait("restored", () => waitForCount(page, "uploaded", `${before} / ${FILES}`, STEP_MS));
   await expect
     .poll(() => text(page, "resume"), { timeout: 30_000 })
     .toContain(`${FILES - before} file(s) were not uploaded`);
   expect(await page.getByTestId("repick").count()).toBe(0);
   await page.getByRole("button", { name: "Resume" }).click();
-  await waitForCount(page, "uploaded", `${FILES} / ${FILES}`, TIMEOUT_MS);
-  await waitForCount(page, "searchable", `${FILES} / ${FILES}`, TIMEOUT_MS);
+  await wait("uploaded", () => waitForCount(page, "uploaded", `${FILES} / ${FILES}`, STEP_MS));
+  await wait("searchable", () => waitForCount(page, "searchable", `${FILES} / ${FILES}`, STEP_MS));
   expect(await text(page, "resume-result")).toBe(`${FILES - before} file(s) resumed`);
   // Every photo was hashed before the interruption: the resumed page started no hash worker.
   expect(await page.evaluate(() => (window as unknown as { __workers: number }).__workers)).toBe(0);
@@ -164,6 +168,37 @@ async function finishWithResume(
   await page.close();
   // Nothing is held any more: the next test routes anew.
   await context?.unrouteAll();
+}
+
+/**
+ * `run`, or its error with what the page, its manifest and the server said at that moment:
+ * a stalled resume names the step and the photos it left behind.
+ */
+async function explained(
+  page: Page,
+  user: string,
+  puts: Map<string, number>,
+  what: string,
+  run: () => Promise<void>,
+): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    const counts = await Promise.all(
+      ["uploaded", "processed", "searchable"].map((s) => text(page, `count-${s}`).catch(() => "?")),
+    );
+    const notice = await text(page, "resume").catch(() => "(no resume notice)");
+    const hashed = await page.evaluate(manifestHashed).catch(() => "?");
+    const assets = await listAssets(user).catch(() => []);
+    const byStatus: Record<string, number> = {};
+    for (const a of assets) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
+    const twice = [...puts.values()].filter((n) => n > 1).length;
+    throw new Error(
+      `${what}: page ${counts.join(", ")}; notice "${notice}"; manifest hashed ${hashed}; ` +
+        `server ${JSON.stringify(byStatus)}; PUTs ${puts.size} assets (${twice} twice)`,
+      { cause: err },
+    );
+  }
 }
 
 async function listAssets(user: string): Promise<Array<{ sha256: string; status: string }>> {
