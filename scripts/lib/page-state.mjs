@@ -47,7 +47,9 @@ export function manifestHashed() {
  * have succeeded, the rest hang (as if the tab closed mid-way) until `gate.open` is set,
  * then all pass. A PUT that fails (a loaded machine's 5xx or reset) frees its place for
  * the retry; one that landed though its answer was lost counts on the server, so at
- * least `held` are uploaded at the held point.
+ * least `held` are uploaded at the held point, and PUTs let through just before it may
+ * still land after it: wait for `inflight` to reach 0, then ask the server.
+ * Returns the live counts `{ ok, inflight }`.
  */
 export async function holdUploads(context, port, held, gate) {
   const through = { ok: 0, inflight: 0 };
@@ -67,6 +69,7 @@ export async function holdUploads(context, port, held, gate) {
       through.inflight -= 1;
     }
   });
+  return through;
 }
 
 /**
