@@ -31,7 +31,8 @@
 // Knobs: BENCH_RUNS (timed runs per image and side, default 7), BENCH_FLAT (default 200),
 // BENCH_KEEP_IMAGES=1 (keep the generated images and print their directory),
 // BENCH_ONLY=bounds (only step 5, in a fresh isolate), BENCH_ONLY=phone (only step 6),
-// BENCH_PHONE=avif (step 6 without the HEIC rows).
+// BENCH_PHONE=avif (step 6 without the HEIC rows), BENCH_PHONE=heic (without the AVIF rows),
+// BENCH_PHONE_DIR=<dir> (make the phone files there, reusing those already made).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";

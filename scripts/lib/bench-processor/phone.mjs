@@ -1,15 +1,21 @@
 // Step 6 of `npm run bench:processor`: iPhone-style HEICs and AVIFs, the pipeline in
 // workerd against Debian's native decoders.
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gridHeic } from "../heif-writer.mjs";
 import { BUDGET_MB, LIFTED_BUDGET_MB, MB, mb, median, RUNS } from "./common.mjs";
 import { photoLike } from "./inputs.mjs";
 import { process1 } from "./worker.mjs";
 
-/** iPhone-style HEICs and AVIFs of the photo-like image; [file, native decoder]. */
-export async function generatePhone(dir) {
+/**
+ * iPhone-style HEICs and AVIFs of the photo-like image; [file, native decoder].
+ * BENCH_PHONE_DIR=<dir>: made there instead, and a file already there is reused (the HEIC
+ * grids take minutes to encode; a run that compares decoder builds needs the same files).
+ */
+export async function generatePhone(tmpDir) {
+  const dir = process.env.BENCH_PHONE_DIR ?? tmpDir;
+  const reuse = (file) => process.env.BENCH_PHONE_DIR !== undefined && existsSync(file);
   const out = [];
   // BENCH_PHONE=avif: the AVIF rows alone (the HEIC grids take minutes to encode).
   const heics =
@@ -20,8 +26,10 @@ export async function generatePhone(dir) {
           ["48mp-iphone-grid.heic", 8064, 6048],
         ];
   for (const [name, w, h] of heics) {
-    const { data } = await (await photoLike(w, h)).raw().toBuffer({ resolveWithObject: true });
     const file = path.join(dir, name);
+    out.push([file, "heif-convert"]);
+    if (reuse(file)) continue;
+    const { data } = await (await photoLike(w, h)).raw().toBuffer({ resolveWithObject: true });
     const exif = {
       make: "Apple",
       model: "iPhone 15 Pro",
@@ -32,31 +40,36 @@ export async function generatePhone(dir) {
       file,
       await gridHeic(data, w, h, { args: ["-q", "50", "-p", "preset=fast"], exif }),
     );
-    out.push([file, "heif-convert"]);
   }
   // AVIF: phone-style 4:2:0 (8- and 10-bit), avifenc's default 4:4:4, and a 48 MP grid
   // (AVIF's way to big images; an untiled 48 MP frame is refused by the estimate, and
   // Debian's avifdec cannot decode avifenc's untiled 48 MP output either).
-  for (const [name, w, h, args] of [
-    ["12mp-420.avif", 4000, 3000, ["-y", "420"]],
-    ["12mp-420-10bit.avif", 4000, 3000, ["-y", "420", "-d", "10"]],
-    ["12mp-444.avif", 4000, 3000, ["-y", "444"]],
-    ["12mp-444-10bit.avif", 4000, 3000, ["-y", "444", "-d", "10"]],
-    ["48mp-420-grid.avif", 8000, 6000, ["-y", "420", "-g", "8x6"]],
-  ]) {
+  // BENCH_PHONE=heic: the HEIC rows alone.
+  const avifs =
+    process.env.BENCH_PHONE === "heic"
+      ? []
+      : [
+          ["12mp-420.avif", 4000, 3000, ["-y", "420"]],
+          ["12mp-420-10bit.avif", 4000, 3000, ["-y", "420", "-d", "10"]],
+          ["12mp-444.avif", 4000, 3000, ["-y", "444"]],
+          ["12mp-444-10bit.avif", 4000, 3000, ["-y", "444", "-d", "10"]],
+          ["48mp-420-grid.avif", 8000, 6000, ["-y", "420", "-g", "8x6"]],
+        ];
+  for (const [name, w, h, args] of avifs) {
+    const file = path.join(dir, name);
+    out.push([file, "avifdec"]);
+    if (reuse(file)) continue;
     const png = path.join(dir, `${name}.png`);
     await (await photoLike(w, h))
       .toColourspace(args.includes("-d") ? "rgb16" : "srgb")
       .png({ compressionLevel: 1 })
       .toFile(png);
-    const file = path.join(dir, name);
     execFileSync(
       "avifenc",
       ["-s", "8", "-j", "2", "--min", "20", "--max", "40", ...args, png, file],
       { stdio: "pipe" },
     );
     rmSync(png);
-    out.push([file, "avifdec"]);
   }
   return out;
 }
@@ -65,22 +78,45 @@ export async function generatePhone(dir) {
  * Median wall time and the largest peak RSS over `runs` runs of the native decoder (its
  * own process: what it needs for this one image), full size to a JPEG q90.
  */
-function native(tool, file, outDir, runs) {
+function native(tool, file, outDir, runs, oneCore = false) {
   const ms = [];
+  const cpu = [];
   let rss = 0;
   for (let i = 0; i < runs; i++) {
     const out = path.join(outDir, `native-${path.basename(file)}.jpg`);
+    const args = ["-f", "maxrss=%M cpu=%U+%S", tool, "-q", "90", file, out];
     const t0 = performance.now();
-    const child = spawnSync("/usr/bin/time", ["-f", "maxrss=%M", tool, "-q", "90", file, out], {
-      encoding: "utf8",
-    });
+    // oneCore: pinned to one CPU (taskset), so its threads share one core as the isolate does.
+    const child = oneCore
+      ? spawnSync("taskset", ["-c", "0", "/usr/bin/time", ...args], { encoding: "utf8" })
+      : spawnSync("/usr/bin/time", args, { encoding: "utf8" });
     ms.push(performance.now() - t0);
     if (child.status !== 0) throw new Error(`${tool} failed: ${child.stderr}`);
     const m = /maxrss=(\d+)/.exec(child.stderr);
+    const c = /cpu=([\d.]+)\+([\d.]+)/.exec(child.stderr);
+    cpu.push((Number(c?.[1] ?? 0) + Number(c?.[2] ?? 0)) * 1000);
     rss = Math.max(rss, Number(m?.[1] ?? 0) * 1024);
     rmSync(out, { force: true });
   }
-  return { ms: median(ms), rss };
+  return { ms: median(ms), cpuMs: median(cpu), rss };
+}
+
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/** User + system CPU ms of the bench worker's workerd so far (all its threads). */
+function workerdCpuMs(worker) {
+  let ticks = 0;
+  for (const pid of worker.workerd().worker) {
+    try {
+      // utime and stime: fields 14 and 15, counted after the ")" that ends the name.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone: counted as nothing
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
 }
 
 /** The pipeline in workerd against the native decoder on each phone file, interleaved runs. */
@@ -107,17 +143,28 @@ export async function phoneRun(worker, files, outDir) {
     }
     const ms = [];
     const nativeMs = [];
+    // heif-convert decodes grid tiles on several threads: also timed pinned to one core.
+    const oneCoreMs = [];
     let peak = 0;
     let est = 0;
     let rss = 0;
+    // CPU time (user + system) of both sides: what each costs whatever else the shared
+    // machine runs (the wall clock of both stretches with the load, the native side's
+    // threads most). workerd's from /proc around the request, the native one's from time.
+    const cpuMs = [];
+    const nativeCpuMs = [];
     for (let i = 0; i < RUNS; i++) {
+      const cpu0 = workerdCpuMs(worker);
       const run = (await process1(worker, bytes, budgetMb)).runs[0];
+      cpuMs.push(workerdCpuMs(worker) - cpu0);
       ms.push(run.ms);
       peak = Math.max(peak, run.peakBytes);
       est = run.estimatedBytes;
       const n = native(tool, file, outDir, 1);
       nativeMs.push(n.ms);
       rss = Math.max(rss, n.rss);
+      nativeCpuMs.push(n.cpuMs);
+      if (tool === "heif-convert") oneCoreMs.push(native(tool, file, outDir, 1, true).ms);
     }
     rows.push({
       image: refused ? `${name} *` : name,
@@ -129,6 +176,15 @@ export async function phoneRun(worker, files, outDir) {
       "peak MB": mb(peak),
       "est MB": mb(est),
       "native RSS MB": mb(rss),
+      "workerd CPU ms": Math.round(median(cpuMs)),
+      "native CPU ms": Math.round(median(nativeCpuMs)),
+      "CPU ratio": Number((median(cpuMs) / median(nativeCpuMs)).toFixed(2)),
+      ...(oneCoreMs.length
+        ? {
+            "native 1 core ms": Math.round(median(oneCoreMs)),
+            "ratio 1 core": Number((median(ms) / median(oneCoreMs)).toFixed(2)),
+          }
+        : {}),
     });
     if (refused)
       notes.push(
@@ -137,6 +193,13 @@ export async function phoneRun(worker, files, outDir) {
     if (peak > est) notes.push(`${name}: measured peak ${mb(peak)} MB > estimate ${mb(est)} MB`);
     if (name.startsWith("12mp-iphone")) targets.heic12 = peak;
     if (name.startsWith("48mp-iphone")) targets.heic48 = peak;
+    if (tool === "heif-convert") {
+      targets.heicRatio = Math.max(targets.heicRatio ?? 0, median(ms) / median(nativeMs));
+      targets.heicCpuRatio = Math.max(
+        targets.heicCpuRatio ?? 0,
+        median(cpuMs) / median(nativeCpuMs),
+      );
+    }
     // Every 12 MP AVIF (4:2:0 and 4:4:4, 8- and 10-bit): the worst one is the target's.
     if (name.startsWith("12mp-") && name.endsWith(".avif"))
       targets.avif12 = Math.max(targets.avif12 ?? 0, peak);
@@ -161,7 +224,11 @@ export function printPhone({ rows, notes, targets }) {
     console.log(
       `- 48 MP iPhone-style HEIC peak ≤ 60 MB: ${verdict(targets.heic48 <= 60 * MB)} (${mb(targets.heic48)} MB)`,
     );
+    console.log(
+      `- HEIC time ≤ 2x heif-convert (worst row): ${verdict(targets.heicRatio <= 2)} (${targets.heicRatio?.toFixed(2)}x; CPU time ${targets.heicCpuRatio?.toFixed(2)}x)`,
+    );
   }
+  if (targets.avif12 === undefined) return;
   console.log(
     `- 12 MP AVIF peak ≤ 40 MB (worst of 4:2:0 and 4:4:4, 8- and 10-bit): ${verdict(targets.avif12 <= 40 * MB)} (${mb(targets.avif12)} MB)`,
   );
