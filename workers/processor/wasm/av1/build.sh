@@ -65,8 +65,9 @@ ninja -C "$LIB_BUILD" >"$BUILD_DIR/ninja.log"
 emcc -O3 -msimd128 \
   -I"$SRC_DIR/include" -I"$LIB_BUILD/include/dav1d" \
   -c "$HERE/decode.c" -o "$BUILD_DIR/decode.o"
+emcc -O3 -msimd128 -c "$HERE/resize.c" -o "$BUILD_DIR/resize.o"
 emcc -O3 -msimd128 \
-  "$BUILD_DIR/decode.o" "$LIB_BUILD/src/libdav1d.a" \
+  "$BUILD_DIR/decode.o" "$BUILD_DIR/resize.o" "$LIB_BUILD/src/libdav1d.a" \
   --no-entry \
   --js-library "$HERE/imports.js" \
   -sSTANDALONE_WASM=1 \

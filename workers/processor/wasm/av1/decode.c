@@ -18,6 +18,7 @@
 #include <dav1d/dav1d.h>
 
 #define EXPORT(name) __attribute__((export_name(#name), used))
+#include "resize.h"
 
 enum {
   AV_OK = 0,
@@ -561,6 +562,14 @@ EXPORT(av_rows) int av_rows(int y, int n, int x0, int w, uint8_t* out) {
   return rows_of(&bands[0], y, n, x0, w, out);
 }
 
+/** av_rows, then each row into the resizer (av_resize_new) instead of back to JS. */
+EXPORT(av_rows_resize) int av_rows_resize(int y, int n, int x0, int w, uint8_t* buf) {
+  if (!av_resize_active()) return AV_BAD_ARGUMENT;
+  int st = rows_of(&bands[0], y, n, x0, w, buf);
+  for (int r = 0; r < n && st == AV_OK; r++) st = av_resize_push(buf + (size_t)r * w * 4);
+  return st;
+}
+
 static int rows_of(const Band* b, int y, int n, int x0, int w, uint8_t* out) {
   const Band* a = bands[1].used ? &bands[1] : NULL;
   if (!b->used || n < 1 || w < 1 || x0 < 0 || x0 + w > b->width) return AV_BAD_ARGUMENT;
@@ -657,7 +666,15 @@ static void stream_out(uint8_t* const data[3], const ptrdiff_t stride[2], int y0
       stream_status = st;
       return;
     }
-    av_out(y, n, stream_buf);
+    if (av_resize_active()) {
+      for (int r = 0; r < n && st == AV_OK; r++) st = av_resize_push(stream_buf + (size_t)r * stream_w * 4);
+      if (st != AV_OK) {
+        stream_status = st;
+        return;
+      }
+    } else {
+      av_out(y, n, stream_buf);
+    }
   }
 }
 
