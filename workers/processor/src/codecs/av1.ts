@@ -70,7 +70,7 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
   let sink: ((y: number, n: number, rgba: Uint8Array) => void) | null = null;
   let rowWidth = 0;
   /** Where resize.c's finished output rows go (set by `resizeInto`). */
-  let sums: RowResizer | null = null;
+  let resized: RowResizer | null = null;
   const { exports: ex, memory: mem } = glue.instantiateCapped(
     module,
     maxMemoryBytes,
@@ -80,9 +80,9 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
         if (!sink) throw new Av1Error("bad-argument", "av1.wasm sent rows nobody asked for");
         sink(y, n, new Uint8Array(mem.buffer, ptr, n * rowWidth * 4));
       },
-      av_sums: (y: number, ptr: number) => {
-        if (!sums) throw new Av1Error("bad-argument", "av1.wasm sent sums nobody asked for");
-        sums.putSums(y, new Float32Array(mem.buffer, ptr, sums.dstW * 4));
+      av_resized: (y: number, ptr: number) => {
+        if (!resized) throw new Av1Error("bad-argument", "av1.wasm sent a row nobody asked for");
+        resized.putRow(y, new Uint8Array(mem.buffer, ptr, resized.dstW * 4));
       },
     },
   );
@@ -274,7 +274,7 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
           i32(avResizeNew(...sizes, ...ptrs, plan.yMaxTaps, plan.accumulators)),
           "setting up the resizer",
         );
-        sums = resizer;
+        resized = resizer;
         return true;
       });
     },
@@ -285,7 +285,7 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
     /** Ends `resizeInto` (frees its tables and rows). */
     resizeDone() {
       guard("resize", () => avResizeFree());
-      sums = null;
+      resized = null;
     },
     /** `rows`, but into the module's resizer (`resizeInto`). */
     rowsResized(y: number, n: number, x0: number, w: number) {

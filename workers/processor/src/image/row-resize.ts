@@ -66,10 +66,15 @@ export function rowResizerBytes(srcW: number, srcH: number, dstW: number, dstH: 
  * source of these sizes, whatever the output size (at most the source's): a copy of the
  * tables (x: int32 end per output, int32 pixel + float64 weight per tap, at most 3 srcW
  * taps; y: int32 start and count per output row, float32 weight per tap, at most 3 srcH)
- * and five rows of dstW * 4 floats (the resampled row, the finished row, <= 3 accumulators).
+ * and five rows of dstW * 4 floats (the resampled row, the finished row, <= 3 accumulators),
+ * an RGBA8 row, and its opaque-row tables (a float64 per tap, a float32 per output).
  */
 export function resizeTwinBytes(srcW: number, srcH: number): number {
-  return 4 * srcW + 12 * 3 * srcW + 8 * srcH + 4 * 3 * srcH + 5 * srcW * 4 * 4;
+  const xTaps = 3 * srcW;
+  const yTaps = 3 * srcH;
+  return (
+    4 * srcW + 12 * xTaps + 8 * srcH + 4 * yTaps + 5 * srcW * 16 + 4 * srcW + 8 * xTaps + 4 * srcW
+  );
 }
 
 /**
@@ -182,7 +187,7 @@ export class RowResizer {
    * The tables `push` works from, for a twin that does its arithmetic where the rows are
    * made (av1.wasm's resize.c, bit-identical): null when the sizes are equal (rows are
    * copied through, `push` only). The twin hands back each finished output row through
-   * `putSums` and its row count through `countPushed`.
+   * `putRow` and its row count through `countPushed`.
    */
   plan(): {
     tapEnd: Int32Array;
@@ -209,14 +214,15 @@ export class RowResizer {
   }
 
   /**
-   * Output row y from a twin (see `plan`): its dstW premultiplied RGBA sums, what `push`
-   * would have accumulated, written out as `push` writes a finished row.
+   * Output row y from a twin (see `plan`): what `push` would have written there (dstW
+   * RGBA8 pixels, unpremultiplied as `emit` does), copied into the output.
    */
-  putSums(y: number, sums: Float32Array): void {
-    if (this.identity || y < this.nextOut || y >= this.dstH || sums.length < this.dstW * 4) {
+  putRow(y: number, rgba: Uint8Array): void {
+    const n = this.dstW * 4;
+    if (this.identity || y < this.nextOut || y >= this.dstH || rgba.length < n) {
       throw new RangeError(`RowResizer: output row ${y} out of order`);
     }
-    this.emit(y, sums, 0);
+    this.out.set(rgba.length === n ? rgba : rgba.subarray(0, n), y * n);
     this.nextOut = y + 1;
   }
 
@@ -321,7 +327,6 @@ export class RowResizer {
    * accumulator would do, so the result is the same as accumulating first.
    */
   private emit(y: number, acc: Float32Array, w: number): void {
-    // w = 0 (putSums): acc holds the finished sums; + 0 * w changes none of them.
     const out = this.out;
     const row = this.row;
     const o = y * this.dstW * 4;

@@ -47,6 +47,9 @@ dpkg-source -x "$BUILD_DIR/dav1d_$PKG_VERSION.dsc" "$SRC_DIR" >/dev/null
 # The row window (decode.c's pic_alloc): a single-threaded key frame decoded through a
 # few superblock rows of planes, handed out as they become final, instead of a whole frame.
 patch -d "$SRC_DIR" -p1 --quiet <"$HERE/dav1d-row-window.patch"
+# Speed without SIMD code (inverse transforms stop at the last row of non-zero
+# coefficients: the same output; see the patch).
+patch -d "$SRC_DIR" -p1 --quiet <"$HERE/dav1d-itx-zero-rows.patch"
 
 # --- static libdav1d: no asm (x86/arm only), 8-bit and high bit depth, no tools -----------
 # Threads: dav1d is linked against emscripten's pthread stubs and always opened with

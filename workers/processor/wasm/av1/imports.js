@@ -6,5 +6,5 @@ mergeInto(LibraryManager.library, {
   // biome-ignore lint/complexity/useArrowFunction: emscripten's library format
   av_out: function () {},
   // biome-ignore lint/complexity/useArrowFunction: emscripten's library format
-  av_sums: function () {},
+  av_resized: function () {},
 });

@@ -2,8 +2,8 @@
 // rows of an AVIF are area-averaged where they are made instead of being copied out to
 // JS row by row (in Node, the JS push was ~27 % of a 12 MP AVIF's decode path). The JS
 // RowResizer stays the one place that decides the taps (it hands its tables over,
-// av_resize_new) and writes the output (it receives each finished output row's
-// premultiplied sums through the import av_sums and divides them by alpha).
+// av_resize_new) and holds the output (each finished output row, unpremultiplied as its
+// emit() does, goes to it through the import av_resized).
 //
 // Bit-identical to the JS: every operation is the double-precision one JS performs, in
 // the same order, rounded to float32 where JS stores into a Float32Array. No fast-math
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/** JS: output row y is finished; `sums` holds dstW premultiplied RGBA float sums. */
-__attribute__((import_module("env"), import_name("av_sums"))) void av_sums(int y,
-                                                                          const float* sums);
+/** JS: output row y is finished, dstW RGBA8 pixels at `rgba` (valid during the call). */
+__attribute__((import_module("env"), import_name("av_resized"))) void av_resized(int y,
+                                                                                const uint8_t* rgba);
 
 typedef struct {
   int src_w, src_h, dst_w, dst_h;
@@ -24,6 +24,10 @@ typedef struct {
   int32_t* tap_end;
   int32_t* tap_pixel;
   double* tap_weight;
+  // opaque rows (alpha 255 everywhere): 255 * tap_weight, and each output's alpha sum,
+  // the same for every such row
+  double* tap_alpha255;
+  float* alpha255;
   // y: output row y covers source rows y_start[y] .. + y_count[y] - 1, weights y_weights[y * y_max + k]
   int32_t* y_start;
   int32_t* y_count;
@@ -33,6 +37,7 @@ typedef struct {
   float* row;  // the current source row resampled horizontally
   float* accs; // acc_n rows of dst_w * 4
   float* fin;  // a finished output row's sums
+  uint8_t* rgba; // a finished output row
   int y;       // next source row
   int next_out;
 } Resizer;
@@ -48,12 +53,15 @@ EXPORT(av_resize_free) void av_resize_free(void) {
   free(rz.tap_end);
   free(rz.tap_pixel);
   free(rz.tap_weight);
+  free(rz.tap_alpha255);
+  free(rz.alpha255);
   free(rz.y_start);
   free(rz.y_count);
   free(rz.y_weights);
   free(rz.row);
   free(rz.accs);
   free(rz.fin);
+  free(rz.rgba);
   memset(&rz, 0, sizeof rz);
   rz_on = 0;
 }
@@ -100,9 +108,21 @@ int av_resize_new(int src_w, int src_h, int dst_w, int dst_h, int32_t* tap_end,
   rz.row = malloc(len * sizeof(float));
   rz.accs = malloc(len * acc_n * sizeof(float));
   rz.fin = malloc(len * sizeof(float));
-  if (!rz.row || !rz.accs || !rz.fin) {
+  rz.rgba = malloc(len);
+  const int taps = tap_end[dst_w - 1];
+  rz.tap_alpha255 = malloc((size_t)(taps > 0 ? taps : 1) * sizeof(double));
+  rz.alpha255 = malloc((size_t)dst_w * sizeof(float));
+  if (!rz.row || !rz.accs || !rz.fin || !rz.rgba || !rz.tap_alpha255 || !rz.alpha255) {
     av_resize_free();
     return 3;  // AV_TOO_LARGE
+  }
+  for (int x = 0, j = 0; x < dst_w; x++) {
+    double a = 0;  // resample_row's alpha sum over a row of 255s, in its order
+    for (; j < tap_end[x]; j++) {
+      rz.tap_alpha255[j] = 255.0 * tap_weight[j];
+      a += rz.tap_alpha255[j];
+    }
+    rz.alpha255[x] = (float)a;
   }
   return 0;
 bad:
@@ -110,12 +130,35 @@ bad:
   return 4;
 }
 
-/** RowResizer.resampleRow: one RGBA8 source row (4-byte aligned) into rz.row. */
-static void resample_row(const uint8_t* src) {
+/**
+ * RowResizer.resampleRow: one RGBA8 source row (4-byte aligned) into rz.row; `opaque`:
+ * every alpha in it is 255. (A WASM SIMD
+ * version, two doubles per lane pair, measured no faster in Node: the loads dominate.)
+ */
+static void resample_row(const uint8_t* src, int opaque) {
   const int32_t* tap_end = rz.tap_end;
   const int32_t* tap_pixel = rz.tap_pixel;
   const double* tap_weight = rz.tap_weight;
   float* out = rz.row;
+  if (opaque) {
+    // Every alpha is 255: alpha * weight is tap_alpha255, and the alpha sum alpha255.
+    const double* tap_alpha = rz.tap_alpha255;
+    for (int x = 0, j = 0; x < rz.dst_w; x++) {
+      double r = 0, g = 0, b = 0;
+      for (const int e = tap_end[x]; j < e; j++) {
+        const uint8_t* p = src + (size_t)tap_pixel[j] * 4;
+        const double alpha = tap_alpha[j];
+        r += (double)p[0] * alpha;
+        g += (double)p[1] * alpha;
+        b += (double)p[2] * alpha;
+      }
+      out[x * 4] = (float)r;
+      out[x * 4 + 1] = (float)g;
+      out[x * 4 + 2] = (float)b;
+      out[x * 4 + 3] = rz.alpha255[x];
+    }
+    return;
+  }
   for (int x = 0, j = 0; x < rz.dst_w; x++) {
     double r = 0, g = 0, b = 0, a = 0;
     for (const int e = tap_end[x]; j < e; j++) {
@@ -133,7 +176,32 @@ static void resample_row(const uint8_t* src) {
   }
 }
 
-int av_resize_push(const uint8_t* src) {
+/** JS's Uint8ClampedArray store: NaN and below 0 to 0, above 255 to 255, else to nearest, ties to even. */
+static inline uint8_t clamped(double v) {
+  if (!(v > 0)) return 0;
+  if (v >= 255) return 255;
+  return (uint8_t)__builtin_rint(v);  // f64.nearest: ties to even
+}
+
+/** RowResizer.emit on the finished sums (rz.fin): unpremultiplied RGBA8, out to JS. */
+static void emit(int y) {
+  const float* fin = rz.fin;
+  uint8_t* o = rz.rgba;
+  for (int m = 0, end = rz.dst_w * 4; m < end; m += 4) {
+    const float a = fin[m + 3];
+    if (a > 0) {
+      o[m] = clamped((double)fin[m] / (double)a);
+      o[m + 1] = clamped((double)fin[m + 1] / (double)a);
+      o[m + 2] = clamped((double)fin[m + 2] / (double)a);
+    } else {
+      o[m] = o[m + 1] = o[m + 2] = 0;  // JS leaves the (zeroed) output as it is
+    }
+    o[m + 3] = clamped((double)a);
+  }
+  av_resized(y, o);
+}
+
+int av_resize_push(const uint8_t* src, int opaque) {
   const int s = rz.y;
   if (!rz_on || s >= rz.src_h) return 4;
   rz.y = s + 1;
@@ -144,7 +212,7 @@ int av_resize_push(const uint8_t* src) {
   int end = first;
   while (end < rz.dst_h && start[end] <= s) end++;
   if (end == first) return 0;  // not covered by any output row
-  resample_row(src);
+  resample_row(src, opaque);
   const float* row = rz.row;
   const int len = rz.dst_w * 4;
   for (int y = first; y < end; y++) {
@@ -160,7 +228,7 @@ int av_resize_push(const uint8_t* src) {
       } else {
         for (int i = 0; i < len; i++) fin[i] = (float)((double)acc[i] + (double)row[i] * w);
       }
-      av_sums(y, fin);
+      emit(y);
       rz.next_out = y + 1;
     } else if (s == y0) {
       for (int i = 0; i < len; i++) acc[i] = (float)((double)row[i] * w);

@@ -10,5 +10,5 @@
 int av_resize_active(void);
 /** Source rows pushed since av_resize_new. */
 int av_resize_rows(void);
-/** The next source row, RGBA8 (4-byte aligned); 0 or an AV_ status. */
-int av_resize_push(const uint8_t* src);
+/** The next source row, RGBA8 (4-byte aligned), `opaque` if every alpha is 255; 0 or an AV_ status. */
+int av_resize_push(const uint8_t* src, int opaque);
