@@ -5,6 +5,7 @@
  * hard ceiling) and WASI stubs, as hevc.wasm does (./hevc.ts).
  */
 
+import type { RowResizer } from "../image/row-resize";
 import { MemoryCeiling, wasmGlue } from "./wasm-glue";
 
 export type Av1ErrorCode = "corrupt" | "unsupported" | "too-large" | "bad-argument" | "trap";
@@ -68,6 +69,8 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
   /** Where av_decode_rows' rows go (set for the length of one decodeRows call). */
   let sink: ((y: number, n: number, rgba: Uint8Array) => void) | null = null;
   let rowWidth = 0;
+  /** Where resize.c's finished output rows go (set by `resizeInto`). */
+  let resized: RowResizer | null = null;
   const { exports: ex, memory: mem } = glue.instantiateCapped(
     module,
     maxMemoryBytes,
@@ -76,6 +79,10 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
       av_out: (y: number, n: number, ptr: number) => {
         if (!sink) throw new Av1Error("bad-argument", "av1.wasm sent rows nobody asked for");
         sink(y, n, new Uint8Array(mem.buffer, ptr, n * rowWidth * 4));
+      },
+      av_resized: (y: number, ptr: number) => {
+        if (!resized) throw new Av1Error("bad-argument", "av1.wasm sent a row nobody asked for");
+        resized.putRow(y, new Uint8Array(mem.buffer, ptr, resized.dstW * 4));
       },
     },
   );
@@ -90,6 +97,10 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
   const avBandFree = fn(ex, "av_band_free");
   const avSetColor = fn(ex, "av_set_color");
   const avRows = fn(ex, "av_rows");
+  const avRowsResize = fn(ex, "av_rows_resize");
+  const avResizeNew = fn(ex, "av_resize_new");
+  const avResizeRows = fn(ex, "av_resize_rows");
+  const avResizeFree = fn(ex, "av_resize_free");
   if (typeof ex._initialize === "function") fn(ex, "_initialize")();
   const statePtr = i32(fn(ex, "av_state")());
   let dead = false;
@@ -227,6 +238,66 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
         }
         avSetColor(matrix, fullRange ? 1 : 0, g);
         if (g) free(g);
+      });
+    },
+    /**
+     * From here on the RGBA rows go into `resizer` inside the module (resize.c, the same
+     * arithmetic as RowResizer.push) instead of out to JS: decodeRows' `onRows` is not
+     * called and `rows` must not be, `rowsResized` replaces it. False when the resizer
+     * only copies rows through (equal sizes): nothing changes then.
+     */
+    resizeInto(resizer: RowResizer): boolean {
+      const plan = resizer.plan();
+      if (!plan) return false;
+      return guard("resize", () => {
+        const tables = [
+          plan.tapEnd,
+          plan.tapPixel,
+          plan.tapWeight,
+          plan.yStart,
+          plan.yCount,
+          plan.yWeights,
+        ];
+        // Copied in; resize.c owns (and frees) them from av_resize_new on.
+        const ptrs = tables.map((t) => {
+          const p = i32(malloc(Math.max(8, t.byteLength)));
+          if (!p) throw new Av1Error("too-large", "no WASM memory for the resize tables");
+          new Uint8Array(mem.buffer, p, t.byteLength).set(
+            new Uint8Array(t.buffer, t.byteOffset, t.byteLength),
+          );
+          return p;
+        });
+        // (tap end, pixel, weight, y start, count, weights: av_resize_new's order)
+        const { srcW, srcH, dstW, dstH } = resizer;
+        const sizes = [srcW, srcH, dstW, dstH];
+        check(
+          i32(avResizeNew(...sizes, ...ptrs, plan.yMaxTaps, plan.accumulators)),
+          "setting up the resizer",
+        );
+        resized = resizer;
+        return true;
+      });
+    },
+    /** Source rows the module's resizer took so far. */
+    resizedRows(): number {
+      return guard("resize", () => i32(avResizeRows()));
+    },
+    /** Ends `resizeInto` (frees its tables and rows). */
+    resizeDone() {
+      guard("resize", () => avResizeFree());
+      resized = null;
+    },
+    /** `rows`, but into the module's resizer (`resizeInto`). */
+    rowsResized(y: number, n: number, x0: number, w: number) {
+      guard("rows", () => {
+        const need = n * w * 4;
+        if (need > rowBufBytes) {
+          if (rowBuf) free(rowBuf);
+          rowBuf = i32(malloc(need));
+          if (!rowBuf) throw new Av1Error("too-large", "no WASM memory for the row buffer");
+          rowBufBytes = need;
+        }
+        check(i32(avRowsResize(y, n, x0, w, rowBuf)), "colour conversion");
       });
     },
     /** Rows [y, y + n), columns [x0, x0 + w) as RGBA8; the view is valid until the next call. */

@@ -62,6 +62,22 @@ export function rowResizerBytes(srcW: number, srcH: number, dstW: number, dstH: 
 }
 
 /**
+ * An upper bound of what a twin of the resizer (`plan`: av1.wasm's resize.c) holds for a
+ * source of these sizes, whatever the output size (at most the source's): a copy of the
+ * tables (x: int32 end per output, int32 pixel + float64 weight per tap, at most 3 srcW
+ * taps; y: int32 start and count per output row, float32 weight per tap, at most 3 srcH)
+ * and five rows of dstW * 4 floats (the resampled row, the finished row, <= 3 accumulators),
+ * an RGBA8 row, and its opaque-row tables (a float64 per tap, a float32 per output).
+ */
+export function resizeTwinBytes(srcW: number, srcH: number): number {
+  const xTaps = 3 * srcW;
+  const yTaps = 3 * srcH;
+  return (
+    4 * srcW + 12 * xTaps + 8 * srcH + 4 * yTaps + 5 * srcW * 16 + 4 * srcW + 8 * xTaps + 4 * srcW
+  );
+}
+
+/**
  * Area-average downscaler fed one source row at a time, top to bottom: a decoder can
  * hand it rows as they come and the full-size image never exists. Colour is averaged
  * premultiplied by alpha, so transparent pixels do not bleed dark fringes into the edges
@@ -165,6 +181,57 @@ export class RowResizer {
   /** Rows pushed so far. */
   get rows(): number {
     return this.y;
+  }
+
+  /**
+   * The tables `push` works from, for a twin that does its arithmetic where the rows are
+   * made (av1.wasm's resize.c, bit-identical): null when the sizes are equal (rows are
+   * copied through, `push` only). The twin hands back each finished output row through
+   * `putRow` and its row count through `countPushed`.
+   */
+  plan(): {
+    tapEnd: Int32Array;
+    tapPixel: Int32Array;
+    tapWeight: Float64Array;
+    yStart: Int32Array;
+    yCount: Int32Array;
+    yWeights: Float32Array;
+    yMaxTaps: number;
+    accumulators: number;
+  } | null {
+    if (this.identity) return null;
+    const { start, count, weights, maxTaps } = this.yTaps;
+    return {
+      tapEnd: this.tapEnd,
+      tapPixel: this.tapPixel,
+      tapWeight: this.tapWeight,
+      yStart: start,
+      yCount: count,
+      yWeights: weights,
+      yMaxTaps: maxTaps,
+      accumulators: this.accs.length,
+    };
+  }
+
+  /**
+   * Output row y from a twin (see `plan`): what `push` would have written there (dstW
+   * RGBA8 pixels, unpremultiplied as `emit` does), copied into the output.
+   */
+  putRow(y: number, rgba: Uint8Array): void {
+    const n = this.dstW * 4;
+    if (this.identity || y < this.nextOut || y >= this.dstH || rgba.length < n) {
+      throw new RangeError(`RowResizer: output row ${y} out of order`);
+    }
+    this.out.set(rgba.length === n ? rgba : rgba.subarray(0, n), y * n);
+    this.nextOut = y + 1;
+  }
+
+  /** The twin took `n` more source rows (so `finish` can check they all came). */
+  countPushed(n: number): void {
+    if (this.identity || n < 0 || this.y + n > this.srcH) {
+      throw new RangeError(`RowResizer: ${this.y} + ${n} of ${this.srcH} rows`);
+    }
+    this.y += n;
   }
 
   /** Adds the next source row (RGBA, srcW * 4 bytes); the row is not kept. */

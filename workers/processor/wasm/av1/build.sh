@@ -47,6 +47,11 @@ dpkg-source -x "$BUILD_DIR/dav1d_$PKG_VERSION.dsc" "$SRC_DIR" >/dev/null
 # The row window (decode.c's pic_alloc): a single-threaded key frame decoded through a
 # few superblock rows of planes, handed out as they become final, instead of a whole frame.
 patch -d "$SRC_DIR" -p1 --quiet <"$HERE/dav1d-row-window.patch"
+# Inverse transforms, the same output faster (dav1d has no WASM SIMD of its own): the row
+# pass stops at the last row of non-zero coefficients, and DCT column passes run four
+# columns at a time in WASM SIMD (src/itx_1d_x4.c, generated from dav1d's scalar DCTs).
+patch -d "$SRC_DIR" -p1 --quiet <"$HERE/dav1d-itx.patch"
+python3 "$HERE/gen-itx-x4.py" "$SRC_DIR/src/itx_1d.c" "$SRC_DIR/src/itx_1d_x4.c"
 
 # --- static libdav1d: no asm (x86/arm only), 8-bit and high bit depth, no tools -----------
 # Threads: dav1d is linked against emscripten's pthread stubs and always opened with
@@ -65,8 +70,9 @@ ninja -C "$LIB_BUILD" >"$BUILD_DIR/ninja.log"
 emcc -O3 -msimd128 \
   -I"$SRC_DIR/include" -I"$LIB_BUILD/include/dav1d" \
   -c "$HERE/decode.c" -o "$BUILD_DIR/decode.o"
+emcc -O3 -msimd128 -c "$HERE/resize.c" -o "$BUILD_DIR/resize.o"
 emcc -O3 -msimd128 \
-  "$BUILD_DIR/decode.o" "$LIB_BUILD/src/libdav1d.a" \
+  "$BUILD_DIR/decode.o" "$BUILD_DIR/resize.o" "$LIB_BUILD/src/libdav1d.a" \
   --no-entry \
   --js-library "$HERE/imports.js" \
   -sSTANDALONE_WASM=1 \

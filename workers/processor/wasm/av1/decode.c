@@ -18,6 +18,7 @@
 #include <dav1d/dav1d.h>
 
 #define EXPORT(name) __attribute__((export_name(#name), used))
+#include "resize.h"
 
 enum {
   AV_OK = 0,
@@ -512,9 +513,12 @@ static void build_tables(int d) {
 
 static inline int32_t clamp_fix(int32_t v) { return v < 0 ? 0 : (v > FIX_ONE ? FIX_ONE : v); }
 
-/** A fixed-point component (0..FIX_ONE) as sRGB8, through the gamut step when there is one. */
-static inline uint8_t fix8(int32_t v) {
-  return (uint8_t)(((int64_t)clamp_fix(v) * 255 + (FIX_ONE >> 1)) >> FIX);
+/**
+ * A fixed-point component (0..FIX_ONE) as sRGB8, through the gamut step when there is one.
+ * (FIX_ONE * 255 + FIX_ONE / 2 < 2^31: int32 arithmetic is exact.)
+ */
+static inline uint32_t fix8(int32_t v) {
+  return (uint32_t)((clamp_fix(v) * 255 + (FIX_ONE >> 1)) >> FIX);
 }
 
 static inline void put_fix(uint8_t* o, int32_t R, int32_t G, int32_t B) {
@@ -527,6 +531,26 @@ static inline void put_fix(uint8_t* o, int32_t R, int32_t G, int32_t B) {
   const float s = 1.0f / FIX_ONE;
   put_rgb8(o, (float)clamp_fix(R) * s, (float)clamp_fix(G) * s, (float)clamp_fix(B) * s);
 }
+
+/**
+ * ROWS_FIX's most common case, opaque colour without a gamut step, with the band's fields
+ * in locals (a byte store may alias them, so the general loop reloads them per pixel) and
+ * one 32-bit store per pixel (WASM is little-endian: R, G, B, A in memory order).
+ */
+#define ROWS_FIX_OPAQUE(T)                                                            \
+  for (int r = 0; r < n; r++) {                                                       \
+    const int by = y + r - b->y0, sx = b->sx;                                         \
+    const T* py = (const T*)(b->plane[0] + (size_t)by * b->stride[0]) + x0;           \
+    const T* pu = (const T*)(b->plane[1] + (size_t)(by >> b->sy) * b->stride[1]);     \
+    const T* pv = (const T*)(b->plane[2] + (size_t)(by >> b->sy) * b->stride[2]);     \
+    uint32_t* o = (uint32_t*)(out + (size_t)r * w * 4);                               \
+    for (int i = 0; i < w; i++) {                                                     \
+      const int cx = (x0 + i) >> sx;                                                  \
+      const int32_t Y = tY[py[i]], cb = pu[cx], cr = pv[cx];                          \
+      o[i] = fix8(Y + tCrR[cr]) | fix8(Y + tCbG[cb] + tCrG[cr]) << 8 |                \
+             fix8(Y + tCbB[cb]) << 16 | 0xff000000u;                                  \
+    }                                                                                 \
+  }
 
 /** The integer path of av_rows (every matrix but identity/GBR), for samples of type T. */
 #define ROWS_FIX(T)                                                                   \
@@ -561,6 +585,14 @@ EXPORT(av_rows) int av_rows(int y, int n, int x0, int w, uint8_t* out) {
   return rows_of(&bands[0], y, n, x0, w, out);
 }
 
+/** av_rows, then each row into the resizer (av_resize_new) instead of back to JS. */
+EXPORT(av_rows_resize) int av_rows_resize(int y, int n, int x0, int w, uint8_t* buf) {
+  if (!av_resize_active()) return AV_BAD_ARGUMENT;
+  int st = rows_of(&bands[0], y, n, x0, w, buf);
+  for (int r = 0; r < n && st == AV_OK; r++) st = av_resize_push(buf + (size_t)r * w * 4, !bands[1].used);
+  return st;
+}
+
 static int rows_of(const Band* b, int y, int n, int x0, int w, uint8_t* out) {
   const Band* a = bands[1].used ? &bands[1] : NULL;
   if (!b->used || n < 1 || w < 1 || x0 < 0 || x0 + w > b->width) return AV_BAD_ARGUMENT;
@@ -569,7 +601,13 @@ static int rows_of(const Band* b, int y, int n, int x0, int w, uint8_t* out) {
   const int mono = b->layout == DAV1D_PIXEL_LAYOUT_I400;
   if (!identity_matrix) {
     if (tab_depth != b->depth) build_tables(b->depth);
-    if (b->depth > 8) {
+    if (!mono && !a && !gamut && ((uintptr_t)out & 3) == 0) {
+      if (b->depth > 8) {
+        ROWS_FIX_OPAQUE(uint16_t)
+      } else {
+        ROWS_FIX_OPAQUE(uint8_t)
+      }
+    } else if (b->depth > 8) {
       ROWS_FIX(uint16_t)
     } else {
       ROWS_FIX(uint8_t)
@@ -657,7 +695,15 @@ static void stream_out(uint8_t* const data[3], const ptrdiff_t stride[2], int y0
       stream_status = st;
       return;
     }
-    av_out(y, n, stream_buf);
+    if (av_resize_active()) {
+      for (int r = 0; r < n && st == AV_OK; r++) st = av_resize_push(stream_buf + (size_t)r * stream_w * 4, !bands[1].used);
+      if (st != AV_OK) {
+        stream_status = st;
+        return;
+      }
+    } else {
+      av_out(y, n, stream_buf);
+    }
   }
 }
 

@@ -5,4 +5,6 @@
 mergeInto(LibraryManager.library, {
   // biome-ignore lint/complexity/useArrowFunction: emscripten's library format
   av_out: function () {},
+  // biome-ignore lint/complexity/useArrowFunction: emscripten's library format
+  av_resized: function () {},
 });

@@ -166,6 +166,16 @@ export function decodeAvifFit(
     if (now > peak) peak = now;
   };
   const stride = crop.width * 4;
+  // The rows are area-averaged inside the module (resize.c) unless they are copied
+  // through at full size: a 12 MP photo's RGBA rows then never cross into JS.
+  const inModule = dec.resizeInto(resizer);
+  const finish = () => {
+    if (inModule) {
+      resizer.countPushed(dec.resizedRows());
+      dec.resizeDone();
+    }
+    return resizer.finish();
+  };
   const seq = formats.get(primary.id);
   if (!primary.grid && primary.coded && seq && !alpha?.grid) {
     // One coded image: its rows straight from dav1d's window into the resizer (the alpha
@@ -182,7 +192,8 @@ export function decodeAvifFit(
         note();
       },
     );
-    const value = resizer.finish();
+    note();
+    const value = finish();
     return { value, orientation: geo.orientation, peakBytes: peak, rowWindow: windowed };
   }
   const colour = new Source(dec, 0, bytes, primary, onPicture);
@@ -190,13 +201,17 @@ export function decodeAvifFit(
     let end = Math.min(colour.ensure(y), crop.y + crop.height, y + ROWS_PER_CALL);
     if (alphaSrc) end = Math.min(end, alphaSrc.ensure(y));
     const n = end - y;
-    const rows = dec.rows(y, n, crop.x, crop.width);
-    for (let i = 0; i < n; i++) resizer.push(rows.subarray(i * stride, (i + 1) * stride));
+    if (inModule) {
+      dec.rowsResized(y, n, crop.x, crop.width);
+    } else {
+      const rows = dec.rows(y, n, crop.x, crop.width);
+      for (let i = 0; i < n; i++) resizer.push(rows.subarray(i * stride, (i + 1) * stride));
+    }
     note();
     y = end;
   }
   return {
-    value: resizer.finish(),
+    value: finish(),
     orientation: geo.orientation,
     peakBytes: peak,
     rowWindow: false,

@@ -1,4 +1,5 @@
 import type { HeifProbe } from "../../image/probe-heif";
+import { resizeTwinBytes } from "../../image/row-resize";
 import type { HeifImageItem } from "./types";
 
 const MB = 1024 * 1024;
@@ -132,12 +133,17 @@ function dav1dPicture(w: number, h: number, f: { depth: number; layout: number }
  * container alone (the decoder checks every coded image's sequence header against it
  * first, and is given this as its ceiling): for a grid, one tile row of planes per image
  * plus one tile's decoder; for a single coded image, its whole picture. Plus the coded
- * bytes copied in, the 16-row RGBA buffer and the module's start. The JS side (input,
+ * bytes copied in, the 16-row RGBA buffer, the resizer's twin (its tables and float rows:
+ * the rows are area-averaged in WASM) and the module's start. The JS side (input,
  * resizer) is the caller's.
  */
 export function avifDecodeBytes(h: HeifProbe, inputBytes: number, cropWidth: number): number {
   const images = [h.heif.primary, ...(h.heif.alpha ? [h.heif.alpha] : [])];
-  let wasm = AV1_FIXED_BYTES + 16 * Math.max(cropWidth, h.heif.primary.width) * 4;
+  const { primary } = h.heif;
+  let wasm =
+    AV1_FIXED_BYTES +
+    16 * Math.max(cropWidth, primary.width) * 4 +
+    resizeTwinBytes(primary.width, primary.height);
   let largestCoded = 0;
   let largestTile = 0;
   for (const img of images) {
