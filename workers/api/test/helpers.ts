@@ -6,6 +6,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { UploadResponse } from "@darkroom/shared";
+import { everyShard, withShards } from "../../../test/workerd/shards";
 import app from "../src/app";
 import { devToken } from "../src/auth";
 
@@ -69,8 +70,8 @@ export function makeEnv(
   return {
     sent,
     env: {
-      ...env,
-      DB: guardD1(env.DB),
+      ...withShards(env, guardD1),
+      DIRECTORY: guardD1(env.DIRECTORY),
       UPLOADS_QUEUE: recordingQueue("uploads", env.UPLOADS_QUEUE, sent),
       EMBED_QUEUE: recordingQueue("embed", env.EMBED_QUEUE, sent),
       ...overrides,
@@ -207,7 +208,7 @@ export async function putUpload(
 }
 
 export async function uidFor(user: string): Promise<string> {
-  const row = await env.DB.prepare("SELECT id FROM users WHERE sub = ?")
+  const row = await env.DIRECTORY.prepare("SELECT id FROM users WHERE sub = ?")
     .bind(user)
     .first<{ id: string }>();
   if (!row) throw new Error(`no user ${user}`);
@@ -215,7 +216,8 @@ export async function uidFor(user: string): Promise<string> {
 }
 
 export async function setStatus(assetId: string, status: string) {
-  await env.DB.prepare("UPDATE assets SET status = ?, version = version + 1 WHERE id = ?")
+  await everyShard
+    .prepare("UPDATE assets SET status = ?, version = version + 1 WHERE id = ?")
     .bind(status, assetId)
     .run();
 }

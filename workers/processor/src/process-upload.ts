@@ -40,7 +40,7 @@ export async function uploadArrived(env: Env, body: unknown): Promise<StageResul
   if (n.action === "DeleteObject" || n.action === "LifecycleDeletion" || key?.kind !== "original")
     return { assetId: null, outcome: "ignored" };
 
-  const lc = lifecycleFor(env, key.uid);
+  const lc = await lifecycleFor(env, key.uid);
   // By id alone: a row of another user under this key is an anomaly to report, not an
   // orphan to remove.
   const [row] = await lc.store.db.select().from(assets).where(eq(assets.id, key.assetId));
@@ -87,7 +87,7 @@ export async function processDeadLetter(
     console.error("uploads-dlq: unusable message dropped", JSON.stringify(body));
     return { assetId: null, outcome: "malformed" };
   }
-  const lc = lifecycleFor(env, key.uid, now);
+  const lc = await lifecycleFor(env, key.uid, now);
   const row = await ownedAsset(lc, key.assetId);
   if (!row) return { assetId: key.assetId, outcome: "gone" };
   const err = new PermanentFailure(
