@@ -102,6 +102,8 @@ export const PRODUCTION_CONFIG: Record<string, string> = {
   AUTH_AUDIENCE: IDP.audience,
   R2_ACCOUNT_ID: "0123456789abcdef0123456789abcdef",
   CORS_ALLOWED_ORIGINS: ORIGIN,
+  // The shards the tests bind (wrangler.toml's local two).
+  DB_SHARDS: "2",
   MEDIA_SIGNING_SECRET: "test-production-media-signing-secret-0123456789",
   TICKET_SIGNING_SECRET: "test-production-ticket-signing-secret-0123456789",
   R2_ACCESS_KEY_ID: "fedcba9876543210fedcba9876543210",

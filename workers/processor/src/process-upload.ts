@@ -1,4 +1,5 @@
 import {
+  type AssetStore,
   completeUpload,
   deadLettered,
   failUpload,
@@ -10,6 +11,7 @@ import {
   r2NotificationSchema,
   type StageResult,
   send,
+  storeOfAsset,
 } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
@@ -43,7 +45,7 @@ export async function uploadArrived(env: Env, body: unknown): Promise<StageResul
   const lc = await lifecycleFor(env, key.uid);
   // By id alone: a row of another user under this key is an anomaly to report, not an
   // orphan to remove.
-  const [row] = await lc.store.db.select().from(assets).where(eq(assets.id, key.assetId));
+  const row = await assetAnywhere(env, lc.store, key.assetId);
   if (!row) {
     // No row owns these bytes (expired and swept, or deleted): do not keep an orphan.
     await env.BUCKET.delete(n.object.key);
@@ -101,4 +103,18 @@ export async function processDeadLetter(
   return deadLettered(lc, spec, row, ["pending", spec.from], exhaustedFrom, err, (delaySeconds) =>
     send(env, stage, parsed.data, delaySeconds),
   );
+}
+
+/**
+ * The asset row `assetId`, from the key owner's shard or, when it is not there, from the
+ * shard that has it: a row of another user is an anomaly to report, not an orphan to
+ * remove. Rare (a key naming someone else), so asking every shard costs little.
+ */
+async function assetAnywhere(env: Env, store: AssetStore, assetId: string) {
+  const [own] = await store.db.select().from(assets).where(eq(assets.id, assetId));
+  if (own) return own;
+  const other = await storeOfAsset(env, assetId);
+  if (!other) return undefined;
+  const [theirs] = await other.db.select().from(assets).where(eq(assets.id, assetId));
+  return theirs;
 }

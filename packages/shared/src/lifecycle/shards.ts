@@ -1,3 +1,4 @@
+import { MAX_SHARDS } from "../production-requirements.mjs";
 import { numberVar, readVars } from "../vars";
 
 // Users spread over N D1 databases (issue 22, DESIGN.md "Sharding"). The one setting is
@@ -6,8 +7,7 @@ import { numberVar, readVars } from "../vars";
 // operator-wide tables). Only this module and store.ts read those bindings
 // (test/shared/shard-boundary.test.ts).
 
-/** Most shards a deployment may name: far past a billion photos at ~3 M per database. */
-export const MAX_SHARDS = 1024;
+export { MAX_SHARDS };
 
 /** What the shards need of a worker's env; every worker's Env fits. */
 export type ShardEnv = { DIRECTORY: D1Database; DB_SHARDS?: string | number };
