@@ -17,9 +17,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { parse } from "smol-toml";
 import { createClient, uploadDirectory } from "../packages/cli/src/index.mjs";
+import { generateSet } from "./lib/load/photo-set.mjs";
 import { freePort, login, startStack } from "./lib/stack.mjs";
-import { generateSet } from "./load.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const SMALL = Number(process.env.BENCH_SMALL ?? 2000);
@@ -37,10 +38,10 @@ const CLONE_PREFIX = "bbbbbbbb";
 const log = (m) => process.stderr.write(`bench:scale: ${m}\n`);
 const run = promisify(execFile);
 
-/** The D1 databases of the api's wrangler.toml (every shard, when there are several). */
+/** The local D1 databases of the api's wrangler.toml: the directory and every shard. */
 function databaseNames() {
-  const toml = readFileSync(path.join(root, "wrangler.toml"), "utf8");
-  return [...new Set([...toml.matchAll(/database_name\s*=\s*"([^"]+)"/g)].map((m) => m[1]))];
+  const toml = parse(readFileSync(path.join(root, "wrangler.toml"), "utf8"));
+  return (toml.d1_databases ?? []).map((d) => d.database_name);
 }
 
 async function d1(stateDir, database, sqlText) {

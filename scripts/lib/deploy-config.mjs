@@ -10,6 +10,7 @@ import {
   PRODUCTION_SECRETS,
 } from "@darkroom/shared/production-requirements";
 import { parse } from "smol-toml";
+import { shardProblems } from "./deploy-shards.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -150,13 +151,10 @@ export function bucketCorsRules(template, origins) {
   return { rules: [{ ...rule, allowed: { ...rule.allowed, origins } }] };
 }
 
-/** The bucket and database names production uses (the api's bindings). */
+/** The bucket name production uses (the api's binding); its databases: deploy-shards.mjs. */
 export function productionNames(configs) {
   const prod = configs.find((c) => c.name === "api")?.toml.env?.production ?? {};
-  return {
-    bucket: prod.r2_buckets?.find((b) => b.binding === "BUCKET")?.bucket_name,
-    database: prod.d1_databases?.find((d) => d.binding === "DB")?.database_name,
-  };
+  return { bucket: prod.r2_buckets?.find((b) => b.binding === "BUCKET")?.bucket_name };
 }
 
 /** The api's `[env.production.vars]`. */
@@ -310,7 +308,7 @@ export function deployProblems(
     ...originProblems(configs),
     ...templateProblems(template),
     ...(names.bucket ? [] : ["wrangler.toml [env.production] has no r2_buckets BUCKET binding"]),
-    ...(names.database ? [] : ["wrangler.toml [env.production] has no d1_databases DB binding"]),
+    ...shardProblems(configs),
     ...requirementProblems(configs, { secrets, allowPlaceholders }),
     ...workersDevProblems(configs),
     ...jurisdictionProblems(configs),

@@ -4,9 +4,11 @@
 // group N)" and "darkroom: ready on http://localhost:PORT" are read by
 // scripts/lib/stack.mjs and the tests: keep them.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parse } from "smol-toml";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -68,13 +70,23 @@ export async function buildWeb(env) {
   if (web !== 0) fail(`building the web app failed (exit ${web})`);
 }
 
-/** The D1 migrations, into the same --persist-to as `wrangler dev`. */
+/**
+ * The D1 migrations, into the same --persist-to as `wrangler dev`: the one migration set,
+ * applied to every database the config binds (the directory and each shard; DESIGN.md,
+ * "Sharding").
+ */
 export async function applyMigrations({ config, stateDir, env, wranglerEnvName }) {
-  // Non-interactive (stdin ignored): wrangler then applies without asking for confirmation.
-  const args = ["d1", "migrations", "apply", "darkroom", "--local", "--persist-to", stateDir];
-  if (wranglerEnvName) args.push("--env", wranglerEnvName);
-  const migrate = await run("wrangler", [...args, "-c", config], env);
-  if (migrate !== 0) fail(`applying D1 migrations failed (exit ${migrate})`);
+  const parsed = parse(readFileSync(path.resolve(root, config), "utf8"));
+  const section = wranglerEnvName ? parsed.env?.[wranglerEnvName] : parsed;
+  const names = (section?.d1_databases ?? []).map((d) => d.database_name);
+  if (names.length === 0) fail(`${config} binds no D1 database`);
+  for (const name of names) {
+    // Non-interactive (stdin ignored): wrangler then applies without asking for confirmation.
+    const args = ["d1", "migrations", "apply", name, "--local", "--persist-to", stateDir];
+    if (wranglerEnvName) args.push("--env", wranglerEnvName);
+    const migrate = await run("wrangler", [...args, "-c", config], env);
+    if (migrate !== 0) fail(`applying D1 migrations to ${name} failed (exit ${migrate})`);
+  }
 }
 
 /**

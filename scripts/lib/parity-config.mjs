@@ -23,6 +23,16 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 /** Local D1 keys its database by id: one id for the three workers, like production's one. */
 export const LOCAL_D1_ID = "00000000-0000-0000-0000-00000000d1d1";
 
+/** Shards of every local run (npm run dev's wrangler.toml has the same two). */
+export const LOCAL_SHARDS = 2;
+
+/** The local id of the database bound as `binding` (DIRECTORY, DB_0, DB_1…): distinct per binding. */
+export function localD1Id(binding) {
+  const n = binding === "DIRECTORY" ? 0 : Number(/^DB_(\d+)$/.exec(binding)?.[1] ?? Number.NaN) + 1;
+  if (!Number.isInteger(n)) throw new Error(`unexpected D1 binding ${binding}`);
+  return LOCAL_D1_ID.slice(0, -4) + n.toString(16).padStart(4, "0");
+}
+
 /** Shaped like an account id (32 hex characters), as the api checks; no account has it. */
 export const LOCAL_ACCOUNT_ID = "0".repeat(32);
 
@@ -44,10 +54,21 @@ export const R2_BRIDGE = {
  */
 export const PARITY_REPLACEMENTS = [
   {
-    what: "d1_databases[].database_id (REPLACE_WITH_D1_DATABASE_ID) → a local id",
-    why: "the real id names a database on a Cloudflare account; local D1 needs only one id shared by the three workers",
+    what: "d1_databases[].database_id (REPLACE_WITH_D1_DATABASE_ID) → a local id per binding",
+    why: "the real ids name databases on a Cloudflare account; local D1 needs one id per database (the directory and each shard), the same in the three workers",
     apply(prod) {
-      for (const d of prod.d1_databases ?? []) d.database_id = LOCAL_D1_ID;
+      for (const d of prod.d1_databases ?? []) d.database_id = localD1Id(d.binding);
+    },
+  },
+  {
+    what: `DB_SHARDS → ${LOCAL_SHARDS}, the shard bindings past it dropped`,
+    why: 'every local run and every test runs two shards (DESIGN.md, "Sharding"); the production layout itself is what `npm run deploy -- --check` checks',
+    apply(prod) {
+      if (prod.vars?.DB_SHARDS !== undefined) prod.vars.DB_SHARDS = String(LOCAL_SHARDS);
+      prod.d1_databases = (prod.d1_databases ?? []).filter((d) => {
+        const n = /^DB_(\d+)$/.exec(d.binding)?.[1];
+        return n === undefined || Number(n) < LOCAL_SHARDS;
+      });
     },
   },
   {

@@ -6,7 +6,10 @@ import type { D1Migration } from "cloudflare:test";
 // `mainModule`s differ.
 interface PipelineBindings {
   BUCKET: R2Bucket;
-  DB: D1Database;
+  DIRECTORY: D1Database;
+  DB_0: D1Database;
+  DB_1: D1Database;
+  DB_SHARDS: string;
   METRICS?: AnalyticsEngineDataset;
   EMBED_QUEUE: Queue;
   UPLOADS_QUEUE: Queue;
@@ -14,8 +17,6 @@ interface PipelineBindings {
   USER_HUB: DurableObjectNamespace;
   AI_BREAKER: DurableObjectNamespace;
   AI?: Ai;
-  VECTORS_DESCRIPTOR?: VectorizeIndex;
-  VECTORS_TEXT?: VectorizeIndex;
   /** The api's, read by the UserHub class that worker.ts exports. */
   RATE_LIMIT_CAPACITY: string;
   RATE_LIMIT_REFILL_PER_MINUTE: string;

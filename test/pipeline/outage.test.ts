@@ -17,6 +17,7 @@ import embedder from "../../workers/embedder/src/index";
 import processor from "../../workers/processor/src/index";
 import { recordingQueue } from "../workerd/queue-helpers";
 import { seedUser } from "../workerd/seed";
+import { dbOf, everyShard } from "../workerd/shards";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -34,11 +35,12 @@ const photo = Uint8Array.from(atob(env.PHOTO), (c) => c.charCodeAt(0));
 async function seedPhoto(owner: { uid: string; batchId: string }): Promise<string> {
   const assetId = crypto.randomUUID();
   const now = Date.now();
-  await env.DB.prepare(
-    `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+  await (await dbOf(owner.uid))
+    .prepare(
+      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
        expires_at, created_at, updated_at)
      VALUES (?, ?, ?, 'photo.jpg', ?, 'image/jpeg', ?, 'pending', 1, ?, ?, ?)`,
-  )
+    )
     .bind(
       assetId,
       owner.uid,
@@ -143,25 +145,26 @@ describe("a five-minute storage outage", () => {
     expect(Math.max(...delays)).toBeLessThanOrEqual(QUEUES_MAX_DELAY_SECONDS);
     expect(inFlight).toEqual([]);
     // ...and every photo went through processing and embedding once storage came back.
-    const { results } = await env.DB.prepare(
-      `SELECT id, status, error FROM assets WHERE user_id = ? ORDER BY id`,
-    )
+    const { results } = await everyShard
+      .prepare(`SELECT id, status, error FROM assets WHERE user_id = ? ORDER BY id`)
       .bind(user.uid)
       .all();
     expect(results).toEqual(
       [...assetIds].sort().map((id) => ({ id, status: "ready", error: null })),
     );
     // No Retry was pressed: nothing counted one.
-    const retried = await env.DB.prepare(
-      "SELECT count(*) AS n FROM assets WHERE user_id = ? AND (retries > 0 OR retried_at IS NOT NULL)",
-    )
+    const retried = await everyShard
+      .sum(
+        "SELECT count(*) AS n FROM assets WHERE user_id = ? AND (retries > 0 OR retried_at IS NOT NULL)",
+      )
       .bind(user.uid)
       .first<{ n: number }>();
     expect(retried?.n).toBe(0);
     // Each photo was embedded: its features are there for search and near-duplicates.
     const embedded = new Set<string>();
     for (const id of assetIds) {
-      const feature = await env.DB.prepare("SELECT asset_id FROM asset_features WHERE asset_id = ?")
+      const feature = await everyShard
+        .prepare("SELECT asset_id FROM asset_features WHERE asset_id = ?")
         .bind(id)
         .first<{ asset_id: string }>();
       if (feature) embedded.add(feature.asset_id);

@@ -1,4 +1,5 @@
-import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { migrateAll } from "../workerd/shards";
 
-await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+// The directory and both shards get the one migration set (DESIGN.md, "Sharding").
+await migrateAll(env.TEST_MIGRATIONS);

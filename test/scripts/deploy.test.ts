@@ -34,7 +34,18 @@ function filledIn(): Configs {
         .replaceAll("darkroom.example.com", "photos.darkroom.test")
         .replaceAll("auth.example.com", "login.darkroom.test"),
     );
-  return readConfigs(root).map((c: Configs[number]) => ({ ...c, toml: text(c.toml) }));
+  return readConfigs(root).map((c: Configs[number]) => {
+    const toml = text(c.toml);
+    // Each database its own id, as `wrangler d1 create` gives them (the same in every worker).
+    const prod = toml.env.production as {
+      d1_databases?: { binding: string; database_id: string }[];
+    };
+    for (const d of prod.d1_databases ?? []) {
+      const n = d.binding === "DIRECTORY" ? 0 : Number(d.binding.slice(3)) + 1;
+      d.database_id = `2f6c0b52-5d3e-4c55-9a51-0c7c7e0a1b${n.toString(16).padStart(2, "0")}`;
+    }
+    return { ...c, toml };
+  });
 }
 
 function prodVars(configs: Configs): Record<string, string> {
@@ -105,9 +116,15 @@ describe("npm run deploy's checks", () => {
     );
     expect(problems).toContainEqual(expect.stringMatching(/routes\[0\]\.pattern .*example\.com/));
     const zeros = filledIn();
-    const d1 = (prodOf(zeros).d1_databases as { database_id: string }[])[0];
-    if (d1) d1.database_id = "00000000-0000-0000-0000-000000000000";
+    for (const c of zeros) {
+      const prod = (c.toml as { env: { production: { d1_databases: { database_id: string }[] } } })
+        .env.production;
+      const d1 = prod.d1_databases[0];
+      if (d1) d1.database_id = "00000000-0000-0000-0000-000000000000";
+    }
     expect(deployProblems(zeros, template)).toEqual([
+      expect.stringContaining("the all-zero placeholder id"),
+      expect.stringContaining("the all-zero placeholder id"),
       expect.stringContaining("the all-zero placeholder id"),
     ]);
   });

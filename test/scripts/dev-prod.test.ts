@@ -73,6 +73,7 @@ describe("npm run dev:prod's configs", () => {
       CORS_ALLOWED_ORIGINS: ctx.pageOrigin,
       R2_S3_ENDPOINT: ctx.s3Endpoint,
       OPERATOR_SUBS: "olga",
+      DB_SHARDS: "2",
     });
     const replaced = [
       "AUTH_ISSUER",
@@ -81,6 +82,7 @@ describe("npm run dev:prod's configs", () => {
       "R2_S3_ENDPOINT",
       "R2_ACCOUNT_ID",
       "OPERATOR_SUBS",
+      "DB_SHARDS",
     ];
     for (const [k, v] of Object.entries(committed)) {
       if (!replaced.includes(k)) expect(vars[k], k).toBe(v);

@@ -1,4 +1,5 @@
 export declare const SECRET_MIN_BYTES: number;
+export declare const MAX_SHARDS: number;
 export declare const R2_ACCESS_KEY_ID_PATTERN: RegExp;
 export declare const R2_JURISDICTIONS: readonly string[];
 export declare const DEV_SECRET_VALUES: Readonly<Record<string, string>>;

@@ -7,6 +7,9 @@
 // and a test holds README's "Production setup" step 8 to PRODUCTION_SECRETS
 // (test/scripts/readme-production.test.ts). One list, so none of them can drift.
 
+/** Most shards a deployment may name (packages/shared/src/lifecycle/shards.ts has the same). */
+export const MAX_SHARDS = 1024;
+
 /** A secret shorter than this is refused: 32 random bytes is the floor for an HMAC key. */
 export const SECRET_MIN_BYTES = 32;
 
@@ -161,6 +164,21 @@ export const PRODUCTION_VARS = [
       }
       return null;
     },
+  },
+  {
+    name: "DB_SHARDS",
+    workers: ["api", "processor", "embedder"],
+    why:
+      "how many D1 shards (DB_0 … DB_{N-1}, each with its Vectorize index per kind) hold users' rows; " +
+      "the same in the three wrangler.toml files (README step 2). Choose N for the photos expected " +
+      "over the next year: ~3.4 KB of D1 per photo (docs/benchmarks.md, bench:scale) puts ~3 M photos " +
+      "in a 10 GB database, so N = photos / 2 M keeps each shard a third empty; an index holds 10 M " +
+      "vectors, far more than a shard's photos. Grow it by adding shards: new users go to them, " +
+      "existing users stay where the directory put them",
+    check: (value) =>
+      /^\d+$/.test(value.trim()) && Number(value) >= 1 && Number(value) <= MAX_SHARDS
+        ? null
+        : `must be a whole number from 1 to ${MAX_SHARDS} (is "${value}")`,
   },
   {
     name: "R2_JURISDICTION",

@@ -1,9 +1,9 @@
+import { directoryOf, placeUser } from "@darkroom/shared";
 import { users } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { decode, sign, verify, verifyWithJwks } from "hono/jwt";
 import { HttpError, Unauthorized } from "./errors";
-import { db } from "./lib/bindings/db";
 import { isProduction } from "./lib/config/production-config";
 import type { AppEnv } from "./types";
 
@@ -127,20 +127,28 @@ function remember(sub: string, id: string): string {
   return id;
 }
 
-/** Maps a JWT `sub` to the opaque internal user id, creating it on first sight. */
+/**
+ * Maps a JWT `sub` to the opaque internal user id, creating it on first sight: in the
+ * directory (the subject's id), then placed in a shard (`placeUser`, idempotent, so a
+ * first request that died half-way is completed by the next one).
+ */
 export async function userIdFor(env: Env, sub: string): Promise<string> {
   const cached = userIds.get(sub);
   if (cached) return cached;
-  const d = db(env);
+  const d = directoryOf(env).db;
   const found = await d.select({ id: users.id }).from(users).where(eq(users.sub, sub));
-  if (found[0]) return remember(sub, found[0].id);
-  await d
-    .insert(users)
-    .values({ id: crypto.randomUUID(), sub, createdAt: Date.now() })
-    .onConflictDoNothing();
-  const created = await d.select({ id: users.id }).from(users).where(eq(users.sub, sub));
-  if (!created[0]) throw new Error("user row missing after insert");
-  return remember(sub, created[0].id);
+  if (!found[0]) {
+    await d
+      .insert(users)
+      .values({ id: crypto.randomUUID(), sub, createdAt: Date.now() })
+      .onConflictDoNothing();
+  }
+  const [user] = found[0]
+    ? found
+    : await d.select({ id: users.id }).from(users).where(eq(users.sub, sub));
+  if (!user) throw new Error("user row missing after insert");
+  await placeUser(env, user.id, sub);
+  return remember(sub, user.id);
 }
 
 /** The bearer token of the request, or null when there is none. */

@@ -1,6 +1,7 @@
+import { crossUserStores, type Db } from "@darkroom/shared";
 import { assets, batches, batchItems } from "@darkroom/shared/db";
 import { and, asc, eq, gte, inArray, lt, notExists, type SQL, sql } from "drizzle-orm";
-import { chunks, db } from "./lib/bindings/db";
+import { chunks } from "./lib/bindings/db";
 import { limits } from "./lib/limits/limits";
 
 /** Batches picked per round, and rounds per sweep: up to 1,000 batches a run (every 2 min). */
@@ -22,10 +23,21 @@ export const EMPTY_BATCH_ROUNDS = { perRound: 100, rounds: 10 };
 export async function sweepEmptyBatches(
   env: Env,
   now = Date.now(),
-  { perRound, rounds } = EMPTY_BATCH_ROUNDS,
+  rounds = EMPTY_BATCH_ROUNDS,
 ): Promise<number> {
-  const d = db(env);
   const idleSince = now - limits(env).emptyBatchTtlSeconds * 1000;
+  let deleted = 0;
+  // A batch lives in its owner's shard, with the assets it could own: one shard at a time.
+  for (const store of crossUserStores(env))
+    deleted += await sweepShard(store.db, idleSince, rounds);
+  return deleted;
+}
+
+async function sweepShard(
+  d: Db,
+  idleSince: number,
+  { perRound, rounds }: typeof EMPTY_BATCH_ROUNDS,
+): Promise<number> {
   const ownsNothing: SQL | undefined = and(
     lt(batches.createdAt, idleSince),
     notExists(d.select({ one: sql`1` }).from(assets).where(eq(assets.batchId, batches.id))),

@@ -4,13 +4,14 @@ import {
   crossUserStores,
   REDESCRIBE,
   resendTouch,
+  type StoreEnv,
   type SweepEnv,
 } from "@darkroom/shared";
 
-type Bindings<H extends Rpc.DurableObjectBranded | undefined> = SweepEnv<H> & {
-  DB: D1Database;
-  AI_BREAKER: BreakerNamespace;
-};
+type Bindings<H extends Rpc.DurableObjectBranded | undefined> = SweepEnv<H> &
+  StoreEnv & {
+    AI_BREAKER: BreakerNamespace;
+  };
 
 /**
  * The sweeper's rule of the pipeline's `REDESCRIBE` touch: `ready` photos that skipped AI

@@ -2,8 +2,9 @@ import {
   type CrossUserStore,
   crossUserStores,
   deletedEvent,
+  directoryOf,
   fairTurns,
-  lifecycleFor,
+  lifecycleOn,
   lifecycleTimings,
   opsWindows,
   originalKey,
@@ -14,8 +15,7 @@ import {
   type StageName,
 } from "@darkroom/shared";
 import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
-import { and, asc, eq, inArray, isNull, lt, notExists, or, type SQL, sql } from "drizzle-orm";
-import { db } from "./lib/bindings/db";
+import { and, eq, inArray, lt, notExists, sql } from "drizzle-orm";
 import { config } from "./lib/config/config";
 import { purgeAsset } from "./lib/purge-asset";
 import { pruneRollups, recountUserCounters } from "./ops/counters";
@@ -130,7 +130,7 @@ async function expireAbandoned(
   let expired = 0;
   for (const row of rows) {
     if (await env.BUCKET.head(originalKey(row.userId, row.id))) continue;
-    if (!(await expirePending(env, row))) continue;
+    if (!(await expirePending(env, store, row))) continue;
     // An upload that raced the delete would leave an orphan: remove it too.
     await env.BUCKET.delete(originalKey(row.userId, row.id));
     expired += 1;
@@ -150,7 +150,9 @@ async function finishDeletes(
     .from(assets)
     .where(and(eq(assets.status, "deleting"), lt(assets.updatedAt, now - timings.deletingStaleMs)))
     .limit(100);
-  for (const row of stuck) await purgeAsset(env, row.userId, row.id, row.batchId, row.version);
+  for (const row of stuck) {
+    await purgeAsset(env, store.forUser(row.userId), row.id, row.batchId, row.version);
+  }
   return stuck.length;
 }
 
@@ -162,9 +164,10 @@ async function finishDeletes(
  */
 export async function expirePending(
   env: Env,
+  shard: CrossUserStore,
   row: { id: string; userId: string; batchId: string; version: number },
 ): Promise<boolean> {
-  const { store: user, hub } = lifecycleFor(env, row.userId);
+  const { store: user, hub } = lifecycleOn(env, shard.forUser(row.userId));
   const deleted = await user.db
     .delete(assets)
     .where(
@@ -199,7 +202,8 @@ export const SWEEP_RUNS_KEPT = 1000;
  * older than the longest metrics window.
  */
 async function recordRun(env: Env, startedAt: number, report: SweepReport): Promise<void> {
-  const d = db(env);
+  // Operator-wide: the directory keeps the runs and the request timings (DESIGN.md, "Sharding").
+  const d = directoryOf(env).db;
   const oldestWindow = Math.max(...Object.values(opsWindows));
   await d.batch([
     d

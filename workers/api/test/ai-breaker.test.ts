@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { aiBreaker, DEFAULT_BREAKER_POLICY } from "@darkroom/shared";
 import { describe, expect, it, vi } from "vitest";
+import { dbOf, everyShard } from "../../../test/workerd/shards";
 import { BREAKER_STATUS_TTL_MS } from "../src/lib/bindings/breaker-status";
 import { sweep } from "../src/sweeper";
 import { call, makeEnv, signIn } from "./helpers";
@@ -20,11 +21,12 @@ function isolatedBreaker(): DurableObjectNamespace<import("../src/index").AiBrea
 async function skippedPhoto(uid: string, markedAgoMs: number): Promise<string> {
   const id = crypto.randomUUID();
   const now = Date.now();
-  await env.DB.prepare(
-    `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+  await (await dbOf(uid))
+    .prepare(
+      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
        caption_skipped, redescribe_at, created_at, updated_at)
      VALUES (?, ?, ?, 'a.jpg', 10, 'image/jpeg', ?, 'ready', 5, ?, ?, ?, ?)`,
-  )
+    )
     .bind(
       id,
       uid,
@@ -86,7 +88,8 @@ describe("the AI circuit breaker, seen from the api", () => {
       body: { assetId: id, uid: me.uid, redescribe: true },
     });
     // Marked for a later retry, not re-sent at every sweep.
-    const row = await env.DB.prepare("SELECT redescribe_at FROM assets WHERE id = ?")
+    const row = await everyShard
+      .prepare("SELECT redescribe_at FROM assets WHERE id = ?")
       .bind(id)
       .first<{ redescribe_at: number }>();
     expect(row?.redescribe_at).toBeGreaterThan(Date.now());

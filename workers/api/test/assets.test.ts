@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { originalKey, variantKey } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import {
   call,
   fileFor,
@@ -108,7 +109,8 @@ describe("GET /api/assets/:id", () => {
     ).json();
     expect(before).toMatchObject({ format: null, animated: false });
     const variant = { width: 32, height: 32, bytes: 10 };
-    await env.DB.prepare("UPDATE assets SET variants = ? WHERE id = ?")
+    await everyShard
+      .prepare("UPDATE assets SET variants = ? WHERE id = ?")
       .bind(
         JSON.stringify({
           thumb: variant,
@@ -165,7 +167,8 @@ describe("DELETE /api/assets/:id", () => {
     const uid = await uidFor(user);
     await env.BUCKET.put(variantKey(uid, id, "thumb"), "thumb");
     const sha = (
-      await env.DB.prepare("SELECT sha256 FROM assets WHERE id = ?")
+      await everyShard
+        .prepare("SELECT sha256 FROM assets WHERE id = ?")
         .bind(id)
         .first<{ sha256: string }>()
     )?.sha256;
@@ -204,7 +207,10 @@ describe("GET /api/stats", () => {
       await fileFor(jpegBytes()),
       await fileFor(jpegBytes()),
     ]);
-    await env.DB.prepare("UPDATE assets SET status = 'failed' WHERE id = ?").bind(a.ids[0]).run();
+    await everyShard
+      .prepare("UPDATE assets SET status = 'failed' WHERE id = ?")
+      .bind(a.ids[0])
+      .run();
     expect(await (await call("/api/stats", { token })).json()).toEqual({
       total: 5,
       pending: 2,
@@ -229,9 +235,10 @@ describe("retry", () => {
     const user = userName();
     const { token, ids } = await uploaded(user);
     const id = ids[0] ?? "";
-    await env.DB.prepare(
-      `UPDATE assets SET status = 'failed', error = '{"stage":"processing","code":"corrupt","message":"x"}' WHERE id = ?`,
-    )
+    await everyShard
+      .prepare(
+        `UPDATE assets SET status = 'failed', error = '{"stage":"processing","code":"corrupt","message":"x"}' WHERE id = ?`,
+      )
       .bind(id)
       .run();
     const { env: e, sent } = makeEnv();
@@ -250,9 +257,10 @@ describe("retry", () => {
     const user = userName();
     const { token, ids } = await uploaded(user);
     const id = ids[0] ?? "";
-    await env.DB.prepare(
-      `UPDATE assets SET status = 'failed', error = '{"stage":"embedding","code":"retries_exhausted","message":"x"}' WHERE id = ?`,
-    )
+    await everyShard
+      .prepare(
+        `UPDATE assets SET status = 'failed', error = '{"stage":"embedding","code":"retries_exhausted","message":"x"}' WHERE id = ?`,
+      )
       .bind(id)
       .run();
     const { env: e, sent } = makeEnv();
@@ -272,9 +280,10 @@ describe("retry", () => {
     const user = userName();
     const { token, ids, batchId } = await uploaded(user, 3);
     for (const id of ids.slice(0, 2)) {
-      await env.DB.prepare(
-        `UPDATE assets SET status = 'failed', error = '{"stage":"processing","code":"corrupt","message":"x"}' WHERE id = ?`,
-      )
+      await everyShard
+        .prepare(
+          `UPDATE assets SET status = 'failed', error = '{"stage":"processing","code":"corrupt","message":"x"}' WHERE id = ?`,
+        )
         .bind(id)
         .run();
     }

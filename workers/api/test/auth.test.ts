@@ -58,7 +58,7 @@ describe("bearer auth", () => {
     expect((await call("/api/stats", { token: await tokenFor(user) })).status).toBe(200);
     const uid = await uidFor(user);
     expect(uid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE sub = ?")
+    const n = await env.DIRECTORY.prepare("SELECT COUNT(*) AS n FROM users WHERE sub = ?")
       .bind(user)
       .first<{ n: number }>();
     expect(n?.n).toBe(1);

@@ -1,11 +1,11 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { type Backlog, backlogRefusal } from "../src/lib/limits/backlog";
 import { LIMITS, limits } from "../src/lib/limits/limits";
 import { call, fileFor, jpegBytes, makeEnv, requestUploads, setStatus, signIn } from "./helpers";
 
 async function count(sql: string, uid: string): Promise<number> {
-  return (await env.DB.prepare(sql).bind(uid).first<{ n: number }>())?.n ?? 0;
+  return (await everyShard.sum(sql).bind(uid).first<{ n: number }>())?.n ?? 0;
 }
 const assetsOf = (uid: string) => count("SELECT COUNT(*) AS n FROM assets WHERE user_id = ?", uid);
 const batchesOf = (uid: string) =>
@@ -96,10 +96,11 @@ describe("the cap on batches that own no asset", () => {
 
     // The oldest of the three was made 1,000 s ago: it leaves the window within 2,600 s.
     const before = Date.now();
-    await env.DB.prepare(
-      `UPDATE batches SET created_at = ? WHERE id = (
+    await everyShard
+      .prepare(
+        `UPDATE batches SET created_at = ? WHERE id = (
          SELECT b.id FROM batches b WHERE b.user_id = ? AND b.id != ? ORDER BY b.created_at LIMIT 1)`,
-    )
+      )
       .bind(before - 1_000_000, uid, owner.body.batchId)
       .run();
     const refused = await requestUploads(token, [file], { env: capped });
@@ -121,7 +122,8 @@ describe("the cap on batches that own no asset", () => {
 
     // Once they are older than the TTL they no longer count (the sweeper deletes them).
     const ttlMs = LIMITS.emptyBatchTtlSeconds.default * 1000;
-    await env.DB.prepare("UPDATE batches SET created_at = created_at - ? WHERE user_id = ?")
+    await everyShard
+      .prepare("UPDATE batches SET created_at = created_at - ? WHERE user_id = ?")
       .bind(ttlMs, uid)
       .run();
     expect((await requestUploads(token, [file], { env: capped })).res.status).toBe(200);

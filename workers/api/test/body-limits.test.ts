@@ -1,6 +1,6 @@
-import { env } from "cloudflare:workers";
 import { UPLOAD_REQUEST_MAX_BYTES } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { call, countedBody, fileFor, jpegBytes, json, requestUploads, signIn } from "./helpers";
 
 const MB = 1024 * 1024;
@@ -74,7 +74,8 @@ describe("request body limits", () => {
       expect(res.status).toBe(400);
       expect((await errorOf(res)).code).toBe("invalid_request");
     }
-    const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM batches WHERE user_id = ?")
+    const rows = await everyShard
+      .sum("SELECT COUNT(*) AS n FROM batches WHERE user_id = ?")
       .bind(uid)
       .first<{ n: number }>();
     expect(rows?.n).toBe(0);

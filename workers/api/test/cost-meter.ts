@@ -1,3 +1,4 @@
+import { withShards } from "../../../test/workerd/shards";
 import { makeEnv } from "./helpers";
 
 /** Every call a request made on a binding, as `BINDING.method`, in order. */
@@ -32,8 +33,8 @@ export function meteredEnv(env: Env = makeEnv().env): { env: Env; calls: Calls }
   return {
     calls,
     env: {
-      ...env,
-      DB: metered("DB", env.DB, calls),
+      ...withShards(env, (db, n) => metered(`DB_${n}`, db, calls)),
+      DIRECTORY: metered("DIRECTORY", env.DIRECTORY, calls),
       BUCKET: metered("BUCKET", env.BUCKET, calls),
       UPLOADS_QUEUE: metered("UPLOADS_QUEUE", env.UPLOADS_QUEUE, calls),
       EMBED_QUEUE: metered("EMBED_QUEUE", env.EMBED_QUEUE, calls),

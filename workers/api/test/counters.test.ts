@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { StatusCounts } from "@darkroom/shared";
 import { beforeEach, describe, expect, it } from "vitest";
+import { dbOf, everyShard, placeTestUser, withShards } from "../../../test/workerd/shards";
 import { statusCounts } from "../src/lib/answers/stats";
 import { pruneRollups, recountUserCounters } from "../src/ops/counters";
 import { sweep } from "../src/sweeper";
@@ -9,34 +10,47 @@ import { rowsReadMeter } from "./rows-read";
 
 async function newUser(): Promise<string> {
   const uid = crypto.randomUUID();
-  await env.DB.prepare("INSERT INTO users (id, sub, created_at) VALUES (?, ?, 0)")
-    .bind(uid, userName("counters"))
-    .run();
+  await placeTestUser(uid, userName("counters"));
   return uid;
+}
+
+/** The test env with every shard's rows read counted (the directory's lookups are not). */
+function meteredShards(): { env: Env; rowsRead: () => number } {
+  const meters: ReturnType<typeof rowsReadMeter>[] = [];
+  const metered = withShards(env, (db) => {
+    const m = rowsReadMeter(db);
+    meters.push(m);
+    return m.db;
+  });
+  return { env: metered, rowsRead: () => meters.reduce((n, m) => n + m.rowsRead(), 0) };
 }
 
 /** `n` assets of the user in `status`, in statements of 10 rows. */
 async function addAssets(uid: string, n: number, status = "ready"): Promise<string[]> {
   const ids = Array.from({ length: n }, () => crypto.randomUUID());
+  const db = await dbOf(uid);
   const statements = [];
   for (let i = 0; i < ids.length; i += 10) {
     const part = ids.slice(i, i + 10);
     statements.push(
-      env.DB.prepare(
-        `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, created_at, updated_at)
+      db
+        .prepare(
+          `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, created_at, updated_at)
          VALUES ${part.map(() => "(?, ?, 'b', 'p.jpg', 1, 'image/jpeg', ?, ?, 0, 0)").join(", ")}`,
-      ).bind(...part.flatMap((id) => [id, uid, id.replaceAll("-", "").padEnd(64, "0"), status])),
+        )
+        .bind(...part.flatMap((id) => [id, uid, id.replaceAll("-", "").padEnd(64, "0"), status])),
     );
   }
-  await env.DB.batch(statements);
+  await db.batch(statements);
   return ids;
 }
 
 /** What the counters stand for: the GROUP BY over the user's library. */
 async function scanned(uid: string): Promise<StatusCounts> {
-  const { results } = await env.DB.prepare(
-    "SELECT status, COUNT(*) AS n FROM assets WHERE user_id = ? AND status != 'deleting' GROUP BY status",
-  )
+  const { results } = await (await dbOf(uid))
+    .prepare(
+      "SELECT status, COUNT(*) AS n FROM assets WHERE user_id = ? AND status != 'deleting' GROUP BY status",
+    )
     .bind(uid)
     .all<{ status: keyof StatusCounts; n: number }>();
   const stats: StatusCounts = {
@@ -57,7 +71,7 @@ async function scanned(uid: string): Promise<StatusCounts> {
 }
 
 beforeEach(async () => {
-  await env.DB.prepare("UPDATE counter_recount SET after = '' WHERE id = 0").run();
+  await everyShard.prepare("UPDATE counter_recount SET after = '' WHERE id = 0").run();
 });
 
 describe("status counters", () => {
@@ -66,7 +80,8 @@ describe("status counters", () => {
     const [a, b, c] = await addAssets(uid, 3, "pending");
     await addAssets(uid, 2, "ready");
     const step = (sqlText: string, ...params: unknown[]) =>
-      env.DB.prepare(sqlText)
+      everyShard
+        .prepare(sqlText)
         .bind(...params)
         .run();
     await step("UPDATE assets SET status = 'uploaded' WHERE id = ?", a);
@@ -90,17 +105,17 @@ describe("status counters", () => {
   it("answer the same number of rows read for 10 and for 1,000 assets", async () => {
     const uid = await newUser();
     await addAssets(uid, 10);
-    const small = rowsReadMeter(env.DB);
-    expect((await statusCounts({ ...env, DB: small.db }, uid)).ready).toBe(10);
+    const small = meteredShards();
+    expect((await statusCounts(small.env, uid)).ready).toBe(10);
     await addAssets(uid, 990);
-    const large = rowsReadMeter(env.DB);
-    expect((await statusCounts({ ...env, DB: large.db }, uid)).ready).toBe(1000);
+    const large = meteredShards();
+    expect((await statusCounts(large.env, uid)).ready).toBe(1000);
     expect(large.rowsRead()).toBe(small.rowsRead());
     expect(small.rowsRead()).toBeGreaterThan(0);
 
     // The meter does see a scan grow: the GROUP BY the counters replace.
     const scan = async () => {
-      const m = rowsReadMeter(env.DB);
+      const m = rowsReadMeter(await dbOf(uid));
       await m.db
         .prepare("SELECT status, COUNT(*) FROM assets WHERE user_id = ? GROUP BY status")
         .bind(uid)
@@ -117,11 +132,11 @@ describe("the counters' recount", () => {
     await addAssets(corrupt, 4);
     await addAssets(lost, 3, "failed");
     await addAssets(fine, 2);
-    await env.DB.batch([
-      env.DB.prepare(
-        "UPDATE user_status_counts SET n = 999 WHERE user_id = ? AND status = 'ready'",
-      ).bind(corrupt),
-      env.DB.prepare("DELETE FROM user_status_counts WHERE user_id = ?").bind(lost),
+    await everyShard.batch([
+      everyShard
+        .prepare("UPDATE user_status_counts SET n = 999 WHERE user_id = ? AND status = 'ready'")
+        .bind(corrupt),
+      everyShard.prepare("DELETE FROM user_status_counts WHERE user_id = ?").bind(lost),
     ]);
     expect((await statusCounts(env, corrupt)).ready).toBe(999);
     expect((await statusCounts(env, lost)).total).toBe(0);
@@ -130,11 +145,13 @@ describe("the counters' recount", () => {
     let users = 0;
     // Every user of the database in turns of 50, until a turn comes back short (the wrap).
     let turn: { users: number; corrected: number };
-    do {
-      turn = await recountUserCounters(env.DB, 50);
-      corrected += turn.corrected;
-      users += turn.users;
-    } while (turn.users === 50);
+    for (const db of [env.DB_0, env.DB_1]) {
+      do {
+        turn = await recountUserCounters(db, 50);
+        corrected += turn.corrected;
+        users += turn.users;
+      } while (turn.users === 50);
+    }
     expect(corrected).toBe(2);
     expect(users).toBeGreaterThanOrEqual(3);
     for (const uid of [corrupt, lost, fine]) {
@@ -143,33 +160,37 @@ describe("the counters' recount", () => {
   });
 
   it("walks the users in turns of its limit and starts over after the last", async () => {
-    await addAssets(await newUser(), 1);
-    // Users with assets or counters (a user whose assets are all gone keeps zeros).
-    const everyone = await env.DB.prepare(
-      "SELECT COUNT(*) AS n FROM (SELECT user_id FROM assets UNION SELECT user_id FROM user_status_counts)",
-    ).first<{ n: number }>();
+    const uid = await newUser();
+    await addAssets(uid, 1);
+    // One database's walk: the new user's shard. Users with assets or counters there (a
+    // user whose assets are all gone keeps zeros).
+    const db = await dbOf(uid);
+    const everyone = await db
+      .prepare(
+        "SELECT COUNT(*) AS n FROM (SELECT user_id FROM assets UNION SELECT user_id FROM user_status_counts)",
+      )
+      .first<{ n: number }>();
     const total = everyone?.n ?? 0;
-    const first = await recountUserCounters(env.DB, 1);
+    const first = await recountUserCounters(db, 1);
     expect(first.users).toBe(1);
     let seen = first.users;
     let turns = 1;
     while (turns < total + 2) {
-      const r = await recountUserCounters(env.DB, 1);
+      const r = await recountUserCounters(db, 1);
       turns += 1;
       seen += r.users;
       if (r.users === 0) break;
     }
     // Each user once, then an empty turn that wraps the cursor to the start.
     expect(seen).toBe(total);
-    expect((await recountUserCounters(env.DB, 1)).users).toBe(1);
+    expect((await recountUserCounters(db, 1)).users).toBe(1);
   });
 
   it("runs in every sweep, which reports the users it corrected", async () => {
     const uid = await newUser();
     await addAssets(uid, 5);
-    await env.DB.prepare(
-      "UPDATE user_status_counts SET n = 0 WHERE user_id = ? AND status = 'ready'",
-    )
+    await everyShard
+      .prepare("UPDATE user_status_counts SET n = 0 WHERE user_id = ? AND status = 'ready'")
       .bind(uid)
       .run();
     let corrected = 0;
@@ -187,20 +208,28 @@ describe("the ops rollups' pruning", () => {
     const now = Date.UTC(2101, 0, 1);
     const minute = now / 60_000;
     const day = 24 * 60;
-    await env.DB.batch([
-      env.DB.prepare(
-        "INSERT INTO ops_counts (minute, series, n) VALUES (?, 'ready', 1), (?, 'ready', 1)",
-      ).bind(minute - day - 5, minute - 10),
-      env.DB.prepare(
-        "INSERT INTO ops_latency (minute, series, lo, n, sum_ms) VALUES (?, 'processed_to_ready', 8, 1, 8), (?, 'processed_to_ready', 8, 1, 8)",
-      ).bind(minute - day - 5, minute - 10),
-      env.DB.prepare(
-        "INSERT INTO ops_failures (minute, stage, code, n) VALUES (?, 'processing', 'x', 1), (?, 'processing', 'x', 1)",
-      ).bind(minute - day - 5, minute - 10),
+    const db = env.DB_0;
+    await db.batch([
+      db
+        .prepare(
+          "INSERT INTO ops_counts (minute, series, n) VALUES (?, 'ready', 1), (?, 'ready', 1)",
+        )
+        .bind(minute - day - 5, minute - 10),
+      db
+        .prepare(
+          "INSERT INTO ops_latency (minute, series, lo, n, sum_ms) VALUES (?, 'processed_to_ready', 8, 1, 8), (?, 'processed_to_ready', 8, 1, 8)",
+        )
+        .bind(minute - day - 5, minute - 10),
+      db
+        .prepare(
+          "INSERT INTO ops_failures (minute, stage, code, n) VALUES (?, 'processing', 'x', 1), (?, 'processing', 'x', 1)",
+        )
+        .bind(minute - day - 5, minute - 10),
     ]);
-    await pruneRollups(env.DB, now);
+    await pruneRollups(db, now);
     for (const table of ["ops_counts", "ops_latency", "ops_failures"]) {
-      const left = await env.DB.prepare(`SELECT minute FROM ${table} WHERE minute BETWEEN ? AND ?`)
+      const left = await db
+        .prepare(`SELECT minute FROM ${table} WHERE minute BETWEEN ? AND ?`)
         .bind(minute - 2 * day, minute)
         .all<{ minute: number }>();
       expect(left.results.map((r) => r.minute)).toEqual([minute - 10]);

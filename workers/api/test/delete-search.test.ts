@@ -1,11 +1,11 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { VectorizeTestDouble } from "../../../packages/shared/test/vectorize-test-double";
+import { everyShard, shardIndexes } from "../../../test/workerd/shards";
 import { call, makeEnv, signIn } from "./helpers";
 import { axisVector, readyAsset, type SearchBody } from "./search-helpers";
 
 async function count(sql: string, id: string): Promise<number> {
-  return (await env.DB.prepare(sql).bind(id).first<{ n: number }>())?.n ?? 0;
+  return (await everyShard.sum(sql).bind(id).first<{ n: number }>())?.n ?? 0;
 }
 
 describe("DELETE /api/assets/:id and search", () => {
@@ -22,9 +22,9 @@ describe("DELETE /api/assets/:id and search", () => {
     expect(await count("SELECT COUNT(*) AS n FROM asset_features WHERE asset_id = ?", id)).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM search_docs WHERE asset_id = ?", id)).toBe(0);
     // The FTS index no longer knows it (the delete trigger ran).
-    const hits = await env.DB.prepare(
-      "SELECT rowid FROM search_fts WHERE search_fts MATCH 'glacier'",
-    ).all();
+    const hits = await everyShard
+      .prepare("SELECT rowid FROM search_fts WHERE search_fts MATCH 'glacier'")
+      .all();
     expect(hits.results).toHaveLength(1);
     const body = (await (
       await call("/api/search?q=glacier", { token: me.token })
@@ -40,10 +40,10 @@ describe("DELETE /api/assets/:id and search", () => {
     const me = await signIn();
     const descriptors = VectorizeTestDouble.asDeployed(128, { immediate: true });
     const texts = VectorizeTestDouble.asDeployed(768, { immediate: true });
-    const vectors = { VECTORS_DESCRIPTOR: descriptors, VECTORS_TEXT: texts };
+    const vectors = { descriptor: descriptors, text: texts };
     const id = await readyAsset(me.uid, { descriptor: axisVector(1), vectors, semantic: true });
     const keep = await readyAsset(me.uid, { descriptor: axisVector(2), vectors, semantic: true });
-    const { env: e } = makeEnv(vectors);
+    const { env: e } = makeEnv(shardIndexes(vectors));
 
     await call(`/api/assets/${id}`, { method: "DELETE", token: me.token, env: e });
 
@@ -55,7 +55,8 @@ describe("DELETE /api/assets/:id and search", () => {
     const me = await signIn();
     const original = await readyAsset(me.uid);
     const copy = await readyAsset(me.uid);
-    await env.DB.prepare("UPDATE assets SET near_duplicate_of = ? WHERE id = ?")
+    await everyShard
+      .prepare("UPDATE assets SET near_duplicate_of = ? WHERE id = ?")
       .bind(original, copy)
       .run();
     const before = (await (await call(`/api/assets/${copy}`, { token: me.token })).json()) as {

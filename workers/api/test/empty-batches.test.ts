@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { dbOf, everyShard } from "../../../test/workerd/shards";
 import { LIMITS } from "../src/lib/limits/limits";
 import { EMPTY_BATCH_ROUNDS, sweepEmptyBatches } from "../src/sweep-empty-batches";
 import { sweep } from "../src/sweeper";
@@ -19,7 +19,10 @@ const TTL_MS = LIMITS.emptyBatchTtlSeconds.default * 1000;
 async function rows(uid: string) {
   const n = async (table: string) =>
     (
-      await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`)
+      await (
+        await dbOf(uid)
+      )
+        .prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`)
         .bind(uid)
         .first<{ n: number }>()
     )?.n;
@@ -71,7 +74,8 @@ describe("re-posting files already uploaded", () => {
     const a = await requestUploads(token, [f]);
     await setStatus(a.body.files[0]?.assetId ?? "", "ready");
     const dup = await requestUploads(token, [f]);
-    await env.DB.prepare("UPDATE batches SET created_at = ? WHERE id = ?")
+    await everyShard
+      .prepare("UPDATE batches SET created_at = ? WHERE id = ?")
       .bind(Date.now() - 2 * TTL_MS, dup.body.batchId)
       .run();
     await sweepEmptyBatches(makeEnv().env, Date.now());
@@ -94,13 +98,12 @@ describe("re-posting files already uploaded", () => {
     const { uid } = await signIn();
     const old = Date.now() - 2 * TTL_MS;
     const ids = Array.from({ length: 250 }, () => crypto.randomUUID());
-    await env.DB.batch(
+    const db = await dbOf(uid);
+    await db.batch(
       ids.map((id) =>
-        env.DB.prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)").bind(
-          id,
-          uid,
-          old,
-        ),
+        db
+          .prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)")
+          .bind(id, uid, old),
       ),
     );
     expect(await sweepEmptyBatches(makeEnv().env, Date.now())).toBeGreaterThanOrEqual(250);
@@ -111,17 +114,14 @@ describe("re-posting files already uploaded", () => {
     const flooder = await signIn();
     const other = await signIn();
     const old = Date.now() - 2 * TTL_MS;
-    const insert = (uid: string, at: number) =>
-      env.DB.prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)").bind(
-        crypto.randomUUID(),
-        uid,
-        at,
-      );
+    const insert = async (uid: string, at: number) =>
+      (await dbOf(uid))
+        .prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, ?)")
+        .bind(crypto.randomUUID(), uid, at)
+        .run();
     // The flooder's 30 batches are all older than the other user's one.
-    await env.DB.batch([
-      ...Array.from({ length: 30 }, (_, i) => insert(flooder.uid, old - 1000 + i)),
-      insert(other.uid, old),
-    ]);
+    for (let i = 0; i < 30; i++) await insert(flooder.uid, old - 1000 + i);
+    await insert(other.uid, old);
     // One round of 10 (a run far smaller than the flood): the other user's batch is in it.
     await sweepEmptyBatches(makeEnv().env, Date.now(), { perRound: 10, rounds: 1 });
     expect(await rows(other.uid)).toEqual({ batches: 0, items: 0 });

@@ -2,6 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { AssetEventInput, ServerFrame } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { EVENTS_KEPT } from "../src/hub/user-hub";
 import { issueTicket } from "../src/lib/signing/tickets";
 import { connect, ticketFor } from "./event-client";
@@ -166,7 +167,8 @@ describe("GET /api/events", () => {
     c.ws.send(JSON.stringify({ type: "resume", since: 0 }));
     const replayStart = c.frames.length;
     await c.waitFor((f) => f.type === "asset" && f.seq === 1, replayStart);
-    await env.DB.prepare("UPDATE assets SET status = 'uploaded' WHERE id = ?")
+    await everyShard
+      .prepare("UPDATE assets SET status = 'uploaded' WHERE id = ?")
       .bind(body.files[0]?.assetId)
       .run();
     await hub.publish(event(body.files[0]?.assetId ?? "", "processing", 3));

@@ -6,6 +6,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { UploadResponse } from "@darkroom/shared";
+import { everyShard, withShards } from "../../../test/workerd/shards";
 import app from "../src/app";
 import { devToken } from "../src/auth";
 
@@ -69,8 +70,8 @@ export function makeEnv(
   return {
     sent,
     env: {
-      ...env,
-      DB: guardD1(env.DB),
+      ...withShards(env, guardD1),
+      DIRECTORY: guardD1(env.DIRECTORY),
       UPLOADS_QUEUE: recordingQueue("uploads", env.UPLOADS_QUEUE, sent),
       EMBED_QUEUE: recordingQueue("embed", env.EMBED_QUEUE, sent),
       ...overrides,
@@ -101,6 +102,8 @@ export const PRODUCTION_CONFIG: Record<string, string> = {
   AUTH_AUDIENCE: IDP.audience,
   R2_ACCOUNT_ID: "0123456789abcdef0123456789abcdef",
   CORS_ALLOWED_ORIGINS: ORIGIN,
+  // The shards the tests bind (wrangler.toml's local two).
+  DB_SHARDS: "2",
   MEDIA_SIGNING_SECRET: "test-production-media-signing-secret-0123456789",
   TICKET_SIGNING_SECRET: "test-production-ticket-signing-secret-0123456789",
   R2_ACCESS_KEY_ID: "fedcba9876543210fedcba9876543210",
@@ -207,7 +210,7 @@ export async function putUpload(
 }
 
 export async function uidFor(user: string): Promise<string> {
-  const row = await env.DB.prepare("SELECT id FROM users WHERE sub = ?")
+  const row = await env.DIRECTORY.prepare("SELECT id FROM users WHERE sub = ?")
     .bind(user)
     .first<{ id: string }>();
   if (!row) throw new Error(`no user ${user}`);
@@ -215,7 +218,8 @@ export async function uidFor(user: string): Promise<string> {
 }
 
 export async function setStatus(assetId: string, status: string) {
-  await env.DB.prepare("UPDATE assets SET status = ?, version = version + 1 WHERE id = ?")
+  await everyShard
+    .prepare("UPDATE assets SET status = ?, version = version + 1 WHERE id = ?")
     .bind(status, assetId)
     .run();
 }

@@ -37,7 +37,9 @@ function exactPercentile(values: readonly number[], p: number): number {
 
 describe("latency histograms", () => {
   it("have the same buckets in D1 as in code", async () => {
-    const { results } = await env.DB.prepare("SELECT lo FROM ops_latency_bounds ORDER BY lo").all<{
+    const { results } = await env.DB_0.prepare(
+      "SELECT lo FROM ops_latency_bounds ORDER BY lo",
+    ).all<{
       lo: number;
     }>();
     expect(results.map((r) => r.lo)).toEqual(BUCKET_LOWS);
@@ -46,16 +48,19 @@ describe("latency histograms", () => {
   it("bucket a duration in D1's trigger as the code does", async () => {
     const values = [0, 1, 15, 16, 17, 31, 32, 33, 100, 999, 1000, 1024, 65_535, 3_600_000];
     const at = Date.UTC(2102, 0, 1);
-    await env.DB.batch(
+    const db = env.DB_0;
+    await db.batch(
       values.map((ms, i) =>
-        env.DB.prepare(
-          "INSERT INTO request_timings (route, at, duration_ms, status) VALUES (?, ?, ?, 200)",
-        ).bind(`bucket_check_${i}`, at, ms),
+        db
+          .prepare(
+            "INSERT INTO request_timings (route, at, duration_ms, status) VALUES (?, ?, ?, 200)",
+          )
+          .bind(`bucket_check_${i}`, at, ms),
       ),
     );
-    const { results } = await env.DB.prepare(
-      "SELECT series, lo FROM ops_latency WHERE series LIKE 'bucket_check_%'",
-    ).all<{ series: string; lo: number }>();
+    const { results } = await db
+      .prepare("SELECT series, lo FROM ops_latency WHERE series LIKE 'bucket_check_%'")
+      .all<{ series: string; lo: number }>();
     const byIndex = new Map(results.map((r) => [Number(r.series.split("_").at(-1)), r.lo]));
     expect(values.map((_, i) => byIndex.get(i))).toEqual(values.map((ms) => bucketLow(ms)));
   });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { originalKey, r2NotificationSchema } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { config } from "../src/lib/config/config";
 import { signUpload } from "../src/lib/signing/upload-urls";
 import {
@@ -151,7 +152,8 @@ describe("local signed PUT", () => {
 
   it("refuses an expired URL", async () => {
     const t = await ticket();
-    const row = await env.DB.prepare("SELECT type, size, sha256 FROM assets WHERE id = ?")
+    const row = await everyShard
+      .prepare("SELECT type, size, sha256 FROM assets WHERE id = ?")
       .bind(t.assetId)
       .first<{ type: string; size: number; sha256: string }>();
     if (!row) throw new Error("no row");
@@ -287,7 +289,8 @@ describe("production presigned PUT (UPLOAD_MODE=r2)", () => {
     });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: { code: "internal", message: "Internal error" } });
-    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM assets WHERE user_id = ?")
+    const n = await everyShard
+      .sum("SELECT COUNT(*) AS n FROM assets WHERE user_id = ?")
       .bind(await uidFor(user))
       .first<{ n: number }>();
     expect(n?.n).toBe(0);

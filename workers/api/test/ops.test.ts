@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { lifecycleTimings, type OpsMetrics } from "@darkroom/shared";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { beforeEach, describe, expect, it } from "vitest";
+import { allDatabases, dbOf, everyShard, placeTestUser } from "../../../test/workerd/shards";
 import { bucketLow, bucketValue, PERCENTILE_RELATIVE_ERROR } from "../src/ops/histogram";
 import { opsMetrics, stageTimeouts } from "../src/ops/metrics";
 import { sweep } from "../src/sweeper";
@@ -45,35 +46,38 @@ function approx(ms: number): number {
 
 async function seed(rows: Seed[]): Promise<string[]> {
   const ids: string[] = [];
+  const db = await dbOf(uid);
   const statements = rows.map((r) => {
     const id = crypto.randomUUID();
     ids.push(id);
     const error = r.error ? JSON.stringify({ ...r.error, message: "seeded" }) : null;
-    return env.DB.prepare(
-      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+    return db
+      .prepare(
+        `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
          error, created_at, updated_at, status_at, uploaded_at, processed_at, ready_at,
          retried_at, retries, sweeps, swept_at)
        VALUES (?, ?, ?, 'seeded.jpg', 1, 'image/jpeg', ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).bind(
-      id,
-      uid,
-      crypto.randomUUID(),
-      id.replaceAll("-", "").padEnd(64, "0"),
-      r.status,
-      error,
-      r.statusAt,
-      r.statusAt,
-      r.statusAt,
-      r.uploadedAt ?? null,
-      r.processedAt ?? null,
-      r.readyAt ?? null,
-      r.retriedAt ?? null,
-      r.retriedAt ? 1 : 0,
-      r.sweeps ?? 0,
-      r.sweptAt ?? null,
-    );
+      )
+      .bind(
+        id,
+        uid,
+        crypto.randomUUID(),
+        id.replaceAll("-", "").padEnd(64, "0"),
+        r.status,
+        error,
+        r.statusAt,
+        r.statusAt,
+        r.statusAt,
+        r.uploadedAt ?? null,
+        r.processedAt ?? null,
+        r.readyAt ?? null,
+        r.retriedAt ?? null,
+        r.retriedAt ? 1 : 0,
+        r.sweeps ?? 0,
+        r.sweptAt ?? null,
+      );
   });
-  await env.DB.batch(statements);
+  await db.batch(statements);
   return ids;
 }
 
@@ -143,22 +147,28 @@ async function seedKnownLoad(now = NOW) {
     { status: "ready", statusAt: now - 5 * 60 * MINUTE, retriedAt: now - 5 * 60 * MINUTE },
   ]);
   // Upload registration: 100 requests of 1..100 ms, a refusal and one before the window.
+  // Operator-wide rows: the directory keeps them (DESIGN.md, "Sharding").
+  const directory = env.DIRECTORY;
   const timing = (at: number, ms: number, status: number) =>
-    env.DB.prepare(
-      "INSERT INTO request_timings (route, at, duration_ms, status) VALUES ('upload_registration', ?, ?, ?)",
-    ).bind(at, ms, status);
-  await env.DB.batch([
+    directory
+      .prepare(
+        "INSERT INTO request_timings (route, at, duration_ms, status) VALUES ('upload_registration', ?, ?, ?)",
+      )
+      .bind(at, ms, status);
+  await directory.batch([
     ...Array.from({ length: 100 }, (_, k) => timing(now - 30 * MINUTE + k, k + 1, 200)),
     timing(now - 30 * MINUTE, 5000, 429),
     timing(now - 90 * MINUTE, 7000, 200),
   ]);
   // Sweeper: two runs in the window, one before it.
   const run = (startedAt: number, renotified: number, reprocessed: number) =>
-    env.DB.prepare(
-      `INSERT INTO sweep_runs (started_at, duration_ms, renotified, expired, purged, reprocessed, reembedded)
+    directory
+      .prepare(
+        `INSERT INTO sweep_runs (started_at, duration_ms, renotified, expired, purged, reprocessed, reembedded)
        VALUES (?, 12, ?, 0, 0, ?, 1)`,
-    ).bind(startedAt, renotified, reprocessed);
-  await env.DB.batch([
+      )
+      .bind(startedAt, renotified, reprocessed);
+  await directory.batch([
     run(now - 4 * MINUTE, 1, 0),
     run(now - 2 * MINUTE, 2, 3),
     run(now - 2 * 60 * MINUTE, 50, 50),
@@ -168,21 +178,22 @@ async function seedKnownLoad(now = NOW) {
 
 beforeEach(async () => {
   // Stage counts and failure totals are over every row: start from none.
-  await env.DB.batch([
-    env.DB.prepare("DELETE FROM batch_items"),
-    env.DB.prepare("DELETE FROM assets"),
-    env.DB.prepare("DELETE FROM request_timings"),
-    env.DB.prepare("DELETE FROM sweep_runs"),
-    // The rollups the triggers keep: every test's load lands in the same minutes.
-    env.DB.prepare("DELETE FROM ops_counts"),
-    env.DB.prepare("DELETE FROM ops_failures"),
-    env.DB.prepare("DELETE FROM ops_latency"),
-  ]);
-  const sub = userName("seed");
+  for (const db of allDatabases()) {
+    await db.batch(
+      [
+        "DELETE FROM batch_items",
+        "DELETE FROM assets",
+        "DELETE FROM request_timings",
+        "DELETE FROM sweep_runs",
+        // The rollups the triggers keep: every test's load lands in the same minutes.
+        "DELETE FROM ops_counts",
+        "DELETE FROM ops_failures",
+        "DELETE FROM ops_latency",
+      ].map((sql) => db.prepare(sql)),
+    );
+  }
   uid = crypto.randomUUID();
-  await env.DB.prepare("INSERT INTO users (id, sub, created_at) VALUES (?, ?, 0)")
-    .bind(uid, sub)
-    .run();
+  await placeTestUser(uid, userName("seed"));
 });
 
 describe("ops routes", () => {
@@ -232,7 +243,7 @@ describe("ops routes", () => {
 describe("ops metrics after a known load", () => {
   it("give the exact counts, ages and nearest-rank percentiles", async () => {
     const { stuckUploaded } = await seedKnownLoad();
-    const m = await opsMetrics([env.DB], "1h", TIMEOUTS, NOW);
+    const m = await opsMetrics(allDatabases(), "1h", TIMEOUTS, NOW);
 
     expect(m.stages).toEqual({
       pending: { count: 3, oldestAgeMs: 26 * MINUTE, timeoutMs: 25 * MINUTE, stuck: 1 },
@@ -337,10 +348,10 @@ describe("ops metrics after a known load", () => {
 
   it("merged over two shards add every count and keep the percentiles", async () => {
     await seedKnownLoad();
-    const one = await opsMetrics([env.DB], "1h", TIMEOUTS, NOW);
-    // The same database twice: two shards with the same load, so every count doubles and
-    // a merged histogram of two equal halves has the same percentiles.
-    const two = await opsMetrics([env.DB, env.DB], "1h", TIMEOUTS, NOW);
+    const one = await opsMetrics(allDatabases(), "1h", TIMEOUTS, NOW);
+    // Every database twice: the same load again, so every count doubles and a merged
+    // histogram of two equal halves has the same percentiles.
+    const two = await opsMetrics([...allDatabases(), ...allDatabases()], "1h", TIMEOUTS, NOW);
     expect(two.stages.pending).toEqual({ ...one.stages.pending, count: 6, stuck: 2 });
     expect(two.latency.uploaded_to_processed).toEqual({
       ...one.latency.uploaded_to_processed,
@@ -371,9 +382,15 @@ describe("ops metrics after a known load", () => {
         })),
       );
     const rowsRead = async () => {
-      const meter = rowsReadMeter(env.DB);
-      const m = await opsMetrics([meter.db], "24h", TIMEOUTS, NOW);
-      return { rows: meter.rowsRead(), ready: m.latency.processed_to_ready.count };
+      const meters = allDatabases().map(rowsReadMeter);
+      const m = await opsMetrics(
+        meters.map((meter) => meter.db),
+        "24h",
+        TIMEOUTS,
+        NOW,
+      );
+      const rows = meters.reduce((n, meter) => n + meter.rowsRead(), 0);
+      return { rows, ready: m.latency.processed_to_ready.count };
     };
     await photos(10);
     const small = await rowsRead();
@@ -386,7 +403,7 @@ describe("ops metrics after a known load", () => {
 
   it("over 24 hours count what the last hour left out", async () => {
     await seedKnownLoad();
-    const m = await opsMetrics([env.DB], "24h", TIMEOUTS, NOW);
+    const m = await opsMetrics(allDatabases(), "24h", TIMEOUTS, NOW);
     expect(m.throughput.bucketMs).toBe(30 * MINUTE);
     expect(m.throughput.series).toHaveLength(48);
     expect(m.latency.uploaded_to_processed.count).toBe(21);
@@ -466,7 +483,8 @@ describe("ops actions and records", () => {
     // Paid like a user's retries: one work token per asset from the operator's bucket.
     expect(res.headers.get("RateLimit-Remaining")).not.toBeNull();
     const status = async (id: string | undefined) =>
-      env.DB.prepare("SELECT status, retries, retried_at FROM assets WHERE id = ?")
+      everyShard
+        .prepare("SELECT status, retries, retried_at FROM assets WHERE id = ?")
         .bind(id ?? "")
         .first<{ status: string; retries: number; retried_at: number | null }>();
     for (const id of [emb1, emb2]) {
@@ -506,7 +524,7 @@ describe("ops actions and records", () => {
       ),
     );
     expect(res.status).toBe(200);
-    const row = await env.DB.prepare(
+    const row = await env.DIRECTORY.prepare(
       "SELECT route, at, duration_ms, status FROM request_timings ORDER BY id DESC LIMIT 1",
     ).first<{ route: string; at: number; duration_ms: number; status: number }>();
     expect(row).toMatchObject({ route: "upload_registration", status: 200 });
@@ -514,7 +532,7 @@ describe("ops actions and records", () => {
     expect(row?.duration_ms).toBeGreaterThanOrEqual(0);
     // Other routes keep nothing in D1.
     await call("/api/stats", { token: await tokenFor(userName()) });
-    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM request_timings").first<{
+    const n = await env.DIRECTORY.prepare("SELECT COUNT(*) AS n FROM request_timings").first<{
       n: number;
     }>();
     expect(n?.n).toBe(1);
@@ -522,12 +540,13 @@ describe("ops actions and records", () => {
 
   it("shows what the sweeper re-sent for a stuck asset, and its run", async () => {
     const [stuck] = await seed([{ status: "processed", statusAt: Date.now() - 11 * MINUTE }]);
-    await env.DB.prepare("UPDATE assets SET updated_at = status_at WHERE id = ?")
+    await everyShard
+      .prepare("UPDATE assets SET updated_at = status_at WHERE id = ?")
       .bind(stuck ?? "")
       .run();
     const report = await sweep(makeEnv().env);
     expect(report.reembedded).toBe(1);
-    const m = await opsMetrics([env.DB], "1h", TIMEOUTS);
+    const m = await opsMetrics(allDatabases(), "1h", TIMEOUTS);
     expect(m.stuck.items).toEqual([
       expect.objectContaining({ id: stuck, status: "processed", sweeps: 1 }),
     ]);

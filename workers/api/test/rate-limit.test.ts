@@ -1,6 +1,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { LIMITS } from "../src/lib/limits/limits";
 import { TokenBucket } from "../src/lib/limits/token-bucket";
 import { fileFor, jpegBytes, requestUploads, tokenFor, uidFor, userName } from "./helpers";
@@ -36,7 +37,8 @@ it("drains the bucket, answers 429 with Retry-After and headers, then refills", 
   expect(body.error.code).toBe("rate_limited");
 
   // A refused request wrote nothing and took nothing.
-  const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM assets WHERE user_id = ?")
+  const n = await everyShard
+    .sum("SELECT COUNT(*) AS n FROM assets WHERE user_id = ?")
     .bind(await uidFor(user))
     .first<{ n: number }>();
   expect(n?.n).toBe(200);

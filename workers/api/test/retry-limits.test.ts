@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { LIMITS } from "../src/lib/limits/limits";
 import {
   call,
@@ -31,16 +31,18 @@ async function uploadedAssets(token: string, n: number) {
 
 /** What the processor does with a file it cannot decode. */
 async function failProcessing(id: string) {
-  await env.DB.prepare(
-    `UPDATE assets SET status = 'failed', version = version + 1,
+  await everyShard
+    .prepare(
+      `UPDATE assets SET status = 'failed', version = version + 1,
        error = '{"stage":"processing","code":"corrupt","message":"not a JPEG"}' WHERE id = ?`,
-  )
+    )
     .bind(id)
     .run();
 }
 
 async function retries(id: string): Promise<number | undefined> {
-  const row = await env.DB.prepare("SELECT retries FROM assets WHERE id = ?")
+  const row = await everyShard
+    .prepare("SELECT retries FROM assets WHERE id = ?")
     .bind(id)
     .first<{ retries: number }>();
   return row?.retries;
@@ -81,7 +83,8 @@ describe("retry limits", () => {
     const { batchId, ids } = await uploadedAssets(token, 2);
     const [spent = "", fresh = ""] = ids;
     await failProcessing(spent);
-    await env.DB.prepare("UPDATE assets SET retries = ? WHERE id = ?")
+    await everyShard
+      .prepare("UPDATE assets SET retries = ? WHERE id = ?")
       .bind(MAX_RETRIES, spent)
       .run();
     await failProcessing(fresh);

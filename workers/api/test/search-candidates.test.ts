@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 /** Documents of one user, inserted oldest first (rowid grows with insertion). */
 async function docs(uid: string, names: string[]): Promise<string[]> {
   const ids = names.map(() => crypto.randomUUID());
-  await env.DB.batch(
+  await env.DB_0.batch(
     names.map((name, i) =>
-      upsertSearchDoc(env.DB, {
+      upsertSearchDoc(env.DB_0, {
         assetId: ids[i] ?? "",
         uid,
         name,
@@ -29,14 +29,14 @@ describe("full-text ranking", () => {
       uid,
       Array.from({ length: 30 }, (_, i) => `lake trip ${i} with many other words in the name`),
     );
-    const all = await searchText(env.DB, uid, "lake", 5, 100);
+    const all = await searchText(env.DB_0, uid, "lake", 5, 100);
     expect(all[0]?.assetId).toBe(best);
     // A cap of 10: the 10 newest matches are ranked, the oldest (best) is not among them.
-    const capped = await searchText(env.DB, uid, "lake", 5, 10);
+    const capped = await searchText(env.DB_0, uid, "lake", 5, 10);
     expect(capped).toHaveLength(5);
     expect(capped.map((h) => h.assetId)).not.toContain(best);
     // Under the cap, the same answer as ranking everything.
-    expect(await searchText(env.DB, uid, "lake", 5)).toEqual(all);
+    expect(await searchText(env.DB_0, uid, "lake", 5)).toEqual(all);
     expect(RANKED_CANDIDATES).toBeGreaterThan(31);
   });
 });

@@ -2,12 +2,14 @@ import { env } from "cloudflare:workers";
 import {
   DESCRIPTOR_DIMENSIONS,
   exifWords,
+  storeFor,
   upsertSearchDoc,
   type VectorizeBinding,
   vectorIndex,
   vectorToBlob,
 } from "@darkroom/shared";
 import { wordVector } from "../../../packages/shared/test/ai-test-double";
+import { shardIndexes } from "../../../test/workerd/shards";
 
 /**
  * What the embedder leaves behind for a `ready` asset (the row, its features, FTS
@@ -24,7 +26,7 @@ export type ReadyAssetOptions = {
   /** The visual descriptor; a unit vector along `axis` by default. */
   descriptor?: Float32Array;
   /** Vector indexes to write to (Vectorize test doubles); D1 when absent. */
-  vectors?: { VECTORS_DESCRIPTOR?: VectorizeBinding; VECTORS_TEXT?: VectorizeBinding };
+  vectors?: { descriptor?: VectorizeBinding; text?: VectorizeBinding };
   /** Index the caption + labels as a semantic vector too (AI mode). */
   semantic?: boolean;
 };
@@ -34,11 +36,14 @@ export async function readyAsset(uid: string, opts: ReadyAssetOptions = {}): Pro
   const now = Date.now();
   const labels = opts.labels ?? [];
   const caption = opts.caption ?? null;
-  await env.DB.prepare(
-    `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+  const store = await storeFor(env, uid);
+  const db = store.d1;
+  await db
+    .prepare(
+      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
        camera_make, camera_model, taken_at, labels, caption, created_at, updated_at)
      VALUES (?, ?, ?, ?, 100, 'image/jpeg', ?, ?, 6, ?, ?, ?, ?, ?, ?, ?)`,
-  )
+    )
     .bind(
       id,
       uid,
@@ -56,12 +61,14 @@ export async function readyAsset(uid: string, opts: ReadyAssetOptions = {}): Pro
     )
     .run();
   const descriptor = opts.descriptor ?? axisVector(0);
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO asset_features (asset_id, user_id, phash, descriptor, descriptor_version, created_at)
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO asset_features (asset_id, user_id, phash, descriptor, descriptor_version, created_at)
        VALUES (?, ?, '0000000000000000', ?, 1, ?)`,
-    ).bind(id, uid, vectorToBlob(descriptor), now),
-    upsertSearchDoc(env.DB, {
+      )
+      .bind(id, uid, vectorToBlob(descriptor), now),
+    upsertSearchDoc(db, {
       assetId: id,
       uid,
       name: opts.name ?? "photo.jpg",
@@ -70,11 +77,15 @@ export async function readyAsset(uid: string, opts: ReadyAssetOptions = {}): Pro
       caption: caption ?? "",
     }),
   ]);
-  const indexes = { DB: env.DB, ...opts.vectors };
-  await vectorIndex(indexes, "descriptor").upsert(uid, id, descriptor);
+  const indexes = shardIndexes(opts.vectors ?? {});
+  await vectorIndex(indexes, store, "descriptor").upsert(uid, id, descriptor);
   if (opts.semantic) {
     const text = [caption ?? "", labels.join(", ")].filter(Boolean).join(". ");
-    await vectorIndex(indexes, "text").upsert(uid, id, unit(Float32Array.from(wordVector(text))));
+    await vectorIndex(indexes, store, "text").upsert(
+      uid,
+      id,
+      unit(Float32Array.from(wordVector(text))),
+    );
   }
   return id;
 }

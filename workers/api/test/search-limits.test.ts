@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AiTestDouble, asAiBinding } from "../../../packages/shared/test/ai-test-double";
 import { VectorizeTestDouble } from "../../../packages/shared/test/vectorize-test-double";
+import { shardIndexes } from "../../../test/workerd/shards";
 import { LIMITS } from "../src/lib/limits/limits";
 import { call, drainBucket, fileFor, jpegBytes, makeEnv, requestUploads, signIn } from "./helpers";
 import { readyAsset } from "./search-helpers";
@@ -24,7 +25,7 @@ describe("search rate limit", () => {
     const ai = new AiTestDouble();
     const { env: e } = makeEnv({
       AI: asAiBinding(ai),
-      VECTORS_TEXT: new VectorizeTestDouble(768, { immediate: true }),
+      ...shardIndexes({ text: new VectorizeTestDouble(768, { immediate: true }) }),
     });
     await drainBucket(me.uid, "search");
     const res = await call("/api/search?q=beach", { token: me.token, env: e });

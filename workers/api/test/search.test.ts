@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { AiTestDouble, asAiBinding } from "../../../packages/shared/test/ai-test-double";
 import { VectorizeTestDouble } from "../../../packages/shared/test/vectorize-test-double";
+import { shardIndexes } from "../../../test/workerd/shards";
 import { call, makeEnv, signIn } from "./helpers";
 import { readyAsset, type SearchBody } from "./search-helpers";
 
@@ -123,7 +124,7 @@ describe("GET /api/search without AI (full-text mode)", () => {
 describe("GET /api/search with AI (semantic mode, through test doubles)", () => {
   function aiEnv(ai = new AiTestDouble()) {
     const text = VectorizeTestDouble.asDeployed(768, { immediate: true });
-    const { env: e } = makeEnv({ AI: asAiBinding(ai), VECTORS_TEXT: text });
+    const { env: e } = makeEnv({ AI: asAiBinding(ai), ...shardIndexes({ text }) });
     return { e, text, ai };
   }
 
@@ -134,18 +135,18 @@ describe("GET /api/search with AI (semantic mode, through test doubles)", () => 
     const waterfall = await readyAsset(me.uid, {
       caption: "A waterfall in a tropical forest",
       labels: ["waterfall"],
-      vectors: { VECTORS_TEXT: text },
+      vectors: { text },
       semantic: true,
     });
     const concert = await readyAsset(me.uid, {
       caption: "A crowd at a concert",
       labels: ["stage"],
-      vectors: { VECTORS_TEXT: text },
+      vectors: { text },
       semantic: true,
     });
     await readyAsset(mallory.uid, {
       caption: "A waterfall in a tropical forest",
-      vectors: { VECTORS_TEXT: text },
+      vectors: { text },
       semantic: true,
     });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { VectorizeTestDouble } from "../../../packages/shared/test/vectorize-test-double";
+import { shardIndexes } from "../../../test/workerd/shards";
 import { call, makeEnv, signIn } from "./helpers";
 import { axisVector, readyAsset, type SearchBody } from "./search-helpers";
 
@@ -86,11 +87,11 @@ describe("GET /api/assets/:id/similar", () => {
     const me = await signIn();
     const mallory = await signIn();
     const descriptors = VectorizeTestDouble.asDeployed(128, { immediate: true });
-    const vectors = { VECTORS_DESCRIPTOR: descriptors };
+    const vectors = { descriptor: descriptors };
     const photo = await readyAsset(me.uid, { descriptor: axisVector(11), vectors });
     const close = await readyAsset(me.uid, { descriptor: axisVector(11, 0.1), vectors });
     await readyAsset(mallory.uid, { descriptor: axisVector(11, 0.01), vectors });
-    const { env: e } = makeEnv({ VECTORS_DESCRIPTOR: descriptors });
+    const { env: e } = makeEnv(shardIndexes({ descriptor: descriptors }));
 
     const { body } = await similar(me.token, photo, "?limit=5", e);
 

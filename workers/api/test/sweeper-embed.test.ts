@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { EMBED_LEASE_MS, PROCESSED_IDLE_MS } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
+import { dbOf, everyShard } from "../../../test/workerd/shards";
 import { sweep } from "../src/sweeper";
 import { makeEnv, signIn } from "./helpers";
 
@@ -13,11 +14,12 @@ async function assetIn(
 ): Promise<string> {
   const id = crypto.randomUUID();
   const now = Date.now();
-  await env.DB.prepare(
-    `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+  await (await dbOf(uid))
+    .prepare(
+      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
        claimed_at, created_at, updated_at)
      VALUES (?, ?, ?, 'a.jpg', 10, 'image/jpeg', ?, ?, 5, ?, ?, ?)`,
-  )
+    )
     .bind(
       id,
       uid,
@@ -48,7 +50,8 @@ describe("sweeper: the embedding stage", () => {
     expect(embedsSentFor(sent, id)).toEqual([
       { queue: "embed", body: { assetId: id, uid: me.uid } },
     ]);
-    const row = await env.DB.prepare("SELECT status, version FROM assets WHERE id = ?")
+    const row = await everyShard
+      .prepare("SELECT status, version FROM assets WHERE id = ?")
       .bind(id)
       .first();
     // The touch is a write like any other: one version more, and its event.

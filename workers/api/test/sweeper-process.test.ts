@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { originalKey, PROCESSING_LEASE_MS, UPLOADED_IDLE_MS } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { sweep } from "../src/sweeper";
 import { fileFor, jpegBytes, makeEnv, requestUploads, tokenFor, uidFor, userName } from "./helpers";
 
@@ -12,7 +13,8 @@ async function assetIn(status: string, claimedAgoMs: number | null, idleMs: numb
   const uid = await uidFor(user);
   await env.BUCKET.put(originalKey(uid, assetId), bytes);
   const now = Date.now();
-  await env.DB.prepare("UPDATE assets SET status = ?, claimed_at = ?, updated_at = ? WHERE id = ?")
+  await everyShard
+    .prepare("UPDATE assets SET status = ?, claimed_at = ?, updated_at = ? WHERE id = ?")
     .bind(status, claimedAgoMs === null ? null : now - claimedAgoMs, now - idleMs, assetId)
     .run();
   return { assetId, key: originalKey(uid, assetId) };

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { everyShard, withShards } from "../../../test/workerd/shards";
 import { sweep } from "../src/sweeper";
 import { fileFor, jpegBytes, makeEnv, requestUploads, tokenFor, uidFor, userName } from "./helpers";
 
@@ -13,7 +14,8 @@ async function expiredPending() {
   const { body } = await requestUploads(token, [file]);
   const assetId = body.files[0]?.assetId ?? "";
   const longAgo = Date.now() - HOUR;
-  await env.DB.prepare("UPDATE assets SET expires_at = ?, updated_at = ? WHERE id = ?")
+  await everyShard
+    .prepare("UPDATE assets SET expires_at = ?, updated_at = ? WHERE id = ?")
     .bind(longAgo, longAgo, assetId)
     .run();
   const resume = (e?: Env) =>
@@ -90,10 +92,12 @@ function hookAroundHead(when: "before" | "after", hook: () => Promise<unknown>):
 }
 
 async function state(assetId: string) {
-  const row = await env.DB.prepare("SELECT status, version FROM assets WHERE id = ?")
+  const row = await everyShard
+    .prepare("SELECT status, version FROM assets WHERE id = ?")
     .bind(assetId)
     .first<{ status: string; version: number }>();
-  const items = await env.DB.prepare("SELECT batch_id FROM batch_items WHERE asset_id = ?")
+  const items = await everyShard
+    .prepare("SELECT batch_id FROM batch_items WHERE asset_id = ?")
     .bind(assetId)
     .all<{ batch_id: string }>();
   return { row, batches: items.results.map((r) => r.batch_id) };
@@ -125,11 +129,13 @@ describe("a client resuming while the sweeper expires its pending asset", () => 
   it("never leaves the client a URL for a deleted asset when the resume lands between the two deletes", async () => {
     const a = await expiredPending();
     const got: { answer?: Awaited<ReturnType<typeof a.resume>> } = {};
-    const { env: e } = makeEnv({
-      DB: hookBeforeStatement(env.DB, /^delete from "batch_items"/i, async () => {
-        got.answer = await a.resume();
-      }),
-    });
+    const { env: e } = makeEnv(
+      withShards(env, (db) =>
+        hookBeforeStatement(db, /^delete from "batch_items"/i, async () => {
+          got.answer = await a.resume();
+        }),
+      ),
+    );
 
     const report = await sweep(e);
 
@@ -150,9 +156,11 @@ describe("a client resuming while the sweeper expires its pending asset", () => 
     const a = await expiredPending();
     // The resume reads the row as pending, then the sweep deletes it before the resume
     // writes: its versioned UPDATE finds nothing.
-    const { env: e } = makeEnv({
-      DB: hookBeforeStatement(env.DB, /^update "assets"/i, () => sweep(makeEnv().env)),
-    });
+    const { env: e } = makeEnv(
+      withShards(env, (db) =>
+        hookBeforeStatement(db, /^update "assets"/i, () => sweep(makeEnv().env)),
+      ),
+    );
     const raced = await a.resume(e);
 
     expect(raced.res.status).toBe(409);

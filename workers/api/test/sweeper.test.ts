@@ -6,6 +6,7 @@ import {
 import { env } from "cloudflare:workers";
 import { originalKey } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import worker from "../src/index";
 import { sweep } from "../src/sweeper";
 import { fileFor, jpegBytes, makeEnv, requestUploads, tokenFor, uidFor, userName } from "./helpers";
@@ -23,7 +24,8 @@ async function pendingAsset() {
 
 async function status(assetId: string) {
   return (
-    await env.DB.prepare("SELECT status FROM assets WHERE id = ?")
+    await everyShard
+      .prepare("SELECT status FROM assets WHERE id = ?")
       .bind(assetId)
       .first<{ status: string }>()
   )?.status;
@@ -36,7 +38,8 @@ describe("sweeper", () => {
     const report = await sweep(makeEnv().env, Date.now() + 26 * MINUTE);
     expect(report.expired).toBeGreaterThanOrEqual(1);
     expect(await status(a.assetId)).toBeUndefined();
-    const items = await env.DB.prepare("SELECT COUNT(*) AS n FROM batch_items WHERE asset_id = ?")
+    const items = await everyShard
+      .sum("SELECT COUNT(*) AS n FROM batch_items WHERE asset_id = ?")
       .bind(a.assetId)
       .first<{ n: number }>();
     expect(items?.n).toBe(0);
@@ -81,7 +84,8 @@ describe("sweeper", () => {
   it("finishes a delete that was interrupted", async () => {
     const a = await pendingAsset();
     await env.BUCKET.put(originalKey(a.uid, a.assetId), a.bytes);
-    await env.DB.prepare("UPDATE assets SET status = 'deleting' WHERE id = ?")
+    await everyShard
+      .prepare("UPDATE assets SET status = 'deleting' WHERE id = ?")
       .bind(a.assetId)
       .run();
     await sweep(makeEnv().env, Date.now() + 6 * MINUTE);
@@ -92,7 +96,8 @@ describe("sweeper", () => {
   it("runs from the worker's scheduled handler (the cron trigger)", async () => {
     const a = await pendingAsset();
     const longAgo = Date.now() - 60 * MINUTE;
-    await env.DB.prepare("UPDATE assets SET expires_at = ?, updated_at = ? WHERE id = ?")
+    await everyShard
+      .prepare("UPDATE assets SET expires_at = ?, updated_at = ? WHERE id = ?")
       .bind(longAgo, longAgo, a.assetId)
       .run();
     const ctx = createExecutionContext();

@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { devToken } from "../src/auth";
 import { meteredEnv } from "./cost-meter";
 import { call, countedBody, json, productionEnv, tokenFor, userName } from "./helpers";
@@ -7,7 +7,7 @@ import { call, countedBody, json, productionEnv, tokenFor, userName } from "./he
 const MB = 1024 * 1024;
 
 async function rows(table: "request_timings" | "users"): Promise<number> {
-  const r = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>();
+  const r = await everyShard.sum(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>();
   return r?.n ?? 0;
 }
 

@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import {
   call,
   fileFor,
@@ -15,7 +15,8 @@ import {
 } from "./helpers";
 
 async function rowCount(sql: string, ...params: unknown[]): Promise<number> {
-  const r = await env.DB.prepare(sql)
+  const r = await everyShard
+    .sum(sql)
     .bind(...params)
     .first<{ n: number }>();
   return r?.n ?? 0;
@@ -210,7 +211,8 @@ describe("POST /api/uploads", () => {
     const token = await tokenFor(userName());
     const f = await fileFor(jpegBytes());
     const { body } = await requestUploads(token, [{ ...f, sha256: f.sha256.toUpperCase() }]);
-    const row = await env.DB.prepare("SELECT sha256 FROM assets WHERE id = ?")
+    const row = await everyShard
+      .prepare("SELECT sha256 FROM assets WHERE id = ?")
       .bind(body.files[0]?.assetId)
       .first<{ sha256: string }>();
     expect(row?.sha256).toBe(f.sha256);
@@ -292,7 +294,8 @@ describe("POST /api/uploads validation", () => {
         expect(f.status).toBe("upload");
         expect(f.upload?.headers["Content-Type"]).toBe("application/octet-stream");
       }
-      const row = await env.DB.prepare("SELECT type FROM assets WHERE id = ?")
+      const row = await everyShard
+        .prepare("SELECT type FROM assets WHERE id = ?")
         .bind(body.files[0]?.assetId)
         .first<{ type: string }>();
       expect(row?.type).toBe("application/octet-stream");

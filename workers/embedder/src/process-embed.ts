@@ -77,7 +77,7 @@ export async function runEmbedding(
     return { assetId: null, outcome: "malformed" };
   }
   const { assetId, uid } = parsed.data;
-  const lc = lifecycleFor(env, uid, clock);
+  const lc = await lifecycleFor(env, uid, clock);
   const row = await ownedAsset(lc, assetId);
   if (!row) return { assetId, outcome: "gone" };
   const now = clock();
@@ -132,8 +132,8 @@ async function embed(
   const labels = [...ai.labels, ...colourNames(descriptor)];
   const caption = ai.caption;
 
-  await vectorIndex(env, "descriptor").upsert(uid, row.id, descriptor);
-  if (ai.text) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
+  await vectorIndex(env, store, "descriptor").upsert(uid, row.id, descriptor);
+  if (ai.text) await vectorIndex(env, store, "text").upsert(uid, row.id, ai.text);
   await store.d1.batch([
     store.d1
       .prepare(
@@ -174,7 +174,7 @@ export async function removeSearchData(
   store: AssetStore,
   assetId: string,
 ): Promise<void> {
-  await deleteVectors(env, store.uid, [assetId]);
+  await deleteVectors(env, store, [assetId]);
   const { db, uid } = store;
   await db.batch([
     db
@@ -208,7 +208,7 @@ async function findNearDuplicate(
   descriptor: Float32Array,
   now: number,
 ): Promise<string | null> {
-  const index = vectorIndex(env, "descriptor");
+  const index = vectorIndex(env, store, "descriptor");
   const nearest = (await index.query(row.userId, descriptor, NEAR_DUPLICATE_CANDIDATES + 1))
     .map((m) => m.assetId)
     .filter((id) => id !== row.id);
@@ -285,7 +285,7 @@ export async function processDeadLetter(
     console.error("embed-dlq: malformed message dropped", JSON.stringify(body));
     return { assetId: null, outcome: "malformed" };
   }
-  const lc = lifecycleFor(env, parsed.data.uid, now);
+  const lc = await lifecycleFor(env, parsed.data.uid, now);
   const row = await ownedAsset(lc, parsed.data.assetId);
   if (!row) return { assetId: parsed.data.assetId, outcome: "gone" };
   const err = new PermanentFailure(

@@ -35,7 +35,7 @@ export async function redescribe(env: Env, body: unknown): Promise<StageResult> 
   const parsed = redescribeMessageSchema.safeParse(body);
   if (!parsed.success) return outcome(null, "malformed");
   const { assetId, uid } = parsed.data;
-  const lc = lifecycleFor(env, uid);
+  const lc = await lifecycleFor(env, uid);
   const db = lc.store.db;
   const row = await ownedAsset(lc, assetId);
   if (!row) return outcome(assetId, "gone");
@@ -62,8 +62,8 @@ export async function redescribe(env: Env, body: unknown): Promise<StageResult> 
   const result = await runTouch(lc, REDESCRIBE, row.id, async () => {
     // The descriptor is written again too: it costs nothing, and it is how vectors written
     // before the `uid` metadata index existed get into it (docs/operations.md, Vectorize).
-    if (descriptor) await vectorIndex(env, "descriptor").upsert(uid, row.id, descriptor);
-    if (ai.text) await vectorIndex(env, "text").upsert(uid, row.id, ai.text);
+    if (descriptor) await vectorIndex(env, lc.store, "descriptor").upsert(uid, row.id, descriptor);
+    if (ai.text) await vectorIndex(env, lc.store, "text").upsert(uid, row.id, ai.text);
     return {
       set: {
         caption: ai.caption,

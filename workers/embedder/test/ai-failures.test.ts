@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { aiBreaker, DEFAULT_BREAKER_POLICY, searchText } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { recordingQueue } from "../../../test/workerd/queue-helpers";
+import { dbOf } from "../../../test/workerd/shards";
 import { redescribeSkipped } from "../../api/src/sweep-redescribe";
 import { runEmbedding } from "../src/process-embed";
 import {
@@ -64,9 +65,9 @@ describe("an AI failure never keeps a photo from becoming searchable", () => {
       descriptorVectors: 1,
       textVectors: 1,
     });
-    expect((await searchText(env.DB, user.uid, "iguazu", 10)).map((m) => m.assetId)).toEqual([
-      assetId,
-    ]);
+    expect(
+      (await searchText(await dbOf(user.uid), user.uid, "iguazu", 10)).map((m) => m.assetId),
+    ).toEqual([assetId]);
     // It counts against the provider.
     expect((await aiBreaker(e.AI_BREAKER).status()).failures).toHaveLength(1);
   });
@@ -104,9 +105,9 @@ describe("an AI failure never keeps a photo from becoming searchable", () => {
       descriptorVectors: 1,
       textVectors: 0,
     });
-    expect((await searchText(env.DB, user.uid, "sunday", 10)).map((m) => m.assetId)).toEqual([
-      assetId,
-    ]);
+    expect(
+      (await searchText(await dbOf(user.uid), user.uid, "sunday", 10)).map((m) => m.assetId),
+    ).toEqual([assetId]);
   });
 
   it("never sends an empty text to the embedder: an empty caption and no labels skip the text vector", async () => {
@@ -266,7 +267,10 @@ describe("the AI circuit breaker", () => {
     expect((await aiBreaker(breaker).status()).state).toBe("open");
     const queue = recordingQueue();
     const rule = {
-      DB: env.DB,
+      DIRECTORY: env.DIRECTORY,
+      DB_SHARDS: env.DB_SHARDS,
+      DB_0: env.DB_0,
+      DB_1: env.DB_1,
       BUCKET: env.BUCKET,
       USER_HUB: env.USER_HUB,
       AI_BREAKER: breaker,

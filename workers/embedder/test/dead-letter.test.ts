@@ -6,6 +6,7 @@ import {
   REDRIVE_BUDGET_MS,
 } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { processDeadLetter } from "../src/process-embed";
 import {
   assetRow,
@@ -88,7 +89,7 @@ describe("the embed dead-letter handler", () => {
     const { assetId } = await seedAsset(user, { status: "embedding", version: 6 });
     const lease = lifecycleTimings(env).embedLeaseMs;
     const setClaim = (at: number) =>
-      env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?").bind(at, assetId).run();
+      everyShard.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?").bind(at, assetId).run();
 
     await setClaim(Date.now() - 1000);
     expect((await processDeadLetter(env, embedMessage(user.uid, assetId))).outcome).toBe(

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { searchAssets } from "@darkroom/shared";
+import { searchAssets, storeFor } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { messageLines } from "../../../test/workerd/queue-helpers";
 import { runEmbedding } from "../src/process-embed";
@@ -56,11 +56,16 @@ describe("embedding with the AI binding (through its test double)", () => {
     const foreign = await processedAsset(other, "waterfall.thumb.webp");
     await runEmbedding(ai, embedMessage(other.uid, foreign));
 
-    const waterfall = await searchAssets(ai, user.uid, "tropical waterfall", 10);
+    const waterfall = await searchAssets(
+      ai,
+      await storeFor(env, user.uid),
+      "tropical waterfall",
+      10,
+    );
     expect(waterfall.mode).toBe("semantic");
     expect(waterfall.matches[0]?.assetId).toBe(ids.waterfall);
     expect(waterfall.matches.map((m) => m.assetId)).not.toContain(foreign);
-    const dog = await searchAssets(ai, user.uid, "dog in the park", 10);
+    const dog = await searchAssets(ai, await storeFor(env, user.uid), "dog in the park", 10);
     expect(dog.matches[0]?.assetId).toBe(ids.park);
   });
 
@@ -149,7 +154,7 @@ describe("embedding with the AI binding (through its test double)", () => {
       descriptorVectors: 1,
       textVectors: 0,
     });
-    const { matches } = await searchAssets(env, user.uid, "shopping", 10);
+    const { matches } = await searchAssets(env, await storeFor(env, user.uid), "shopping", 10);
     expect(matches.map((m) => m.assetId)).toEqual([assetId]);
   });
 
@@ -161,7 +166,7 @@ describe("embedding with the AI binding (through its test double)", () => {
 
     const { mode, matches } = await searchAssets(
       withAi(env.AI_TEST_DOUBLE_RATE_LIMITED).env,
-      user.uid,
+      await storeFor(env, user.uid),
       "waterfall",
       10,
     );

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
-import { ClaimHeld, EMBED_LEASE_MS, searchAssets, variantKey } from "@darkroom/shared";
+import { ClaimHeld, EMBED_LEASE_MS, searchAssets, storeFor, variantKey } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { runEmbedding } from "../src/process-embed";
 import {
   assetRow,
@@ -80,7 +81,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
     await runEmbedding(env, embedMessage(user.uid, assetId));
 
     const find = async (uid: string, q: string) =>
-      (await searchAssets(env, uid, q, 10)).matches.map((m) => m.assetId);
+      (await searchAssets(env, await storeFor(env, uid), q, 10)).matches.map((m) => m.assetId);
     for (const q of [
       "festival",
       "night 07",
@@ -95,7 +96,9 @@ describe("embedding a processed asset without AI (local mode)", () => {
     }
     expect(await find(user.uid, "waterfall")).toEqual([]);
     expect(await find(other.uid, "festival")).toEqual([]);
-    expect((await searchAssets(env, user.uid, "festival", 10)).mode).toBe("text");
+    expect((await searchAssets(env, await storeFor(env, user.uid), "festival", 10)).mode).toBe(
+      "text",
+    );
   });
 
   it("acks a redelivery for an asset that is already ready, changing nothing", async () => {
@@ -229,7 +232,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
   ])("removes what it wrote when the asset is %s while it works", async (_, sql) => {
     const user = await seedUser();
     const assetId = await processedAsset(user, "saw.thumb.webp");
-    const racing = withHookOnThumbRead(() => env.DB.prepare(sql).bind(assetId).run());
+    const racing = withHookOnThumbRead(() => everyShard.prepare(sql).bind(assetId).run());
 
     const result = await deliver(
       EMBED,
@@ -257,7 +260,10 @@ describe("embedding a processed asset without AI (local mode)", () => {
     // Our lease runs out mid-work and another delivery takes the claim over, in the same
     // millisecond as ours for all the clock can tell: only the claim's token differs.
     const racing = withHookOnThumbRead(() =>
-      env.DB.prepare("UPDATE assets SET claim_token = ? WHERE id = ?").bind(theirs, assetId).run(),
+      everyShard
+        .prepare("UPDATE assets SET claim_token = ? WHERE id = ?")
+        .bind(theirs, assetId)
+        .run(),
     );
 
     expect((await runEmbedding(racing, embedMessage(user.uid, assetId))).outcome).toBe(
@@ -271,7 +277,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
     const user = await seedUser();
     const assetId = await processedAsset(user, "saw.thumb.webp");
     const racing = withHookOnThumbRead(() =>
-      env.DB.prepare("UPDATE assets SET status = 'failed' WHERE id = ?").bind(assetId).run(),
+      everyShard.prepare("UPDATE assets SET status = 'failed' WHERE id = ?").bind(assetId).run(),
     );
 
     expect((await runEmbedding(racing, embedMessage(user.uid, assetId))).outcome).toBe(

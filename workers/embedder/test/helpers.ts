@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { type AssetFrame, type EmbedMessage, variantKey } from "@darkroom/shared";
 import { z } from "zod";
 import { type Delivery, deliverBatch, hubEventsOf } from "../../../test/workerd/queue-helpers";
+import { dbOf, everyShard } from "../../../test/workerd/shards";
 import worker from "../src/index";
 import { type AiCall, type AiTestDoubleEntrypoint, aiBinding } from "./ai-test-double-entrypoint";
 import { type FixtureName, fixtureBytes } from "./fixtures";
@@ -52,12 +53,13 @@ export async function seedAsset(
   const size = opts.size ?? 64;
   const status = opts.status ?? "pending";
   const now = opts.createdAt ?? Date.now();
-  await env.DB.prepare(
-    `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+  await (await dbOf(owner.uid))
+    .prepare(
+      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
        expires_at, claimed_at, claim_token, camera_make, camera_model, taken_at, created_at,
        updated_at)
      VALUES (?, ?, ?, ?, ?, 'image/jpeg', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  )
+    )
     .bind(
       assetId,
       owner.uid,
@@ -82,11 +84,12 @@ export async function seedAsset(
 }
 
 export async function assetRow(assetId: string): Promise<AssetRow | null> {
-  return env.DB.prepare(
-    `SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, claim_token, retry_at, attempts,
+  return everyShard
+    .prepare(
+      `SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, claim_token, retry_at, attempts,
        error, labels, caption, caption_skipped, redescribe_at, near_duplicate_of
      FROM assets WHERE id = ?`,
-  )
+    )
     .bind(assetId)
     .first<AssetRow>();
 }
@@ -105,7 +108,7 @@ export async function processedAsset(
 /** What the embedder wrote for an asset, outside the assets row. */
 export async function searchData(assetId: string) {
   const count = async (sql: string) =>
-    (await env.DB.prepare(sql).bind(assetId).first<{ n: number }>())?.n ?? 0;
+    (await everyShard.sum(sql).bind(assetId).first<{ n: number }>())?.n ?? 0;
   return {
     features: await count("SELECT COUNT(*) AS n FROM asset_features WHERE asset_id = ?"),
     docs: await count("SELECT COUNT(*) AS n FROM search_docs WHERE asset_id = ?"),

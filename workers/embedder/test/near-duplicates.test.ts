@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
-import { similarAssets } from "@darkroom/shared";
+import { similarAssets, storeFor } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
 import { VectorizeTestDouble } from "../../../packages/shared/test/vectorize-test-double";
+import { everyShard, shardIndexes } from "../../../test/workerd/shards";
 import { runEmbedding } from "../src/process-embed";
 import type { FixtureName } from "./fixtures";
 import { assetRow, embedMessage, processedAsset, seedUser } from "./helpers";
@@ -56,7 +57,7 @@ describe("near-duplicates", () => {
     const user = await seedUser();
     const [saw = "", copy = ""] = await embedAll(user, ["saw.thumb.webp", "saw-copy.thumb.webp"]);
     // The original is embedded again (a retry): the copy already points at it.
-    await env.DB.prepare("UPDATE assets SET status = 'processed' WHERE id = ?").bind(saw).run();
+    await everyShard.prepare("UPDATE assets SET status = 'processed' WHERE id = ?").bind(saw).run();
     expect((await runEmbedding(env, embedMessage(user.uid, saw))).outcome).toBe("completed");
 
     expect(await nearDuplicateOf(saw)).toBeNull();
@@ -66,7 +67,7 @@ describe("near-duplicates", () => {
   it("finds a copy embedded moments after the original even while Vectorize has not applied the insert", async () => {
     const user = await seedUser();
     const descriptors = VectorizeTestDouble.asDeployed(128);
-    const withVectorize: Env = { ...env, VECTORS_DESCRIPTOR: descriptors };
+    const withVectorize: Env = { ...env, ...shardIndexes({ descriptor: descriptors }) };
     const [saw = "", copy = ""] = await embedAll(
       user,
       ["saw.thumb.webp", "saw-copy.thumb.webp"],
@@ -96,12 +97,14 @@ describe("similar photos", () => {
       "note.thumb.webp",
     ]);
 
-    const ofSaw = (await similarAssets(env, user.uid, saw, 10)) ?? [];
+    const ofSaw = (await similarAssets(env, await storeFor(env, user.uid), saw, 10)) ?? [];
     expect(ofSaw[0]?.assetId).toBe(copy);
     expect(ofSaw[0]?.score).toBeGreaterThan(0.99);
     expect(ofSaw.map((m) => m.assetId)).not.toContain(saw);
     expect(ofSaw.map((m) => m.assetId).sort()).toEqual([copy, ...others].sort());
-    expect((await similarAssets(env, user.uid, copy, 10))?.[0]?.assetId).toBe(saw);
+    expect((await similarAssets(env, await storeFor(env, user.uid), copy, 10))?.[0]?.assetId).toBe(
+      saw,
+    );
   });
 
   it("never include another user's photos, even the same one", async () => {
@@ -110,14 +113,14 @@ describe("similar photos", () => {
     const [saw = ""] = await embedAll(alice, ["saw.thumb.webp"]);
     const bobs = await embedAll(bob, ["saw.thumb.webp", "saw-copy.thumb.webp"]);
 
-    expect(await similarAssets(env, alice.uid, saw, 10)).toEqual([]);
+    expect(await similarAssets(env, await storeFor(env, alice.uid), saw, 10)).toEqual([]);
     // Nor can one user ask about another's asset.
-    expect(await similarAssets(env, alice.uid, bobs[0] ?? "", 10)).toBeNull();
+    expect(await similarAssets(env, await storeFor(env, alice.uid), bobs[0] ?? "", 10)).toBeNull();
   });
 
   it("are unknown (null) for an asset not embedded yet", async () => {
     const user = await seedUser();
     const id = await processedAsset(user, "saw.thumb.webp");
-    expect(await similarAssets(env, user.uid, id, 10)).toBeNull();
+    expect(await similarAssets(env, await storeFor(env, user.uid), id, 10)).toBeNull();
   });
 });

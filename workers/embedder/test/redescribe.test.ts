@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { recordingQueue } from "../../../test/workerd/queue-helpers";
+import { everyShard } from "../../../test/workerd/shards";
 import { runEmbedding } from "../src/process-embed";
 import { redescribe } from "../src/redescribe";
 import { assetRow, embedMessage, processedAsset, searchData, seedUser } from "./helpers";
@@ -12,7 +13,7 @@ async function markedReady(user: { uid: string; batchId: string }): Promise<stri
   const assetId = await processedAsset(user, "saw.thumb.webp");
   const e = { ...env, EMBED_QUEUE: recordingQueue() };
   expect((await runEmbedding(e, embedMessage(user.uid, assetId))).outcome).toBe("completed");
-  await env.DB.prepare("UPDATE assets SET redescribe_at = 1 WHERE id = ?").bind(assetId).run();
+  await everyShard.prepare("UPDATE assets SET redescribe_at = 1 WHERE id = ?").bind(assetId).run();
   return assetId;
 }
 
@@ -53,7 +54,7 @@ describe("a re-describe", () => {
   ])("reports a photo %s while it works as deleted, and leaves nothing of it", async (_, sql) => {
     const user = await seedUser();
     const assetId = await markedReady(user);
-    const racing = withHookOnRead(() => env.DB.prepare(sql).bind(assetId).run());
+    const racing = withHookOnRead(() => everyShard.prepare(sql).bind(assetId).run());
     const body = { assetId, uid: user.uid, redescribe: true };
     expect(await redescribe(racing, body)).toEqual({ assetId, outcome: "deleted-meanwhile" });
     expect(await searchData(assetId)).toEqual({
@@ -68,7 +69,7 @@ describe("a re-describe", () => {
     const user = await seedUser();
     const assetId = await markedReady(user);
     const racing = withHookOnRead(() =>
-      env.DB.prepare("UPDATE assets SET redescribe_at = NULL WHERE id = ?").bind(assetId).run(),
+      everyShard.prepare("UPDATE assets SET redescribe_at = NULL WHERE id = ?").bind(assetId).run(),
     );
     const body = { assetId, uid: user.uid, redescribe: true };
     expect(await redescribe(racing, body)).toEqual({ assetId, outcome: "superseded" });

@@ -39,7 +39,7 @@ type Backend = {
 const backends: Backend[] = [
   {
     name: "D1 (asset_vectors)",
-    make: (kind) => ({ index: new D1VectorIndex(env.DB, kind), settle: () => {} }),
+    make: (kind) => ({ index: new D1VectorIndex(env.DB_0, kind), settle: () => {} }),
   },
   {
     name: "Vectorize (through its test double)",
@@ -183,7 +183,7 @@ describe("the Vectorize index", () => {
     expect(await index.query(user, v, 5)).toEqual([]);
     binding.settle();
     expect(await index.query(user, v, 5)).toHaveLength(1);
-    expect(new D1VectorIndex(env.DB, "descriptor").visibilityLagMs).toBe(0);
+    expect(new D1VectorIndex(env.DB_0, "descriptor").visibilityLagMs).toBe(0);
   });
 });
 

@@ -39,7 +39,7 @@ export async function runProcessing(
   uid: string,
   now: () => number = Date.now,
 ): Promise<StageResult> {
-  const lc = lifecycleFor(env, uid, now);
+  const lc = await lifecycleFor(env, uid, now);
   const row = await ownedAsset(lc, assetId);
   if (!row) return { assetId, outcome: "gone" };
   if (row.status === "processed" && next) {

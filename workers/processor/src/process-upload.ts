@@ -1,4 +1,5 @@
 import {
+  type AssetStore,
   completeUpload,
   deadLettered,
   failUpload,
@@ -10,6 +11,7 @@ import {
   r2NotificationSchema,
   type StageResult,
   send,
+  storeOfAsset,
 } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
@@ -40,10 +42,10 @@ export async function uploadArrived(env: Env, body: unknown): Promise<StageResul
   if (n.action === "DeleteObject" || n.action === "LifecycleDeletion" || key?.kind !== "original")
     return { assetId: null, outcome: "ignored" };
 
-  const lc = lifecycleFor(env, key.uid);
+  const lc = await lifecycleFor(env, key.uid);
   // By id alone: a row of another user under this key is an anomaly to report, not an
   // orphan to remove.
-  const [row] = await lc.store.db.select().from(assets).where(eq(assets.id, key.assetId));
+  const row = await assetAnywhere(env, lc.store, key.assetId);
   if (!row) {
     // No row owns these bytes (expired and swept, or deleted): do not keep an orphan.
     await env.BUCKET.delete(n.object.key);
@@ -87,7 +89,7 @@ export async function processDeadLetter(
     console.error("uploads-dlq: unusable message dropped", JSON.stringify(body));
     return { assetId: null, outcome: "malformed" };
   }
-  const lc = lifecycleFor(env, key.uid, now);
+  const lc = await lifecycleFor(env, key.uid, now);
   const row = await ownedAsset(lc, key.assetId);
   if (!row) return { assetId: key.assetId, outcome: "gone" };
   const err = new PermanentFailure(
@@ -101,4 +103,18 @@ export async function processDeadLetter(
   return deadLettered(lc, spec, row, ["pending", spec.from], exhaustedFrom, err, (delaySeconds) =>
     send(env, stage, parsed.data, delaySeconds),
   );
+}
+
+/**
+ * The asset row `assetId`, from the key owner's shard or, when it is not there, from the
+ * shard that has it: a row of another user is an anomaly to report, not an orphan to
+ * remove. Rare (a key naming someone else), so asking every shard costs little.
+ */
+async function assetAnywhere(env: Env, store: AssetStore, assetId: string) {
+  const [own] = await store.db.select().from(assets).where(eq(assets.id, assetId));
+  if (own) return own;
+  const other = await storeOfAsset(env, assetId);
+  if (!other) return undefined;
+  const [theirs] = await other.db.select().from(assets).where(eq(assets.id, assetId));
+  return theirs;
 }

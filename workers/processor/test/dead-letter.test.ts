@@ -8,6 +8,7 @@ import {
   REDRIVE_BUDGET_MS,
 } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { processDeadLetter } from "../src/process-upload";
 import {
   assetRow,
@@ -120,7 +121,7 @@ describe("the uploads dead-letter handler", () => {
     const body = notification(originalKey(user.uid, assetId), { size });
     const lease = lifecycleTimings(env).processingLeaseMs;
     const setClaim = (at: number) =>
-      env.DB.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?").bind(at, assetId).run();
+      everyShard.prepare("UPDATE assets SET claimed_at = ? WHERE id = ?").bind(at, assetId).run();
 
     await setClaim(Date.now() - 1000);
     expect((await processDeadLetter(env, body)).outcome).toBe("claim-live-or-settled");

@@ -2,6 +2,7 @@ import type { QueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { type AssetFrame, originalKey, type R2Notification } from "@darkroom/shared";
 import { type Delivery, deliverBatch, hubEventsOf } from "../../../test/workerd/queue-helpers";
+import { dbOf, everyShard } from "../../../test/workerd/shards";
 import worker from "../src/index";
 import { fixture } from "./fixtures";
 
@@ -35,11 +36,12 @@ export async function seedAsset(
   const size = opts.size ?? PHOTO.byteLength;
   const status = opts.status ?? "pending";
   const now = Date.now();
-  await env.DB.prepare(
-    `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+  await (await dbOf(owner.uid))
+    .prepare(
+      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
        expires_at, created_at, updated_at)
      VALUES (?, ?, ?, 'photo.jpg', ?, 'image/jpeg', ?, ?, ?, ?, ?, ?)`,
-  )
+    )
     .bind(
       assetId,
       owner.uid,
@@ -57,9 +59,10 @@ export async function seedAsset(
 }
 
 export async function assetRow(assetId: string): Promise<AssetRow | null> {
-  return env.DB.prepare(
-    "SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, retry_at, error FROM assets WHERE id = ?",
-  )
+  return everyShard
+    .prepare(
+      "SELECT id, user_id, batch_id, size, status, version, expires_at, claimed_at, retry_at, error FROM assets WHERE id = ?",
+    )
     .bind(assetId)
     .first<AssetRow>();
 }

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { ClaimHeld, originalKey, PROCESSING_LEASE_MS, variantKey } from "@darkroom/shared";
 import { describe, expect, it } from "vitest";
+import { everyShard } from "../../../test/workerd/shards";
 import { runProcessing } from "../src/process-stage";
 import { fixture } from "./fixtures";
 import {
@@ -34,7 +35,8 @@ function recordingEnv() {
 }
 
 async function setRow(assetId: string, sql: string, ...params: unknown[]) {
-  await env.DB.prepare(`UPDATE assets SET ${sql} WHERE id = ?`)
+  await everyShard
+    .prepare(`UPDATE assets SET ${sql} WHERE id = ?`)
     .bind(...params, assetId)
     .run();
 }
@@ -51,7 +53,8 @@ describe("the processing stage", () => {
     await env.BUCKET.put(originalKey(user.uid, assetId), photo);
     const r = recordingEnv();
     expect((await runProcessing(r.env, assetId, user.uid)).outcome).toBe("completed");
-    const row = await env.DB.prepare("SELECT * FROM assets WHERE id = ?")
+    const row = await everyShard
+      .prepare("SELECT * FROM assets WHERE id = ?")
       .bind(assetId)
       .first<Record<string, unknown>>();
     expect(row).toMatchObject({
@@ -89,7 +92,8 @@ describe("the processing stage", () => {
       expect(await runProcessing(recordingEnv().env, assetId, user.uid)).toMatchObject({
         outcome: "completed",
       });
-      const row = await env.DB.prepare("SELECT * FROM assets WHERE id = ?")
+      const row = await everyShard
+        .prepare("SELECT * FROM assets WHERE id = ?")
         .bind(assetId)
         .first<Record<string, unknown>>();
       expect(row).toMatchObject({ status: "processed", camera_model: camera });
@@ -226,7 +230,8 @@ describe("the processing stage", () => {
         get(target, prop, receiver) {
           if (prop === "put") {
             return async (key: string, value: Uint8Array, opts?: R2PutOptions) => {
-              await env.DB.prepare("UPDATE assets SET status = 'deleting' WHERE id = ?")
+              await everyShard
+                .prepare("UPDATE assets SET status = 'deleting' WHERE id = ?")
                 .bind(assetId)
                 .run();
               return target.put(key, value, opts);

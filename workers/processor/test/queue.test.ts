@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { QUEUES_MAX_DELAY_SECONDS, variantKey } from "@darkroom/shared";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { messageLines } from "../../../test/workerd/queue-helpers";
+import { withShards } from "../../../test/workerd/shards";
 import {
   assetRow,
   deliver,
@@ -129,7 +130,7 @@ describe("the uploads queue handler", () => {
     const healthyKey = await putOriginal(user.uid, healthy.assetId, healthy.size);
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
-    const flakyEnv: Env = { ...env, DB: failingD1(env.DB, sick.assetId) };
+    const flakyEnv: Env = withShards(env, (db) => failingD1(db, sick.assetId));
 
     const result = await deliver(
       UPLOADS,
@@ -180,7 +181,7 @@ describe("the uploads queue handler", () => {
     const key = await putOriginal(user.uid, assetId, size);
     vi.spyOn(console, "error").mockImplementation(() => {});
     vi.spyOn(Math, "random").mockReturnValue(1);
-    const flakyEnv: Env = { ...env, DB: failingD1(env.DB, assetId) };
+    const flakyEnv: Env = withShards(env, (db) => failingD1(db, assetId));
     const body = notification(key, { size });
 
     const first = await deliver(UPLOADS, [{ id: "m", body, attempts: 1 }], flakyEnv);

@@ -21,6 +21,17 @@ export const users = sqliteTable("users", {
   createdAt: integer("created_at").notNull(),
 });
 
+/**
+ * The directory (issue 22): which shard holds each user's rows. Written at the user's
+ * first sight (a stable hash of the id, packages/shared/src/lifecycle/shards.ts) and
+ * changed only by a move. Lives in the DIRECTORY database; in a shard it stays empty.
+ */
+export const userShards = sqliteTable("user_shards", {
+  userId: text("user_id").primaryKey(),
+  shard: integer("shard").notNull(),
+  assignedAt: integer("assigned_at").notNull(),
+});
+
 export const batches = sqliteTable(
   "batches",
   {

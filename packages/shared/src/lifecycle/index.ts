@@ -5,6 +5,7 @@ export * from "./failures";
 export * from "./leases";
 export * from "./outcomes";
 export * from "./pipeline";
+export * from "./shards";
 export * from "./stage";
 export * from "./store";
 export * from "./sweep";

@@ -4,6 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hubEventsOf } from "../../../../test/workerd/queue-helpers";
 import { seedUser } from "../../../../test/workerd/seed";
+import { dbOf, everyShard } from "../../../../test/workerd/shards";
 import { ClaimHeld } from "./claim-held";
 import { PermanentFailure } from "./failures";
 import { type Claim, claimStage, failExhausted, runClaimed, type StageSpec } from "./stage";
@@ -36,11 +37,12 @@ async function seed(status: string, claimedAt: number | null = null, version = 3
   const now = NOW;
   // A seeded claim has a token of its own, as every claim does.
   const token = claimedAt === null ? null : crypto.randomUUID();
-  await env.DB.prepare(
-    `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+  await (await dbOf(uid))
+    .prepare(
+      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
        claimed_at, claim_token, created_at, updated_at)
      VALUES (?, ?, ?, 'a.jpg', 10, 'image/jpeg', ?, ?, ?, ?, ?, ?, ?)`,
-  )
+    )
     .bind(
       id,
       uid,
@@ -54,11 +56,10 @@ async function seed(status: string, claimedAt: number | null = null, version = 3
       now,
     )
     .run();
-  const lc = lifecycleFor(env, uid);
+  const lc = await lifecycleFor(env, uid);
   const read = () =>
-    env.DB.prepare(
-      "SELECT status, version, claimed_at, claim_token, attempts FROM assets WHERE id = ?",
-    )
+    everyShard
+      .prepare("SELECT status, version, claimed_at, claim_token, attempts FROM assets WHERE id = ?")
       .bind(id)
       .first<Row>();
   const events = async () =>
@@ -91,7 +92,8 @@ async function claimed(a: Seeded, now = NOW): Promise<Claim> {
  */
 async function takenOverInTheSameMillisecond(a: Seeded, c: Claim): Promise<string> {
   const theirs = crypto.randomUUID();
-  await env.DB.prepare("UPDATE assets SET claimed_at = ?, claim_token = ? WHERE id = ?")
+  await everyShard
+    .prepare("UPDATE assets SET claimed_at = ?, claim_token = ? WHERE id = ?")
     .bind(c.claimedAt, theirs, a.id)
     .run();
   return theirs;
@@ -124,7 +126,7 @@ describe("every asset write", () => {
   it("reaches only its own user's rows through storeFor", async () => {
     const a = await seed("uploaded");
     const otherUid = crypto.randomUUID();
-    const other = { ...a.lc, store: storeFor(env, otherUid) };
+    const other = { ...a.lc, store: await storeFor(env, otherUid) };
     expect(other.store.uid).toBe(otherUid);
     expect(await transition(other, a.id, "uploaded", "failed")).toBeNull();
     expect(await a.read()).toMatchObject({ status: "uploaded", version: 3 });
@@ -233,7 +235,7 @@ describe("running a claimed stage", () => {
     const c = await claimed(a);
     let cleaned = 0;
     const result = await runClaimed(c, async () => {
-      await env.DB.prepare(sql).bind(a.id).run();
+      await everyShard.prepare(sql).bind(a.id).run();
       return {
         set: {},
         cleanup: async () => {

@@ -2,6 +2,7 @@
 // in workerd with a real D1, in the processor's test project like lifecycle.test.ts.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { everyShard, placeTestUser } from "../../../../test/workerd/shards";
 import { claimStage, release, runClaimed, type StageSpec } from "./stage";
 import { lifecycleFor, transition, writeAsset } from "./write";
 
@@ -24,24 +25,27 @@ type Stamps = {
 async function pendingAsset() {
   const uid = crypto.randomUUID();
   const id = crypto.randomUUID();
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO users (id, sub, created_at) VALUES (?, ?, 0)").bind(uid, uid),
-    env.DB.prepare(
-      `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
+  const db = await placeTestUser(uid, uid);
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, version,
          created_at, updated_at, status_at)
        VALUES (?, ?, ?, 'a.jpg', 10, 'image/jpeg', ?, 'pending', 1, 1, 1, 1)`,
-    ).bind(id, uid, crypto.randomUUID(), id.replaceAll("-", "").padEnd(64, "0")),
+      )
+      .bind(id, uid, crypto.randomUUID(), id.replaceAll("-", "").padEnd(64, "0")),
   ]);
   // A clock the test moves by hand: each step is a later millisecond, whatever the machine.
   const clock = { t: 1_000 };
-  const lc = lifecycleFor(env, uid, () => clock.t);
+  const lc = await lifecycleFor(env, uid, () => clock.t);
   const tick = () => {
     clock.t += 5;
   };
   const read = async () => {
-    const row = await env.DB.prepare(
-      "SELECT status, status_at, uploaded_at, processed_at, ready_at FROM assets WHERE id = ?",
-    )
+    const row = await everyShard
+      .prepare(
+        "SELECT status, status_at, uploaded_at, processed_at, ready_at FROM assets WHERE id = ?",
+      )
       .bind(id)
       .first<Stamps>();
     if (!row) throw new Error("row gone");

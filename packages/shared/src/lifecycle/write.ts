@@ -17,12 +17,21 @@ export type Lifecycle = {
   readonly now: () => number;
 };
 
-export function lifecycleFor<H extends Rpc.DurableObjectBranded | undefined>(
+export async function lifecycleFor<H extends Rpc.DurableObjectBranded | undefined>(
   env: StoreEnv & { USER_HUB: DurableObjectNamespace<H> },
   uid: string,
   now: () => number = Date.now,
+): Promise<Lifecycle> {
+  return { store: await storeFor(env, uid), hub: hubPublisher(env.USER_HUB, uid), now };
+}
+
+/** The lifecycle of a store already found (the sweeper's row of a shard, a located asset). */
+export function lifecycleOn<H extends Rpc.DurableObjectBranded | undefined>(
+  env: { USER_HUB: DurableObjectNamespace<H> },
+  store: AssetStore,
+  now: () => number = Date.now,
 ): Lifecycle {
-  return { store: storeFor(env, uid), hub: hubPublisher(env.USER_HUB, uid), now };
+  return { store, hub: hubPublisher(env.USER_HUB, store.uid), now };
 }
 
 export type AssetSet = {

@@ -3,7 +3,7 @@ import { type AiBinding, embedText, textEmbeddingModel } from "./ai";
 import { DESCRIPTOR_DIMENSIONS } from "./constants";
 import { blobToVector } from "./d1-vector-index";
 import { queryTerms, searchText } from "./fts";
-import { type SearchBindings, vectorIndex } from "./vector-index";
+import { type SearchBindings, type VectorHome, vectorIndex } from "./vector-index";
 import type { VectorMatch } from "./vector-types";
 
 /**
@@ -23,7 +23,7 @@ export function searchMode(env: { AI?: AiBinding }): SearchMode {
 /** The user's assets matching `q`, best first (candidates: the caller keeps `ready` ones). */
 export async function searchAssets(
   env: SearchBindings & { AI?: AiBinding; AI_TEXT_EMBEDDING_MODEL?: string },
-  uid: string,
+  store: VectorHome & { readonly uid: string },
   q: string,
   limit: number,
 ): Promise<{ mode: SearchMode; matches: VectorMatch[] }> {
@@ -38,11 +38,11 @@ export async function searchAssets(
       console.warn("search: AI unavailable, falling back to full-text", String(err));
     }
     if (query) {
-      const matches = await vectorIndex(env, "text").query(uid, query, limit + SLACK);
+      const matches = await vectorIndex(env, store, "text").query(store.uid, query, limit + SLACK);
       return { mode: "semantic", matches };
     }
   }
-  return { mode: "text", matches: await searchText(env.DB, uid, q, limit + SLACK) };
+  return { mode: "text", matches: await searchText(store.d1, store.uid, q, limit + SLACK) };
 }
 
 const featuresSchema = z.object({ descriptor: z.unknown() });
@@ -53,17 +53,22 @@ const featuresSchema = z.object({ descriptor: z.unknown() });
  */
 export async function similarAssets(
   env: SearchBindings,
-  uid: string,
+  store: VectorHome & { readonly uid: string },
   assetId: string,
   limit: number,
 ): Promise<VectorMatch[] | null> {
   const row = featuresSchema.safeParse(
-    await env.DB.prepare("SELECT descriptor FROM asset_features WHERE asset_id = ? AND user_id = ?")
-      .bind(assetId, uid)
+    await store.d1
+      .prepare("SELECT descriptor FROM asset_features WHERE asset_id = ? AND user_id = ?")
+      .bind(assetId, store.uid)
       .first(),
   );
   const descriptor = row.success ? blobToVector(row.data.descriptor, DESCRIPTOR_DIMENSIONS) : null;
   if (!descriptor) return null;
-  const matches = await vectorIndex(env, "descriptor").query(uid, descriptor, limit + 1 + SLACK);
+  const matches = await vectorIndex(env, store, "descriptor").query(
+    store.uid,
+    descriptor,
+    limit + 1 + SLACK,
+  );
   return matches.filter((m) => m.assetId !== assetId);
 }

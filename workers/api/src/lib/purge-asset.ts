@@ -1,10 +1,11 @@
 import {
+  type AssetStore,
   assetEvent,
   assetPrefix,
   deletedEvent,
   deleteVectors,
   eventColumns,
-  lifecycleFor,
+  lifecycleOn,
   publishSafely,
   versioned,
 } from "@darkroom/shared";
@@ -20,11 +21,12 @@ import { and, eq } from "drizzle-orm";
  */
 export async function purgeAsset(
   env: Env,
-  uid: string,
+  store: AssetStore,
   assetId: string,
   batchId: string,
   version: number,
 ) {
+  const { uid } = store;
   const prefix = assetPrefix(uid, assetId);
   let cursor: string | undefined;
   do {
@@ -32,8 +34,8 @@ export async function purgeAsset(
     if (listed.objects.length > 0) await env.BUCKET.delete(listed.objects.map((o) => o.key));
     cursor = listed.truncated ? listed.cursor : undefined;
   } while (cursor);
-  await deleteVectors(env, uid, [assetId]);
-  const { store, hub } = lifecycleFor(env, uid);
+  await deleteVectors(env, store, [assetId]);
+  const { hub } = lifecycleOn(env, store);
   const d = store.db;
   // Photos that pointed at this one change too: a write like any other (versioned, one
   // event each).

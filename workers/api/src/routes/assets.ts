@@ -1,11 +1,16 @@
-import { assetStatusSchema, beginDelete, lifecycleFor, retryFailed } from "@darkroom/shared";
+import {
+  assetStatusSchema,
+  beginDelete,
+  lifecycleOn,
+  retryFailed,
+  storeFor,
+} from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { BadRequest, Conflict } from "../errors";
 import { assetJson } from "../lib/answers/asset-json";
-import { db } from "../lib/bindings/db";
 import { parseOrThrow } from "../lib/http/validate";
 import { limits } from "../lib/limits/limits";
 import { charge, rateLimit } from "../lib/limits/rate-limit";
@@ -46,7 +51,7 @@ export const assetRoutes = new Hono<AppEnv>()
   .get("/", async (c) => {
     const q = parseOrThrow(listQuery, c.req.query(), "query");
     const uid = c.get("uid");
-    const d = db(c.env);
+    const d = (await storeFor(c.env, uid)).db;
     const conds: (SQL | undefined)[] = [eq(assets.userId, uid), ne(assets.status, "deleting")];
     if (q.status) conds.push(eq(assets.status, q.status));
     if (q.cursor) {
@@ -102,16 +107,17 @@ export const assetRoutes = new Hono<AppEnv>()
     const lim = limits(c.env);
     if (row.retries >= lim.maxRetries) throw retryLimitReached(row, lim.maxRetries);
     await charge(c, lim.costRetry, "retries");
-    if (!(await countRetries(c.env, [row.id], lim.maxRetries)).has(row.id)) {
+    const store = await storeFor(c.env, c.get("uid"));
+    if (!(await countRetries(store, [row.id], lim.maxRetries)).has(row.id)) {
       const now = await ownedAsset(c.env, c.get("uid"), row.id);
       if (now.status === "failed" && now.retries >= lim.maxRetries) {
         throw retryLimitReached(now, lim.maxRetries);
       }
       throw new Conflict("not_failed", "The asset changed meanwhile; refetch it");
     }
-    const outcome = await retryFailed(c.env, lifecycleFor(c.env, row.userId), row);
+    const outcome = await retryFailed(c.env, lifecycleOn(c.env, store), row);
     if (outcome === "skipped") {
-      await uncountRetry(c.env, row.id);
+      await uncountRetry(store, row.id);
       throw new Conflict("not_failed", "The asset changed meanwhile; refetch it");
     }
     const fresh = await ownedAsset(c.env, c.get("uid"), row.id);
@@ -120,12 +126,13 @@ export const assetRoutes = new Hono<AppEnv>()
   .delete("/:id", async (c) => {
     const uid = c.get("uid");
     const row = await ownedAsset(c.env, uid, c.req.param("id"));
+    const store = await storeFor(c.env, uid);
     let version = row.version;
     if (row.status !== "deleting") {
-      const t = await beginDelete(lifecycleFor(c.env, uid), row.id, row.status);
+      const t = await beginDelete(lifecycleOn(c.env, store), row.id, row.status);
       if (!t) throw new Conflict("asset_changed", "The asset changed meanwhile; try again");
       version = t.version;
     }
-    await purgeAsset(c.env, uid, row.id, row.batchId, version);
+    await purgeAsset(c.env, store, row.id, row.batchId, version);
     return c.body(null, 204);
   });

@@ -1,4 +1,4 @@
-import { announceObject, originalKey } from "@darkroom/shared";
+import { announceObject, originalKey, storeOfAsset } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
@@ -12,7 +12,6 @@ import {
   PayloadTooLarge,
   PreconditionFailed,
 } from "../errors";
-import { db } from "../lib/bindings/db";
 import { config } from "../lib/config/config";
 import { base64ToHex, hmacVerify } from "../lib/signing/hmac";
 import { localSignedMessage } from "../lib/signing/upload-urls";
@@ -56,16 +55,21 @@ localUpload.put("/:assetId", async (c) => {
   if (!Number.isInteger(exp) || !sig)
     throw new Forbidden("invalid_signature", "The upload URL is not signed");
 
-  const [row] = await db(c.env)
-    .select({
-      userId: assets.userId,
-      status: assets.status,
-      size: assets.size,
-      type: assets.type,
-      sha256: assets.sha256,
-    })
-    .from(assets)
-    .where(eq(assets.id, assetId));
+  // The URL names the asset, not its owner (its shape is the same as ever): the shard
+  // that has the asset answers.
+  const store = await storeOfAsset(c.env, assetId);
+  const [row] = store
+    ? await store.db
+        .select({
+          userId: assets.userId,
+          status: assets.status,
+          size: assets.size,
+          type: assets.type,
+          sha256: assets.sha256,
+        })
+        .from(assets)
+        .where(eq(assets.id, assetId))
+    : [];
   // The signature covers the row's declared size, type and hash, so a URL for a row that
   // is gone, re-declared or tampered with fails here alike.
   if (

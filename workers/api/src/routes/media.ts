@@ -2,6 +2,7 @@ import {
   originalKey,
   SNIFF_BYTES,
   sniffImageType,
+  storeOfAsset,
   variantKey,
   variantNameSchema,
 } from "@darkroom/shared";
@@ -10,7 +11,6 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { Forbidden, HttpError, NotFound } from "../errors";
-import { db } from "../lib/bindings/db";
 import { verifyMediaSignature } from "../lib/signing/media";
 import type { AppEnv } from "../types";
 
@@ -35,10 +35,14 @@ export const mediaRoutes = new Hono<AppEnv>().get("/:assetId/:variant", async (c
   }
   const now = Math.floor(Date.now() / 1000);
   if (exp < now) throw new Forbidden("url_expired", "The media URL has expired");
-  const [row] = await db(c.env)
-    .select({ userId: assets.userId, status: assets.status })
-    .from(assets)
-    .where(eq(assets.id, assetId));
+  // The URL names the asset, not its owner: the shard that has it answers.
+  const store = await storeOfAsset(c.env, assetId);
+  const [row] = store
+    ? await store.db
+        .select({ userId: assets.userId, status: assets.status })
+        .from(assets)
+        .where(eq(assets.id, assetId))
+    : [];
   if (!row || row.status === "deleting") throw new NotFound();
   // A valid signature was issued to the asset's owner: the request is theirs (its time
   // is recorded, lib/http/request-latency.ts; an unsigned request records nothing).

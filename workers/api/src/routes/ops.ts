@@ -2,10 +2,12 @@ import {
   aiBreaker,
   type BreakerView,
   crossUserStores,
+  directoryOf,
   failureStageSchema,
   lifecycleTimings,
   type OpsMetrics,
   opsWindowNames,
+  storeOfAsset,
 } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { and, asc, count, eq, gte, lt, sql } from "drizzle-orm";
@@ -13,7 +15,6 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { NotFound } from "../errors";
 import { assetJson } from "../lib/answers/asset-json";
-import { db } from "../lib/bindings/db";
 import { config, UPLOAD_URL_TTL_SECONDS } from "../lib/config/config";
 import { parseOrThrow } from "../lib/http/validate";
 import { limits } from "../lib/limits/limits";
@@ -52,7 +53,8 @@ export const opsRoutes = new Hono<AppEnv>()
     const [base, breaker] = await Promise.all([
       // Every database holding assets, read on its own and merged (ops/metrics.ts).
       opsMetrics(
-        crossUserStores(c.env).map((s) => s.d1),
+        // The directory too: it keeps the operator-wide request timings and sweep runs.
+        [...crossUserStores(c.env).map((s) => s.d1), directoryOf(c.env).d1],
         q.since,
         timeouts,
       ),
@@ -69,7 +71,9 @@ export const opsRoutes = new Hono<AppEnv>()
   .get("/assets/:id", async (c) => {
     const id = c.req.param("id");
     if (!z.uuid().safeParse(id).success) throw new NotFound("No such asset");
-    const [row] = await db(c.env).select().from(assets).where(eq(assets.id, id));
+    // Any user's asset: the shard that has it (storeOfAsset asks each).
+    const store = await storeOfAsset(c.env, id);
+    const [row] = store ? await store.db.select().from(assets).where(eq(assets.id, id)) : [];
     if (!row) throw new NotFound("No such asset");
     return c.json({
       ...(await assetJson(row, c.env.MEDIA_SIGNING_SECRET)),
@@ -92,19 +96,29 @@ export const opsRoutes = new Hono<AppEnv>()
       eq(sql`json_extract(${assets.error}, '$.stage')`, body.stage),
       eq(sql`json_extract(${assets.error}, '$.code')`, body.code),
     );
-    const d = db(c.env);
-    const [failed, [spent]] = await Promise.all([
-      d
-        .select()
-        .from(assets)
-        .where(and(withCode, lt(assets.retries, lim.maxRetries)))
-        .orderBy(asc(assets.statusAt))
-        .limit(retriesPerCall(lim)),
-      d
-        .select({ n: count() })
-        .from(assets)
-        .where(and(withCode, gte(assets.retries, lim.maxRetries))),
-    ]);
-    const retryLimitReached = spent?.n ?? 0;
+    const perCall = retriesPerCall(lim);
+    // Every shard's oldest failures, then the oldest of them all.
+    const parts = await Promise.all(
+      crossUserStores(c.env).map(async ({ db: d }) => {
+        const [failed, [spent]] = await Promise.all([
+          d
+            .select()
+            .from(assets)
+            .where(and(withCode, lt(assets.retries, lim.maxRetries)))
+            .orderBy(asc(assets.statusAt))
+            .limit(perCall),
+          d
+            .select({ n: count() })
+            .from(assets)
+            .where(and(withCode, gte(assets.retries, lim.maxRetries))),
+        ]);
+        return { failed, spent: spent?.n ?? 0 };
+      }),
+    );
+    const failed = parts
+      .flatMap((p) => p.failed)
+      .sort((a, b) => (a.statusAt ?? 0) - (b.statusAt ?? 0))
+      .slice(0, perCall);
+    const retryLimitReached = parts.reduce((n, p) => n + p.spent, 0);
     return c.json({ ...(await retryPaid(c, failed, lim)), retryLimitReached });
   });

@@ -1,4 +1,9 @@
-import { MAX_SEARCH_LIMIT, MAX_SEARCH_QUERY_LENGTH, searchAssets } from "@darkroom/shared";
+import {
+  MAX_SEARCH_LIMIT,
+  MAX_SEARCH_QUERY_LENGTH,
+  searchAssets,
+  storeFor,
+} from "@darkroom/shared";
 import { Hono } from "hono";
 import { z } from "zod";
 import { searchResults } from "../lib/answers/search-results";
@@ -21,7 +26,8 @@ export const searchRoutes = new Hono<AppEnv>().get("/", rateLimit("search"), asy
   const q = parseOrThrow(searchQuery, c.req.query(), "query");
   // Before the query is embedded: in production that is a billed Workers AI call.
   await charge(c, limits(c.env).costSearch, "searches");
-  const uid = c.get("uid");
-  const { mode, matches } = await searchAssets(c.env, uid, q.q, q.limit);
-  return c.json({ mode, results: await searchResults(c.env, uid, matches, q.limit) });
+  // Only the user's shard: its D1 and its Vectorize indexes.
+  const store = await storeFor(c.env, c.get("uid"));
+  const { mode, matches } = await searchAssets(c.env, store, q.q, q.limit);
+  return c.json({ mode, results: await searchResults(c.env, store, matches, q.limit) });
 });

@@ -1,4 +1,4 @@
-import { MAX_SEARCH_LIMIT, similarAssets } from "@darkroom/shared";
+import { MAX_SEARCH_LIMIT, similarAssets, storeFor } from "@darkroom/shared";
 import { Hono } from "hono";
 import { z } from "zod";
 import { Conflict } from "../errors";
@@ -26,10 +26,11 @@ export const similarRoutes = new Hono<AppEnv>().get(
     const uid = c.get("uid");
     const row = await ownedAsset(c.env, uid, c.req.param("id"));
     await charge(c, limits(c.env).costSearch, "searches");
-    const matches = await similarAssets(c.env, uid, row.id, q.limit);
+    const store = await storeFor(c.env, uid);
+    const matches = await similarAssets(c.env, store, row.id, q.limit);
     if (!matches) {
       throw new Conflict("not_searchable", `The asset is ${row.status}, not searchable yet`);
     }
-    return c.json({ results: await searchResults(c.env, uid, matches, q.limit) });
+    return c.json({ results: await searchResults(c.env, store, matches, q.limit) });
   },
 );

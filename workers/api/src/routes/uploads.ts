@@ -51,7 +51,7 @@ export const uploads = new Hono<AppEnv>().post("/", rateLimit("work"), async (c)
     );
   }
   const { files } = parsed.data;
-  const d = storeFor(c.env, uid).db;
+  const d = (await storeFor(c.env, uid)).db;
   const now = Date.now();
 
   // One D1 round trip for everything the plan needs: the batch (when one is named), the

@@ -1,7 +1,6 @@
-import type { VectorMatch } from "@darkroom/shared";
+import type { AssetStore, VectorMatch } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { and, eq, inArray } from "drizzle-orm";
-import { db } from "../bindings/db";
 import { assetJson } from "./asset-json";
 
 /**
@@ -11,14 +10,15 @@ import { assetJson } from "./asset-json";
  */
 export async function searchResults(
   env: Env,
-  uid: string,
+  store: AssetStore,
   matches: readonly VectorMatch[],
   limit: number,
 ) {
   // One statement, well under D1's 100 bound parameters (limit ≤ 50, plus slack).
   const ids = [...new Set(matches.map((m) => m.assetId))].slice(0, 90);
   if (ids.length === 0) return [];
-  const rows = await db(env)
+  const { uid } = store;
+  const rows = await store.db
     .select()
     .from(assets)
     .where(and(eq(assets.userId, uid), eq(assets.status, "ready"), inArray(assets.id, ids)));

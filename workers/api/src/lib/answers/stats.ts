@@ -29,7 +29,7 @@ function toStats(rows: readonly { status: AssetStatus; n: number }[]): StatusCou
  * drop, not the library.
  */
 export async function statusCounts(env: Env, uid: string, batchId?: string): Promise<StatusCounts> {
-  const store = storeFor(env, uid);
+  const store = await storeFor(env, uid);
   if (!batchId) {
     const { results } = await store.d1
       .prepare("SELECT status, n FROM user_status_counts WHERE user_id = ?")

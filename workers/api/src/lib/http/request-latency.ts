@@ -1,9 +1,8 @@
-import { type LatencySeries, writeLatency } from "@darkroom/shared";
+import { directoryOf, type LatencySeries, writeLatency } from "@darkroom/shared";
 import { requestTimings } from "@darkroom/shared/db";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
 import type { AppEnv } from "../../types";
-import { db } from "../bindings/db";
 
 /**
  * Times each API request inside the worker (auth included, like Server-Timing) and
@@ -38,8 +37,9 @@ export function requestLatency() {
     if (keep) {
       const row = { route: keep, at, durationMs: ms, status };
       c.executionCtx.waitUntil(
-        db(c.env)
-          .insert(requestTimings)
+        // Operator-wide: kept in the directory (DESIGN.md, "Sharding").
+        directoryOf(c.env)
+          .db.insert(requestTimings)
           .values(row)
           .run()
           .catch((err) => console.error("request timing not kept", String(err))),

@@ -1,10 +1,16 @@
-import { lifecycleFor, parseAssetError, retryFailed } from "@darkroom/shared";
+import {
+  type AssetStore,
+  lifecycleOn,
+  parseAssetError,
+  retryFailed,
+  storeFor,
+} from "@darkroom/shared";
 import { assets, batchItems } from "@darkroom/shared/db";
 import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { Conflict } from "../../errors";
 import type { AppEnv } from "../../types";
-import { chunks, db } from "../bindings/db";
+import { chunks } from "../bindings/db";
 import type { Limits } from "./limits";
 import { charge } from "./rate-limit";
 
@@ -50,7 +56,7 @@ export async function failedToRetry(
   batchId: string | undefined,
   lim: Limits,
 ): Promise<{ failed: Row[]; retryLimitReached: number }> {
-  const d = db(env);
+  const d = (await storeFor(env, uid)).db;
   const perCall = retriesPerCall(lim);
   const failedIn = (retryable: boolean) =>
     and(
@@ -88,18 +94,23 @@ export async function failedToRetry(
  * concurrent retries cannot both take an asset's last one. Returns the ids it counted.
  */
 export async function countRetries(
-  env: Env,
+  store: AssetStore,
   ids: string[],
   maxRetries: number,
 ): Promise<Set<string>> {
-  const d = db(env);
+  const d = store.db;
   const counted = new Set<string>();
   for (const part of chunks(ids, 90)) {
     const rows = await d
       .update(assets)
       .set({ retries: sql`${assets.retries} + 1` })
       .where(
-        and(inArray(assets.id, part), eq(assets.status, "failed"), lt(assets.retries, maxRetries)),
+        and(
+          inArray(assets.id, part),
+          eq(assets.userId, store.uid),
+          eq(assets.status, "failed"),
+          lt(assets.retries, maxRetries),
+        ),
       )
       .returning({ id: assets.id });
     for (const r of rows) counted.add(r.id);
@@ -108,11 +119,11 @@ export async function countRetries(
 }
 
 /** Gives back a retry counted for an asset that then changed before it was sent back. */
-export async function uncountRetry(env: Env, id: string): Promise<void> {
-  await db(env)
+export async function uncountRetry(store: AssetStore, id: string): Promise<void> {
+  await store.db
     .update(assets)
     .set({ retries: sql`${assets.retries} - 1` })
-    .where(and(eq(assets.id, id), sql`${assets.retries} > 0`));
+    .where(and(eq(assets.id, id), eq(assets.userId, store.uid), sql`${assets.retries} > 0`));
 }
 
 /**
@@ -128,20 +139,26 @@ export async function retryPaid(
   lim: Limits,
 ): Promise<{ requeued: number; reupload: number; skipped: number }> {
   await charge(c, failed.length * lim.costRetry, "retries");
-  const counted = await countRetries(
-    c.env,
-    failed.map((r) => r.id),
-    lim.maxRetries,
-  );
   const outcomes = { requeued: 0, reupload: 0, skipped: 0 };
-  for (const row of failed) {
-    if (!counted.has(row.id)) {
-      outcomes.skipped += 1;
-      continue;
+  // An operator's retry spans users, so shards: each user's rows go to their store.
+  const byUser = new Map<string, Row[]>();
+  for (const r of failed) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r]);
+  for (const [uid, rows] of byUser) {
+    const store = await storeFor(c.env, uid);
+    const counted = await countRetries(
+      store,
+      rows.map((r) => r.id),
+      lim.maxRetries,
+    );
+    for (const row of rows) {
+      if (!counted.has(row.id)) {
+        outcomes.skipped += 1;
+        continue;
+      }
+      const outcome = await retryFailed(c.env, lifecycleOn(c.env, store), row);
+      if (outcome === "skipped") await uncountRetry(store, row.id);
+      outcomes[outcome] += 1;
     }
-    const outcome = await retryFailed(c.env, lifecycleFor(c.env, row.userId), row);
-    if (outcome === "skipped") await uncountRetry(c.env, row.id);
-    outcomes[outcome] += 1;
   }
   return outcomes;
 }
