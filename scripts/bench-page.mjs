@@ -127,7 +127,14 @@ const uptime = () =>
 async function main() {
   if (SCENARIO === "resume") {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (apt-get install chromium)`);
-    await benchResume({ files: FILES, chromiumPath: CHROMIUM, args: ARGS, timeoutMs: TIMEOUT_MS });
+    await benchResume({
+      files: FILES,
+      chromiumPath: CHROMIUM,
+      args: ARGS,
+      timeoutMs: TIMEOUT_MS,
+      // BENCH_PAGE_RESUME=reload (or restart) runs one of the two.
+      variants: (process.env.BENCH_PAGE_RESUME ?? "reload,restart").split(","),
+    });
     return;
   }
   if (SCENARIO !== "pick") throw new Error("BENCH_PAGE_SCENARIO: pick or resume");
