@@ -30,7 +30,8 @@
 //   BENCH_PAGE_SOURCE=handles BENCH_PAGE_FILES=20000 npm run bench:page
 //   BENCH_PAGE_PROFILE=/tmp/pick.cpuprofile npm run bench:page   # CPU profile of the first
 //                                           # BENCH_PAGE_PROFILE_S seconds (20)
-//   BENCH_PAGE_TRACE=/tmp/run.json npm run bench:page  # a Chromium trace of the run, and
+//   BENCH_PAGE_TRACE=/tmp/run.json npm run bench:page  # a Chromium trace of the run (of its
+//                                           # first BENCH_PAGE_TRACE_S seconds if set), and
 //                                           # what ran inside each long task
 //   BENCH_PAGE_NICE=-10 npm run bench:page  # the browser at nice -10: the page
 //                                           # as the foreground app of a machine shared
@@ -44,7 +45,7 @@ import { chromium } from "playwright-core";
 import { benchResume } from "./bench-page-resume.mjs";
 import { browserThreadCpu, rendererRss, reniceBrowser, topThreads } from "./lib/browser-procs.mjs";
 import { hashPeer } from "./lib/hash-peer.mjs";
-import { saveTrace, TRACE_CATEGORIES } from "./lib/long-task-trace.mjs";
+import { endTrace, saveTrace, TRACE_CATEGORIES } from "./lib/long-task-trace.mjs";
 import { makePhotos, opfsBytes, writeOpfs } from "./lib/page-photos.mjs";
 import { openFresh } from "./lib/page-state.mjs";
 import { freePort, startStack } from "./lib/stack.mjs";
@@ -57,6 +58,9 @@ const PROFILE_S = Number(process.env.BENCH_PAGE_PROFILE_S ?? 20);
 // A Chromium trace of the whole run: every long task's biggest pieces (script entry points
 // with their source position, GC, layout, IndexedDB callbacks) are printed after the run.
 const TRACE = process.env.BENCH_PAGE_TRACE;
+// Only the first seconds of the run (the walk, the first rows and writes): a trace of
+// minutes is hundreds of MB, and saving it loads the machine the run measures.
+const TRACE_S = process.env.BENCH_PAGE_TRACE_S ? Number(process.env.BENCH_PAGE_TRACE_S) : null;
 const UNTIL = process.env.BENCH_PAGE_UNTIL ?? "sent";
 const SOURCE = process.env.BENCH_PAGE_SOURCE ?? "input";
 // A kept profile (its OPFS already holding the photos: writing 20,000 takes minutes) on
@@ -211,6 +215,7 @@ async function main() {
       const timer = setTimeout(() => void stopProfile(), PROFILE_S * 1000);
     }
 
+    let traceEnded;
     if (TRACE) {
       await cdp.send("Tracing.start", {
         transferMode: "ReturnAsStream",
@@ -218,6 +223,9 @@ async function main() {
           includedCategories: TRACE_CATEGORIES,
         },
       });
+      if (TRACE_S !== null) {
+        traceEnded = new Promise((r) => setTimeout(r, TRACE_S * 1000)).then(() => endTrace(cdp));
+      }
     }
 
     let maxRss = 0;
@@ -296,7 +304,7 @@ async function main() {
     const hashedNow = await attr("data-hashed");
     const sentNow = await attr("data-sent");
     await stopProfile();
-    if (TRACE) await saveTrace(cdp, TRACE);
+    if (TRACE) await saveTrace(cdp, TRACE, traceEnded);
     const uasm = await page.evaluate(async () =>
       typeof performance.measureUserAgentSpecificMemory === "function" && crossOriginIsolated
         ? (await performance.measureUserAgentSpecificMemory()).bytes

@@ -17,14 +17,19 @@ export const TRACE_CATEGORIES = [
   "blink.user_timing",
 ];
 
-/**
- * Ends the trace, writes it to `file` chunk by chunk (a run of minutes is hundreds of MB,
- * more than one string holds), and prints what ran inside each task over 50 ms.
- */
-export async function saveTrace(cdp, file) {
+/** Stops tracing; the trace waits in the browser as a stream until saveTrace reads it. */
+export async function endTrace(cdp) {
   const complete = new Promise((r) => cdp.once("Tracing.tracingComplete", r));
   await cdp.send("Tracing.end");
-  const { stream } = await complete;
+  return complete;
+}
+
+/**
+ * Ends the trace (unless `ended` did it before, BENCH_PAGE_TRACE_S), writes it to `file` chunk by chunk (a run of minutes is hundreds of MB,
+ * more than one string holds), and prints what ran inside each task over 50 ms.
+ */
+export async function saveTrace(cdp, file, ended = endTrace(cdp)) {
+  const { stream } = await ended;
   const fd = openSync(file, "w");
   let bytes = 0;
   try {
