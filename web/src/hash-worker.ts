@@ -3,10 +3,22 @@
 // incremental SHA-256, so a 50 MB photo never sits in memory twice and the worker's
 // footprint stays at one chunk. The magic bytes are read here too.
 /// <reference lib="webworker" />
+import { type DirHandle, walk } from "./file-handles";
 import { Sha256 } from "./sha256";
 import { classify, HEAD_BYTES } from "./sniff";
 
 export type HashRequest = { id: number; file: File };
+/**
+ * A folder walked here rather than on the page: walking creates a handle object per
+ * entry (a Blink object with a Mojo connection), and 20,000 of them made garbage
+ * collections and Mojo traffic on the page's main thread in the drop's first seconds
+ * (bench:page's trace). Only the paths come back, a slice at a time.
+ */
+export type WalkRequest = { walk: number; root: DirHandle; slice: number };
+export type WalkResponse =
+  | { walk: number; paths: string[] }
+  | { walk: number; done: true }
+  | { walk: number; error: string };
 /**
  * `size` and `lastModified` come from here, not from the page: in Chromium the first read
  * of a picked file's metadata is a synchronous call to the browser process, ~0.5 ms each,
@@ -22,7 +34,11 @@ const CHUNK = 4 * 1024 * 1024;
 
 declare const self: DedicatedWorkerGlobalScope;
 
-self.onmessage = async (e: MessageEvent<HashRequest>) => {
+self.onmessage = async (e: MessageEvent<HashRequest | WalkRequest>) => {
+  if ("walk" in e.data) {
+    await walkFolder(e.data);
+    return;
+  }
   const { file } = e.data;
   const meta = { id: e.data.id, size: file.size, lastModified: file.lastModified };
   try {
@@ -45,6 +61,18 @@ self.onmessage = async (e: MessageEvent<HashRequest>) => {
     self.postMessage({ ...meta, ok: false, reason } satisfies HashResponse);
   }
 };
+
+async function walkFolder({ walk: id, root, slice }: WalkRequest): Promise<void> {
+  try {
+    for await (const paths of walk(root, slice)) {
+      self.postMessage({ walk: id, paths } satisfies WalkResponse);
+    }
+    self.postMessage({ walk: id, done: true } satisfies WalkResponse);
+  } catch (err) {
+    const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    self.postMessage({ walk: id, error } satisfies WalkResponse);
+  }
+}
 
 function hex(digest: ArrayBuffer): string {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");

@@ -130,7 +130,9 @@ export class Uploader {
       this.writer.touchBatch();
       this.checking += 1;
       try {
-        for await (const found of walk(h, ADD_SLICE)) {
+        // A folder is walked by a hash worker (WalkRequest): only its paths come here.
+        const slices = h.kind === "directory" ? this.hashes.walk(h, ADD_SLICE) : walk(h, ADD_SLICE);
+        for await (const found of slices) {
           this.addRows(
             found.map((path) => this.newRow(seed, path, null, paths.handle(root, path), root)),
           );
