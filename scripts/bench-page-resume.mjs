@@ -16,7 +16,7 @@
 // (SMALL_SIZES) so the processor keeps up on a small machine; the page's side does not
 // depend on their size.
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { SMALL_SIZES, writeOpfs } from "./lib/page-photos.mjs";
@@ -33,7 +33,7 @@ const COUNT_HASHING = () => {
   };
 };
 
-export async function benchResume({ files, chromiumPath, args, timeoutMs }) {
+export async function benchResume({ files, chromiumPath, args, timeoutMs, variants }) {
   const held = Math.round(files * 0.4);
   const port = await freePort();
   const profileDir = mkdtempSync(path.join(tmpdir(), "darkroom-bench-resume-"));
@@ -55,7 +55,7 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs }) {
     // The page on `localhost`, the upload URLs on 127.0.0.1: every PUT is cross-origin.
     const origin = `http://localhost:${port}`;
     context = await launch();
-    for (const variant of ["reload", "restart"]) {
+    for (const variant of variants) {
       const user = `bench-resume-${variant}-${Date.now().toString(36)}`;
       const t0 = performance.now();
       await writeOpfs(context, origin, variant, files, SMALL_SIZES);
@@ -117,8 +117,10 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs }) {
         async () => (await count(page, "uploaded")) === `${files} / ${files}`,
       );
       const uploadedAt = performance.now();
+      // The page's part is over here: what it hashed and PUT again is known before the
+      // processor's pace decides when all are searchable.
       console.error(
-        `bench:page resume (${variant}): all uploaded ${((uploadedAt - clicked) / 1000).toFixed(0)} s after the click`,
+        `bench:page resume (${variant}): all uploaded ${((uploadedAt - clicked) / 1000).toFixed(0)} s after the click; ${await page.evaluate(() => window.__hashRequests)} re-hashed, ${sum(puts) - putsBefore} PUTs after the click for ${waitingText.match(/(\d+) file\(s\)/)?.[1]} waiting, ${[...puts.values()].filter((n) => n > 1).length} uploaded twice; ${loadavg()[0].toFixed(1)} load`,
       );
       await until(
         page,

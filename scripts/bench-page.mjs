@@ -30,19 +30,22 @@
 //   BENCH_PAGE_SOURCE=handles BENCH_PAGE_FILES=20000 npm run bench:page
 //   BENCH_PAGE_PROFILE=/tmp/pick.cpuprofile npm run bench:page   # CPU profile of the first
 //                                           # BENCH_PAGE_PROFILE_S seconds (20)
-//   BENCH_PAGE_TRACE=/tmp/run.json npm run bench:page  # a Chromium trace of the run, and
+//   BENCH_PAGE_TRACE=/tmp/run.json npm run bench:page  # a Chromium trace of the run (of its
+//                                           # first BENCH_PAGE_TRACE_S seconds if set), and
 //                                           # what ran inside each long task
 //   BENCH_PAGE_NICE=-10 npm run bench:page  # the browser at nice -10: the page
 //                                           # as the foreground app of a machine shared
 //                                           # with other jobs (see reniceBrowser)
 //   BENCH_PAGE_SCENARIO=resume npm run bench:page  # issue 24's reload and browser restart
 //                                           # at 40 %, then Resume (bench-page-resume.mjs)
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { getPriority, setPriority, tmpdir } from "node:os";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { benchResume } from "./bench-page-resume.mjs";
-import { saveTrace, TRACE_CATEGORIES } from "./lib/long-task-trace.mjs";
+import { browserThreadCpu, rendererRss, reniceBrowser, topThreads } from "./lib/browser-procs.mjs";
+import { hashPeer } from "./lib/hash-peer.mjs";
+import { endTrace, saveTrace, TRACE_CATEGORIES } from "./lib/long-task-trace.mjs";
 import { makePhotos, opfsBytes, writeOpfs } from "./lib/page-photos.mjs";
 import { openFresh } from "./lib/page-state.mjs";
 import { freePort, startStack } from "./lib/stack.mjs";
@@ -55,6 +58,9 @@ const PROFILE_S = Number(process.env.BENCH_PAGE_PROFILE_S ?? 20);
 // A Chromium trace of the whole run: every long task's biggest pieces (script entry points
 // with their source position, GC, layout, IndexedDB callbacks) are printed after the run.
 const TRACE = process.env.BENCH_PAGE_TRACE;
+// Only the first seconds of the run (the walk, the first rows and writes): a trace of
+// minutes is hundreds of MB, and saving it loads the machine the run measures.
+const TRACE_S = process.env.BENCH_PAGE_TRACE_S ? Number(process.env.BENCH_PAGE_TRACE_S) : null;
 const UNTIL = process.env.BENCH_PAGE_UNTIL ?? "sent";
 const SOURCE = process.env.BENCH_PAGE_SOURCE ?? "input";
 // A kept profile (its OPFS already holding the photos: writing 20,000 takes minutes) on
@@ -63,6 +69,8 @@ const KEEP_PROFILE = process.env.BENCH_PAGE_PROFILE_DIR;
 const FIXED_PORT = process.env.BENCH_PAGE_PORT ? Number(process.env.BENCH_PAGE_PORT) : undefined;
 const WORKERS = process.env.BENCH_PAGE_WORKERS ?? "api";
 const SCENARIO = process.env.BENCH_PAGE_SCENARIO ?? "pick";
+// BENCH_PAGE_SOURCE=handles: the bare page hashing the same folder first (hash-peer.mjs).
+const PEER = process.env.BENCH_PAGE_PEER !== "0";
 const NICE = process.env.BENCH_PAGE_NICE ? Number(process.env.BENCH_PAGE_NICE) : undefined;
 const ARGS = [
   "--headless",
@@ -114,71 +122,23 @@ async function barePick(context, files) {
   return summarize(tasks);
 }
 
-/** The browser's processes (run with our profile, and their descendants), from /proc. */
-function browserProcs(profileDir) {
-  const procs = new Map();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
-      const status = readFileSync(`/proc/${d}/status`, "utf8");
-      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      procs.set(Number(d), { pid: Number(d), cmd, ppid, rssKb });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const browser = [...procs.values()].find(
-    (p) => p.cmd.includes(profileDir) && !p.cmd.includes("--type="),
-  )?.pid;
-  if (!browser) return [];
-  const under = (pid) => {
-    for (let p = pid, hops = 0; p > 1 && hops < 10; hops++) {
-      if (p === browser) return true;
-      p = procs.get(p)?.ppid ?? 0;
-    }
-    return false;
-  };
-  return [...procs.values()].filter((p) => under(p.pid));
-}
-
-/** The RSS of each renderer process (the page's, its workers' threads included). */
-function rendererRss(profileDir) {
-  return browserProcs(profileDir)
-    .filter((p) => p.cmd.includes("--type=renderer"))
-    .map((p) => p.rssKb * 1024);
-}
-
-/**
- * BENCH_PAGE_NICE: the browser as the foreground app of a shared machine. On a machine
- * shared with other jobs the page's main thread waits for a core in the middle of its
- * tasks, which the long-task observer counts as the task's own time (BENCH_PAGE_TRACE
- * shows it: tasks of 50-300 ms that held the CPU for 2-35 ms). Playwright starts the
- * browser in a session of its own, and with Linux's autogroup scheduling
- * (/proc/sys/kernel/sched_autogroup_enabled) the CPU is shared between sessions first:
- * a thread's nice value only ranks it within its session. So the browser's session gets
- * this nice value (/proc/<pid>/autogroup), and within it the renderers' main threads too
- * (the page's main thread ahead of its own hash workers).
- * https://man7.org/linux/man-pages/man7/sched.7.html ("The autogroup feature")
- */
-function reniceBrowser(profileDir, nice) {
-  for (const p of browserProcs(profileDir)) {
-    try {
-      if (!p.cmd.includes("--type=")) writeFileSync(`/proc/${p.pid}/autogroup`, String(nice));
-      if (p.cmd.includes("--type=renderer") && getPriority(p.pid) !== nice) {
-        setPriority(p.pid, nice);
-      }
-    } catch {
-      // gone meanwhile
-    }
-  }
-}
+/** The machine's load (other jobs share its cores): printed with each phase. */
+const uptime = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`;
 
 async function main() {
   if (SCENARIO === "resume") {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing (apt-get install chromium)`);
-    await benchResume({ files: FILES, chromiumPath: CHROMIUM, args: ARGS, timeoutMs: TIMEOUT_MS });
+    await benchResume({
+      files: FILES,
+      chromiumPath: CHROMIUM,
+      args: ARGS,
+      timeoutMs: TIMEOUT_MS,
+      // BENCH_PAGE_RESUME=reload (or restart) runs one of the two.
+      variants: (process.env.BENCH_PAGE_RESUME ?? "reload,restart").split(","),
+    });
     return;
   }
   if (SCENARIO !== "pick") throw new Error("BENCH_PAGE_SCENARIO: pick or resume");
@@ -205,12 +165,22 @@ async function main() {
     let files = [];
     let bytes = 0;
     let peer = null;
+    let peerNote = "";
     if (SOURCE === "input") {
       ({ files, bytes } = await makePhotos(imagesDir, FILES));
       peer = await barePick(context, files);
     } else {
       bytes = await opfsBytes(context, stack.url, "bench", FILES);
       if (bytes === null) bytes = await writeOpfs(context, stack.url, "bench", FILES);
+      if (PEER) {
+        console.error(`bench:page: the peer (a bare page hashing the same folder), ${uptime()}`);
+        const r = await hashPeer(context, stack.url, "bench", FILES);
+        // No pick of Chromium's here either: every task is after the hand-off.
+        peer = summarize(r.tasks);
+        peer["after pick"] = peer.longest;
+        peerNote = `the peer hashed ${r.hashed} files in ${r.seconds.toFixed(0)} s (${(r.hashed / r.seconds).toFixed(0)} files/s)`;
+        console.error(`bench:page: ${peerNote}, ${uptime()}`);
+      }
     }
     console.error(
       `bench:page: ${FILES} photos (${SOURCE}), ${(bytes / 1e6).toFixed(0)} MB, made in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
@@ -245,6 +215,7 @@ async function main() {
       const timer = setTimeout(() => void stopProfile(), PROFILE_S * 1000);
     }
 
+    let traceEnded;
     if (TRACE) {
       await cdp.send("Tracing.start", {
         transferMode: "ReturnAsStream",
@@ -252,6 +223,9 @@ async function main() {
           includedCategories: TRACE_CATEGORIES,
         },
       });
+      if (TRACE_S !== null) {
+        traceEnded = new Promise((r) => setTimeout(r, TRACE_S * 1000)).then(() => endTrace(cdp));
+      }
     }
 
     let maxRss = 0;
@@ -266,6 +240,8 @@ async function main() {
     if (NICE !== undefined) reniceBrowser(profileDir, NICE);
     const pickAt = await page.evaluate(() => performance.now());
     const started = performance.now();
+    const cpuBefore = browserThreadCpu(profileDir);
+    console.error(`bench:page: the Darkroom page starts, ${uptime()}`);
     if (SOURCE === "input") await page.getByTestId("file-input").setInputFiles(files);
     else {
       await page.evaluate(async () => {
@@ -318,6 +294,9 @@ async function main() {
       await page.waitForTimeout(1000);
     }
     const end = performance.now();
+    // The window ends here: the trace's saving and the reads below are not the page's.
+    const endAt = await page.evaluate(() => performance.now());
+    const threads = topThreads(cpuBefore, browserThreadCpu(profileDir), (end - started) / 1000);
     hashedAt ??= end;
     await sampleMemory();
     const seconds = (end - started) / 1000;
@@ -325,15 +304,15 @@ async function main() {
     const hashedNow = await attr("data-hashed");
     const sentNow = await attr("data-sent");
     await stopProfile();
-    if (TRACE) await saveTrace(cdp, TRACE);
+    if (TRACE) await saveTrace(cdp, TRACE, traceEnded);
     const uasm = await page.evaluate(async () =>
       typeof performance.measureUserAgentSpecificMemory === "function" && crossOriginIsolated
         ? (await performance.measureUserAgentSpecificMemory()).bytes
         : null,
     );
     const tasks = await page.evaluate(
-      (t) => window.__longtasks.filter((x) => x.start >= t),
-      pickAt,
+      ([from, to]) => window.__longtasks.filter((x) => x.start >= from && x.start <= to),
+      [pickAt, endAt],
     );
     const app = summarize(tasks);
     // With handles there is no pick of Chromium's: every task after the hand-off is the page's.
@@ -342,7 +321,10 @@ async function main() {
     const rows = [];
     if (peer) {
       rows.push({
-        run: "bare <input>, same pick (peer)",
+        run:
+          SOURCE === "input"
+            ? "bare <input>, same pick (peer)"
+            : "bare page hashing the folder (peer)",
         ...peer,
         top: peer.top.slice(0, 3).join(", "),
       });
@@ -358,8 +340,17 @@ async function main() {
       `bench:page: ${FILES} photos (${SOURCE}) ${stoppedEarly ? `stopped at the deadline (${hashedNow} hashed, ${sentNow} PUTs done)` : UNTIL} in ${seconds.toFixed(0)} s; all hashed after ${((hashedAt - started) / 1000).toFixed(0)} s (${(FILES / ((hashedAt - started) / 1000)).toFixed(0)} files/s), all PUTs done ${sentAt === null ? `: not yet (${sentNow} of ${FILES})` : `after ${((sentAt - started) / 1000).toFixed(0)} s`}`,
     );
     console.log(
-      `bench:page: longest main-thread task ${app.longest} ms${peer ? `, ${(app.longest / Math.max(1, peer.longest)).toFixed(2)}x the bare input's ${peer.longest} ms for the same pick` : ""}; longest after the pick ${afterPick} ms (goal: under 100 ms)`,
+      `bench:page: longest main-thread task ${app.longest} ms${peer && SOURCE === "input" ? `, ${(app.longest / Math.max(1, peer.longest)).toFixed(2)}x the bare input's ${peer.longest} ms for the same pick` : ""}; longest after the pick ${afterPick} ms (goal: under 100 ms)`,
     );
+    if (peer && SOURCE === "handles") {
+      console.log(
+        `bench:page: peer (bare page hashing the same folder): longest task ${peer.longest} ms, ${peer.count} over 50 ms, ${peer.over100} over 100 ms; ${peerNote}`,
+      );
+    }
+    console.log(
+      `bench:page: the browser's threads used ${threads.total.toFixed(0)} s of CPU over the ${((end - started) / 1000).toFixed(0)} s; most: ${threads.top.join(", ")}`,
+    );
+    console.log(`bench:page: machine at the end: ${uptime()}`);
     console.log(
       `bench:page: renderer memory peak ${mb(maxRss)} RSS (goal: under 500 MB), JS heap peak ${mb(maxHeap)}${uasm === null ? "" : `, measureUserAgentSpecificMemory ${mb(uasm)}`}; manifest records written ${manifestWrites} (${(manifestWrites / FILES).toFixed(1)} per file)`,
     );

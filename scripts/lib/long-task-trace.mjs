@@ -4,6 +4,7 @@
 // long task is attributed to code rather than guessed at.
 //
 //   node scripts/lib/long-task-trace.mjs <trace.json>   # the same report on a saved trace
+//   node scripts/lib/long-task-trace.mjs <trace.json> --totals  # the main thread's CPU by kind
 import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -17,14 +18,19 @@ export const TRACE_CATEGORIES = [
   "blink.user_timing",
 ];
 
-/**
- * Ends the trace, writes it to `file` chunk by chunk (a run of minutes is hundreds of MB,
- * more than one string holds), and prints what ran inside each task over 50 ms.
- */
-export async function saveTrace(cdp, file) {
+/** Stops tracing; the trace waits in the browser as a stream until saveTrace reads it. */
+export async function endTrace(cdp) {
   const complete = new Promise((r) => cdp.once("Tracing.tracingComplete", r));
   await cdp.send("Tracing.end");
-  const { stream } = await complete;
+  return complete;
+}
+
+/**
+ * Ends the trace (unless `ended` did it before, BENCH_PAGE_TRACE_S), writes it to `file` chunk by chunk (a run of minutes is hundreds of MB,
+ * more than one string holds), and prints what ran inside each task over 50 ms.
+ */
+export async function saveTrace(cdp, file, ended = endTrace(cdp)) {
+  const { stream } = await ended;
   const fd = openSync(file, "w");
   let bytes = 0;
   try {
@@ -138,6 +144,81 @@ export function explainLongTasks(events) {
   return out;
 }
 
+/**
+ * Where the page's main thread spent its CPU over a whole trace, not only in long tasks:
+ * its tasks (count, CPU, a histogram of their CPU) and the CPU and wall time of each kind
+ * of piece (renders, script entries, messages, GC), summed (nested pieces count in each
+ * parent). The page's thread is the renderer main thread that ran the most script.
+ */
+export async function mainThreadTotals(file, top = 30) {
+  const threads = new Map();
+  const names = new Map();
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const raw of lines) {
+    const line = raw.replace(/,$/, "");
+    if (!line.startsWith('{"')) continue;
+    let e;
+    try {
+      e = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const key = `${e.pid}:${e.tid}`;
+    if (e.ph === "M") {
+      if (e.name === "thread_name") names.set(key, e.args?.name);
+      continue;
+    }
+    if (e.ph !== "X" || names.get(key) !== "CrRendererMain") continue;
+    let t = threads.get(key);
+    if (!t) {
+      t = {
+        by: new Map(),
+        first: e.ts,
+        last: e.ts,
+        calls: 0,
+        tasks: 0,
+        cpu: 0,
+        hist: [0, 0, 0, 0, 0, 0],
+      };
+      threads.set(key, t);
+    }
+    t.last = Math.max(t.last, e.ts);
+    const d = e.args?.data ?? {};
+    let k = e.name;
+    if (k === "FunctionCall") {
+      t.calls += 1;
+      k += ` ${d.functionName || "(anon)"} ${String(d.url ?? "")
+        .split("/")
+        .pop()}:${d.lineNumber}:${d.columnNumber}`;
+    } else if (k === "EventDispatch") k += ` ${d.type}`;
+    const v = t.by.get(k) ?? { n: 0, wall: 0, cpu: 0 };
+    v.n += 1;
+    v.wall += e.dur ?? 0;
+    v.cpu += e.tdur ?? 0;
+    t.by.set(k, v);
+    if (e.name === "RunTask") {
+      const ms = (e.tdur ?? 0) / 1000;
+      t.tasks += 1;
+      t.cpu += ms;
+      t.hist[ms < 1 ? 0 : ms < 4 ? 1 : ms < 10 ? 2 : ms < 20 ? 3 : ms < 50 ? 4 : 5] += 1;
+    }
+  }
+  const page = [...threads.values()].sort((a, b) => b.calls - a.calls)[0];
+  if (!page) return ["trace: no renderer main thread"];
+  const secs = (page.last - page.first) / 1e6;
+  const out = [
+    `trace: the page's main thread over ${secs.toFixed(0)} s: ${page.tasks} tasks, ${(page.cpu / 1000).toFixed(1)} s of CPU (${(page.cpu / 10 / secs) | 0} %); tasks by CPU (<1, 1-4, 4-10, 10-20, 20-50, 50+ ms): ${page.hist.join(", ")}`,
+  ];
+  for (const [k, v] of [...page.by].sort((a, b) => b[1].cpu - a[1].cpu).slice(0, top)) {
+    out.push(
+      `  ${(v.cpu / 1000).toFixed(0)} ms CPU, ${(v.wall / 1000).toFixed(0)} ms wall, ${v.n}x: ${k}`,
+    );
+  }
+  return out;
+}
+
+//   node scripts/lib/long-task-trace.mjs <trace.json> [--totals]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  console.log((await explainTraceFile(process.argv[2])).join("\n"));
+  const report = process.argv.includes("--totals") ? mainThreadTotals : explainTraceFile;
+  console.log((await report(process.argv[2])).join("\n"));
 }

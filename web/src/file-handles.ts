@@ -84,19 +84,17 @@ export function isHandle(h: unknown): h is Handle {
   return h.kind === "directory" && "values" in h && typeof h.values === "function";
 }
 
-/** A file found under a root the person gave: its path (for the list) and its handle. */
-export type FoundFile = { path: string; handle: FileHandle };
-
 /**
- * Every file under `root`, depth first, in slices of `slice` (a folder of 20,000 files is
- * never one array of Files: handles only, resolved to a File when hashed and when PUT).
+ * The path of every file under `root` (the root's name first), depth first, in slices of
+ * `slice`: a folder of 20,000 files is never one array of Files nor of handles (a row
+ * finds its file again through PathResolver when it is hashed and when it is PUT).
  */
-export async function* walk(root: Handle, slice = 250): AsyncGenerator<FoundFile[]> {
-  let out: FoundFile[] = [];
-  async function* go(h: Handle, prefix: string): AsyncGenerator<FoundFile[]> {
+export async function* walk(root: Handle, slice = 250): AsyncGenerator<string[]> {
+  let out: string[] = [];
+  async function* go(h: Handle, prefix: string): AsyncGenerator<string[]> {
     const path = prefix ? `${prefix}/${h.name}` : h.name;
     if (h.kind === "file") {
-      out.push({ path, handle: h });
+      out.push(path);
       if (out.length >= slice) {
         yield out;
         out = [];
@@ -110,11 +108,12 @@ export async function* walk(root: Handle, slice = 250): AsyncGenerator<FoundFile
 }
 
 /**
- * A file's handle again from its root and its path (as `walk` gave it: the root's name
- * first), after a reload: the manifest keeps the roots' handles, not each file's, since
- * Chromium spends ~0.8 ms of the main thread serialising one handle into IndexedDB
- * (bench:page's CPU profile): 16 s for a 20,000-file drop. Folders on the way are looked
- * up once and shared.
+ * A file's handle from its root and its path (as `walk` gave it: the root's name
+ * first), resolved when the file is read. The manifest keeps the roots' handles, not each
+ * file's, since Chromium spends ~0.8 ms of the main thread serialising one handle into
+ * IndexedDB (bench:page's CPU profile): 16 s for a 20,000-file drop; and the rows of a
+ * drop keep no handle of their own either (Uploader.addHandles). Folders on the way are
+ * looked up once and shared.
  */
 export class PathResolver {
   private readonly dirs = new Map<string, Promise<DirHandle>>();

@@ -115,18 +115,27 @@ export class Uploader {
 
   /**
    * Handles from a picker or a drop (Chromium): each is a root (a folder or a loose
-   * file); its files are walked lazily, a slice of rows at a time, and every row keeps its
-   * handle in the manifest so a reload can resume without asking for the files again.
+   * file), kept with the manifest so a reload can resume without asking for the files
+   * again; its files are walked lazily, a slice of rows at a time. A row keeps its root
+   * and path, not the handle the walk gave: each FileSystemFileHandle is a Blink object
+   * with a Mojo connection to the browser process, and 20,000 of them held for the whole
+   * drop were memory and garbage-collection work on the page's main thread (bench:page);
+   * the file is found again from its folder (looked up once) when it is read.
    */
   async addHandles(handles: readonly Handle[]): Promise<void> {
     const seed = `${Date.now().toString(36)}-`;
+    const paths = new PathResolver(this.roots);
     for (const h of handles) {
       const root = this.roots.push(h) - 1;
       this.writer.touchBatch();
       this.checking += 1;
       try {
-        for await (const found of walk(h, ADD_SLICE)) {
-          this.addRows(found.map((f) => this.newRow(seed, f.path, null, f.handle, root)));
+        // A folder is walked by a hash worker (WalkRequest): only its paths come here.
+        const slices = h.kind === "directory" ? this.hashes.walk(h, ADD_SLICE) : walk(h, ADD_SLICE);
+        for await (const found of slices) {
+          this.addRows(
+            found.map((path) => this.newRow(seed, path, null, paths.handle(root, path), root)),
+          );
           // Chromium hands a folder's entries over in large batches whose promises all
           // settle in one task: without this, thousands of rows were made in one task.
           await yieldToEventLoop();
