@@ -52,13 +52,8 @@ export async function saveTrace(cdp, file, ended = endTrace(cdp)) {
   console.log((await explainTraceFile(file)).join("\n"));
 }
 
-/**
- * Reads a trace file one event a line (Chromium writes it so), keeping only what the
- * report needs: the renderer main threads' tasks over 50 ms and their pieces over 2 ms.
- */
-export async function explainTraceFile(file) {
-  const names = new Map();
-  const kept = [];
+/** A trace file's events, one a line as Chromium writes them (lines that are not one skipped). */
+async function* traceEvents(file) {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const raw of lines) {
     const line = raw.replace(/,$/, "");
@@ -67,8 +62,20 @@ export async function explainTraceFile(file) {
     try {
       e = JSON.parse(line);
     } catch {
-      continue;
+      continue; // a partial last line of a trace cut short
     }
+    yield e;
+  }
+}
+
+/**
+ * Reads a trace file one event a line (Chromium writes it so), keeping only what the
+ * report needs: the renderer main threads' tasks over 50 ms and their pieces over 2 ms.
+ */
+export async function explainTraceFile(file) {
+  const names = new Map();
+  const kept = [];
+  for await (const e of traceEvents(file)) {
     if (e.ph === "M") {
       if (e.name === "thread_name") names.set(`${e.pid}:${e.tid}`, e);
       continue;
@@ -153,16 +160,7 @@ export function explainLongTasks(events) {
 export async function mainThreadTotals(file, top = 30) {
   const threads = new Map();
   const names = new Map();
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  for await (const raw of lines) {
-    const line = raw.replace(/,$/, "");
-    if (!line.startsWith('{"')) continue;
-    let e;
-    try {
-      e = JSON.parse(line);
-    } catch {
-      continue;
-    }
+  for await (const e of traceEvents(file)) {
     const key = `${e.pid}:${e.tid}`;
     if (e.ph === "M") {
       if (e.name === "thread_name") names.set(key, e.args?.name);

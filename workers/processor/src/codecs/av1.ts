@@ -154,6 +154,15 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
 
   let rowBuf = 0;
   let rowBufBytes = 0;
+  /** The module's row buffer, grown to `need` bytes (one for both row calls). */
+  const rowBufFor = (need: number) => {
+    if (need <= rowBufBytes) return;
+    if (rowBuf) free(rowBuf);
+    rowBufBytes = 0;
+    rowBuf = i32(malloc(need));
+    if (!rowBuf) throw new Av1Error("too-large", "no WASM memory for the row buffer");
+    rowBufBytes = need;
+  };
 
   return {
     memoryBytes: () => mem.buffer.byteLength,
@@ -290,13 +299,7 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
     /** `rows`, but into the module's resizer (`resizeInto`). */
     rowsResized(y: number, n: number, x0: number, w: number) {
       guard("rows", () => {
-        const need = n * w * 4;
-        if (need > rowBufBytes) {
-          if (rowBuf) free(rowBuf);
-          rowBuf = i32(malloc(need));
-          if (!rowBuf) throw new Av1Error("too-large", "no WASM memory for the row buffer");
-          rowBufBytes = need;
-        }
+        rowBufFor(n * w * 4);
         check(i32(avRowsResize(y, n, x0, w, rowBuf)), "colour conversion");
       });
     },
@@ -304,12 +307,7 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
     rows(y: number, n: number, x0: number, w: number): Uint8Array {
       return guard("rows", () => {
         const need = n * w * 4;
-        if (need > rowBufBytes) {
-          if (rowBuf) free(rowBuf);
-          rowBuf = i32(malloc(need));
-          if (!rowBuf) throw new Av1Error("too-large", "no WASM memory for the row buffer");
-          rowBufBytes = need;
-        }
+        rowBufFor(need);
         check(i32(avRows(y, n, x0, w, rowBuf)), "colour conversion");
         return new Uint8Array(mem.buffer, rowBuf, need);
       });
