@@ -49,19 +49,32 @@ export function manifestHashed() {
  * the retry; one that landed though its answer was lost counts on the server, so at
  * least `held` are uploaded at the held point, and PUTs let through just before it may
  * still land after it: wait for `inflight` to reach 0, then ask the server.
- * Returns the live counts `{ ok, inflight }`.
+ *
+ * Every PUT that passes is fetched here, so `puts` counts each asset's successful PUTs
+ * (the signed URL's last path segment) even when the page is gone before the answer
+ * arrives (a browser closed mid-PUT); pass the same `through` to the context that takes
+ * over. Returns the live counts `{ ok, inflight, puts }`.
  */
-export async function holdUploads(context, port, held, gate) {
-  const through = { ok: 0, inflight: 0 };
+export async function holdUploads(
+  context,
+  port,
+  held,
+  gate,
+  through = { ok: 0, inflight: 0, puts: new Map() },
+) {
   await context.route(`http://127.0.0.1:${port}/api/local-upload/**`, async (route) => {
-    if (route.request().method() !== "PUT" || gate.open) return route.continue();
-    if (through.ok + through.inflight >= held) return new Promise(() => {});
+    if (route.request().method() !== "PUT") return route.continue();
+    if (!gate.open && through.ok + through.inflight >= held) return new Promise(() => {});
     through.inflight += 1;
     try {
       // No timeout: on a loaded machine a PUT can outlast the default 30 s, and one that
       // timed out here after landing would be counted twice.
       const res = await route.fetch({ timeout: 0 });
-      if (res.status() >= 200 && res.status() < 300) through.ok += 1;
+      if (res.status() >= 200 && res.status() < 300) {
+        through.ok += 1;
+        const id = new URL(route.request().url()).pathname.split("/").pop() ?? "";
+        through.puts.set(id, (through.puts.get(id) ?? 0) + 1);
+      }
       await route.fulfill({ response: res });
     } catch {
       await route.abort().catch(() => {});

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { holdUploads, manifestHashed, watchPuts } from "../../scripts/lib/page-state.mjs";
+import { holdUploads, manifestHashed } from "../../scripts/lib/page-state.mjs";
 import { freePort, login, startStack } from "../../scripts/lib/stack.mjs";
 import {
   freshPage,
@@ -38,6 +38,8 @@ let port = 0;
 let profileDir = "";
 let context: BrowserContext | undefined;
 const gate = { open: false };
+/** What holdUploads counts: PUTs answered 2xx, in flight, and each asset's 2xx PUTs. */
+type Through = { ok: number; inflight: number; puts: Map<string, number> };
 
 /** Every page: count `new Worker` (the hash pool's), to see that a resume hashes nothing. */
 const COUNT_WORKERS = () => {
@@ -74,13 +76,13 @@ describe.skipIf(!hasChromium)("resume an interrupted drop from stored handles", 
     "after a reload at 40 %, one click on Resume finishes the drop: nothing hashed again, nothing uploaded twice",
     async () => {
       const user = "resume-reload";
-      const { page, puts, through } = await startDrop(user, "reload");
+      const { page, through } = await startDrop(user, "reload");
       await holdAfterFirstPuts(BEFORE_RELOAD, page);
       // The route stays (taking it away would let the held PUTs go on): it lets all through
       // from now, and the reload cancels the held ones.
       await page.reload();
       gate.open = true;
-      await finishWithResume(page, user, puts, through);
+      await finishWithResume(page, user, through);
     },
     TIMEOUT_MS,
   );
@@ -89,15 +91,17 @@ describe.skipIf(!hasChromium)("resume an interrupted drop from stored handles", 
     "after closing the browser and opening it again with its profile, Resume finishes the drop",
     async () => {
       const user = "resume-restart";
-      const { page, puts, through } = await startDrop(user, "restart");
+      const { page, through } = await startDrop(user, "restart");
       await holdAfterFirstPuts(BEFORE_RELOAD, page);
       await context?.close();
       context = await launchBrowser(profileDir);
+      // The new browser's PUTs pass and are counted with the first one's.
+      gate.open = true;
+      await holdUploads(context, port, BEFORE_RELOAD, gate, through);
       const again = await context.newPage();
       await again.addInitScript(COUNT_WORKERS);
-      watchPuts(again, puts);
       await again.goto(`http://localhost:${port}/`);
-      await finishWithResume(again, user, puts, through);
+      await finishWithResume(again, user, through);
     },
     TIMEOUT_MS,
   );
@@ -109,8 +113,6 @@ async function startDrop(user: string, name: string) {
   await page.addInitScript(COUNT_WORKERS);
   await signIn(page, user);
   await writeOpfs(page, name, FILES);
-  const puts = new Map<string, number>();
-  watchPuts(page, puts);
   // PUTs pass until BEFORE_RELOAD have succeeded; the rest hang until the gate opens
   // after the reload (scripts/lib/page-state.mjs).
   gate.open = false;
@@ -121,7 +123,7 @@ async function startDrop(user: string, name: string) {
     const handle = await root.getDirectoryHandle(dir);
     dispatchEvent(new CustomEvent("darkroom:handles", { detail: [handle] }));
   }, name);
-  return { page, puts, through };
+  return { page, through };
 }
 
 /**
@@ -143,7 +145,7 @@ async function holdAfterFirstPuts(n: number, page: Page): Promise<void> {
  * just before may land after it (and one answered 5xx after landing freed its place for
  * another) — 18 where the page had said 12, in a run at a load average of 15.
  */
-async function landed(page: Page, user: string, through: { inflight: number }): Promise<number> {
+async function landed(page: Page, user: string, through: Through): Promise<number> {
   await expect.poll(() => through.inflight, { timeout: STEP_MS }).toBe(0);
   let server = -1;
   let shown = "";
@@ -152,18 +154,14 @@ async function landed(page: Page, user: string, through: { inflight: number }): 
     shown = await text(page, "count-uploaded");
     return shown === `${server} / ${FILES}`;
   };
-  await explained(page, user, new Map(), "restored", async () => {
+  await explained(page, user, through.puts, "restored", async () => {
     await expect.poll(agree, { timeout: STEP_MS, interval: 500 }).toBe(true);
   });
   return server;
 }
 
-async function finishWithResume(
-  page: Page,
-  user: string,
-  puts: Map<string, number>,
-  through: { inflight: number },
-) {
+async function finishWithResume(page: Page, user: string, through: Through) {
+  const puts = through.puts;
   // Each wait ends well inside the test's limit, so a stall fails with where it stopped.
   const wait = (what: string, run: () => Promise<void>) => explained(page, user, puts, what, run);
   // The server's word first: the photos uploaded before the interruption count as such.
@@ -179,7 +177,9 @@ async function finishWithResume(
   // Every photo was hashed before the interruption: the resumed page started no hash worker.
   expect(await page.evaluate(() => (window as unknown as { __workers: number }).__workers)).toBe(0);
   // One successful PUT per asset, and one asset per photo on the server.
-  expect(puts.size).toBe(FILES);
+  // (Not every landed PUT is seen: one in flight when the browser closed can land with its
+  // answer lost. That every photo landed is the server's word below.)
+  expect(puts.size).toBeLessThanOrEqual(FILES);
   expect([...puts.values()].every((n) => n === 1)).toBe(true);
   const assets = await listAssets(user);
   expect(assets.length).toBe(FILES);

@@ -169,7 +169,7 @@ export const PRODUCTION_VARS = [
     name: "DB_SHARDS",
     workers: ["api", "processor", "embedder"],
     why:
-      "how many D1 shards (DB_0 … DB_{N-1}, each with its Vectorize index per kind) hold users' rows; " +
+      "how many D1 shards (bindings DB_<n> for n from 0 to N - 1, each with its Vectorize index per kind) hold users' rows; " +
       "the same in the three wrangler.toml files (README step 2). Choose N for the photos expected " +
       "over the next year: ~3.4 KB of D1 per photo (docs/benchmarks.md, bench:scale) puts ~3 M photos " +
       "in a 10 GB database, so N = photos / 2 M keeps each shard a third empty; an index holds 10 M " +
