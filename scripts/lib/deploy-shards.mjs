@@ -82,20 +82,18 @@ export function shardProblems(configs) {
   const seen = new Map();
   for (const c of configs) {
     const dbs = prodOf(c).d1_databases ?? [];
-    const has = new Set(dbs.map((d) => d.binding));
-    for (const b of want) {
-      if (!has.has(b))
-        problems.push(
-          `${c.config} [env.production] has no d1_databases ${b} binding (DB_SHARDS = ${n})`,
-        );
-    }
+    problems.push(
+      ...bindingProblems(
+        c.config,
+        "d1_databases",
+        dbs,
+        want,
+        n,
+        `one of DIRECTORY, DB_0 … DB_${n - 1}`,
+      ),
+    );
     for (const d of dbs) {
-      if (!want.includes(d.binding)) {
-        problems.push(
-          `${c.config} [env.production] d1_databases ${d.binding} is not one of DIRECTORY, DB_0 … DB_${n - 1}`,
-        );
-        continue;
-      }
+      if (!want.includes(d.binding)) continue;
       const first = seen.get(d.binding);
       if (!first) seen.set(d.binding, { ...d, config: c.config });
       else if (first.database_name !== d.database_name || first.database_id !== d.database_id) {
@@ -109,20 +107,16 @@ export function shardProblems(configs) {
     const wantIndexes = Array.from({ length: n }, (_, i) =>
       VECTOR_KINDS.map(({ kind }) => `VECTORS_${kind.toUpperCase()}_${i}`),
     ).flat();
-    const hasIndex = new Set(indexes.map((v) => v.binding));
-    for (const b of wantIndexes) {
-      if (!hasIndex.has(b))
-        problems.push(
-          `${c.config} [env.production] has no vectorize ${b} binding (DB_SHARDS = ${n})`,
-        );
-    }
-    for (const v of indexes) {
-      if (!wantIndexes.includes(v.binding)) {
-        problems.push(
-          `${c.config} [env.production] vectorize ${v.binding} is not a shard's index (VECTORS_<KIND>_0 … _${n - 1})`,
-        );
-      }
-    }
+    problems.push(
+      ...bindingProblems(
+        c.config,
+        "vectorize",
+        indexes,
+        wantIndexes,
+        n,
+        `a shard's index (VECTORS_<KIND>_0 … _${n - 1})`,
+      ),
+    );
     problems.push(
       ...duplicates(
         c.config,
@@ -147,6 +141,22 @@ export function shardProblems(configs) {
     ),
   );
   return problems;
+}
+
+/**
+ * The bindings of one `[env.production]` section that are missing from `want` or not in
+ * it (`expected` names the valid set).
+ */
+function bindingProblems(config, section, bound, want, n, expected) {
+  const has = new Set(bound.map((b) => b.binding));
+  return [
+    ...want
+      .filter((b) => !has.has(b))
+      .map((b) => `${config} [env.production] has no ${section} ${b} binding (DB_SHARDS = ${n})`),
+    ...[...has]
+      .filter((b) => !want.includes(b))
+      .map((b) => `${config} [env.production] ${section} ${b} is not ${expected}`),
+  ];
 }
 
 function duplicates(where, what, values) {

@@ -64,6 +64,21 @@ describe("the production shard layout", () => {
     ]);
   });
 
+  it("refuses a shard binding left over after DB_SHARDS shrinks, of either kind", () => {
+    const cs = configs();
+    const n = productionShards(cs);
+    for (const name of ["api", "processor", "embedder"])
+      prod(cs, name).vars.DB_SHARDS = String(n - 1);
+    const problems: string[] = shardProblems(cs);
+    expect(problems).toContainEqual(
+      `wrangler.toml [env.production] d1_databases DB_${n - 1} is not one of DIRECTORY, DB_0 … DB_${n - 2}`,
+    );
+    expect(problems).toContainEqual(
+      `workers/embedder/wrangler.toml [env.production] vectorize VECTORS_TEXT_${n - 1} is not a shard's index (VECTORS_<KIND>_0 … _${n - 2})`,
+    );
+    expect(problems.filter((p) => p.includes("has no"))).toEqual([]);
+  });
+
   it("asks for the new shards' bindings in every worker when DB_SHARDS grows", () => {
     const cs = configs();
     const n = productionShards(cs);
