@@ -20,7 +20,7 @@ import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { SMALL_SIZES, writeOpfs } from "./lib/page-photos.mjs";
-import { holdUploads, manifestHashed, openFresh, watchPuts } from "./lib/page-state.mjs";
+import { holdUploads, manifestHashed, openFresh } from "./lib/page-state.mjs";
 import { freePort, login, startStack } from "./lib/stack.mjs";
 
 /** Every page: count what is posted to workers (the hash pool's requests, one per file). */
@@ -62,10 +62,8 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs, varian
       console.error(
         `bench:page resume (${variant}): ${files} photos in OPFS in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
       );
-      const puts = new Map();
       let page = await context.newPage();
       await page.addInitScript(COUNT_HASHING);
-      watchPuts(page, puts);
       await openFresh(page, origin);
       await page.getByTestId("user").fill(user);
       await page.getByRole("button", { name: "Sign in" }).click();
@@ -74,8 +72,11 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs, varian
       // The route stays over the reload (taking it away would let the held PUTs go on):
       // it lets every PUT through once the gate opens, and the reload cancels the held
       // ones.
+      // The hold also counts each asset's 2xx PUTs itself: a PUT that lands while the
+      // browser closes has no page left to see its answer.
       const gate = { open: false };
-      await holdUploads(context, port, held, gate);
+      const through = await holdUploads(context, port, held, gate);
+      const puts = through.puts;
       const dropped = performance.now();
       await page.evaluate(async (dir) => {
         const root = await navigator.storage.getDirectory();
@@ -100,9 +101,10 @@ export async function benchResume({ files, chromiumPath, args, timeoutMs, varian
       } else {
         await context.close();
         context = await launch();
+        gate.open = true;
+        await holdUploads(context, port, held, gate, through);
         page = await context.newPage();
         await page.addInitScript(COUNT_HASHING);
-        watchPuts(page, puts);
         await page.goto(`${origin}/`);
       }
       const putsBefore = sum(puts);

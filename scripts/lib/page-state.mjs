@@ -84,17 +84,3 @@ export async function holdUploads(
   });
   return through;
 }
-
-/**
- * Counts into `puts` the successful local-upload PUTs of `page` per asset id (the signed
- * URL's last path segment).
- */
-export function watchPuts(page, puts) {
-  page.on("response", (res) => {
-    const req = res.request();
-    if (req.method() !== "PUT" || !req.url().includes("/api/local-upload/")) return;
-    if (res.status() < 200 || res.status() >= 300) return;
-    const id = new URL(req.url()).pathname.split("/").pop() ?? "";
-    puts.set(id, (puts.get(id) ?? 0) + 1);
-  });
-}
