@@ -14,29 +14,12 @@ import {
   searchData,
   seedAsset,
   seedUser,
+  withHookOnRead,
 } from "./helpers";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** The env with R2 reads of the thumb running `hook` first: a race injected mid-run. */
-function withHookOnThumbRead(hook: () => Promise<unknown>): Env {
-  const bucket = new Proxy(env.BUCKET, {
-    get(target, prop, receiver) {
-      if (prop === "get") {
-        return async (key: string) => {
-          const object = await target.get(key);
-          await hook();
-          return object;
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { ...env, BUCKET: bucket };
-}
 
 describe("embedding a processed asset without AI (local mode)", () => {
   it("makes it ready: descriptor vector, features and FTS document written, colour labels, events published, message acked", async () => {
@@ -232,7 +215,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
   ])("removes what it wrote when the asset is %s while it works", async (_, sql) => {
     const user = await seedUser();
     const assetId = await processedAsset(user, "saw.thumb.webp");
-    const racing = withHookOnThumbRead(() => everyShard.prepare(sql).bind(assetId).run());
+    const racing = withHookOnRead(() => everyShard.prepare(sql).bind(assetId).run());
 
     const result = await deliver(
       EMBED,
@@ -259,7 +242,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
     const theirs = crypto.randomUUID();
     // Our lease runs out mid-work and another delivery takes the claim over, in the same
     // millisecond as ours for all the clock can tell: only the claim's token differs.
-    const racing = withHookOnThumbRead(() =>
+    const racing = withHookOnRead(() =>
       everyShard
         .prepare("UPDATE assets SET claim_token = ? WHERE id = ?")
         .bind(theirs, assetId)
@@ -276,7 +259,7 @@ describe("embedding a processed asset without AI (local mode)", () => {
   it("leaves the state alone when the dead-letter handler failed the asset meanwhile", async () => {
     const user = await seedUser();
     const assetId = await processedAsset(user, "saw.thumb.webp");
-    const racing = withHookOnThumbRead(() =>
+    const racing = withHookOnRead(() =>
       everyShard.prepare("UPDATE assets SET status = 'failed' WHERE id = ?").bind(assetId).run(),
     );
 

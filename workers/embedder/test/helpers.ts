@@ -170,3 +170,21 @@ export function deliver(
 ): Promise<QueueResult> {
   return deliverBatch((batch, e: Env) => worker.queue(batch, e), queue, messages, withEnv);
 }
+
+/** The env with R2 reads running `hook` first: a race injected mid-run. */
+export function withHookOnRead(hook: () => Promise<unknown>): Env {
+  const bucket = new Proxy(env.BUCKET, {
+    get(target, prop, receiver) {
+      if (prop === "get") {
+        return async (key: string) => {
+          const object = await target.get(key);
+          await hook();
+          return object;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { ...env, BUCKET: bucket };
+}

@@ -6,7 +6,14 @@ import { recordingQueue } from "../../../test/workerd/queue-helpers";
 import { everyShard } from "../../../test/workerd/shards";
 import { runEmbedding } from "../src/process-embed";
 import { redescribe } from "../src/redescribe";
-import { assetRow, embedMessage, processedAsset, searchData, seedUser } from "./helpers";
+import {
+  assetRow,
+  embedMessage,
+  processedAsset,
+  searchData,
+  seedUser,
+  withHookOnRead,
+} from "./helpers";
 
 /** A ready photo that skipped AI and is marked for a re-describe. */
 async function markedReady(user: { uid: string; batchId: string }): Promise<string> {
@@ -15,24 +22,6 @@ async function markedReady(user: { uid: string; batchId: string }): Promise<stri
   expect((await runEmbedding(e, embedMessage(user.uid, assetId))).outcome).toBe("completed");
   await everyShard.prepare("UPDATE assets SET redescribe_at = 1 WHERE id = ?").bind(assetId).run();
   return assetId;
-}
-
-/** The env with R2 reads running `hook` first: a race injected mid-run. */
-function withHookOnRead(hook: () => Promise<unknown>): Env {
-  const bucket = new Proxy(env.BUCKET, {
-    get(target, prop, receiver) {
-      if (prop === "get") {
-        return async (key: string) => {
-          const object = await target.get(key);
-          await hook();
-          return object;
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { ...env, BUCKET: bucket };
 }
 
 describe("a re-describe", () => {
