@@ -1,12 +1,15 @@
 // `npm run bench:scale`: how each user-facing call and the operator dashboard grow with
-// the library (issue 22). One user's library is grown by cloning photos the local stack
-// really processed (uploaded, decoded, resized, embedded: every table a photo fills, the
-// full-text index and the counters' and rollups' triggers included) in the local D1, to
-// BENCH_SMALL (2,000) and then BENCH_LARGE (200,000) photos; the stack is restarted after
-// each growth and the same calls are timed (median of BENCH_SAMPLES after warm-ups).
-// The clones' lifecycle times are spread over the last 23 hours, so all of them are in
-// the 24-hour window of the ops metrics. Also: D1 bytes per photo (the growth of the
-// local SQLite files over the clones) and the capacity that follows for N shards.
+// the library (issue 22). Two users, placed on different shards, each upload photos the
+// local stack really processes (decoded, resized, embedded: every table a photo fills,
+// the full-text index and the counters' and rollups' triggers included); their libraries
+// are then grown in the local D1 by cloning those rows, one to BENCH_SMALL (2,000) and the
+// other to BENCH_LARGE (200,000) photos. Each call is timed for both users in the same
+// run, one sample of each in turn (median of BENCH_SAMPLES after warm-ups), so the load
+// of a shared machine falls on both sides alike. The clones' lifecycle times are spread
+// over the last 23 hours, so all of them are in the 24-hour window of the ops metrics,
+// timed once with only the small library grown and once with both. Also: D1 bytes per
+// photo (the growth of the local SQLite files over the large library's clones) and the
+// capacity that follows for N shards.
 //
 // Env: BENCH_SMALL (2000), BENCH_LARGE (200000), BENCH_SAMPLES (11), BENCH_PHOTOS (12:
 // photos really processed, the clones' sources).
@@ -33,15 +36,16 @@ const OPERATOR = "bench-scale-ops";
 /** A word in every clone's name, and one in five names only. */
 const COMMON = "holiday";
 const RARE = "zebra";
-const CLONE_PREFIX = "bbbbbbbb";
+/** Each user's clones' ids start with their own prefix: asset ids are unique across shards. */
+const CLONE_PREFIXES = { small: "bbbbbbbb", large: "cccccccc" };
 
 const log = (m) => process.stderr.write(`bench:scale: ${m}\n`);
 const run = promisify(execFile);
 
-/** The local D1 databases of the api's wrangler.toml: the directory and every shard. */
-function databaseNames() {
+/** The local D1 databases of the api's wrangler.toml (directory and shards), by binding. */
+function databases() {
   const toml = parse(readFileSync(path.join(root, "wrangler.toml"), "utf8"));
-  return (toml.d1_databases ?? []).map((d) => d.database_name);
+  return new Map((toml.d1_databases ?? []).map((d) => [d.binding, d.database_name]));
 }
 
 async function d1(stateDir, database, sqlText) {
@@ -89,13 +93,13 @@ function d1Bytes(stateDir) {
  * its own id and hash, a name holding COMMON (and RARE for the first five), and its times
  * moved into the last 23 hours, one minute per clone, keeping the source's durations.
  */
-function cloneSql(uid, from, to, now) {
+function cloneSql(uid, prefix, from, to, now) {
   const ready = `ready_at_new`;
   const src = `src AS (SELECT *, ROW_NUMBER() OVER (ORDER BY id) - 1 AS i,
       COUNT(*) OVER () AS s FROM assets
-      WHERE user_id = '${uid}' AND status = 'ready' AND id NOT LIKE '${CLONE_PREFIX}-%')`;
+      WHERE user_id = '${uid}' AND status = 'ready' AND id NOT LIKE '${prefix}-%')`;
   const k = `k(n) AS (SELECT ${from} UNION ALL SELECT n + 1 FROM k WHERE n < ${to})`;
-  const pairs = `c AS (SELECT k.n, src.*, printf('${CLONE_PREFIX}-%04x-4000-8000-%012x', src.i, k.n) AS cid,
+  const pairs = `c AS (SELECT k.n, src.*, printf('${prefix}-%04x-4000-8000-%012x', src.i, k.n) AS cid,
       ${now} - (30 + k.n % 1380) * 60000 AS ${ready} FROM k JOIN src ON src.i = k.n % src.s)`;
   const head = `WITH RECURSIVE ${k}, ${src}, ${pairs}`;
   return `
@@ -140,55 +144,48 @@ async function json(url, token, init = {}) {
   return JSON.parse(body);
 }
 
-/** The median of `fn`'s wall time over SAMPLES runs, after two warm-ups. */
-async function median(fn) {
-  for (let i = 0; i < 2; i++) await fn();
-  const times = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
+/**
+ * The median wall time of each of `fns` over SAMPLES runs after two warm-ups, one sample
+ * of each in turn: what the machine's load does to one does it to the others.
+ */
+async function medians(fns) {
+  const times = fns.map(() => []);
+  for (let i = 0; i < SAMPLES + 2; i++) {
+    for (const [k, fn] of fns.entries()) {
+      const t0 = performance.now();
+      await fn();
+      if (i >= 2) times[k].push(performance.now() - t0);
+    }
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }
 
-/** Every call of the table, against the grown library. */
-async function measure(url, token, opsToken) {
-  const out = {};
-  out["GET /api/stats"] = await median(() => json(`${url}/api/stats`, token));
-  out["POST /api/uploads, 100 new files"] = await median(() =>
-    json(`${url}/api/uploads`, token, {
-      method: "POST",
-      body: JSON.stringify({
-        files: Array.from({ length: 100 }, (_, i) => ({
-          clientId: `f${i}`,
-          name: `new-${i}.jpg`,
-          size: 1000 + i,
-          type: "image/jpeg",
-          sha256: randomBytes(32).toString("hex"),
-        })),
-      }),
-    }),
-  );
-  out[`GET /api/search, a rare word (${RARE})`] = await median(() =>
-    json(`${url}/api/search?q=${RARE}`, token),
-  );
-  out[`GET /api/search, a word in every name (${COMMON})`] = await median(() =>
-    json(`${url}/api/search?q=${COMMON}`, token),
-  );
-  out["GET /api/assets?limit=100, first page"] = await median(() =>
-    json(`${url}/api/assets?limit=100`, token),
-  );
+/** The user-facing calls of the table for one user: name → a function making the call. */
+async function userCalls(url, token) {
   const first = await json(`${url}/api/assets?limit=100`, token);
   const cursor = encodeURIComponent(first.nextCursor ?? "");
-  out["GET /api/assets?limit=100, next page"] = await median(() =>
-    json(`${url}/api/assets?limit=100&cursor=${cursor}`, token),
-  );
-  out["GET /api/ops/metrics?since=24h"] = await median(() =>
-    json(`${url}/api/ops/metrics?since=24h`, opsToken),
-  );
-  return out;
+  return {
+    "GET /api/stats": () => json(`${url}/api/stats`, token),
+    "POST /api/uploads, 100 new files": () =>
+      json(`${url}/api/uploads`, token, {
+        method: "POST",
+        body: JSON.stringify({
+          files: Array.from({ length: 100 }, (_, i) => ({
+            clientId: `f${i}`,
+            name: `new-${i}.jpg`,
+            size: 1000 + i,
+            type: "image/jpeg",
+            sha256: randomBytes(32).toString("hex"),
+          })),
+        }),
+      }),
+    [`GET /api/search, a rare word (${RARE})`]: () => json(`${url}/api/search?q=${RARE}`, token),
+    [`GET /api/search, a word in every name (${COMMON})`]: () =>
+      json(`${url}/api/search?q=${COMMON}`, token),
+    "GET /api/assets?limit=100, first page": () => json(`${url}/api/assets?limit=100`, token),
+    "GET /api/assets?limit=100, next page": () =>
+      json(`${url}/api/assets?limit=100&cursor=${cursor}`, token),
+  };
 }
 
 async function waitProcessed(url, token) {
@@ -202,91 +199,121 @@ async function waitProcessed(url, token) {
   }
 }
 
+/** SQL run on one local database, its first statement's rows. */
+async function rows(stateDir, database, sqlText) {
+  const [r] = await d1(stateDir, database, sqlText);
+  return r?.results ?? [];
+}
+
+/**
+ * Two users on different shards: twelve users sign in (each placed at first sight by the
+ * hash of their id, so with 2 shards all twelve share one with odds of 2^-11), and the
+ * directory says where each went.
+ */
+async function twoShards(stack, stateDir) {
+  const names = Array.from({ length: 12 }, () => `bench-scale-${randomBytes(4).toString("hex")}`);
+  // The first authenticated request places the user.
+  for (const name of names) await json(`${stack.url}/api/stats`, await login(stack.url, name));
+  await stack.stop();
+  const placed = await rows(
+    stateDir,
+    databases().get("DIRECTORY"),
+    `SELECT u.sub, s.user_id, s.shard FROM users AS u JOIN user_shards AS s ON s.user_id = u.id`,
+  );
+  const byShard = new Map();
+  for (const r of placed) if (names.includes(r.sub)) byShard.set(r.shard, r);
+  const [small, large] = [...byShard.values()].sort((a, b) => a.shard - b.shard);
+  if (!small || !large) throw new Error(`12 users all on one shard: ${JSON.stringify(placed)}`);
+  const user = (r) => ({ name: r.sub, uid: r.user_id, shard: r.shard });
+  return { small: user(small), large: user(large) };
+}
+
+/** Clones `user`'s photos until their library holds `size` photos (clones `from`…). */
+async function grow(stateDir, user, from, size) {
+  const t0 = performance.now();
+  const now = Date.now();
+  const db = databases().get(`DB_${user.shard}`);
+  await d1(stateDir, db, cloneSql(user.uid, CLONE_PREFIXES[user.label], from, size - 1, now));
+  log(
+    `${user.label} library grown to ~${size} photos in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  );
+}
+
 const stateDir = mkdtempSync(path.join(tmpdir(), "darkroom-bench-scale-"));
 const port = await freePort();
 const stackOptions = { sweepSeconds: 0, stateDir, port, env: { OPERATOR_SUBS: OPERATOR } };
-const user = `bench-scale-${randomBytes(4).toString("hex")}`;
-const results = [];
-let uid = "";
-const bytes = { small: 0, large: 0 };
+const results = {};
+let bytesLarge = 0;
+let users;
 try {
   const { dir } = await generateSet({ files: PHOTOS, small: true, log });
+  users = await twoShards(await startStack(stackOptions), stateDir);
   let stack = await startStack(stackOptions);
   try {
-    const token = await login(stack.url, user);
-    uid = (await json(`${stack.url}/api/me`, token).catch(() => ({}))).id ?? "";
-    const manifestDir = mkdtempSync(path.join(tmpdir(), "darkroom-bench-manifest-"));
-    await uploadDirectory({
-      client: createClient({ url: stack.url, token }),
-      dir,
-      manifestPath: path.join(manifestDir, "manifest.jsonl"),
-    });
-    rmSync(manifestDir, { recursive: true, force: true });
-    const s = await waitProcessed(stack.url, token);
-    log(`${s.ready} photos really processed (${s.failed} failed, as the load set wants)`);
+    for (const [label, user] of Object.entries(users)) {
+      user.label = label;
+      const token = await login(stack.url, user.name);
+      const manifestDir = mkdtempSync(path.join(tmpdir(), "darkroom-bench-manifest-"));
+      await uploadDirectory({
+        client: createClient({ url: stack.url, token }),
+        dir,
+        manifestPath: path.join(manifestDir, "manifest.jsonl"),
+      });
+      rmSync(manifestDir, { recursive: true, force: true });
+      const s = await waitProcessed(stack.url, token);
+      log(
+        `${label} user (shard ${user.shard}): ${s.ready} photos really processed (${s.failed} failed, as the load set wants)`,
+      );
+    }
   } finally {
     await stack.stop();
   }
-  const databases = databaseNames();
-  if (!uid) {
-    // The user id, from the database that holds their rows.
-    for (const db of databases) {
-      const [r] = await d1(
-        stateDir,
-        db,
-        `SELECT user_id FROM assets GROUP BY user_id ORDER BY COUNT(*) DESC LIMIT 1`,
-      );
-      uid = r?.results?.[0]?.user_id ?? uid;
-      if (uid) break;
-    }
+  // The small library, then the ops metrics with it alone in the window.
+  await grow(stateDir, users.small, 0, SMALL);
+  stack = await startStack(stackOptions);
+  try {
+    const ops = await login(stack.url, OPERATOR);
+    [results.opsSmall] = await medians([() => json(`${stack.url}/api/ops/metrics?since=24h`, ops)]);
+  } finally {
+    await stack.stop();
   }
-  if (!/^[0-9a-f-]{36}$/.test(uid)) throw new Error(`no user id found (${uid})`);
-  let have = 0;
-  for (const [size, label] of [
-    [SMALL, "small"],
-    [LARGE, "large"],
-  ]) {
-    const now = Date.now();
-    const before = d1Bytes(stateDir);
-    const t0 = performance.now();
-    // Every database: only the one holding the user's rows has sources to clone.
-    for (const db of databases) await d1(stateDir, db, cloneSql(uid, have, size - 1, now));
-    log(`grown to ~${size} photos in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-    bytes[label] = d1Bytes(stateDir) - before;
-    const added = size - have;
-    have = size;
-    stack = await startStack(stackOptions);
-    try {
-      const token = await login(stack.url, user);
-      const opsToken = await login(stack.url, OPERATOR);
-      const stats = await json(`${stack.url}/api/stats`, token);
-      log(`library: ${stats.total} photos (${stats.ready} ready); measuring`);
-      results.push({
-        size,
-        photos: stats.total,
-        added,
-        calls: await measure(stack.url, token, opsToken),
-      });
-    } finally {
-      await stack.stop();
+  const before = d1Bytes(stateDir);
+  await grow(stateDir, users.large, 0, LARGE);
+  bytesLarge = d1Bytes(stateDir) - before;
+  stack = await startStack(stackOptions);
+  try {
+    for (const user of Object.values(users)) {
+      user.token = await login(stack.url, user.name);
+      user.photos = (await json(`${stack.url}/api/stats`, user.token)).total;
+      user.calls = await userCalls(stack.url, user.token);
     }
+    log(`libraries: ${users.small.photos} and ${users.large.photos} photos; measuring`);
+    results.calls = {};
+    for (const call of Object.keys(users.small.calls)) {
+      results.calls[call] = await medians([users.small.calls[call], users.large.calls[call]]);
+    }
+    const ops = await login(stack.url, OPERATOR);
+    [results.opsLarge] = await medians([() => json(`${stack.url}/api/ops/metrics?since=24h`, ops)]);
+  } finally {
+    await stack.stop();
   }
 } finally {
   rmSync(stateDir, { recursive: true, force: true });
 }
 
-const [small, large] = results;
 const ms = (v) => `${Math.round(v)} ms`;
+const { small, large } = users;
 const lines = [
-  `| call (median of ${SAMPLES}, local D1) | ${small.photos.toLocaleString("en")} photos | ${large.photos.toLocaleString("en")} photos | growth |`,
+  `| call (median of ${SAMPLES}, local D1, samples interleaved) | ${small.photos.toLocaleString("en")} photos (shard ${small.shard}) | ${large.photos.toLocaleString("en")} photos (shard ${large.shard}) | growth |`,
   "|---|---|---|---|",
 ];
-for (const call of Object.keys(small.calls)) {
-  const a = small.calls[call];
-  const b = large.calls[call];
+for (const [call, [a, b]] of Object.entries(results.calls)) {
   lines.push(`| \`${call}\` | ${ms(a)} | ${ms(b)} | ${(b / a).toFixed(2)}x |`);
 }
-const perPhoto = bytes.large / large.added;
+lines.push(
+  `| \`GET /api/ops/metrics?since=24h\` (all users; timed after each growth, not interleaved) | ${ms(results.opsSmall)} | ${ms(results.opsLarge)} | ${(results.opsLarge / results.opsSmall).toFixed(2)}x |`,
+);
+const perPhoto = bytesLarge / LARGE;
 lines.push(
   `| D1 bytes per photo (indexes, full-text, counters and rollups included) | | ${Math.round(perPhoto).toLocaleString("en")} B | |`,
 );
