@@ -22,7 +22,7 @@
 //    hostile file of issue 13 with the time to refuse it (workers/processor/bench/
 //    bounds-cases.ts; the files are generated in the isolate by the tests' generators).
 // 6. Phone formats: iPhone-style HEICs (12 MP and 48 MP, 512x512 tiles in a grid, made by
-//    heif-enc + scripts/lib/heif-writer.mjs) and AVIFs (12 MP 4:2:0 and 4:4:4, 8- and 10-bit; a 48 MP grid) from the same photo:
+//    heif-enc + scripts/lib/heif-writer.mjs), untiled 12 MP 10- and 12-bit HEICs, and AVIFs (12 MP 4:2:0 and 4:4:4, 8- and 10-bit; a 48 MP grid) from the same photo:
 //    the pipeline in workerd against Debian's native heif-convert / avifdec decoding the
 //    same file to a JPEG, each spawned under /usr/bin/time for its peak RSS. (sharp's
 //    prebuilt libvips has no HEVC decoder, so the native tools are the peers here.)
@@ -32,6 +32,7 @@
 // BENCH_KEEP_IMAGES=1 (keep the generated images and print their directory),
 // BENCH_ONLY=bounds (only step 5, in a fresh isolate), BENCH_ONLY=phone (only step 6),
 // BENCH_PHONE=avif (step 6 without the HEIC rows), BENCH_PHONE=heic (without the AVIF rows),
+// BENCH_PHONE=deep (only the 10/12-bit HEIC rows),
 // BENCH_PHONE_DIR=<dir> (make the phone files there, reusing those already made).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";

@@ -14,15 +14,19 @@
 // composed by sharp from heif-convert's decodings of each layer, at the same offsets.
 //
 // Needs Debian's libheif-examples (heif-enc, heif-convert): `apt-get install -y libheif-examples`.
-// Usage: node scripts/make-heif-extra-fixtures.mjs [overlay] [big]   (default: both; the big
-// files take minutes to encode)
+// Usage: node scripts/make-heif-extra-fixtures.mjs [overlay] [avif-overlay] [big] [line]
+// (default: all; the big files take minutes to encode)
+//
+// overlay.avif: the same layout as overlay.heic with avifenc's av01 items (avifenc 0.11
+// writes no iovl); its reference is heif-convert's decoding (Debian's libheif reads AVIF
+// through its dav1d/aom plugin).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
-import { heifEnc, ispe, readItem, u8, u16, writeHeif } from "./lib/heif-writer.mjs";
+import { avifEnc, heifEnc, ispe, readItem, u8, u16, writeHeif } from "./lib/heif-writer.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const images = path.join(root, "test/fixtures/images");
@@ -39,12 +43,16 @@ const save = (name, bytes) => {
 };
 const tmpFile = (name) => path.join(tmp, name);
 
-/** heif-enc's coded image(s) of a sharp image: colour, and alpha when the image has one. */
-async function encode(img, name) {
+/**
+ * heif-enc's (or, `av01`, avifenc's) coded image(s) of a sharp image: colour, and alpha
+ * when the image has one.
+ */
+async function encode(img, name, codec = "hvc1") {
   const png = tmpFile(`${name}.png`);
   await img.png().toFile(png);
-  const heic = tmpFile(`${name}.heic`);
-  heifEnc(png, heic);
+  const heic = tmpFile(`${name}.${codec === "av01" ? "avif" : "heic"}`);
+  if (codec === "av01") avifEnc(png, heic);
+  else heifEnc(png, heic);
   const decoded = tmpFile(`${name}-decoded.png`);
   execFileSync("heif-convert", [heic, decoded], { stdio: "pipe" });
   const { hasAlpha } = await sharp(png).metadata();
@@ -57,8 +65,8 @@ async function encode(img, name) {
 
 const i16 = (v) => u16(v < 0 ? v + 0x10000 : v);
 
-/** An iovl HEIF of `layers` ([{ coded, x, y }]) on the canvas. */
-function overlayHeif(layers) {
+/** An iovl HEIF of `layers` ([{ coded, x, y }]) on the canvas; `codec` their item type. */
+function overlayHeif(layers, codec = "hvc1") {
   const descriptor = Buffer.concat([
     u8(0),
     u8(0),
@@ -74,7 +82,7 @@ function overlayHeif(layers) {
   layers.forEach((l, i) => {
     items.push({
       id: 10 + 2 * i,
-      type: "hvc1",
+      type: codec,
       hidden: true,
       data: l.coded.colour.data,
       props: l.coded.colour.props,
@@ -82,7 +90,7 @@ function overlayHeif(layers) {
     if (l.coded.alpha) {
       items.push({
         id: 11 + 2 * i,
-        type: "hvc1",
+        type: codec,
         hidden: true,
         data: l.coded.alpha.data,
         props: l.coded.alpha.props,
@@ -90,7 +98,9 @@ function overlayHeif(layers) {
       refs.push({ type: "auxl", from: 11 + 2 * i, to: [10 + 2 * i] });
     }
   });
-  return writeHeif({ brand: "heic", compat: ["mif1", "heic"], primary: 1, items, refs });
+  return codec === "av01"
+    ? writeHeif({ brand: "avif", compat: ["mif1", "avif", "miaf"], primary: 1, items, refs })
+    : writeHeif({ brand: "heic", compat: ["mif1", "heic"], primary: 1, items, refs });
 }
 
 /** A smooth RGB gradient of w x h as a PNG, 16-bit for deep HEICs (heif-enc's -b). */
@@ -119,7 +129,21 @@ try {
       save(name, heifEnc(png, tmpFile(name), ["-p", "preset=ultrafast", ...args]));
     }
   }
+  if (want("line")) {
+    // Either side of the budget's line for untiled HEVC (8-bit: ~29.7 MP at 4:3 by the
+    // estimate), and a 48 MP 10-bit one (refused, like the 8-bit 48 MP).
+    for (const [name, w, h, args] of [
+      ["28mp-untiled.heic", 6144, 4608, []],
+      ["31mp-untiled.heic", 6400, 4800, []],
+      ["48mp-10bit-untiled.heic", 8064, 6048, ["-b", "10"]],
+    ]) {
+      const png = tmpFile(`${name}.png`);
+      await gradient(w, h, png, args.length > 0);
+      save(name, heifEnc(png, tmpFile(name), ["-p", "preset=ultrafast", ...args]));
+    }
+  }
   if (want("overlay")) await overlays();
+  if (want("avif-overlay")) await avifOverlay();
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
@@ -176,4 +200,30 @@ async function overlays() {
       .png()
       .toBuffer(),
   );
+}
+
+/** overlay.avif and its reference: overlay.heic's layout, the layers coded by avifenc. */
+async function avifOverlay() {
+  const photo = await encode(sharp(PHOTO).resize(320, 240, { fit: "cover" }), "photo", "av01");
+  const alpha = await encode(
+    sharp(path.join(images, "5_webp_a.webp")).resize(200),
+    "alpha",
+    "av01",
+  );
+  const corner = await encode(
+    sharp(PHOTO).extract({ left: 0, top: 0, width: 400, height: 300 }).resize(160, 120),
+    "corner",
+    "av01",
+  );
+  const layers = [
+    { coded: photo, x: 20, y: 16 },
+    { coded: alpha, x: 240, y: 120 },
+    { coded: corner, x: 400, y: 300 },
+  ];
+  const file = tmpFile("overlay.avif");
+  writeFileSync(file, overlayHeif(layers, "av01"));
+  save("overlay.avif", overlayHeif(layers, "av01"));
+  const reference = tmpFile("overlay-avif-reference.png");
+  execFileSync("heif-convert", [file, reference], { stdio: "pipe" });
+  save("overlay-avif-reference.png", await sharp(reference).png().toBuffer());
 }

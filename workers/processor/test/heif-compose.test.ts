@@ -1,4 +1,5 @@
-// HEIF images composed from several coded images (alpha planes, iovl overlays), against
+// HEIF images composed from several coded images (alpha planes, iovl overlays of HEVC and
+// of AV1 images), against
 // what libheif's heif-convert makes of the same files (references made by
 // scripts/make-heif-extra-fixtures.mjs, see test/fixtures/heif/README.md).
 import { describe, expect, it } from "vitest";
@@ -66,6 +67,21 @@ describe("HEIF overlays (iovl)", () => {
     const a = await preview("overlay.heic");
     const b = await preview("overlay-negative-reference.png");
     expect(meanDiff(a, b)).toBeGreaterThan(10);
+  });
+});
+
+describe("AVIF overlays (iovl)", () => {
+  it("composes an AVIF overlay by the HEIC overlay's rule, as heif-convert (and sharp) do", async () => {
+    const r = await processImage(fixture("overlay.avif"));
+    expect(r.format).toBe("avif");
+    expect([r.width, r.height]).toEqual([480, 360]);
+    expect(r.peakBytes).toBeLessThanOrEqual(r.estimatedBytes);
+    const mine = await preview("overlay.avif");
+    const ref = await preview("overlay-avif-reference.png");
+    expect(meanDiff(mine, ref)).toBeLessThan(2);
+    const fill = px(mine, 4, 4);
+    for (const [c, want] of [0x30, 0x60, 0x90, 255].entries())
+      expect(Math.abs((fill[c] ?? 0) - want)).toBeLessThanOrEqual(3);
   });
 });
 

@@ -97,6 +97,7 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
   const avBandFree = fn(ex, "av_band_free");
   const avSetColor = fn(ex, "av_set_color");
   const avRows = fn(ex, "av_rows");
+  const avRowsOf = fn(ex, "av_rows_of");
   const avRowsResize = fn(ex, "av_rows_resize");
   const avResizeNew = fn(ex, "av_resize_new");
   const avResizeRows = fn(ex, "av_resize_rows");
@@ -301,6 +302,25 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
       guard("rows", () => {
         rowBufFor(n * w * 4);
         check(i32(avRowsResize(y, n, x0, w, rowBuf)), "colour conversion");
+      });
+    },
+    /**
+     * `rows` of the image in band `band`, blended with the alpha band `alphaBand` (an
+     * overlay's layers: two band slots per layer, as in hevc.wasm).
+     */
+    rowsOf(
+      band: number,
+      alphaBand: number | null,
+      y: number,
+      n: number,
+      x0: number,
+      w: number,
+    ): Uint8Array {
+      return guard("rows", () => {
+        const need = n * w * 4;
+        rowBufFor(need);
+        check(i32(avRowsOf(band, alphaBand ?? -1, y, n, x0, w, rowBuf)), "colour conversion");
+        return new Uint8Array(mem.buffer, rowBuf, need);
       });
     },
     /** Rows [y, y + n), columns [x0, x0 + w) as RGBA8; the view is valid until the next call. */

@@ -17,18 +17,25 @@ export function heicCost(p: Probe, inputBytes: number, fit: Size): DecodeCost {
   if (!p.heif) throw new Error("heicCost: no HEIF probe");
   const wasm = heicDecodeBytes(p.heif, inputBytes, p.width);
   const resizer = rowResizerBytes(p.width, p.height, fit.width, fit.height);
-  const canvas = p.heif.heif.primary.overlay ? 16 * Math.max(p.width, p.height) * 4 : 0;
-  return { peak: inputBytes + wasm + resizer + canvas, leftOver: 0 };
+  return { peak: inputBytes + wasm + resizer + overlayCanvasBytes(p), leftOver: 0 };
+}
+
+/** An overlay's 16 canvas rows in JS (codecs/heif/compose.ts), for HEIC and AVIF alike. */
+function overlayCanvasBytes(p: Probe): number {
+  return p.heif?.heif.primary.overlay ? 16 * Math.max(p.width, p.height) * 4 : 0;
 }
 
 // ---- AVIF: container in TS, dav1d in WASM, tile rows into a RowResizer ------------------
 
-/** The input, the decoder's WASM (codecs/heif/estimate.ts) and the resizer in JS. */
+/**
+ * The input, the decoder's WASM (codecs/heif/estimate.ts), the resizer in JS and, for an
+ * overlay, its 16 canvas rows.
+ */
 export function avifCost(p: Probe, inputBytes: number, fit: Size): DecodeCost {
   if (!p.heif) throw new Error("avifCost: no HEIF probe");
   const wasm = avifDecodeBytes(p.heif, inputBytes, p.width);
   const resizer = rowResizerBytes(p.width, p.height, fit.width, fit.height);
-  return { peak: inputBytes + wasm + resizer, leftOver: 0 };
+  return { peak: inputBytes + wasm + resizer + overlayCanvasBytes(p), leftOver: 0 };
 }
 
 // ---- GIF: TypeScript LZW (codecs/gif.ts) ---------------------------------------------------

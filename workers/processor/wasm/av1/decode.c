@@ -5,7 +5,9 @@
 // TypeScript (src/codecs/heif/); this file never sees it. The shape is hevc.wasm's
 // (wasm/hevc/decode.c): same band slots, same colour rule, same state slots idea.
 //
-// Two band slots: 0 colour, 1 alpha (an auxiliary monochrome image of the same size).
+// Band slots: 0 colour, 1 alpha (an auxiliary monochrome image of the same size); an
+// overlay (iovl) uses two per layer (2i colour, 2i + 1 alpha), up to MAX_SLOTS / 2 layers
+// (HEIF_LIMITS.maxOverlayLayers in the TypeScript), as hevc.wasm does.
 // A band either owns a copy of decoded tiles (grids) or adopts the decoded picture in
 // place (single-image files: no copy).
 
@@ -263,7 +265,9 @@ typedef struct {
   Dav1dPicture adopted;
 } Band;
 
-static Band bands[2];
+#define MAX_SLOTS 32
+static Band bands[MAX_SLOTS];
+#define VALID_SLOT(s) ((s) >= 0 && (s) < MAX_SLOTS)
 
 static void band_free(Band* b) {
   if (b->owned) {
@@ -275,7 +279,7 @@ static void band_free(Band* b) {
 }
 
 EXPORT(av_band_free) void av_band_free(int slot) {
-  if (slot == 0 || slot == 1) band_free(&bands[slot]);
+  if (VALID_SLOT(slot)) band_free(&bands[slot]);
 }
 
 static void set_shifts(Band* b) {
@@ -286,7 +290,7 @@ static void set_shifts(Band* b) {
 /** A band of `width` x `height` starting at image row `y0`, for tiles of this format. */
 EXPORT(av_band_new)
 int av_band_new(int slot, int width, int height, int y0, int layout, int depth, int full_range) {
-  if (slot != 0 && slot != 1) return AV_BAD_ARGUMENT;
+  if (!VALID_SLOT(slot)) return AV_BAD_ARGUMENT;
   if (width < 1 || height < 1 || layout < 0 || layout > 3 || depth < 8 || depth > 12) {
     return AV_BAD_ARGUMENT;
   }
@@ -322,7 +326,7 @@ int av_band_new(int slot, int width, int height, int y0, int layout, int depth, 
  * frees the picture.
  */
 EXPORT(av_band_put) int av_band_put(int slot, int x0, int y0) {
-  if ((slot != 0 && slot != 1) || !have_pic) return AV_BAD_ARGUMENT;
+  if (!VALID_SLOT(slot) || !have_pic) return AV_BAD_ARGUMENT;
   Band* b = &bands[slot];
   if (!b->used || !b->owned) return AV_BAD_ARGUMENT;
   if ((int)pic.p.layout != b->layout || pic.p.bpc != b->depth ||
@@ -356,7 +360,7 @@ EXPORT(av_band_put) int av_band_put(int slot, int x0, int y0) {
 
 /** Makes the decoded picture itself the band (the whole image): no copy. */
 EXPORT(av_band_adopt) int av_band_adopt(int slot) {
-  if ((slot != 0 && slot != 1) || !have_pic) return AV_BAD_ARGUMENT;
+  if (!VALID_SLOT(slot) || !have_pic) return AV_BAD_ARGUMENT;
   Band* b = &bands[slot];
   band_free(b);
   b->used = 1;
@@ -579,22 +583,30 @@ static inline void put_fix(uint8_t* o, int32_t R, int32_t G, int32_t B) {
  * row). Both bands (alpha when present) must hold those rows. Chroma is upsampled by
  * nearest sample: the rows are about to be area-averaged down to a preview anyway.
  */
-static int rows_of(const Band* b, int y, int n, int x0, int w, uint8_t* out);
+static int rows_of(const Band* b, const Band* a, int y, int n, int x0, int w, uint8_t* out);
 
 EXPORT(av_rows) int av_rows(int y, int n, int x0, int w, uint8_t* out) {
-  return rows_of(&bands[0], y, n, x0, w, out);
+  return rows_of(&bands[0], bands[1].used ? &bands[1] : NULL, y, n, x0, w, out);
+}
+
+/** av_rows of the image in band `slot`, blended with the alpha band `alpha_slot` (or -1). */
+EXPORT(av_rows_of) int av_rows_of(int slot, int alpha_slot, int y, int n, int x0, int w,
+                                  uint8_t* out) {
+  if (!VALID_SLOT(slot) || (alpha_slot != -1 && !VALID_SLOT(alpha_slot))) return AV_BAD_ARGUMENT;
+  const Band* a = alpha_slot >= 0 ? &bands[alpha_slot] : NULL;
+  if (a && !a->used) return AV_BAD_ARGUMENT;
+  return rows_of(&bands[slot], a, y, n, x0, w, out);
 }
 
 /** av_rows, then each row into the resizer (av_resize_new) instead of back to JS. */
 EXPORT(av_rows_resize) int av_rows_resize(int y, int n, int x0, int w, uint8_t* buf) {
   if (!av_resize_active()) return AV_BAD_ARGUMENT;
-  int st = rows_of(&bands[0], y, n, x0, w, buf);
+  int st = rows_of(&bands[0], bands[1].used ? &bands[1] : NULL, y, n, x0, w, buf);
   for (int r = 0; r < n && st == AV_OK; r++) st = av_resize_push(buf + (size_t)r * w * 4, !bands[1].used);
   return st;
 }
 
-static int rows_of(const Band* b, int y, int n, int x0, int w, uint8_t* out) {
-  const Band* a = bands[1].used ? &bands[1] : NULL;
+static int rows_of(const Band* b, const Band* a, int y, int n, int x0, int w, uint8_t* out) {
   if (!b->used || n < 1 || w < 1 || x0 < 0 || x0 + w > b->width) return AV_BAD_ARGUMENT;
   if (y < b->y0 || y + n > b->y0 + b->height) return AV_BAD_ARGUMENT;
   if (a && (y < a->y0 || y + n > a->y0 + a->height || x0 + w > a->width)) return AV_BAD_ARGUMENT;
@@ -690,7 +702,7 @@ static void stream_out(uint8_t* const data[3], const ptrdiff_t stride[2], int y0
   int to = y1 < stream_y1 ? y1 : stream_y1;
   for (int y = from; y < to; y += STREAM_ROWS) {
     int n = to - y < STREAM_ROWS ? to - y : STREAM_ROWS;
-    int st = rows_of(&v, y, n, stream_x0, stream_w, stream_buf);
+    int st = rows_of(&v, bands[1].used ? &bands[1] : NULL, y, n, stream_x0, stream_w, stream_buf);
     if (st != AV_OK) {
       stream_status = st;
       return;

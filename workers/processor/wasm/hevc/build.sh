@@ -57,6 +57,8 @@ done
 # probes -msse4.1 (accepted with -msimd128), defines HAVE_SSE4_1 and builds libde265/x86
 # with -msse2 -mssse3 -msse4.1; wasm-simd.patch replaces the CPUID probe there (no CPUID
 # in WASM). Output is byte-identical to the scalar build (same integer arithmetic).
+# The SSE code is 8-bit only: idct-16.patch gives the 10/12-bit inverse DCTs a WASM SIMD
+# partial butterfly (wasm_simd128.h, under __wasm_simd128__), bit-identical to the C.
 LIB_BUILD="$BUILD_DIR/cmake"
 rm -rf "$LIB_BUILD"
 mkdir -p "$LIB_BUILD"

@@ -1,15 +1,13 @@
 import type { Rgba } from "../../image/rgba";
 import { RowResizer } from "../../image/row-resize";
 import { type Av1Decoder, Av1Error, type Av1Format, createAv1Decoder } from "../av1";
-import { colourPlan } from "./colour";
+import { type ColourPlan, colourPlan } from "./colour";
+import { type BandRows, composeInto, type DrawnImage, ROWS_PER_CALL } from "./compose";
 import { HeifError } from "./errors";
 import { av1cFormat } from "./estimate";
 import { heifGeometry } from "./geometry";
 import { codedBytes } from "./items";
-import type { HeifFile, HeifImageItem } from "./types";
-
-/** Rows converted per call into WASM (one call per tile row would need a tile row of RGBA). */
-const ROWS_PER_CALL = 16;
+import type { HeifFile, HeifImageItem, Overlay } from "./types";
 
 export type AvifDecoded = {
   /** The cropped image, downscaled to the size `fit` chose; not yet oriented. */
@@ -27,6 +25,14 @@ const LAYOUTS = ["4:0:0", "4:2:0", "4:2:2", "4:4:4"];
 /** The coded images (av01 items) an image is made of: itself, or its grid's tiles. */
 function codedImages(item: HeifImageItem): HeifImageItem[] {
   return item.grid ? item.grid.tiles : [item];
+}
+
+/** Every coded image drawn for a file: the primary's and its alpha's, or each overlay layer's. */
+function drawnCodedImages({ primary, alpha }: HeifFile): HeifImageItem[] {
+  const images = primary.overlay
+    ? primary.overlay.layers.flatMap((l) => (l.alpha ? [l.image, l.alpha] : [l.image]))
+    : [primary, ...(alpha ? [alpha] : [])];
+  return images.flatMap(codedImages);
 }
 
 /**
@@ -127,7 +133,8 @@ class Source {
 
 /**
  * Decodes an AVIF's primary image (and its alpha plane) straight into a RowResizer of the
- * size `fit` picks for the cropped image. Throws HeifError / Av1Error.
+ * size `fit` picks for the cropped image; an overlay (iovl) is composed as HEIC's is
+ * (./compose.ts). Throws HeifError / Av1Error.
  */
 export function decodeAvifFit(
   bytes: Uint8Array,
@@ -140,12 +147,13 @@ export function decodeAvifFit(
   const geo = heifGeometry(primary.width, primary.height, primary.transforms);
   const { crop } = geo;
   const dec = createAv1Decoder(module, maxMemoryBytes);
-  const formats = checkSequenceHeaders(dec, bytes, [
-    ...codedImages(primary),
-    ...(alpha ? codedImages(alpha) : []),
-  ]);
+  const formats = checkSequenceHeaders(dec, bytes, drawnCodedImages(file));
   const out = fit(crop.width, crop.height);
   const resizer = new RowResizer(crop.width, crop.height, out.width, out.height);
+  if (primary.overlay) {
+    const peakBytes = composeOverlay(dec, bytes, file, primary.overlay, crop, resizer);
+    return { value: resizer.finish(), orientation: geo.orientation, peakBytes, rowWindow: false };
+  }
   let colourSet = false;
   const onPicture = (f: Av1Format) => {
     if (colourSet) return;
@@ -216,6 +224,49 @@ export function decodeAvifFit(
     peakBytes: peak,
     rowWindow: false,
   };
+}
+
+/**
+ * An overlay (iovl) of AV1 images, drawn by the composition HEIC uses (./compose.ts): each
+ * layer in its own band slots (2i colour, 2i + 1 alpha), its colour rule from its own
+ * first picture. Returns the peak of WASM memory + resizer.
+ */
+function composeOverlay(
+  dec: Av1Decoder,
+  bytes: Uint8Array,
+  { primary }: HeifFile,
+  overlay: Overlay,
+  crop: { x: number; y: number; width: number; height: number },
+  resizer: RowResizer,
+): number {
+  const drawn: DrawnImage[] = overlay.layers.map((l, i) => {
+    let plan: ColourPlan | null = null;
+    const icc = l.image.icc ?? primary.icc;
+    return {
+      slot: 2 * i,
+      x: l.x,
+      y: l.y,
+      width: l.image.width,
+      height: l.image.height,
+      plan: () => plan,
+      colour: new Source(dec, 2 * i, bytes, l.image, (f) => {
+        // As for one image: colr wins, else the sequence header's CICP.
+        const nclx = l.image.nclx ?? primary.nclx ?? (icc ? null : f.cicp);
+        plan ??= colourPlan(nclx, icc, { matrix: f.cicp.matrix, fullRange: f.cicp.fullRange });
+      }),
+      alpha: l.alpha ? new Source(dec, 2 * i + 1, bytes, l.alpha, () => {}) : null,
+    };
+  });
+  let peak = 0;
+  const rows: BandRows = {
+    bandFree: (slot) => dec.bandFree(slot),
+    setColour: (matrix, fullRange, gamut) => dec.setColour(matrix, fullRange, gamut),
+    rows: (slot, alphaSlot, y, n, x0, w) => dec.rowsOf(slot, alphaSlot, y, n, x0, w),
+  };
+  composeInto(rows, drawn, overlay, crop, resizer, () => {
+    peak = Math.max(peak, dec.memoryBytes() + resizer.bytes);
+  });
+  return peak;
 }
 
 export { Av1Error, HeifError };

@@ -108,8 +108,9 @@ function descriptor(m: Meta, id: number, what: "grid" | "iovl", minLength: numbe
 
 /**
  * An overlay (iovl): its descriptor (version 0; fill colour, canvas size, one offset per
- * dimg layer), its layers (coded images or grids, each with its alpha plane) as libheif
- * reads them. The canvas is within the coded-edge cap, and so is every layer.
+ * dimg layer), its layers (coded images or grids of the file's codec, HEVC or AV1, each
+ * with its alpha plane) as libheif reads them. The canvas is within the coded-edge cap,
+ * and so is every layer.
  */
 export function describeOverlay(
   m: Meta,
@@ -119,8 +120,6 @@ export function describeOverlay(
 ): HeifImageItem {
   if (depth > 0)
     throw new HeifError("unsupported", "HEIF overlays inside other images are not supported");
-  if (m.codec !== "hvc1")
-    throw new HeifError("unsupported", "AVIF overlay images (iovl) are not supported yet");
   const layerIds = m.refs.find((x) => x.type === "dimg" && x.from === id)?.to ?? [];
   if (layerIds.length === 0) throw new HeifError("corrupt", "The HEIF overlay has no images");
   if (layerIds.length > HEIF_LIMITS.maxOverlayLayers) {

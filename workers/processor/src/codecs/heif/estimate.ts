@@ -5,6 +5,17 @@ import type { HeifImageItem } from "./types";
 const MB = 1024 * 1024;
 
 /**
+ * The images a file draws, each held in its band slots while its rows are drawn: an
+ * overlay's layers and their alpha planes (all at once: the worst case), or the primary
+ * and its alpha.
+ */
+function drawnImages(h: HeifProbe): HeifImageItem[] {
+  const p = h.heif.primary;
+  if (p.overlay) return p.overlay.layers.flatMap((l) => (l.alpha ? [l.image, l.alpha] : [l.image]));
+  return h.heif.alpha ? [p, h.heif.alpha] : [p];
+}
+
+/**
  * libde265's per-pixel decoding metadata of one picture (image.cc, alloc_image): per 4x4
  * block a PBMotion (12 bytes), two intra modes, a transform and a deblocking byte
  * (16 bytes / 16 pixels), per 8x8 coding block 3 bytes: 1.05 bytes per pixel. Measured
@@ -70,12 +81,7 @@ function hevcImageBytes(img: HeifImageItem): { held: number; transient: number }
  * (input, resizer, an overlay's canvas rows) is the caller's.
  */
 export function heicDecodeBytes(h: HeifProbe, inputBytes: number, cropWidth: number): number {
-  const p = h.heif.primary;
-  const drawn = p.overlay
-    ? p.overlay.layers.flatMap((l) => (l.alpha ? [l.image, l.alpha] : [l.image]))
-    : h.heif.alpha
-      ? [p, h.heif.alpha]
-      : [p];
+  const drawn = drawnImages(h);
   let wasm = HEVC_FIXED_BYTES;
   let transient = 0;
   let coded = 0;
@@ -132,13 +138,14 @@ function dav1dPicture(w: number, h: number, f: { depth: number; layout: number }
  * WASM bytes of decoding an AVIF's primary image (and alpha) into the resizer, from the
  * container alone (the decoder checks every coded image's sequence header against it
  * first, and is given this as its ceiling): for a grid, one tile row of planes per image
- * plus one tile's decoder; for a single coded image, its whole picture. Plus the coded
+ * plus one tile's decoder; for a single coded image, its whole picture (an overlay: each
+ * layer's, all held at once, the worst case, as for HEIC). Plus the coded
  * bytes copied in, the 16-row RGBA buffer, the resizer's twin (its tables and float rows:
  * the rows are area-averaged in WASM) and the module's start. The JS side (input,
  * resizer) is the caller's.
  */
 export function avifDecodeBytes(h: HeifProbe, inputBytes: number, cropWidth: number): number {
-  const images = [h.heif.primary, ...(h.heif.alpha ? [h.heif.alpha] : [])];
+  const images = drawnImages(h);
   const { primary } = h.heif;
   let wasm =
     AV1_FIXED_BYTES +
