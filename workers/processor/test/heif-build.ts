@@ -184,8 +184,12 @@ export function findBox(file: Uint8Array, type: string): Uint8Array {
   return found;
 }
 
-/** An HEVC SPS NAL unit (type 33) coding a picture of `width` x `height`, 4:2:0. */
-export function hevcSps(width: number, height: number): Uint8Array {
+/** A sample format: HEVC chroma_format_idc (1: 4:2:0, 3: 4:4:4) and bit depths. */
+export type SpsFormat = { chroma: number; depth: number; depthChroma: number };
+const FORMAT_420_8: SpsFormat = { chroma: 1, depth: 8, depthChroma: 8 };
+
+/** An HEVC SPS NAL unit (type 33) coding a picture of `width` x `height` (8-bit 4:2:0). */
+export function hevcSps(width: number, height: number, format = FORMAT_420_8): Uint8Array {
   const bits: number[] = [];
   const put = (v: number, n: number) => {
     for (let i = n - 1; i >= 0; i--) bits.push(Math.floor(v / 2 ** i) & 1);
@@ -202,10 +206,14 @@ export function hevcSps(width: number, height: number): Uint8Array {
   put(0, 88); // profile
   put(0, 8); // level
   ue(0); // sps id
-  ue(1); // chroma_format_idc 4:2:0
+  ue(format.chroma); // chroma_format_idc
+  if (format.chroma === 3) put(0, 1); // separate_colour_plane_flag
   ue(width);
   ue(height);
-  put(1, 1); // stop bit
+  put(0, 1); // conformance_window_flag
+  ue(format.depth - 8);
+  ue(format.depthChroma - 8);
+  put(1, 1); // stop bit (the rest of a real SPS is never read before the decoder)
   while (bits.length % 8) bits.push(0);
   const body = new Uint8Array(bits.length / 8);
   for (let i = 0; i < body.length; i++)
@@ -223,4 +231,23 @@ export function hevcSps(width: number, height: number): Uint8Array {
     zeros = v === 0 ? zeros + 1 : 0;
   }
   return Uint8Array.from(out);
+}
+
+/** An hvcC box declaring `format` and carrying one parameter set, `sps` (4-byte NAL lengths). */
+export function hvcCBox(sps: Uint8Array, format = FORMAT_420_8): Uint8Array {
+  return box(
+    "hvcC",
+    u8(1), // configurationVersion
+    new Uint8Array(15), // profile, tier, level, constraint flags, segmentation, parallelism
+    u8(0xfc | format.chroma),
+    u8(0xf8 | (format.depth - 8)),
+    u8(0xf8 | (format.depthChroma - 8)),
+    u16(0), // avgFrameRate
+    u8(0x0f), // constantFrameRate 0, numTemporalLayers 1, temporalIdNested 1, 4-byte lengths
+    u8(1), // one array
+    u8(33), // SPS
+    u16(1),
+    u16(sps.length),
+    sps,
+  );
 }

@@ -16,7 +16,18 @@ import { WorkMeter, workLimit } from "../src/image/work";
 import av1Wasm from "../wasm/av1/av1.wasm";
 import { fixture } from "./fixtures";
 import { buildGif } from "./gif-build";
-import { box, concat, hevcSps, ispe, primaryParts, u8, u32, writeHeif } from "./heif-build";
+import {
+  box,
+  concat,
+  hevcSps,
+  hvcCBox,
+  ispe,
+  primaryParts,
+  u8,
+  u16,
+  u32,
+  writeHeif,
+} from "./heif-build";
 
 const MB = 1024 * 1024;
 
@@ -207,6 +218,19 @@ describe("a HEIC whose parts disagree", () => {
   const real = fixture("photo.heic");
   const parts = primaryParts(real, "hvc1");
   const hvcC = parts.box("hvcC");
+  /** The photo with `sps` sent in-band before its own data, under its own hvcC and ispe. */
+  const withInBandSps = (sps: Uint8Array) =>
+    writeHeif({
+      primary: 1,
+      items: [
+        {
+          id: 1,
+          type: "hvc1",
+          data: concat(u32(sps.length), sps, parts.data),
+          props: [hvcC, ispe(parts.width, parts.height)],
+        },
+      ],
+    });
 
   it("refuses an hvcC SPS larger than ispe in the probe", async () => {
     const file = writeHeif({
@@ -222,16 +246,74 @@ describe("a HEIC whose parts disagree", () => {
   });
 
   it("refuses an SPS sent in-band, in the item's data, larger than ispe", async () => {
-    const sps = hevcSps(8192, 8192);
-    const data = concat(u32(sps.length), sps, parts.data);
-    const file = writeHeif({
-      primary: 1,
-      items: [{ id: 1, type: "hvc1", data, props: [hvcC, ispe(parts.width, parts.height)] }],
-    });
-    const err = await refused(() => probe(file));
+    const err = await refused(() => probe(withInBandSps(hevcSps(8192, 8192))));
     expect(err.message).toBe(
       `The HEIC image 1's HEVC parameter set (SPS) says 8192x8192 but its ispe says ${parts.width}x${parts.height}`,
     );
+  });
+
+  it("refuses a 10-bit HEIC whose hvcC claims 8-bit (a smaller estimate) before any decoder runs", async () => {
+    const deep = fixture("12mp-10bit.heic");
+    const p = primaryParts(deep, "hvc1");
+    const claimed = p.box("hvcC").slice();
+    // hvcC's payload after its 8-byte header: version, 15 bytes, chroma format, then the
+    // luma and chroma bit depths (minus 8, low three bits).
+    claimed[8 + 17] = 0xf8;
+    claimed[8 + 18] = 0xf8;
+    const file = writeHeif({
+      primary: 1,
+      items: [{ id: 1, type: "hvc1", data: p.data, props: [claimed, ispe(p.width, p.height)] }],
+    });
+    const err = await refused(() => probe(file));
+    expect(err).toMatchObject({
+      code: "corrupt",
+      message:
+        "The HEIC image 1's HEVC parameter set (SPS) codes 10-bit 4:2:0 but its hvcC says 8-bit 4:2:0",
+    });
+    expect((await refused(() => planImage(file, file.length))).message).toBe(err.message);
+    // The file as written decodes: its hvcC and SPS agree.
+    expect(probe(deep).heif?.heif.primary.hvcC?.bitDepth).toBe(10);
+  });
+
+  it("refuses an SPS sent in-band that codes a deeper, denser format than hvcC says", async () => {
+    const sps = hevcSps(parts.width, parts.height, { chroma: 3, depth: 12, depthChroma: 12 });
+    const err = await refused(() => probe(withInBandSps(sps)));
+    expect(err.message).toBe(
+      "The HEIC image 1's HEVC parameter set (SPS) codes 12-bit 4:4:4 but its hvcC says 8-bit 4:2:0",
+    );
+  });
+
+  it("refuses a grid whose tiles declare different formats (the estimate reads the first)", async () => {
+    const [w, h] = [512, 512];
+    const tileOf = (
+      id: number,
+      format: { chroma: number; depth: number; depthChroma: number },
+    ) => ({
+      id,
+      type: "hvc1",
+      data: new Uint8Array(64),
+      props: [hvcCBox(hevcSps(w, h, format), format), ispe(w, h)],
+    });
+    const grid = concat(u8(0), u8(0), u8(0), u8(1), u16(w * 2), u16(h));
+    const eight = { chroma: 1, depth: 8, depthChroma: 8 };
+    const gridOf = (second: typeof eight) =>
+      writeHeif({
+        primary: 3,
+        items: [
+          tileOf(1, eight),
+          tileOf(2, second),
+          { id: 3, type: "grid", idat: grid, props: [ispe(w * 2, h)] },
+        ],
+        refs: [{ type: "dimg", from: 3, to: [1, 2] }],
+      });
+    const err = await refused(() => probe(gridOf({ chroma: 3, depth: 12, depthChroma: 12 })));
+    expect(err).toMatchObject({
+      code: "corrupt",
+      message: "The HEIC grid's tiles differ in format (8-bit 4:2:0 and 12-bit 4:4:4)",
+    });
+    // The same grid of two 8-bit 4:2:0 tiles is described (its estimate is then sound).
+    const same = gridOf(eight);
+    expect(probe(same).heif?.heif.primary.grid?.tiles.length).toBe(2);
   });
 
   it("refuses 256 'to the end of the file' extents of a 4 MB file without adding them up", async () => {

@@ -1,7 +1,7 @@
 import { AVIF_BRANDS, HEIC_BRANDS, HEIF_BRANDS } from "@darkroom/shared";
 import { parseHeif } from "../codecs/heif/container";
 import { HeifError } from "../codecs/heif/errors";
-import { av1cFormat } from "../codecs/heif/estimate";
+import { av1cFormat } from "../codecs/heif/format";
 import { heifGeometry } from "../codecs/heif/geometry";
 import { ftypBrands } from "../codecs/heif/reader";
 import type { HeifFile } from "../codecs/heif/types";

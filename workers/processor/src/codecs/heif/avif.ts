@@ -4,7 +4,7 @@ import { type Av1Decoder, Av1Error, type Av1Format, createAv1Decoder } from "../
 import { type ColourPlan, colourPlan } from "./colour";
 import { type BandRows, composeInto, type DrawnImage, ROWS_PER_CALL } from "./compose";
 import { HeifError } from "./errors";
-import { av1cFormat } from "./estimate";
+import { av1cFormat } from "./format";
 import { heifGeometry } from "./geometry";
 import { codedBytes } from "./items";
 import type { HeifFile, HeifImageItem, Overlay } from "./types";

@@ -10,6 +10,7 @@ import type { WorkMeter } from "../../image/work";
 import { av1SequenceSizes } from "./av1";
 import { describeGrid, describeOverlay } from "./derived";
 import { HEIF_LIMITS, HeifError, HeifNeedsMore } from "./errors";
+import { formatName, sameFormat } from "./format";
 import {
   type Item,
   itemData,
@@ -29,7 +30,7 @@ import {
 } from "./properties";
 import { ascii, type Box, children, ftypBrands, Reader } from "./reader";
 import { Spans } from "./spans";
-import { inBandSpsSizes, spsPictureSize } from "./sps";
+import { hvcCSps, inBandSps, type Sps } from "./sps";
 import type { CodedImage, HeifFile, HeifImageItem } from "./types";
 
 /** The meta box's tables, read once; every item's description looks things up in them. */
@@ -179,8 +180,11 @@ function describeCoded(m: Meta, item: Item, props: ImageProperties): HeifImageIt
  * decoders allocate from the bitstream's own header and the memory estimate from `ispe`:
  * HEVC's SPS (hvcC's and any sent in-band; its coded size may exceed the shown size by
  * the conformance window, less than one 64-pixel CTB), AV1's sequence headers (av1C's
- * configOBUs and the item's own OBUs). The item's data is read only where it lies within
- * `b` (from a prefix it is checked again on the whole file, before any decoder runs).
+ * configOBUs and the item's own OBUs). An HEVC SPS must also code the sample format hvcC
+ * declares, which the estimate and the decoder's band are sized by (AV1's is checked the
+ * same way against av1C by dav1d's own header parser before any picture: avif.ts). The
+ * item's data is read only where it lies within `b` (from a prefix it is checked again on
+ * the whole file, before any decoder runs).
  */
 function checkBitstreamSize(
   m: Meta,
@@ -200,10 +204,12 @@ function checkBitstreamSize(
     if (hvcC) {
       what = "HEVC parameter set (SPS)";
       slack = 64;
-      sizes = [spsPictureSize(hvcC.nals)];
-      if (data) sizes.push(...inBandSpsSizes(data, hvcC.nalLengthSize, m.work));
-      if (sizes[0] === null)
+      const sps = [hvcCSps(hvcC.nals)];
+      if (data) sps.push(...inBandSps(data, hvcC.nalLengthSize, m.work));
+      if (sps[0] === null)
         throw new HeifError("corrupt", "The HEIC image's parameter sets (hvcC) are unreadable");
+      checkSpsFormat(id, hvcC, sps);
+      sizes = sps;
     } else if (av1C) {
       what = "AV1 sequence header";
       slack = 0;
@@ -228,6 +234,27 @@ function checkBitstreamSize(
       throw new HeifError(
         "corrupt",
         `The HEIF image ${id}'s ${what} says ${s.width}x${s.height} but its ispe says ${width}x${height}`,
+      );
+    }
+  }
+}
+
+/** Every readable SPS codes the format hvcC declares (an unreadable one is refused after). */
+function checkSpsFormat(
+  id: number,
+  hvcC: NonNullable<HeifImageItem["hvcC"]>,
+  sps: Array<Sps | null>,
+): void {
+  const said = {
+    chroma: hvcC.chromaFormat,
+    depth: hvcC.bitDepth,
+    depthChroma: hvcC.bitDepthChroma,
+  };
+  for (const s of sps) {
+    if (s && !sameFormat(s, said)) {
+      throw new HeifError(
+        "corrupt",
+        `The HEIC image ${id}'s HEVC parameter set (SPS) codes ${formatName(s)} but its hvcC says ${formatName(said)}`,
       );
     }
   }

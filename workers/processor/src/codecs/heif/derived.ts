@@ -5,6 +5,7 @@
  */
 import { describeItem, findAlpha, type Meta } from "./container";
 import { HEIF_LIMITS, HeifError, HeifNeedsMore } from "./errors";
+import { declaredFormat, formatName, sameFormat } from "./format";
 import { itemData } from "./items";
 import type { ImageProperties } from "./properties";
 import { Reader } from "./reader";
@@ -48,6 +49,14 @@ export function describeGrid(
       throw new HeifError("unsupported", `A HEIF grid tile is ${t.type}, not ${codec}`);
     if (t.width !== t0.width || t.height !== t0.height) {
       throw new HeifError("corrupt", "The HEIF grid's tiles differ in size");
+    }
+    // The estimate and the band are sized by the first tile's format.
+    const [f, f0] = [declaredFormat(t), declaredFormat(t0)];
+    if (f && f0 && !sameFormat(f, f0)) {
+      throw new HeifError(
+        "corrupt",
+        `The HEIF grid's tiles differ in format (${formatName(f0)} and ${formatName(f)})`,
+      );
     }
     if (t.transforms.length > 0)
       throw new HeifError(

@@ -1,5 +1,6 @@
 import type { HeifProbe } from "../../image/probe-heif";
 import { resizeTwinBytes } from "../../image/row-resize";
+import { av1cFormat } from "./format";
 import type { HeifImageItem } from "./types";
 
 const MB = 1024 * 1024;
@@ -37,7 +38,8 @@ const HEVC_FIXED_BYTES = 6 * MB;
 function hevcFormat(img: HeifImageItem): { chroma: number; bps: number } {
   const c = (img.grid?.tiles[0] ?? img).hvcC;
   // Without hvcC the container refuses the file; the worst case keeps this total.
-  return { chroma: c?.chromaFormat ?? 3, bps: (c?.bitDepth ?? 16) > 8 ? 2 : 1 };
+  const deepest = Math.max(c?.bitDepth ?? 16, c?.bitDepthChroma ?? 16);
+  return { chroma: c?.chromaFormat ?? 3, bps: deepest > 8 ? 2 : 1 };
 }
 
 /** Planes of `w` x `h` in a format, rows 16-byte aligned (libde265's and the band's). */
@@ -101,16 +103,6 @@ export function heicDecodeBytes(h: HeifProbe, inputBytes: number, cropWidth: num
 }
 
 // ---- AVIF: av1.wasm (dav1d), one coded image at a time into the row resizer -------------
-
-/** av1C's format (byte 2: high_bitdepth, twelve_bit, monochrome, subsampling x/y). */
-export function av1cFormat(av1C: Uint8Array | null): { depth: number; layout: number } {
-  // Without one, the worst: 12-bit 4:4:4 (the container refuses an AVIF without av1C).
-  if (!av1C || av1C.length < 4) return { depth: 12, layout: 3 };
-  const b = av1C[2] ?? 0;
-  const depth = b & 0x40 ? (b & 0x20 ? 12 : 10) : 8;
-  const layout = b & 0x10 ? 0 : b & 0x08 ? (b & 0x04 ? 1 : 2) : 3;
-  return { depth, layout };
-}
 
 /** Planes per luma sample of a layout: 4:0:0, 4:2:0, 4:2:2, 4:4:4. */
 const PLANES = [1, 1.5, 2, 3];

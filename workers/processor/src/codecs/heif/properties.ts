@@ -188,7 +188,7 @@ function parseHvcC(r: Reader): NonNullable<HeifImageItem["hvcC"]> {
   r.bytes(15); // profile, tier, level, constraint flags, min_spatial_segmentation, parallelism
   const chromaFormat = r.u8() & 3;
   const bitDepth = (r.u8() & 7) + 8;
-  r.u8(); // bitDepthChromaMinus8
+  const bitDepthChroma = (r.u8() & 7) + 8;
   r.u16(); // avgFrameRate
   const nalLengthSize = (r.u8() & 3) + 1;
   const arrays = r.u8();
@@ -213,5 +213,5 @@ function parseHvcC(r: Reader): NonNullable<HeifImageItem["hvcC"]> {
     nals.set(p, o);
     o += p.length;
   }
-  return { nals, nalLengthSize, chromaFormat, bitDepth };
+  return { nals, nalLengthSize, chromaFormat, bitDepth, bitDepthChroma };
 }

@@ -1,13 +1,17 @@
 import type { WorkMeter } from "../../image/work";
+import type { CodedFormat } from "./format";
 import type { ByteSource } from "./spans";
 
+/** What libde265 allocates a picture by: its coded size and sample format. */
+export type Sps = CodedFormat & { width: number; height: number };
+
 /**
- * The coded picture size from an HEVC sequence parameter set (H.265 7.3.2.2), read before
- * libde265 sees it: libde265 allocates its frame from the SPS, so a file whose SPS is
- * larger than its container says would otherwise make it allocate what the budget never
- * approved.
+ * The coded picture size and sample format of an HEVC sequence parameter set (H.265
+ * 7.3.2.2), read before libde265 sees it: libde265 allocates its frame from the SPS, so a
+ * file whose SPS is larger, deeper or denser than its container says would otherwise make
+ * it allocate what the budget never approved.
  */
-export function spsPictureSize(nals: Uint8Array): { width: number; height: number } | null {
+export function hvcCSps(nals: Uint8Array): Sps | null {
   // nals: 4-byte length-prefixed NAL units (hvcC's arrays); SPS is NAL type 33.
   for (let p = 0; p + 4 <= nals.length; ) {
     const len =
@@ -24,17 +28,17 @@ export function spsPictureSize(nals: Uint8Array): { width: number; height: numbe
 }
 
 /**
- * The picture size of every SPS sent in-band, among an item's coded NAL units
+ * Every SPS sent in-band, among an item's coded NAL units
  * (`lengthSize`-byte lengths, hvcC's lengthSizeMinusOne + 1): libde265 takes a parameter
  * set from the data as readily as from hvcC. One work unit per NAL unit (headers only).
  * `null` for an SPS it cannot read.
  */
-export function inBandSpsSizes(
+export function inBandSps(
   data: ByteSource,
   lengthSize: number,
   work: WorkMeter,
-): Array<{ width: number; height: number } | null> {
-  const sizes: Array<{ width: number; height: number } | null> = [];
+): Array<Sps | null> {
+  const sizes: Array<Sps | null> = [];
   for (let p = 0; p + lengthSize <= data.length; ) {
     work.charge(1, "an HEVC NAL unit");
     let len = 0;
@@ -62,7 +66,7 @@ function unescapeRbsp(b: Uint8Array): Uint8Array {
   return Uint8Array.from(out);
 }
 
-function parseSps(b: Uint8Array): { width: number; height: number } | null {
+function parseSps(b: Uint8Array): Sps | null {
   let bit = 0;
   const u = (n: number): number => {
     let v = 0;
@@ -91,10 +95,15 @@ function parseSps(b: Uint8Array): { width: number; height: number } | null {
       if (level) u(8);
     }
     ue(); // sps_seq_parameter_set_id
-    if (ue() === 3) u(1); // chroma_format_idc, separate_colour_plane_flag
+    const chroma = ue(); // chroma_format_idc
+    if (chroma > 3) return null;
+    if (chroma === 3) u(1); // separate_colour_plane_flag
     const width = ue();
     const height = ue();
-    return { width, height };
+    if (u(1)) for (let i = 0; i < 4; i++) ue(); // conformance window offsets
+    const depth = ue() + 8; // bit_depth_luma_minus8
+    const depthChroma = ue() + 8;
+    return { width, height, chroma, depth, depthChroma };
   } catch {
     return null;
   }

@@ -21,7 +21,13 @@ export type HeifImageItem = {
   width: number;
   height: number;
   /** hvcC: parameter sets, 4-byte length-prefixed, and the NAL length size of the data. */
-  hvcC: { nals: Uint8Array; nalLengthSize: number; chromaFormat: number; bitDepth: number } | null;
+  hvcC: {
+    nals: Uint8Array;
+    nalLengthSize: number;
+    chromaFormat: number;
+    bitDepth: number;
+    bitDepthChroma: number;
+  } | null;
   /** av1C present (AVIF): the bytes of the property. */
   av1C: Uint8Array | null;
   nclx: Nclx | null;
