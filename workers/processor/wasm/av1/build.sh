@@ -52,6 +52,10 @@ patch -d "$SRC_DIR" -p1 --quiet <"$HERE/dav1d-row-window.patch"
 # columns at a time in WASM SIMD (src/itx_1d_x4.c, generated from dav1d's scalar DCTs).
 patch -d "$SRC_DIR" -p1 --quiet <"$HERE/dav1d-itx.patch"
 python3 "$HERE/gen-itx-x4.py" "$SRC_DIR/src/itx_1d.c" "$SRC_DIR/src/itx_1d_x4.c"
+# The 8-bit deblocking filter four lines at a time in WASM SIMD, the same output
+# (loopfilter-simd8.h, included by the patch in place of dav1d's scalar loop_filter).
+cp "$HERE/loopfilter-simd8.h" "$SRC_DIR/src/loopfilter_simd8.h"
+patch -d "$SRC_DIR" -p1 --quiet <"$HERE/dav1d-lf.patch"
 
 # --- static libdav1d: no asm (x86/arm only), 8-bit and high bit depth, no tools -----------
 # Threads: dav1d is linked against emscripten's pthread stubs and always opened with

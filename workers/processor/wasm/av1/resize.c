@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <wasm_simd128.h>
 
 /** JS: output row y is finished, dstW RGBA8 pixels at `rgba` (valid during the call). */
 __attribute__((import_module("env"), import_name("av_resized"))) void av_resized(int y,
@@ -201,6 +202,43 @@ static void emit(int y) {
   av_resized(y, o);
 }
 
+/**
+ * out[i] = (float)(base[i] + (double)row[i] * w) for i < len (base NULL: 0.0), four at a
+ * time: f32 → f64 (exact), the same double multiply and add per lane, f64 → f32 with the
+ * same rounding as the scalar cast. len is a multiple of 4 (RGBA).
+ */
+/** out[i] = (float)((double)row[i] * w): accumulate without the add. */
+static void accumulate_first(float* out, const float* row, double w, int len) {
+  const v128_t vw = wasm_f64x2_splat(w);
+  for (int i = 0; i < len; i += 4) {
+    const v128_t r = wasm_v128_load(row + i);
+    const v128_t lo = wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(r), vw);
+    const v128_t hi =
+        wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(r, r, 2, 3, 0, 1)), vw);
+    const v128_t dlo = wasm_f32x4_demote_f64x2_zero(lo), dhi = wasm_f32x4_demote_f64x2_zero(hi);
+    wasm_v128_store(out + i, wasm_i32x4_shuffle(dlo, dhi, 0, 1, 4, 5));
+  }
+}
+
+static void accumulate(float* out, const float* base, const float* row, double w, int len) {
+  const v128_t vw = wasm_f64x2_splat(w);
+  for (int i = 0; i < len; i += 4) {
+    const v128_t r = wasm_v128_load(row + i);
+    v128_t lo = wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(r), vw);
+    v128_t hi = wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(r, r, 2, 3, 0, 1)), vw);
+    if (base) {
+      const v128_t b = wasm_v128_load(base + i);
+      lo = wasm_f64x2_add(wasm_f64x2_promote_low_f32x4(b), lo);
+      hi = wasm_f64x2_add(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(b, b, 2, 3, 0, 1)), hi);
+    } else {
+      lo = wasm_f64x2_add(wasm_f64x2_splat(0.0), lo);
+      hi = wasm_f64x2_add(wasm_f64x2_splat(0.0), hi);
+    }
+    const v128_t dlo = wasm_f32x4_demote_f64x2_zero(lo), dhi = wasm_f32x4_demote_f64x2_zero(hi);
+    wasm_v128_store(out + i, wasm_i32x4_shuffle(dlo, dhi, 0, 1, 4, 5));
+  }
+}
+
 int av_resize_push(const uint8_t* src, int opaque) {
   const int s = rz.y;
   if (!rz_on || s >= rz.src_h) return 4;
@@ -223,17 +261,13 @@ int av_resize_push(const uint8_t* src, int opaque) {
     if (last) {
       // JS: acc (zero when this is also the first row) + row * w, rounded to float32.
       float* fin = rz.fin;
-      if (s == y0) {
-        for (int i = 0; i < len; i++) fin[i] = (float)(0.0 + (double)row[i] * w);
-      } else {
-        for (int i = 0; i < len; i++) fin[i] = (float)((double)acc[i] + (double)row[i] * w);
-      }
+      accumulate(fin, s == y0 ? NULL : acc, row, w, len);
       emit(y);
       rz.next_out = y + 1;
     } else if (s == y0) {
-      for (int i = 0; i < len; i++) acc[i] = (float)((double)row[i] * w);
+      accumulate_first(acc, row, w, len);
     } else {
-      for (int i = 0; i < len; i++) acc[i] = (float)((double)acc[i] + (double)row[i] * w);
+      accumulate(acc, acc, row, w, len);
     }
   }
   return 0;
