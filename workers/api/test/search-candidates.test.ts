@@ -39,4 +39,20 @@ describe("full-text ranking", () => {
     expect(await searchText(env.DB_0, uid, "lake", 5)).toEqual(all);
     expect(RANKED_CANDIDATES).toBeGreaterThan(31);
   });
+
+  it("scores a user's documents from their own text, whatever the shard's other users hold", async () => {
+    const uid = crypto.randomUUID();
+    await docs(uid, ["harbour at dusk", "the harbour, the boats and the harbour wall", "quay"]);
+    const before = await searchText(env.DB_0, uid, "harbour", 5);
+    expect(before).toHaveLength(2);
+    // Another user of the same database fills it with the word, and with other words.
+    const other = crypto.randomUUID();
+    await docs(
+      other,
+      Array.from({ length: 40 }, (_, i) => `harbour ${i} quay`),
+    );
+    expect(await searchText(env.DB_0, uid, "harbour", 5)).toEqual(before);
+    // Two matches in a name outrank one in a shorter name.
+    expect(before[0]?.score).toBeGreaterThan(before[1]?.score ?? Number.POSITIVE_INFINITY);
+  });
 });
