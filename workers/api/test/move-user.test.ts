@@ -119,6 +119,9 @@ describe("moving a user between shards", () => {
       .filter((r) => /[`"\s(]user_id[`"\s]/.test(r.sql ?? ""))
       .map((r) => r.name);
     expect(owned.filter((n) => !copied.has(n)).sort()).toEqual([
+      // The move's own fences, the directory's map and moves, the derived counters.
+      "shard_fences",
+      "user_moves",
       "user_shards",
       "user_status_counts",
     ]);
