@@ -4,7 +4,6 @@ import {
   isUserMoving,
   MoveError,
   moveUser,
-  NOT_COPIED,
   notCopied,
   searchText,
   shardDatabase,
