@@ -1,12 +1,18 @@
 import { env } from "cloudflare:workers";
 import {
   abortMove,
+  type Claim,
+  claimStage,
   isUserMoving,
+  lifecycleFor,
+  lifecycleTimings,
   MoveError,
   moveUser,
   notCopied,
+  runClaimed,
   searchText,
   shardDatabase,
+  stageSpec,
   storeFor,
   USER_TABLES,
   upsertSearchDoc,
@@ -267,5 +273,43 @@ describe("moving a user between shards", () => {
     const e = makeEnv({ VECTORS_DESCRIPTOR_0: old, VECTORS_DESCRIPTOR_1: next }).env;
     expect((await moveUser(e, uid, 1)).vectors.copied).toBe(1);
     expect((await next.getByIds(ids)).map((v) => v.id)).toEqual([ids[0]]);
+  });
+
+  it("lets a stage that claimed on the old shard retry on the new one, never taking the move for a delete", async () => {
+    const { uid, ids } = await library();
+    const e = makeEnv().env;
+    const spec = stageSpec("embedding", lifecycleTimings(e));
+    const lc = await lifecycleFor(e, uid);
+    await lc.store.d1
+      .prepare("UPDATE assets SET status = 'processed' WHERE id = ?")
+      .bind(ids[0])
+      .run();
+    const claim = await claimStage(lc, spec, {
+      id: ids[0] ?? "",
+      status: "processed",
+      claimedAt: null,
+      claimToken: null,
+    });
+    if (!claim || !("token" in claim)) throw new Error("no claim");
+    const held: Claim = claim;
+    // The move runs while the stage works; its completion then misses the old shard's row.
+    await moveUser(e, uid, 1);
+    let cleaned = false;
+    const done = runClaimed(held, async () => ({
+      set: {},
+      cleanup: async () => {
+        cleaned = true;
+      },
+    }));
+    await expect(done).rejects.toSatisfy(isUserMoving);
+    expect(cleaned).toBe(false);
+    // On the new shard the claim has no claim time: the retry takes it over at once.
+    const again = await claimStage(await lifecycleFor(e, uid), spec, {
+      id: ids[0] ?? "",
+      status: "embedding",
+      claimedAt: null,
+      claimToken: held.token,
+    });
+    expect(again && "token" in again).toBe(true);
   });
 });
