@@ -312,4 +312,38 @@ describe("moving a user between shards", () => {
     });
     expect(again && "token" in again).toBe(true);
   });
+
+  it("moves a library larger than every page (copy 100, delete 500, compare 1,000 rows) whole", async () => {
+    const uid = uidOnShard(0);
+    const db = await placeTestUser(uid);
+    const batchId = crypto.randomUUID();
+    await db
+      .prepare("INSERT INTO batches (id, user_id, created_at) VALUES (?, ?, 1)")
+      .bind(batchId, uid)
+      .run();
+    const n = 1050;
+    for (let i = 0; i < n; i += 50) {
+      const part = Array.from({ length: 50 }, () => crypto.randomUUID());
+      await db.batch(
+        part.flatMap((id) => [
+          db
+            .prepare(
+              `INSERT INTO assets (id, user_id, batch_id, name, size, type, sha256, status, created_at, updated_at)
+               VALUES (?, ?, ?, 'p.jpg', 1, 'image/jpeg', ?, 'ready', 1, 1)`,
+            )
+            .bind(id, uid, batchId, id.replaceAll("-", "").padEnd(64, "0")),
+          db
+            .prepare(
+              "INSERT INTO batch_items (batch_id, asset_id, user_id, created_at) VALUES (?, ?, ?, 1)",
+            )
+            .bind(batchId, id, uid),
+        ]),
+      );
+    }
+    const result = await moveUser(makeEnv().env, uid, 1);
+    expect(result.rows).toBe(1 + 2 * n);
+    expect(await rowsOf(shardDatabase(env, 1), uid)).toMatchObject({ assets: n, batch_items: n });
+    expect((await rowsOf(shardDatabase(env, 0), uid)).assets).toBe(0);
+    expect(await statusCounts(env, uid)).toMatchObject({ total: n, ready: n });
+  });
 });
