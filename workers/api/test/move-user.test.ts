@@ -238,7 +238,7 @@ describe("moving a user between shards", () => {
     expect(again && "token" in again).toBe(true);
   });
 
-  it("moves a library larger than every page (copy 100, delete 500, compare 1,000 rows) whole", async () => {
+  it("moves a library larger than every page (copy and delete 500, compare 1,000 rows) whole", async () => {
     const uid = uidOnShard(0);
     const db = await placeTestUser(uid);
     const batchId = crypto.randomUUID();

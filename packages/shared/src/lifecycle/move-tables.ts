@@ -64,8 +64,11 @@ export function notCopied(table: string): boolean {
   );
 }
 
-/** Rows per read of a copy, and statements per D1 batch (one row an INSERT: assets has ~40 columns, D1 binds at most 100). */
-export const COPY_PAGE = 100;
+/** Rows per read of a copy (one D1 batch of INSERTs writes them). */
+export const COPY_PAGE = 500;
+
+/** Bound parameters per D1 statement (https://developers.cloudflare.com/d1/platform/limits/). */
+const D1_MAX_PARAMS = 100;
 
 type Row = Record<string, unknown>;
 
@@ -96,16 +99,25 @@ export async function copyTable(
       .bind(uid, after, COPY_PAGE)
       .all<Row>();
     if (results.length === 0) return copied;
-    const inserts = results.map((raw) => {
+    const rows = results.map((raw) => {
       const { __rowid: _, ...rest } = raw;
-      const row = transform(rest);
-      const columns = Object.keys(row).filter((c) => !table.skip?.includes(c));
-      return target
-        .prepare(
-          `INSERT INTO ${table.name} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
-        )
-        .bind(...columns.map((c) => bindable(row[c])));
+      return transform(rest);
     });
+    const columns = Object.keys(rows[0] ?? {}).filter((c) => !table.skip?.includes(c));
+    // As many rows a statement as D1's 100 bound parameters allow (25 of batch_items, 2 of assets).
+    const perStatement = Math.max(1, Math.floor(D1_MAX_PARAMS / columns.length));
+    const inserts: D1PreparedStatement[] = [];
+    for (let i = 0; i < rows.length; i += perStatement) {
+      const part = rows.slice(i, i + perStatement);
+      const tuple = `(${columns.map(() => "?").join(", ")})`;
+      inserts.push(
+        target
+          .prepare(
+            `INSERT INTO ${table.name} (${columns.join(", ")}) VALUES ${part.map(() => tuple).join(", ")}`,
+          )
+          .bind(...part.flatMap((row) => columns.map((c) => bindable(row[c])))),
+      );
+    }
     await target.batch(inserts);
     copied += results.length;
     after = Number(results.at(-1)?.__rowid);
