@@ -1,4 +1,4 @@
-import { isUserMoving, UPLOAD_REQUEST_MAX_BYTES, UserMoving } from "@darkroom/shared";
+import { isUserMoving, MOVE_RETRY_AFTER_SECONDS, UPLOAD_REQUEST_MAX_BYTES } from "@darkroom/shared";
 import { Hono } from "hono";
 import { timing } from "hono/timing";
 import { requireUser } from "./auth";
@@ -85,11 +85,10 @@ app.onError((err, c) => {
   // A user moving between shards (DESIGN.md, "Sharding: moving a user"): their writes
   // are held for the seconds the copy takes; the client's retry rules wait and try again.
   if (isUserMoving(err)) {
-    const wait = err instanceof UserMoving ? err.retryAfterSeconds : 5;
     return c.json(
       { error: { code: "user_moving", message: "Your library is being moved; try again shortly" } },
       503,
-      { "Retry-After": String(wait) },
+      { "Retry-After": String(MOVE_RETRY_AFTER_SECONDS) },
     );
   }
   // Never a stack trace to clients; the log has it.

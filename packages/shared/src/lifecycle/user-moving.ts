@@ -12,9 +12,11 @@
  */
 export const FENCE_MESSAGE = "user_moving";
 
+/** Seconds a held user's client is asked to wait: a few-thousand-photo move takes about this long. */
+export const MOVE_RETRY_AFTER_SECONDS = 5;
+
 export class UserMoving extends Error {
-  /** Seconds a client is asked to wait: a small user's move takes about this long. */
-  readonly retryAfterSeconds = 5;
+  readonly retryAfterSeconds = MOVE_RETRY_AFTER_SECONDS;
   constructor(readonly uid: string) {
     super(`${FENCE_MESSAGE}: user ${uid} is moving between shards; try again in a moment`);
     this.name = "UserMoving";
