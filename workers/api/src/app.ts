@@ -1,4 +1,4 @@
-import { UPLOAD_REQUEST_MAX_BYTES } from "@darkroom/shared";
+import { isUserMoving, MOVE_RETRY_AFTER_SECONDS, UPLOAD_REQUEST_MAX_BYTES } from "@darkroom/shared";
 import { Hono } from "hono";
 import { timing } from "hono/timing";
 import { requireUser } from "./auth";
@@ -81,6 +81,15 @@ app.onError((err, c) => {
       },
     };
     return c.json(body, err.status, err.headers);
+  }
+  // A user moving between shards (DESIGN.md, "Sharding: moving a user"): their writes
+  // are held for the seconds the copy takes; the client's retry rules wait and try again.
+  if (isUserMoving(err)) {
+    return c.json(
+      { error: { code: "user_moving", message: "Your library is being moved; try again shortly" } },
+      503,
+      { "Retry-After": String(MOVE_RETRY_AFTER_SECONDS) },
+    );
   }
   // Never a stack trace to clients; the log has it.
   console.error("unhandled", err);

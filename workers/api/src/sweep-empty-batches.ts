@@ -1,4 +1,4 @@
-import { crossUserStores, type Db } from "@darkroom/shared";
+import { crossUserStores, type Db, unfenced } from "@darkroom/shared";
 import { assets, batches, batchItems } from "@darkroom/shared/db";
 import { and, asc, eq, gte, inArray, lt, notExists, type SQL, sql } from "drizzle-orm";
 import { chunks } from "./lib/bindings/db";
@@ -40,6 +40,8 @@ async function sweepShard(
 ): Promise<number> {
   const ownsNothing: SQL | undefined = and(
     lt(batches.createdAt, idleSince),
+    // A user being moved keeps their batches until the move is done (lifecycle/move-user.ts).
+    unfenced(batches.userId),
     notExists(d.select({ one: sql`1` }).from(assets).where(eq(assets.batchId, batches.id))),
     notExists(
       d

@@ -13,6 +13,7 @@ import {
   publishSafely,
   resendStale,
   type StageName,
+  unfenced,
 } from "@darkroom/shared";
 import { assets, batchItems, requestTimings, sweepRuns } from "@darkroom/shared/db";
 import { and, eq, inArray, lt, notExists, sql } from "drizzle-orm";
@@ -148,7 +149,13 @@ async function finishDeletes(
   const stuck = await store.db
     .select()
     .from(assets)
-    .where(and(eq(assets.status, "deleting"), lt(assets.updatedAt, now - timings.deletingStaleMs)))
+    .where(
+      and(
+        eq(assets.status, "deleting"),
+        lt(assets.updatedAt, now - timings.deletingStaleMs),
+        unfenced(assets.userId),
+      ),
+    )
     .limit(100);
   for (const row of stuck) {
     await purgeAsset(env, store.forUser(row.userId), row.id, row.batchId, row.version);

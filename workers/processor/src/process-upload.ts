@@ -12,6 +12,7 @@ import {
   type StageResult,
   send,
   storeOfAsset,
+  UserMoving,
 } from "@darkroom/shared";
 import { assets } from "@darkroom/shared/db";
 import { eq } from "drizzle-orm";
@@ -113,6 +114,8 @@ export async function processDeadLetter(
 async function assetAnywhere(env: Env, store: AssetStore, assetId: string) {
   const [own] = await store.db.select().from(assets).where(eq(assets.id, assetId));
   if (own) return own;
+  // The user moved to another shard since `store` was found: the retry writes there.
+  if (!(await store.stillHome())) throw new UserMoving(store.uid);
   const other = await storeOfAsset(env, assetId);
   if (!other) return undefined;
   const [theirs] = await other.db.select().from(assets).where(eq(assets.id, assetId));

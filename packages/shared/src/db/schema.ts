@@ -257,3 +257,32 @@ export const sweepRuns = sqliteTable("sweep_runs", {
   reprocessed: integer("reprocessed").notNull(),
   reembedded: integer("reembedded").notNull(),
 });
+
+/**
+ * A user's move between shards in progress (issue 22, DESIGN.md "Sharding: moving a
+ * user"), in the DIRECTORY beside `user_shards`: one row while a move runs. `copying`
+ * holds the user's writes (`storeFor` refuses with `UserMoving`); `flipped` means
+ * `user_shards` already names `target` and the source's copy is being removed.
+ */
+export const userMoves = sqliteTable("user_moves", {
+  userId: text("user_id").primaryKey(),
+  source: integer("source").notNull(),
+  target: integer("target").notNull(),
+  state: text("state", { enum: ["copying", "flipped"] }).notNull(),
+  startedAt: integer("started_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/**
+ * The fence of a move, in a SHARD (lifecycle/move-user.ts): while a row names a user as
+ * `hold`, the triggers of migration 0009 abort every insert, update and delete of that
+ * user's rows in this shard; `moved` (the user left) still aborts inserts and updates, so
+ * a writer that found this shard before the move can never land a write here;
+ * `incoming` (a copy arriving) aborts nothing and keeps the copy's history out of the
+ * event rollups (it was counted where it happened).
+ */
+export const shardFences = sqliteTable("shard_fences", {
+  userId: text("user_id").primaryKey(),
+  state: text("state", { enum: ["hold", "moved", "incoming"] }).notNull(),
+  at: integer("at").notNull(),
+});

@@ -1,5 +1,6 @@
 import { MAX_SHARDS } from "../production-requirements.mjs";
 import { numberVar, readVars } from "../vars";
+import { UserMoving } from "./user-moving";
 
 // Users spread over N D1 databases (issue 22, DESIGN.md "Sharding"). The one setting is
 // `DB_SHARDS`; its databases are bound as `DB_0 … DB_{N-1}` in every worker, beside one
@@ -67,15 +68,43 @@ export function homeShard(uid: string, shards: number): number {
 }
 
 /**
- * The shard that holds user `uid`, from the directory. A user the directory has not seen
- * yet (created before sharding, or by a tool) is placed now, by `homeShard`.
+ * The shard that holds user `uid`, from the directory, in one read with the user's move
+ * if one runs: while it copies (`user_moves.state = 'copying'`) the user's writes are held
+ * and this throws `UserMoving` (lifecycle/move-user.ts). A user the directory has not
+ * seen yet (created before sharding, or by a tool) is placed now, by `homeShard`.
  */
 export async function shardOf(env: ShardEnv, uid: string): Promise<number> {
-  const found = await env.DIRECTORY.prepare("SELECT shard FROM user_shards WHERE user_id = ?")
+  const found = await env.DIRECTORY.prepare(
+    `SELECT s.shard AS shard, m.state AS moving FROM user_shards s
+     LEFT JOIN user_moves m ON m.user_id = s.user_id WHERE s.user_id = ?`,
+  )
     .bind(uid)
-    .first<{ shard: number }>();
+    .first<{ shard: number; moving: string | null }>();
+  if (found?.moving === "copying") throw new UserMoving(uid);
   if (found) return checkedShard(env, found.shard, uid);
   return (await placeUser(env, uid, `uid:${uid}`)).shard;
+}
+
+/** The directory's record of user `uid` as it stands, move included (no placing). */
+export async function directoryEntry(
+  env: ShardEnv,
+  uid: string,
+): Promise<{
+  shard: number;
+  move: { source: number; target: number; state: string } | null;
+} | null> {
+  const row = await env.DIRECTORY.prepare(
+    `SELECT s.shard AS shard, m.source AS source, m.target AS target, m.state AS state
+     FROM user_shards s LEFT JOIN user_moves m ON m.user_id = s.user_id WHERE s.user_id = ?`,
+  )
+    .bind(uid)
+    .first<{ shard: number; source: number | null; target: number | null; state: string | null }>();
+  if (!row) return null;
+  const move =
+    row.state !== null && row.source !== null && row.target !== null
+      ? { source: row.source, target: row.target, state: row.state }
+      : null;
+  return { shard: checkedShard(env, row.shard, uid), move };
 }
 
 function checkedShard(env: ShardEnv, shard: number, uid: string): number {

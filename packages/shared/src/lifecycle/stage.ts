@@ -5,6 +5,7 @@ import { backoffSeconds } from "./backoff.js";
 import { ClaimHeld } from "./claim-held";
 import { PermanentFailure } from "./failures";
 import { outcome, type StageResult } from "./outcomes";
+import { UserMoving } from "./user-moving";
 import { type AssetSet, type Lifecycle, noLiveClaim, transition, writeAsset } from "./write";
 
 /**
@@ -185,6 +186,8 @@ export async function settledElsewhere(
     .select({ status: assets.status })
     .from(assets)
     .where(eq(assets.id, assetId));
+  // A user moved to another shard leaves no row here either: the retry finds it there.
+  if (!now && !(await lc.store.stillHome())) throw new UserMoving(lc.store.uid);
   if (!now || now.status === "deleting") {
     await cleanup();
     return outcome(assetId, "deleted-meanwhile");

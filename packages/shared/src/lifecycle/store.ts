@@ -16,11 +16,23 @@ export type AssetStore = {
   readonly shard: number;
   readonly db: Db;
   readonly d1: D1Database;
+  /**
+   * Whether the directory still puts the user here (throws `UserMoving` while they are
+   * held): asked before a missing row is taken for a deleted asset, because a user moved
+   * away meanwhile leaves no row here either (DESIGN.md, "Sharding: moving a user").
+   */
+  stillHome(): Promise<boolean>;
 };
 
 function storeOn(env: StoreEnv, uid: string, shard: number): AssetStore {
   const d1 = shardDatabase(env, shard);
-  return { uid, shard, db: drizzle(d1), d1 };
+  return {
+    uid,
+    shard,
+    db: drizzle(d1),
+    d1,
+    stillHome: async () => (await shardOf(env, uid)) === shard,
+  };
 }
 
 /**

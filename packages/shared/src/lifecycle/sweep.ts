@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { AssetStatus } from "../assets";
 import { assets } from "../db/schema";
 import { hubPublisher } from "../hub-client";
@@ -38,6 +39,16 @@ export function ownerLifecycle<H extends Rpc.DurableObjectBranded | undefined>(
 }
 
 /**
+ * The user of `owner` holds no fence in this shard (a move is copying them away, or they
+ * left: lifecycle/move-user.ts). The sweeper's scans leave such users out, so a sweep
+ * does not trip over the fence that refuses their writes; their rows are swept where
+ * they live once the move is done.
+ */
+export function unfenced(owner: SQLiteColumn): SQL {
+  return sql`NOT EXISTS (SELECT 1 FROM shard_fences WHERE shard_fences.user_id = ${owner} AND shard_fences.state <> 'incoming')`;
+}
+
+/**
  * The ids of up to SWEEP_BATCH rows matching `where`, fair across users (issue 20, point
  * 5): round robin over users (every user's oldest row, then every user's second, …), each
  * user's rows oldest first. One user with ten thousand stale rows takes one turn per round
@@ -55,7 +66,7 @@ export function fairTurns(store: CrossUserStore, where: SQL | undefined) {
       ),
     })
     .from(assets)
-    .where(where)
+    .where(and(where, unfenced(assets.userId)))
     .as("ranked");
   return store.db
     .select({ id: ranked.id })
@@ -175,7 +186,7 @@ export async function resendTouch<H extends Rpc.DurableObjectBranded | undefined
   const rows = await store.db
     .select({ id: assets.id, userId: assets.userId, mark })
     .from(assets)
-    .where(and(eq(assets.status, touch.status), lte(mark, now)))
+    .where(and(eq(assets.status, touch.status), lte(mark, now), unfenced(assets.userId)))
     .orderBy(asc(mark))
     .limit(touch.batch);
   let sent = 0;

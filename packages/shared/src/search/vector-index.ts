@@ -34,10 +34,18 @@ function isVectorize(value: unknown): value is VectorizeBinding {
  * stand-in (asset_vectors), so search and similar only ever query the user's shard.
  */
 export function vectorIndex(env: SearchBindings, home: VectorHome, kind: VectorKind): VectorIndex {
-  const binding: unknown = Reflect.get(env, vectorBinding(kind, home.shard));
-  return isVectorize(binding)
-    ? new VectorizeVectorIndex(binding, kind)
-    : new D1VectorIndex(home.d1, kind);
+  const binding = vectorizeOf(env, kind, home.shard);
+  return binding ? new VectorizeVectorIndex(binding, kind) : new D1VectorIndex(home.d1, kind);
+}
+
+/** The Vectorize index of `kind` of shard `n`, or null where none is bound (locally, tests). */
+export function vectorizeOf(
+  env: SearchBindings,
+  kind: VectorKind,
+  n: number,
+): VectorizeBinding | null {
+  const binding: unknown = Reflect.get(env, vectorBinding(kind, n));
+  return isVectorize(binding) ? binding : null;
 }
 
 /** Removes an asset's vectors of every kind (delete, or a stage cleaning up after itself). */

@@ -49,6 +49,8 @@ export interface VectorizeBinding {
   ): Promise<VectorizeMatches>;
   upsert(vectors: VectorizeVector[]): Promise<unknown>;
   deleteByIds(ids: string[]): Promise<unknown>;
+  /** The stored vectors of these ids, values and metadata included (a user's move copies them). */
+  getByIds(ids: string[]): Promise<VectorizeVector[]>;
 }
 
 export function checkVector(kind: VectorKind, values: Float32Array): void {

@@ -4,6 +4,9 @@ import {
   type AssetFrame,
   assetEventInputSchema,
   clientFrameSchema,
+  MoveError,
+  type MoveResult,
+  moveUser,
   reconnectReason,
   type ServerFrame,
   type StatusCounts,
@@ -15,6 +18,11 @@ import type { RateLimitResult } from "../lib/limits/rate-limit-headers";
 import { HubBuckets } from "./buckets";
 
 export type PublishResult = { ok: true; seq: number } | { ok: false; error: string };
+
+/** A move's answer across RPC (an error's class does not cross it, its fields do here). */
+export type MoveAnswer =
+  | { ok: true; result: MoveResult }
+  | { ok: false; code: MoveError["code"]; message: string; aborted: boolean };
 
 /** How many events the hub keeps for `resume` (at least 5,000 are needed for a 2,000-photo drop). */
 export const EVENTS_KEPT = 10_000;
@@ -60,6 +68,8 @@ export class UserHub extends DurableObject<Env> {
   private uid: string | null = null;
   private buckets!: HubBuckets;
   private readonly limits: Limits;
+  /** The move of this user running in this object, if any: one at a time per user. */
+  private moving: Promise<MoveAnswer> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -121,6 +131,38 @@ export class UserHub extends DurableObject<Env> {
     }
     if (sockets.length > 0) this.scheduleStats();
     return { ok: true, seq: this.seq };
+  }
+
+  /**
+   * Moves the user to shard `target` (lifecycle/move-user.ts), one move at a time: the hub
+   * is the one object per user, so a second call while one runs is refused rather than
+   * copying beside it. What holds the user's writes meanwhile is the fence in the source
+   * shard and the directory's move state (DESIGN.md, "Sharding: moving a user").
+   */
+  async moveShard(uid: string, target: number): Promise<MoveAnswer> {
+    if (this.moving) {
+      return {
+        ok: false,
+        code: "move_running",
+        message: `a move of ${uid} is running; wait for it`,
+        aborted: false,
+      };
+    }
+    this.moving = moveUser(this.env, uid, target).then(
+      (result): MoveAnswer => ({ ok: true, result }),
+      (err: unknown): MoveAnswer => {
+        if (err instanceof MoveError) {
+          return { ok: false, code: err.code, message: err.message, aborted: err.aborted };
+        }
+        const message = err instanceof Error ? err.message : String(err);
+        return { ok: false, code: "move_failed", message, aborted: false };
+      },
+    );
+    try {
+      return await this.moving;
+    } finally {
+      this.moving = null;
+    }
   }
 
   /** Events after `since`, oldest first; `gap` when some of them are no longer kept. */

@@ -23,6 +23,7 @@ import { retriesPerCall, retryPaid } from "../lib/limits/retry-budget";
 import { opsMetrics, stageTimeouts } from "../ops/metrics";
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "../ops/prometheus";
 import type { AppEnv } from "../types";
+import { opsUserRoutes } from "./ops-users";
 
 const metricsQuery = z.object({
   since: z.enum(opsWindowNames).default("1h"),
@@ -43,6 +44,7 @@ async function breakerView(env: Env): Promise<BreakerView> {
 
 /** Operator routes; `requireOperator` in front of them answers 404 to everyone else. */
 export const opsRoutes = new Hono<AppEnv>()
+  .route("/users", opsUserRoutes)
   .get("/metrics", async (c) => {
     const q = parseOrThrow(metricsQuery, c.req.query(), "query");
     const cfg = config(c.env);
