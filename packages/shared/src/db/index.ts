@@ -1,1 +1,2 @@
+export * from "./filter-only";
 export * from "./schema";

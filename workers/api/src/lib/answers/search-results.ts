@@ -1,6 +1,6 @@
 import type { AssetStore, VectorMatch } from "@darkroom/shared";
-import { assets } from "@darkroom/shared/db";
-import { and, eq, inArray } from "drizzle-orm";
+import { assets, filterOnly } from "@darkroom/shared/db";
+import { and, inArray } from "drizzle-orm";
 import { assetJson } from "./asset-json";
 
 /**
@@ -21,7 +21,13 @@ export async function searchResults(
   const rows = await store.db
     .select()
     .from(assets)
-    .where(and(eq(assets.userId, uid), eq(assets.status, "ready"), inArray(assets.id, ids)));
+    .where(
+      and(
+        inArray(assets.id, ids),
+        filterOnly(assets.userId, uid),
+        filterOnly(assets.status, "ready"),
+      ),
+    );
   const byId = new Map(rows.map((r) => [r.id, r]));
   const results = [];
   for (const m of matches) {

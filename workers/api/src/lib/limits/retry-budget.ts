@@ -5,7 +5,7 @@ import {
   retryFailed,
   storeFor,
 } from "@darkroom/shared";
-import { assets, batchItems } from "@darkroom/shared/db";
+import { assets, batchItems, filterOnly } from "@darkroom/shared/db";
 import { and, count, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { Conflict } from "../../errors";
@@ -107,8 +107,8 @@ export async function countRetries(
       .where(
         and(
           inArray(assets.id, part),
-          eq(assets.userId, store.uid),
-          eq(assets.status, "failed"),
+          filterOnly(assets.userId, store.uid),
+          filterOnly(assets.status, "failed"),
           lt(assets.retries, maxRetries),
         ),
       )
