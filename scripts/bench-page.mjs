@@ -191,8 +191,7 @@ async function main() {
       if (bytes === null) bytes = await writeOpfs(context, stack.url, "bench", FILES);
       if (PEER) {
         console.error(`bench:page: the peer (a bare page hashing the same folder), ${uptime()}`);
-        lowerStack(STACK_NICE);
-        const r = await hashPeer(context, stack.url, "bench", FILES);
+        const r = await hashPeer(context, stack.url, "bench", FILES, () => lowerStack(STACK_NICE));
         lowerStack(0);
         // No pick of Chromium's here either: every task is after the hand-off.
         peer = summarize(r.tasks);
