@@ -357,6 +357,9 @@ async function main() {
     );
   } finally {
     await context?.close().catch(() => {});
+    // Back to nice 0 first: at 19 on a loaded machine it took so long to exit that the
+    // next run found its port still taken.
+    if (stack?.pid && STACK_NICE !== 0) niceStack(stack.pid, 0);
     await stack?.stop();
     rmSync(imagesDir, { recursive: true, force: true });
     if (!KEEP_PROFILE) rmSync(profileDir, { recursive: true, force: true });
