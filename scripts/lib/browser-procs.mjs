@@ -1,36 +1,16 @@
 // The browser bench:page runs, seen from /proc: its processes (found by the profile dir on
 // their command line), the renderers' memory, each thread's CPU time (what competes with
 // the page's main thread for the machine's cores), and BENCH_PAGE_NICE's renice.
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { getPriority, setPriority } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
+import { readProcs, setNice, treeOf } from "./proc-priority.mjs";
 
 /** The browser's processes (run with our profile, and their descendants), from /proc. */
 function browserProcs(profileDir) {
-  const procs = new Map();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
-      const status = readFileSync(`/proc/${d}/status`, "utf8");
-      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      procs.set(Number(d), { pid: Number(d), cmd, ppid, rssKb });
-    } catch {
-      // gone meanwhile
-    }
-  }
+  const procs = readProcs();
   const browser = [...procs.values()].find(
     (p) => p.cmd.includes(profileDir) && !p.cmd.includes("--type="),
   )?.pid;
-  if (!browser) return [];
-  const under = (pid) => {
-    for (let p = pid, hops = 0; p > 1 && hops < 10; hops++) {
-      if (p === browser) return true;
-      p = procs.get(p)?.ppid ?? 0;
-    }
-    return false;
-  };
-  return [...procs.values()].filter((p) => under(p.pid));
+  return browser ? treeOf(procs, browser) : [];
 }
 
 /** The RSS of each renderer process (the page's, its workers' threads included). */
@@ -44,25 +24,22 @@ export function rendererRss(profileDir) {
  * BENCH_PAGE_NICE: the browser as the foreground app of a shared machine. On a machine
  * shared with other jobs the page's main thread waits for a core in the middle of its
  * tasks, which the long-task observer counts as the task's own time (BENCH_PAGE_TRACE
- * shows it: tasks of 50-300 ms that held the CPU for 2-35 ms). Playwright starts the
- * browser in a session of its own, and with Linux's autogroup scheduling
- * (/proc/sys/kernel/sched_autogroup_enabled) the CPU is shared between sessions first:
- * a thread's nice value only ranks it within its session. So the browser's session gets
- * this nice value (/proc/<pid>/autogroup), and within it the renderers' main threads too
- * (the page's main thread ahead of its own hash workers).
- * https://man7.org/linux/man-pages/man7/sched.7.html ("The autogroup feature")
+ * shows it: tasks of 50-300 ms that held the CPU for 2-35 ms). The browser's session
+ * group gets this nice value, and within it the renderers' main threads too (the page's
+ * main thread ahead of its own hash workers); see proc-priority.mjs for the two levels.
  */
 export function reniceBrowser(profileDir, nice) {
-  for (const p of browserProcs(profileDir)) {
-    try {
-      if (!p.cmd.includes("--type=")) writeFileSync(`/proc/${p.pid}/autogroup`, String(nice));
-      if (p.cmd.includes("--type=renderer") && getPriority(p.pid) !== nice) {
-        setPriority(p.pid, nice);
-      }
-    } catch {
-      // gone meanwhile
-    }
-  }
+  const procs = browserProcs(profileDir);
+  setNice(
+    procs.filter((p) => !p.cmd.includes("--type=")),
+    nice,
+    { threads: "none" },
+  );
+  setNice(
+    procs.filter((p) => p.cmd.includes("--type=renderer")),
+    nice,
+    { autogroup: false, threads: "main" },
+  );
 }
 
 /** Clock ticks per second of /proc's utime and stime (USER_HZ: 100 on Linux). */

@@ -48,13 +48,15 @@ const PEER = async ({ dir, n }) => {
 
 /**
  * The peer's run over OPFS folder `dir` of `n` files at `url`'s origin: its long tasks
- * (from the walk's start), files hashed and the seconds it took.
+ * (from the walk's start), files hashed and the seconds it took. `beforeRun` is called
+ * once the peer's page is loaded, before the walk (bench:page lowers the stack's priority).
  */
-export async function hashPeer(context, url, dir, n) {
+export async function hashPeer(context, url, dir, n, beforeRun = () => {}) {
   const page = await context.newPage();
   // Any document of the origin (OPFS is per origin): the API's JSON 404 has no script.
   await page.goto(`${url}/bench-page-peer`);
   await page.setContent("<!doctype html><title>peer</title><body></body>");
+  beforeRun();
   const r = await page.evaluate(PEER, { dir, n });
   const tasks = await page.evaluate((t) => window.__longtasks.filter((x) => x.start >= t), r.from);
   await page.close();

@@ -5,7 +5,8 @@
 //
 //   node scripts/lib/long-task-trace.mjs <trace.json>   # the same report on a saved trace
 //   node scripts/lib/long-task-trace.mjs <trace.json> --totals  # the main thread's CPU by kind
-import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
+//   node scripts/lib/long-task-trace.mjs <trace.json> --totals --until 6  # its first 6 s
+import { closeSync, createReadStream, openSync, writeFileSync, writeSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -23,6 +24,42 @@ export async function endTrace(cdp) {
   const complete = new Promise((r) => cdp.once("Tracing.tracingComplete", r));
   await cdp.send("Tracing.end");
   return complete;
+}
+
+/**
+ * bench:page's recordings of the page, started together: a CPU profile of its first
+ * `profileS` seconds (or up to stopProfile, if sooner) written to `profile`, and a trace
+ * (of the first `traceS` seconds if given: a trace of minutes is hundreds of MB, and
+ * saving it loads the machine the run measures); saveTrace(cdp, trace, traceEnded) ends it.
+ */
+export async function startRecording(cdp, { profile, profileS, trace, traceS }) {
+  let stopProfile = async () => {};
+  if (profile) {
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 1000 });
+    await cdp.send("Profiler.start");
+    let stopped = false;
+    stopProfile = async () => {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      const r = await cdp.send("Profiler.stop");
+      writeFileSync(profile, JSON.stringify(r.profile));
+      console.error(`bench:page: CPU profile in ${profile}`);
+    };
+    const timer = setTimeout(() => void stopProfile(), profileS * 1000);
+  }
+  let traceEnded;
+  if (trace) {
+    await cdp.send("Tracing.start", {
+      transferMode: "ReturnAsStream",
+      traceConfig: { includedCategories: TRACE_CATEGORIES },
+    });
+    if (traceS !== null) {
+      traceEnded = new Promise((r) => setTimeout(r, traceS * 1000)).then(() => endTrace(cdp));
+    }
+  }
+  return { stopProfile, traceEnded };
 }
 
 /**
@@ -157,7 +194,7 @@ export function explainLongTasks(events) {
  * of piece (renders, script entries, messages, GC), summed (nested pieces count in each
  * parent). The page's thread is the renderer main thread that ran the most script.
  */
-export async function mainThreadTotals(file, top = 30) {
+export async function mainThreadTotals(file, top = 30, untilS = Number.POSITIVE_INFINITY) {
   const threads = new Map();
   const names = new Map();
   for await (const e of traceEvents(file)) {
@@ -180,6 +217,8 @@ export async function mainThreadTotals(file, top = 30) {
       };
       threads.set(key, t);
     }
+    // Only the trace's first `untilS` seconds (--until S: the drop's first seconds).
+    if (e.ts - t.first > untilS * 1e6) continue;
     t.last = Math.max(t.last, e.ts);
     const d = e.args?.data ?? {};
     let k = e.name;
@@ -215,8 +254,11 @@ export async function mainThreadTotals(file, top = 30) {
   return out;
 }
 
-//   node scripts/lib/long-task-trace.mjs <trace.json> [--totals]
+//   node scripts/lib/long-task-trace.mjs <trace.json> [--totals [--until S]]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const report = process.argv.includes("--totals") ? mainThreadTotals : explainTraceFile;
-  console.log((await report(process.argv[2])).join("\n"));
+  const until = process.argv.indexOf("--until");
+  const report = process.argv.includes("--totals")
+    ? mainThreadTotals(process.argv[2], 30, until > 0 ? Number(process.argv[until + 1]) : undefined)
+    : explainTraceFile(process.argv[2]);
+  console.log((await report).join("\n"));
 }

@@ -24,7 +24,9 @@ export function freePort() {
 /**
  * `stateDir` and `port` given: the state is kept on stop (a restart finds it again, on the
  * same origin, so issued upload URLs stay valid); `env` adds to the dev script's env.
- * @returns {Promise<{ url: string, stop: () => Promise<void>, kill: () => Promise<void>, workerdPids: () => number[], output: () => string }>}
+ * `pid`: the dev script's process, the root of the stack's process tree (none with
+ * DARKROOM_URL).
+ * @returns {Promise<{ url: string, pid?: number, stop: () => Promise<void>, kill: () => Promise<void>, workerdPids: () => number[], output: () => string }>}
  */
 export async function startStack({
   sweepSeconds = 30,
@@ -103,7 +105,14 @@ export async function startStack({
           .filter((p) => p.comm.startsWith("workerd"))
           .map((p) => p.pid)
       : [];
-  return { url: `http://localhost:${port}`, stop, kill, workerdPids, output: () => output };
+  return {
+    url: `http://localhost:${port}`,
+    pid: child.pid,
+    stop,
+    kill,
+    workerdPids,
+    output: () => output,
+  };
 }
 
 /**

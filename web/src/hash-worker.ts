@@ -30,8 +30,14 @@ export type HashResponse = { id: number; size: number; lastModified: number } & 
 );
 
 const HASH_STREAM_THRESHOLD = 8 * 1024 * 1024;
-/** Between two slices of a walk: 20,000 files take 80 slices, so 2 s more at most. */
-const WALK_PAUSE_MS = 25;
+/**
+ * Between two slices of a walk: 20,000 files take 80 slices, so 8 s more. Still 2,500
+ * paths a second, far ahead of hashing (~150 files a second with one worker), so nothing
+ * waits for it; but each slice costs the page 250 rows, their manifest records (an
+ * IndexedDB put each, one task of the browser process's main thread each) and a render,
+ * and at 25 ms the walk's seconds held every long task of a 20,000-file drop (bench:page).
+ */
+const WALK_PAUSE_MS = 100;
 const CHUNK = 4 * 1024 * 1024;
 
 declare const self: DedicatedWorkerGlobalScope;
