@@ -10,7 +10,7 @@ import {
   uploadRequestSchema,
   versioned,
 } from "@darkroom/shared";
-import { assets, batches, batchItems } from "@darkroom/shared/db";
+import { assets, batches, batchItems, filterOnly } from "@darkroom/shared/db";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { Hono } from "hono";
@@ -201,7 +201,9 @@ export const uploads = new Hono<AppEnv>().post("/", rateLimit("work"), async (c)
               createdAt: sql<number>`${now}`.as("created_at"),
             })
             .from(assets)
-            .where(and(eq(assets.userId, uid), inArray(assets.id, part))),
+            // By key: a plain user filter made SQLite walk the user's library through
+            // the covering (user_id, created_at, id) index (95 ms at 200,000 photos).
+            .where(and(inArray(assets.id, part), filterOnly(assets.userId, uid))),
         )
         .onConflictDoNothing(),
     );
