@@ -4,7 +4,7 @@ import { type Av1Decoder, Av1Error, type Av1Format, createAv1Decoder } from "../
 import { type ColourPlan, colourPlan } from "./colour";
 import { type BandRows, composeInto, type DrawnImage, ROWS_PER_CALL } from "./compose";
 import { HeifError } from "./errors";
-import { av1cFormat } from "./format";
+import { av1cFormat, formatName, sameFormat } from "./format";
 import { heifGeometry } from "./geometry";
 import { codedBytes } from "./items";
 import type { HeifFile, HeifImageItem, Overlay } from "./types";
@@ -19,8 +19,6 @@ export type AvifDecoded = {
   /** The colour image went through dav1d's row window (never a whole frame in memory). */
   rowWindow: boolean;
 };
-
-const LAYOUTS = ["4:0:0", "4:2:0", "4:2:2", "4:4:4"];
 
 /** The coded images (av01 items) an image is made of: itself, or its grid's tiles. */
 function codedImages(item: HeifImageItem): HeifImageItem[] {
@@ -64,11 +62,13 @@ function checkSequenceHeaders(
       );
     }
     // The estimate sized the planes from av1C: the bitstream must not be deeper or denser.
-    const said = av1cFormat(img.av1C);
-    if (seq.depth !== said.depth || seq.layout !== said.layout) {
+    const a = av1cFormat(img.av1C);
+    const said = { chroma: a.layout, depth: a.depth, depthChroma: a.depth };
+    const coded = { chroma: seq.layout, depth: seq.depth, depthChroma: seq.depth };
+    if (!sameFormat(coded, said)) {
       throw new HeifError(
         "corrupt",
-        `The AVIF image's AV1 bitstream is ${seq.depth}-bit ${LAYOUTS[seq.layout] ?? "?"} but its av1C says ${said.depth}-bit ${LAYOUTS[said.layout] ?? "?"}`,
+        `The AVIF image's AV1 bitstream is ${formatName(coded)} but its av1C says ${formatName(said)}`,
       );
     }
     seen.set(img.id, seq);

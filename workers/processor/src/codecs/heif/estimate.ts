@@ -1,6 +1,6 @@
 import type { HeifProbe } from "../../image/probe-heif";
 import { resizeTwinBytes } from "../../image/row-resize";
-import { av1cFormat } from "./format";
+import { av1cFormat, declaredFormat } from "./format";
 import type { HeifImageItem } from "./types";
 
 const MB = 1024 * 1024;
@@ -36,10 +36,9 @@ const HEVC_FIXED_BYTES = 6 * MB;
 
 /** hvcC's format of a coded image (a grid: its first tile's; all must share it). */
 function hevcFormat(img: HeifImageItem): { chroma: number; bps: number } {
-  const c = (img.grid?.tiles[0] ?? img).hvcC;
   // Without hvcC the container refuses the file; the worst case keeps this total.
-  const deepest = Math.max(c?.bitDepth ?? 16, c?.bitDepthChroma ?? 16);
-  return { chroma: c?.chromaFormat ?? 3, bps: deepest > 8 ? 2 : 1 };
+  const f = declaredFormat(img.grid?.tiles[0] ?? img) ?? { chroma: 3, depth: 16, depthChroma: 16 };
+  return { chroma: f.chroma, bps: Math.max(f.depth, f.depthChroma) > 8 ? 2 : 1 };
 }
 
 /** Planes of `w` x `h` in a format, rows 16-byte aligned (libde265's and the band's). */
