@@ -212,9 +212,12 @@ async function rows(stateDir, database, sqlText) {
  */
 async function twoShards(stack, stateDir) {
   const names = Array.from({ length: 12 }, () => `bench-scale-${randomBytes(4).toString("hex")}`);
-  // The first authenticated request places the user.
-  for (const name of names) await json(`${stack.url}/api/stats`, await login(stack.url, name));
-  await stack.stop();
+  try {
+    // The first authenticated request places the user.
+    for (const name of names) await json(`${stack.url}/api/stats`, await login(stack.url, name));
+  } finally {
+    await stack.stop();
+  }
   const placed = await rows(
     stateDir,
     databases().get("DIRECTORY"),
