@@ -285,8 +285,15 @@ async function main() {
       await sampleMemory();
       if (Date.now() - lastLog > 30_000) {
         lastLog = Date.now();
+        // The server's stages too when they are what the run waits for: a 20,000-photo
+        // run to all searchable takes the local processor's pace, and a run stopped at
+        // the deadline still says how far it got and at what rate.
+        const server =
+          UNTIL === "server" || UNTIL === "searchable"
+            ? `, uploaded ${await count("uploaded")}, searchable ${await count("searchable")}`
+            : "";
         console.error(
-          `bench:page: ${((performance.now() - started) / 1000).toFixed(0)} s: ${await attr("data-hashed")} hashed, ${await attr("data-sent")} sent, renderer peak ${(maxRss / 1048576).toFixed(0)} MB`,
+          `bench:page: ${((performance.now() - started) / 1000).toFixed(0)} s: ${await attr("data-hashed")} hashed, ${await attr("data-sent")} sent${server}, renderer peak ${(maxRss / 1048576).toFixed(0)} MB`,
         );
       }
       if (hashedAt === null && (await attr("data-hashed")) >= FILES) hashedAt = performance.now();
@@ -337,7 +344,7 @@ async function main() {
     console.table(rows);
     const mb = (b) => `${(b / 1048576).toFixed(0)} MB`;
     console.log(
-      `bench:page: ${FILES} photos (${SOURCE}) ${stoppedEarly ? `stopped at the deadline (${hashedNow} hashed, ${sentNow} PUTs done)` : UNTIL} in ${seconds.toFixed(0)} s; all hashed after ${((hashedAt - started) / 1000).toFixed(0)} s (${(FILES / ((hashedAt - started) / 1000)).toFixed(0)} files/s), all PUTs done ${sentAt === null ? `: not yet (${sentNow} of ${FILES})` : `after ${((sentAt - started) / 1000).toFixed(0)} s`}`,
+      `bench:page: ${FILES} photos (${SOURCE}) ${stoppedEarly ? `stopped at the deadline (${hashedNow} hashed, ${sentNow} PUTs done${UNTIL === "searchable" ? `, searchable ${await count("searchable")}` : ""})` : UNTIL} in ${seconds.toFixed(0)} s; all hashed after ${((hashedAt - started) / 1000).toFixed(0)} s (${(FILES / ((hashedAt - started) / 1000)).toFixed(0)} files/s), all PUTs done ${sentAt === null ? `: not yet (${sentNow} of ${FILES})` : `after ${((sentAt - started) / 1000).toFixed(0)} s`}`,
     );
     console.log(
       `bench:page: longest main-thread task ${app.longest} ms${peer && SOURCE === "input" ? `, ${(app.longest / Math.max(1, peer.longest)).toFixed(2)}x the bare input's ${peer.longest} ms for the same pick` : ""}; longest after the pick ${afterPick} ms (goal: under 100 ms)`,

@@ -2,7 +2,7 @@ import type { Rgba } from "../../image/rgba";
 import { RowResizer } from "../../image/row-resize";
 import { type Av1Decoder, Av1Error, type Av1Format, createAv1Decoder } from "../av1";
 import { type ColourPlan, colourPlan } from "./colour";
-import { type BandRows, composeInto, type DrawnImage, ROWS_PER_CALL } from "./compose";
+import { type BandRows, composeInto, type DrawnImage, layerSlots, ROWS_PER_CALL } from "./compose";
 import { HeifError } from "./errors";
 import { av1cFormat, formatName, sameFormat } from "./format";
 import { heifGeometry } from "./geometry";
@@ -228,7 +228,7 @@ export function decodeAvifFit(
 
 /**
  * An overlay (iovl) of AV1 images, drawn by the composition HEIC uses (./compose.ts): each
- * layer in its own band slots (2i colour, 2i + 1 alpha), its colour rule from its own
+ * layer in its own band slots (`layerSlots`), its colour rule from its own
  * first picture. Returns the peak of WASM memory + resizer.
  */
 function composeOverlay(
@@ -242,19 +242,20 @@ function composeOverlay(
   const drawn: DrawnImage[] = overlay.layers.map((l, i) => {
     let plan: ColourPlan | null = null;
     const icc = l.image.icc ?? primary.icc;
+    const slots = layerSlots(i);
     return {
-      slot: 2 * i,
+      slots,
       x: l.x,
       y: l.y,
       width: l.image.width,
       height: l.image.height,
       plan: () => plan,
-      colour: new Source(dec, 2 * i, bytes, l.image, (f) => {
+      colour: new Source(dec, slots.colour, bytes, l.image, (f) => {
         // As for one image: colr wins, else the sequence header's CICP.
         const nclx = l.image.nclx ?? primary.nclx ?? (icc ? null : f.cicp);
         plan ??= colourPlan(nclx, icc, { matrix: f.cicp.matrix, fullRange: f.cicp.fullRange });
       }),
-      alpha: l.alpha ? new Source(dec, 2 * i + 1, bytes, l.alpha, () => {}) : null,
+      alpha: l.alpha ? new Source(dec, slots.alpha, bytes, l.alpha, () => {}) : null,
     };
   });
   let peak = 0;

@@ -35,13 +35,22 @@ export interface BandRows {
 }
 
 /**
- * One image drawn: its colour (band `slot`) and alpha (band `slot + 1`) sources, where it
- * sits on the canvas, and its colour rule once its first picture has said it.
+ * The band slots of layer i of an image (the one image without an overlay is layer 0):
+ * colour 2i, alpha 2i + 1. One rule for both decoders and `composeInto`, which frees both.
+ */
+export function layerSlots(i: number): { colour: number; alpha: number } {
+  return { colour: 2 * i, alpha: 2 * i + 1 };
+}
+
+/**
+ * One image drawn: its colour and alpha sources (in the band slots `layerSlots` gives its
+ * layer), where it sits on the canvas, and its colour rule once its first picture has
+ * said it.
  */
 export type DrawnImage = {
   colour: BandSource;
   alpha: BandSource | null;
-  slot: number;
+  slots: { colour: number; alpha: number };
   x: number;
   y: number;
   width: number;
@@ -73,7 +82,7 @@ export function composeInto(
       dec.setColour(plan.matrix, plan.fullRange, plan.gamut);
       colourOf = d;
     }
-    return dec.rows(d.slot, d.alpha ? d.slot + 1 : null, y, n, x0, w);
+    return dec.rows(d.slots.colour, d.alpha ? d.slots.alpha : null, y, n, x0, w);
   };
   const done = drawn.map(() => false);
   const stride = crop.width * 4;
@@ -87,8 +96,8 @@ export function composeInto(
       if (done[i]) return;
       if (y >= d.y + d.height) {
         // Passed: its planes go back to the allocator for the images below.
-        dec.bandFree(d.slot);
-        dec.bandFree(d.slot + 1);
+        dec.bandFree(d.slots.colour);
+        dec.bandFree(d.slots.alpha);
         done[i] = true;
         return;
       }

@@ -2,7 +2,7 @@ import type { Rgba } from "../../image/rgba";
 import { RowResizer } from "../../image/row-resize";
 import { createHevcDecoder, type HevcDecoder, HevcError } from "../hevc";
 import { type ColourPlan, colourPlan } from "./colour";
-import { composeInto, type DrawnImage } from "./compose";
+import { composeInto, type DrawnImage, layerSlots } from "./compose";
 import { HeifError } from "./errors";
 import { heifGeometry } from "./geometry";
 import { codedBytes } from "./items";
@@ -102,17 +102,18 @@ export function decodeHeicFit(
     : [{ image: primary, alpha: file.alpha, x: 0, y: 0 }];
   const drawn: DrawnImage[] = layers.map((l, i) => {
     let plan: ColourPlan | null = null;
+    const slots = layerSlots(i);
     return {
-      slot: 2 * i,
+      slots,
       x: l.x,
       y: l.y,
       width: l.image.width,
       height: l.image.height,
       plan: () => plan,
-      colour: new Source(dec, 2 * i, bytes, l.image, (p) => {
+      colour: new Source(dec, slots.colour, bytes, l.image, (p) => {
         plan ??= colourPlan(l.image.nclx ?? primary.nclx, l.image.icc ?? primary.icc, p.vui);
       }),
-      alpha: l.alpha ? new Source(dec, 2 * i + 1, bytes, l.alpha, () => {}) : null,
+      alpha: l.alpha ? new Source(dec, slots.alpha, bytes, l.alpha, () => {}) : null,
     };
   });
   let peak = 0;
