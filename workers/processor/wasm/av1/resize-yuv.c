@@ -6,14 +6,17 @@
 // clamped (see README.md). It converts an eighth of the pixels and resamples 1.5 samples
 // a pixel (4:2:0) instead of RGB's 3.
 //
-// Vertical first: each source row is added (float32, WASM SIMD) into the accumulators of
+// Vertical first: each source row is added (int32, 2^-14 weights, WASM SIMD) into the accumulators of
 // the output rows it covers at source width; an output row's accumulator is resampled
 // horizontally once, when its last source row has come (1080 times for a 12 MP photo
 // instead of 3000). Chroma rows go into accumulators of their own, weighted by the luma
 // rows they stand for (nearest upsampling, averaged exactly). Finished rows wait in two
 // small rings until both Y and chroma have them, then go out as RGBA8.
-// Float32 throughout: no bit-exactness to keep here (the RGBA path keeps the JS arithmetic).
+// Integer sums, then float32: no bit-exactness to keep here (the RGBA path keeps the JS
+// arithmetic). A weight's rounding to 2^-14 moves a sum by at most 0.016 of a level for
+// 8-bit samples, and each output is divided by the sum of its rounded weights.
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wasm_simd128.h>
@@ -36,10 +39,11 @@ typedef struct {
   float *c_weight, *c_inv_h;
   // chroma y: output y covers chroma rows cy_start[y] .. + cy_count[y] - 1 (from the first)
   int32_t *cy_start, *cy_count;
-  float* cy_weight;  // [y * p->y_max + k]
+  int16_t* cy_weight;  // [y * p->y_max + k], in units of 2^-14
+  int16_t* y_weight;   // the plan's luma weights, in units of 2^-14
   int c_rows, c_acc_n;
   float *inv_v, *c_inv_v;
-  float *yacc, *cacc;  // acc_n rows of src_w; c_acc_n rows of 2 * c_w (Cb, then Cr)
+  int32_t *yacc, *cacc;  // acc_n rows of src_w; c_acc_n rows of 2 * c_w (Cb, then Cr)
   int y_in, c_in;      // source rows taken
   int y_next, c_next;  // lowest output row not finished
   int emitted;
@@ -51,7 +55,7 @@ static Yuv q;
 
 void av_resize_yuv_free(void) {
   void* owned[] = {q.tw,       q.inv_h,     q.c_end, q.c_pixel, q.c_weight, q.c_inv_h,
-                   q.cy_start, q.cy_count,  q.cy_weight, q.inv_v, q.c_inv_v, q.yacc,
+                   q.cy_start, q.cy_count,  q.cy_weight, q.y_weight, q.inv_v, q.c_inv_v, q.yacc,
                    q.cacc,     q.yring,     q.cring, q.rgba};
   for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) free(owned[i]);
   memset(&q, 0, sizeof q);
@@ -83,14 +87,15 @@ int av_resize_yuv_begin(int sx, int sy, int x0, int y0, int hbd, const double k[
   q.c_inv_h = alloc(dw, sizeof(float));
   q.cy_start = alloc(dh, sizeof(int32_t));
   q.cy_count = alloc(dh, sizeof(int32_t));
-  q.cy_weight = alloc((size_t)dh * p->y_max, sizeof(float));
+  q.cy_weight = alloc((size_t)dh * p->y_max, sizeof(int16_t));
+  q.y_weight = alloc((size_t)dh * p->y_max, sizeof(int16_t));
   q.inv_v = alloc(dh, sizeof(float));
   q.c_inv_v = alloc(dh, sizeof(float));
   q.yring = alloc((size_t)RING * dw, sizeof(float));
   q.cring = alloc((size_t)RING * 2 * dw, sizeof(float));
   q.rgba = alloc((size_t)dw * 4, 1);
   if (!q.tw || !q.inv_h || !q.c_end || !q.c_pixel || !q.c_weight || !q.c_inv_h || !q.cy_start ||
-      !q.cy_count || !q.cy_weight || !q.inv_v || !q.c_inv_v || !q.yring || !q.cring || !q.rgba)
+      !q.cy_count || !q.cy_weight || !q.y_weight || !q.inv_v || !q.c_inv_v || !q.yring || !q.cring || !q.rgba)
     goto oom;
   // x: luma weights as float, chroma taps merged per chroma column, each output's sums.
   for (int x = 0, j = 0, n = 0; x < dw; x++) {
@@ -111,25 +116,36 @@ int av_resize_yuv_begin(int sx, int sy, int x0, int y0, int hbd, const double k[
     q.c_end[x] = n;
     q.inv_h[x] = q.c_inv_h[x] = (float)(1.0 / sum);
   }
-  // y: each output's chroma rows, weighted by the luma rows they stand for.
+  // y: each output's luma weights and its chroma rows (weighted by the luma rows they stand
+  // for) in units of 2^-14, and the sums those come to.
   for (int y = 0; y < dh; y++) {
     const int s0 = p->y_start[y];
-    double sum = 0;
-    int n = 0;
+    int16_t* yw = q.y_weight + (size_t)y * p->y_max;
+    int16_t* cw = q.cy_weight + (size_t)y * p->y_max;
+    float cf[64];  // chroma weights before rounding
+    int ysum = 0, csum = 0, n = 0;
     for (int kk = 0; kk < p->y_count[y]; kk++) {
-      const double w = p->y_weights[(size_t)y * p->y_max + kk];
+      const float w = p->y_weights[(size_t)y * p->y_max + kk];
       const int c = ((y0 + s0 + kk) >> sy) - cy0;
+      yw[kk] = (int16_t)lrintf(w * 16384.0f);
+      ysum += yw[kk];
       if (kk == 0) q.cy_start[y] = c;
-      float* cw = q.cy_weight + (size_t)y * p->y_max;
       if (n > 0 && q.cy_start[y] + n - 1 == c) {
-        cw[n - 1] += (float)w;
+        cf[n - 1] += w;
+      } else if (n < 64) {
+        cf[n++] = w;
       } else {
-        cw[n++] = (float)w;
+        goto oom;  // (64 chroma rows to one output: such a strip keeps the RGBA path)
       }
-      sum += w;
+    }
+    for (int kk = 0; kk < n; kk++) {
+      cw[kk] = (int16_t)lrintf(cf[kk] * 16384.0f);
+      csum += cw[kk];
     }
     q.cy_count[y] = n;
-    q.inv_v[y] = q.c_inv_v[y] = (float)(1.0 / sum);
+    if (ysum <= 0 || csum <= 0) goto oom;
+    q.inv_v[y] = 1.0f / (float)ysum;
+    q.c_inv_v[y] = 1.0f / (float)csum;
   }
   // Accumulators: as many as output rows one source row can feed at once.
   q.c_acc_n = 1;
@@ -140,8 +156,8 @@ int av_resize_yuv_begin(int sx, int sy, int x0, int y0, int hbd, const double k[
     if (n > q.c_acc_n) q.c_acc_n = n;
   }
   if (q.c_acc_n > RING) goto oom;  // (only an upscale could; the plan refuses those)
-  q.yacc = alloc((size_t)p->acc_n * p->src_w, sizeof(float));
-  q.cacc = alloc((size_t)q.c_acc_n * 2 * q.c_w, sizeof(float));
+  q.yacc = alloc((size_t)p->acc_n * p->src_w, sizeof(int32_t));
+  q.cacc = alloc((size_t)q.c_acc_n * 2 * q.c_w, sizeof(int32_t));
   if (!q.yacc || !q.cacc) goto oom;
   q.on = 1;
   return 0;
@@ -152,35 +168,33 @@ oom:
 
 /** acc = samples * w (ADD 0) or acc + samples * w (ADD 1), 16 or 8 samples at a time. */
 #define MADD(name, ADD)                                                                      \
-  static void name(float* acc, const uint8_t* src, int n, float w, int hbd) {                \
-    const v128_t vw = wasm_f32x4_splat(w);                                                   \
+  static void name(int32_t* acc, const uint8_t* src, int n, int16_t w, int hbd) {           \
+    const v128_t vw = wasm_i16x8_splat(w);                                                   \
     int i = 0;                                                                               \
     if (!hbd) {                                                                              \
       for (; i + 16 <= n; i += 16) {                                                         \
         const v128_t b = wasm_v128_load(src + i);                                            \
         const v128_t lo = wasm_u16x8_extend_low_u8x16(b);                                    \
         const v128_t hi = wasm_u16x8_extend_high_u8x16(b);                                   \
-        STEP(0, wasm_u32x4_extend_low_u16x8(lo), ADD)                                        \
-        STEP(4, wasm_u32x4_extend_high_u16x8(lo), ADD)                                       \
-        STEP(8, wasm_u32x4_extend_low_u16x8(hi), ADD)                                        \
-        STEP(12, wasm_u32x4_extend_high_u16x8(hi), ADD)                                      \
+        STEP(0, wasm_i32x4_extmul_low_i16x8(lo, vw), ADD)                                    \
+        STEP(4, wasm_i32x4_extmul_high_i16x8(lo, vw), ADD)                                   \
+        STEP(8, wasm_i32x4_extmul_low_i16x8(hi, vw), ADD)                                    \
+        STEP(12, wasm_i32x4_extmul_high_i16x8(hi, vw), ADD)                                  \
       }                                                                                      \
-      for (; i < n; i++) acc[i] = (ADD ? acc[i] : 0.0f) + (float)src[i] * w;                 \
+      for (; i < n; i++) acc[i] = (ADD ? acc[i] : 0) + src[i] * w;                           \
     } else {                                                                                 \
+      /* (samples of at most 12 bits: within int16) */                                       \
       const uint16_t* s = (const uint16_t*)src;                                              \
       for (; i + 8 <= n; i += 8) {                                                           \
         const v128_t h = wasm_v128_load(s + i);                                              \
-        STEP(0, wasm_u32x4_extend_low_u16x8(h), ADD)                                         \
-        STEP(4, wasm_u32x4_extend_high_u16x8(h), ADD)                                        \
+        STEP(0, wasm_i32x4_extmul_low_i16x8(h, vw), ADD)                                     \
+        STEP(4, wasm_i32x4_extmul_high_i16x8(h, vw), ADD)                                    \
       }                                                                                      \
-      for (; i < n; i++) acc[i] = (ADD ? acc[i] : 0.0f) + (float)s[i] * w;                   \
+      for (; i < n; i++) acc[i] = (ADD ? acc[i] : 0) + s[i] * w;                             \
     }                                                                                        \
   }
 #define STEP(k, v, ADD)                                                                      \
-  {                                                                                          \
-    const v128_t f = wasm_f32x4_mul(wasm_f32x4_convert_u32x4(v), vw);                        \
-    wasm_v128_store(acc + i + k, ADD ? wasm_f32x4_add(wasm_v128_load(acc + i + k), f) : f);  \
-  }
+  wasm_v128_store(acc + i + k, ADD ? wasm_i32x4_add(wasm_v128_load(acc + i + k), v) : v);
 MADD(mul_into, 0)
 MADD(madd_into, 1)
 #undef STEP
@@ -228,21 +242,21 @@ static void flush(void) {
 }
 
 /** Luma output row y's accumulator resampled into its ring slot. */
-static void finish_y(int y, const float* acc) {
+static void finish_y(int y, const int32_t* acc) {
   const int32_t* end = q.p->tap_end;
   const int32_t* px = q.p->tap_pixel;
   float* out = q.yring + (size_t)(y % RING) * q.dst_w;
   const float iv = q.inv_v[y];
   for (int x = 0, j = 0; x < q.dst_w; x++) {
     float v = 0;
-    for (const int e = end[x]; j < e; j++) v += acc[px[j]] * q.tw[j];
+    for (const int e = end[x]; j < e; j++) v += (float)acc[px[j]] * q.tw[j];
     out[x] = v * q.inv_h[x] * iv;
   }
 }
 
 /** Chroma output row y's accumulators (Cb, Cr) resampled into its ring slot. */
-static void finish_c(int y, const float* acc) {
-  const float* cr = acc + q.c_w;
+static void finish_c(int y, const int32_t* acc) {
+  const int32_t* cr = acc + q.c_w;
   float* ob = q.cring + (size_t)(y % RING) * 2 * q.dst_w;
   float* orr = ob + q.dst_w;
   const float iv = q.c_inv_v[y];
@@ -251,8 +265,8 @@ static void finish_c(int y, const float* acc) {
     for (const int e = q.c_end[x]; j < e; j++) {
       const int c = q.c_pixel[j];
       const float w = q.c_weight[j];
-      b += acc[c] * w;
-      r += cr[c] * w;
+      b += (float)acc[c] * w;
+      r += (float)cr[c] * w;
     }
     const float s = q.c_inv_h[x] * iv;
     ob[x] = b * s;
@@ -264,15 +278,15 @@ static void finish_c(int y, const float* acc) {
  * Source row s of one plane set into the outputs it covers (from *next on); each output
  * whose last row it is is resampled (finish) and *next moves past it.
  */
-static int vertical(int s, const int32_t* start, const int32_t* count, const float* weights,
-                    int acc_n, float* accs, int width, const uint8_t* const src[2], int n,
-                    int* next, void (*finish)(int, const float*)) {
+static int vertical(int s, const int32_t* start, const int32_t* count, const int16_t* weights,
+                    int acc_n, int32_t* accs, int width, const uint8_t* const src[2], int n,
+                    int* next, void (*finish)(int, const int32_t*)) {
   int first = *next;
   while (first < q.dst_h && start[first] + count[first] - 1 < s) first++;
   for (int y = first; y < q.dst_h && start[y] <= s; y++) {
     if (y - q.emitted >= RING) return 4;  // the other plane fell behind (never, see RING)
-    const float w = weights[(size_t)y * q.p->y_max + (s - start[y])];
-    float* acc = accs + (size_t)(y % acc_n) * width;
+    const int16_t w = weights[(size_t)y * q.p->y_max + (s - start[y])];
+    int32_t* acc = accs + (size_t)(y % acc_n) * width;
     const int part = width / n;
     for (int c = 0; c < n; c++) {
       if (s == start[y]) mul_into(acc + c * part, src[c], part, w, q.hbd);
@@ -302,7 +316,7 @@ int av_resize_yuv_row(int y, const uint8_t* py, const uint8_t* pu, const uint8_t
   }
   if (!st) {
     const uint8_t* const l[2] = {py, NULL};
-    st = vertical(s, q.p->y_start, q.p->y_count, q.p->y_weights, q.p->acc_n, q.yacc, q.src_w, l,
+    st = vertical(s, q.p->y_start, q.p->y_count, q.y_weight, q.p->acc_n, q.yacc, q.src_w, l,
                   1, &q.y_next, finish_y);
     q.y_in++;
   }
