@@ -15,11 +15,15 @@ const { version } = JSON.parse(readFileSync(path.join(pkg, "package.json"), "utf
 const glue = readFileSync(path.join(pkg, "codec/enc/webp_enc_simd.js"), "utf8");
 const slow = "for(var i=0;i<length;++i){HEAPU8[ptr+i]=value[i]}";
 const count = glue.split(slow).length - 1;
-if (count !== 1) throw new Error(`expected the byte-copy loop once in jSquash's glue, found ${count}`);
+if (count !== 1)
+  throw new Error(`expected the byte-copy loop once in jSquash's glue, found ${count}`);
 const header = `// @jsquash/webp ${version}'s codec/enc/webp_enc_simd.js (Apache-2.0, LICENSE.jsquash-webp),
 // written by scripts/vendor-webp-glue.mjs: its std::string copy loop replaced by HEAPU8.set.
 // Do not edit; run the script again.
 `;
-writeFileSync(path.join(out, "webp-enc-simd.js"), header + glue.replace(slow, "HEAPU8.set(value,ptr)"));
+writeFileSync(
+  path.join(out, "webp-enc-simd.js"),
+  header + glue.replace(slow, "HEAPU8.set(value,ptr)"),
+);
 copyFileSync(path.join(pkg, "LICENSE"), path.join(out, "LICENSE.jsquash-webp"));
 console.log(`wrote ${path.join(out, "webp-enc-simd.js")} from @jsquash/webp ${version}`);

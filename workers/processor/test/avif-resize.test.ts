@@ -96,8 +96,16 @@ describe("AVIF rows resized as planes (Y, Cb, Cr) inside av1.wasm", () => {
         const rx = full.width / rgba.width;
         const ry = full.height / rgba.height;
         const clampedIn = (x: number, y: number) => {
-          for (let sy = Math.floor(y * ry); sy < Math.min(full.height, Math.ceil((y + 1) * ry)); sy++)
-            for (let sx = Math.floor(x * rx); sx < Math.min(full.width, Math.ceil((x + 1) * rx)); sx++)
+          for (
+            let sy = Math.floor(y * ry);
+            sy < Math.min(full.height, Math.ceil((y + 1) * ry));
+            sy++
+          )
+            for (
+              let sx = Math.floor(x * rx);
+              sx < Math.min(full.width, Math.ceil((x + 1) * rx));
+              sx++
+            )
               for (let c = 0; c < 3; c++) {
                 const v = full.data[(sy * full.width + sx) * 4 + c];
                 if (v === 0 || v === 255) return true;

@@ -1,11 +1,12 @@
 // CPU time of each stage of processImage's job for an AVIF, in Node (the bench's workerd
 // job, stage by stage): decode to the preview, the thumb from it, the two WebP encodes,
 // and the same two encodes by native libwebp (sharp, one thread) for comparison.
-//   node workers/processor/wasm/av1/bench-notes/bundle.mjs job.ts /tmp/av1-job.mjs
-//   node /tmp/av1-job.mjs FILE.avif...
+//   node workers/processor/wasm/av1/bench-notes/bundle.mjs job.ts .cache/av1-job.mjs
+//   node .cache/av1-job.mjs FILE.avif...
+// (bundled inside the repository: it imports sharp from node_modules; PLANAR=0 turns the
+// planar path off, AV1_WASM=path takes another build of av1.wasm)
 import { readFileSync } from "node:fs";
 import sharp from "sharp";
-import av1Module from "../av1.wasm";
 import { decodeAvifFit } from "../../../src/codecs/heif/avif";
 import { encodeWebp } from "../../../src/codecs/webp";
 import { probeHeif } from "../../../src/image/probe-heif";
@@ -17,6 +18,7 @@ import {
   THUMB_QUALITY,
   WEBP_EFFORT,
 } from "../../../src/image/variants";
+import av1Module from "../av1.wasm";
 
 sharp.concurrency(1);
 // AV1_WASM=path: another build of av1.wasm (to compare builds in one bundle).
@@ -61,7 +63,9 @@ for (const file of process.argv.slice(2)) {
         .toBuffer(),
     );
     const [, nT] = await cpu(() =>
-      sharp(thumb.data, raw(thumb)).webp({ quality: THUMB_QUALITY, effort: WEBP_EFFORT }).toBuffer(),
+      sharp(thumb.data, raw(thumb))
+        .webp({ quality: THUMB_QUALITY, effort: WEBP_EFFORT })
+        .toBuffer(),
     );
     if (i === 0) continue; // warm-up (V8's tier-up of the modules)
     add("probe", probeMs);

@@ -4,10 +4,10 @@
 //   node workers/processor/wasm/av1/bench-notes/bundle.mjs planar-diff.ts /tmp/av1-planar-diff.mjs
 //   node /tmp/av1-planar-diff.mjs FILE.avif...
 import { readFileSync } from "node:fs";
-import av1 from "../av1.wasm";
 import { decodeAvifFit } from "../../../src/codecs/heif/avif";
 import { probeHeif } from "../../../src/image/probe-heif";
 import { fitLongEdge } from "../../../src/image/resize";
+import av1 from "../av1.wasm";
 
 const fit = (w: number, h: number) => fitLongEdge(w, h, Number(process.env.EDGE ?? 1440));
 for (const file of process.argv.slice(2)) {
