@@ -6,15 +6,15 @@
 // clamped (see README.md). It converts an eighth of the pixels and resamples 1.5 samples
 // a pixel (4:2:0) instead of RGB's 3.
 //
-// Vertical first: each source row is added (int32, 2^-14 weights, WASM SIMD) into the accumulators of
-// the output rows it covers at source width; an output row's accumulator is resampled
-// horizontally once, when its last source row has come (1080 times for a 12 MP photo
-// instead of 3000). Chroma rows go into accumulators of their own, weighted by the luma
-// rows they stand for (nearest upsampling, averaged exactly). Finished rows wait in two
-// small rings until both Y and chroma have them, then go out as RGBA8.
+// Vertical first: each source row is added (int32, 2^-14 weights, WASM SIMD) into the
+// accumulators of the output rows it covers, at source width; an output row's accumulator
+// is resampled horizontally once, when its last source row has come (1080 times for a
+// 12 MP photo instead of 3000). Chroma rows go into accumulators of their own, weighted
+// by the luma rows they stand for (nearest upsampling, averaged exactly). Finished rows
+// wait in two small rings until both Y and chroma have them, then go out as RGBA8.
 // Integer sums, then float32: no bit-exactness to keep here (the RGBA path keeps the JS
-// arithmetic). A weight's rounding to 2^-14 moves a sum by at most 0.016 of a level for
-// 8-bit samples, and each output is divided by the sum of its rounded weights.
+// arithmetic). Rounding a weight to 2^-14 moves an average by hundredths of a level at
+// most, and each output is divided by the sum of its rounded weights.
 
 #include <math.h>
 #include <stdlib.h>
