@@ -102,6 +102,7 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
   const avResizeNew = fn(ex, "av_resize_new");
   const avResizeRows = fn(ex, "av_resize_rows");
   const avResizeFree = fn(ex, "av_resize_free");
+  const avResizePlanar = fn(ex, "av_resize_planar");
   if (typeof ex._initialize === "function") fn(ex, "_initialize")();
   const statePtr = i32(fn(ex, "av_state")());
   let dead = false;
@@ -255,11 +256,15 @@ export function createAv1Decoder(module: WebAssembly.Module, maxMemoryBytes: num
      * arithmetic as RowResizer.push) instead of out to JS: decodeRows' `onRows` is not
      * called and `rows` must not be, `rowsResized` replaces it. False when the resizer
      * only copies rows through (equal sizes): nothing changes then.
+     * `planar`: an opaque image without a gamut step is averaged as Y, Cb, Cr and
+     * converted at the output size (within ±1 of converting first; see wasm/av1/README.md);
+     * false keeps RowResizer's arithmetic bit for bit on every image.
      */
-    resizeInto(resizer: RowResizer): boolean {
+    resizeInto(resizer: RowResizer, planar = true): boolean {
       const plan = resizer.plan();
       if (!plan) return false;
       return guard("resize", () => {
+        avResizePlanar(planar ? 1 : 0);
         const tables = [
           plan.tapEnd,
           plan.tapPixel,

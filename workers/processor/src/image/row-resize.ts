@@ -67,13 +67,25 @@ export function rowResizerBytes(srcW: number, srcH: number, dstW: number, dstH: 
  * tables (x: int32 end per output, int32 pixel + float64 weight per tap, at most 3 srcW
  * taps; y: int32 start and count per output row, float32 weight per tap, at most 3 srcH)
  * and five rows of dstW * 4 floats (the resampled row, the finished row, <= 3 accumulators),
- * an RGBA8 row, and its opaque-row tables (a float64 per tap, a float32 per output).
+ * an RGBA8 row, its opaque-row tables (a float64 per tap, a float32 per output), and its
+ * planar path (resize-yuv.c: float32 tap weights and merged chroma taps, per-output sums,
+ * <= 4 source-width accumulators for Y and for Cb + Cr, rings of 4 finished rows of Y
+ * and of Cb + Cr, an RGBA8 row; chroma y tables: 148 bytes per source column, 28 per row).
  */
 export function resizeTwinBytes(srcW: number, srcH: number): number {
   const xTaps = 3 * srcW;
   const yTaps = 3 * srcH;
+  const planar = 148 * srcW + 28 * srcH;
   return (
-    4 * srcW + 12 * xTaps + 8 * srcH + 4 * yTaps + 5 * srcW * 16 + 4 * srcW + 8 * xTaps + 4 * srcW
+    4 * srcW +
+    12 * xTaps +
+    8 * srcH +
+    4 * yTaps +
+    5 * srcW * 16 +
+    4 * srcW +
+    8 * xTaps +
+    4 * srcW +
+    planar
   );
 }
 

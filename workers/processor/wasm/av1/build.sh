@@ -75,8 +75,9 @@ emcc -O3 -msimd128 \
   -I"$SRC_DIR/include" -I"$LIB_BUILD/include/dav1d" \
   -c "$HERE/decode.c" -o "$BUILD_DIR/decode.o"
 emcc -O3 -msimd128 -c "$HERE/resize.c" -o "$BUILD_DIR/resize.o"
+emcc -O3 -msimd128 -c "$HERE/resize-yuv.c" -o "$BUILD_DIR/resize-yuv.o"
 emcc -O3 -msimd128 \
-  "$BUILD_DIR/decode.o" "$BUILD_DIR/resize.o" "$LIB_BUILD/src/libdav1d.a" \
+  "$BUILD_DIR/decode.o" "$BUILD_DIR/resize.o" "$BUILD_DIR/resize-yuv.o" "$LIB_BUILD/src/libdav1d.a" \
   --no-entry \
   --js-library "$HERE/imports.js" \
   -sSTANDALONE_WASM=1 \

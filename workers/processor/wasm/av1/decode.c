@@ -598,9 +598,20 @@ EXPORT(av_rows_of) int av_rows_of(int slot, int alpha_slot, int y, int n, int x0
   return rows_of(&bands[slot], a, y, n, x0, w, out);
 }
 
-/** av_rows, then each row into the resizer (av_resize_new) instead of back to JS. */
+static int planar(const Band* b, const Band* a, int x0, int y0);
+static int push_planar(const Band* b, int y, int n, int x0);
+
+/**
+ * av_rows, then each row into the resizer (av_resize_new) instead of back to JS; an opaque
+ * image without a gamut step goes as planes instead (see planar).
+ */
 EXPORT(av_rows_resize) int av_rows_resize(int y, int n, int x0, int w, uint8_t* buf) {
   if (!av_resize_active()) return AV_BAD_ARGUMENT;
+  const Band* b = &bands[0];
+  if (b->used && !bands[1].used && n >= 1 && w >= 1 && x0 >= 0 && x0 + w <= b->width &&
+      y >= b->y0 && y + n <= b->y0 + b->height) {
+    if (planar(b, NULL, x0, y)) return push_planar(b, y, n, x0);
+  }
   int st = rows_of(&bands[0], bands[1].used ? &bands[1] : NULL, y, n, x0, w, buf);
   for (int r = 0; r < n && st == AV_OK; r++) st = av_resize_push(buf + (size_t)r * w * 4, !bands[1].used);
   return st;
@@ -667,6 +678,48 @@ static int rows_of(const Band* b, const Band* a, int y, int n, int x0, int w, ui
   return AV_OK;
 }
 
+
+// ---- the planar path: an opaque image resized as Y, Cb, Cr (resize.c) ---------------------
+/**
+ * Whether band b's rows (with alpha band a) can go to the resizer as planes: it is set up
+ * and allows it, and the colour rule is the integer one with nothing per pixel but the
+ * matrix (no alpha, no gamut step, not GBR, not monochrome). Starts the path if so.
+ */
+static int planar(const Band* b, const Band* a, int x0, int y0) {
+  if (a || gamut || identity_matrix || b->layout == DAV1D_PIXEL_LAYOUT_I400) return 0;
+  if (!av_resize_planar_allowed()) return 0;
+  // build_tables' constants, in double: the same rule applied to averaged samples.
+  const int d = b->depth;
+  const double maxv = (double)((1 << d) - 1);
+  const double kg = 1.0 - (double)kr - (double)kb;
+  const double crr = 2.0 * (1.0 - (double)kr), cbb = 2.0 * (1.0 - (double)kb);
+  const double k[8] = {
+      full_range ? 0.0 : (double)(16 << (d - 8)),
+      full_range ? 1.0 / maxv : 1.0 / (double)(219 << (d - 8)),
+      (double)(1 << (d - 1)),
+      full_range ? 1.0 / maxv : 1.0 / (double)(224 << (d - 8)),
+      crr,
+      cbb * (double)kb / kg,
+      crr * (double)kr / kg,
+      cbb,
+  };
+  return av_resize_yuv_begin(b->sx, b->sy, x0, y0, d > 8, k) == AV_OK;
+}
+
+/** Rows [y, y + n) of band b, columns from x0, into the resizer as planes. */
+static int push_planar(const Band* b, int y, int n, int x0) {
+  const int hbd = b->depth > 8;
+  for (int r = 0; r < n; r++) {
+    const int by = y + r - b->y0, cy = by >> b->sy;
+    const uint8_t* py = b->plane[0] + (size_t)by * b->stride[0] + ((size_t)x0 << hbd);
+    const uint8_t* pu = b->plane[1] + (size_t)cy * b->stride[1];
+    const uint8_t* pv = b->plane[2] + (size_t)cy * b->stride[2];
+    int st = av_resize_yuv_row(y + r, py, pu, pv);
+    if (st != AV_OK) return st;
+  }
+  return AV_OK;
+}
+
 // ---- streaming: a single coded image straight to RGBA rows ----------------------------------
 // The colour image of a non-grid AVIF is decoded through a window of rows (see pic_alloc):
 // its rows are converted to RGBA as they become final, 16 at a time, and handed to the
@@ -700,6 +753,11 @@ static void stream_out(uint8_t* const data[3], const ptrdiff_t stride[2], int y0
   }
   int from = y0 > stream_y0 ? y0 : stream_y0;
   int to = y1 < stream_y1 ? y1 : stream_y1;
+  if (from < to && planar(&v, bands[1].used ? &bands[1] : NULL, stream_x0, stream_y0)) {
+    int st = push_planar(&v, from, to - from, stream_x0);
+    if (st != AV_OK) stream_status = st;
+    return;
+  }
   for (int y = from; y < to; y += STREAM_ROWS) {
     int n = to - y < STREAM_ROWS ? to - y : STREAM_ROWS;
     int st = rows_of(&v, bands[1].used ? &bands[1] : NULL, y, n, stream_x0, stream_w, stream_buf);

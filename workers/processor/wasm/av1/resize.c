@@ -47,6 +47,28 @@ static Resizer rz;
 static int rz_on = 0;
 
 int av_resize_active(void) { return rz_on; }
+
+const ResizePlan* av_resize_plan(void) {
+  static ResizePlan plan;
+  if (!rz_on) return NULL;
+  plan = (ResizePlan){rz.src_w,   rz.src_h,     rz.dst_w,   rz.dst_h,     rz.tap_end,
+                      rz.tap_pixel, rz.tap_weight, rz.y_start, rz.y_count, rz.y_weights,
+                      rz.y_max,   rz.acc_n,     rz.y};
+  return &plan;
+}
+
+/** Whether decode.c may take the planar path (resize-yuv.c); tests turn it off. */
+static int planar_allowed = 1;
+EXPORT(av_resize_planar) void av_resize_planar(int on) { planar_allowed = on != 0; }
+int av_resize_planar_allowed(void) { return rz_on && planar_allowed; }
+
+int av_resize_count_row(void) {
+  if (!rz_on || rz.y >= rz.src_h) return 4;
+  rz.y++;
+  return 0;
+}
+
+void av_resize_emit(int y, const uint8_t* rgba) { av_resized(y, rgba); }
 EXPORT(av_resize_rows) int av_resize_rows(void) { return rz_on ? rz.y : 0; }
 
 EXPORT(av_resize_free) void av_resize_free(void) {
@@ -65,6 +87,7 @@ EXPORT(av_resize_free) void av_resize_free(void) {
   free(rz.rgba);
   memset(&rz, 0, sizeof rz);
   rz_on = 0;
+  av_resize_yuv_free();
 }
 
 /**

@@ -134,7 +134,9 @@ class Source {
 /**
  * Decodes an AVIF's primary image (and its alpha plane) straight into a RowResizer of the
  * size `fit` picks for the cropped image; an overlay (iovl) is composed as HEIC's is
- * (./compose.ts). Throws HeifError / Av1Error.
+ * (./compose.ts). Throws HeifError / Av1Error. `opts.planar` (default true): an opaque
+ * image without a gamut step is resized as Y, Cb, Cr before its colour conversion
+ * (`Av1Decoder.resizeInto`); false gives RowResizer's RGBA arithmetic bit for bit.
  */
 export function decodeAvifFit(
   bytes: Uint8Array,
@@ -142,6 +144,7 @@ export function decodeAvifFit(
   module: WebAssembly.Module,
   fit: (w: number, h: number) => { width: number; height: number },
   maxMemoryBytes: number,
+  opts: { planar?: boolean } = {},
 ): AvifDecoded {
   const { primary, alpha } = file;
   const geo = heifGeometry(primary.width, primary.height, primary.transforms);
@@ -176,7 +179,7 @@ export function decodeAvifFit(
   const stride = crop.width * 4;
   // The rows are area-averaged inside the module (resize.c) unless they are copied
   // through at full size: a 12 MP photo's RGBA rows then never cross into JS.
-  const inModule = dec.resizeInto(resizer);
+  const inModule = dec.resizeInto(resizer, opts.planar ?? true);
   const finish = () => {
     if (inModule) {
       resizer.countPushed(dec.resizedRows());

@@ -4,6 +4,7 @@
 //   npx esbuild --bundle --platform=node --format=esm \
 //     workers/processor/wasm/av1/bench-notes/measure.ts --outfile=/tmp/av1-measure.mjs
 //   node /tmp/av1-measure.mjs workers/processor/wasm/av1/av1.wasm FILE.avif...
+// (PLANAR=0: with the planar path off.)
 import { readFileSync } from "node:fs";
 import { decodeAvifFit } from "../../../src/codecs/heif/avif";
 import { avifDecodeBytes } from "../../../src/codecs/heif/estimate";
@@ -25,7 +26,10 @@ for (const file of files) {
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    const r = decodeAvifFit(bytes, h.heif, mod, (w, hh) => fitLongEdge(w, hh, 1440), 1024 * MB);
+    // PLANAR=0: the RGBA path (colour conversion before the resize) on every image.
+    const r = decodeAvifFit(bytes, h.heif, mod, (w, hh) => fitLongEdge(w, hh, 1440), 1024 * MB, {
+      planar: process.env.PLANAR !== "0",
+    });
     times.push(performance.now() - t0);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
