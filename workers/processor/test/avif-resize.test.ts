@@ -12,6 +12,12 @@ import { fixture } from "./fixtures";
 
 const MB = 1024 * 1024;
 
+/** The file decoded at full size through the RGBA path (rows untouched: nothing to resize). */
+function fullSize(bytes: Uint8Array, heif: ReturnType<typeof probeHeif>["heif"]) {
+  const same = (w: number, h: number) => ({ width: w, height: h });
+  return decodeAvifFit(bytes, heif, av1Wasm, same, 64 * MB, { planar: false }).value;
+}
+
 describe("AVIF rows resized inside av1.wasm", () => {
   for (const name of [
     "av1-420.avif",
@@ -24,15 +30,7 @@ describe("AVIF rows resized inside av1.wasm", () => {
       it(`gives ${name} at 1/${shrink} bit for bit as the JS RowResizer`, () => {
         const bytes = fixture(name);
         const { heif } = probeHeif(bytes, "avif");
-        // Full size: the rows come out as RGBA untouched (nothing to resize).
-        const full = decodeAvifFit(
-          bytes,
-          heif,
-          av1Wasm,
-          (w, h) => ({ width: w, height: h }),
-          64 * MB,
-        );
-        const { width, height, data } = full.value;
+        const { width, height, data } = fullSize(bytes, heif);
         const dw = Math.max(1, Math.round(width / shrink));
         const dh = Math.max(1, Math.round(height / shrink));
         const js = new RowResizer(width, height, dw, dh);
@@ -75,14 +73,7 @@ describe("AVIF rows resized as planes (Y, Cb, Cr) inside av1.wasm", () => {
       it(`gives ${name} at 1/${shrink} within 1 of converting first, but where a colour clamped`, () => {
         const bytes = fixture(name);
         const { heif } = probeHeif(bytes, "avif");
-        const full = decodeAvifFit(
-          bytes,
-          heif,
-          av1Wasm,
-          (w, h) => ({ width: w, height: h }),
-          64 * MB,
-          { planar: false },
-        ).value;
+        const full = fullSize(bytes, heif);
         const fit = (w: number, h: number) => ({
           width: Math.max(1, Math.round(w / shrink)),
           height: Math.max(1, Math.round(h / shrink)),

@@ -3,21 +3,13 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { decodeAvifFit } from "../../../src/codecs/heif/avif";
-import { probeHeif } from "../../../src/image/probe-heif";
 import { fitLongEdge } from "../../../src/image/resize";
+import { probedAvifs } from "./avif-files";
 
 const [wasmPath, ...files] = process.argv.slice(2);
 if (!wasmPath) throw new Error("usage: hash.mjs av1.wasm FILE...");
 const mod = new WebAssembly.Module(readFileSync(wasmPath));
-for (const file of files) {
-  const bytes = new Uint8Array(readFileSync(file));
-  let h: ReturnType<typeof probeHeif>;
-  try {
-    h = probeHeif(bytes, "avif");
-  } catch (e) {
-    console.log(`${file}: ${e instanceof Error ? e.message : String(e)}`);
-    continue;
-  }
+for (const { file, bytes, h } of probedAvifs(files)) {
   const fit = process.env.HASH_FULL
     ? (w: number, hh: number) => ({ width: w, height: hh })
     : (w: number, hh: number) => fitLongEdge(w, hh, 1440);

@@ -3,22 +3,13 @@
 // channel, how many channels differ by more than 1, and the mean difference.
 //   node workers/processor/wasm/av1/bench-notes/bundle.mjs planar-diff.ts /tmp/av1-planar-diff.mjs
 //   node /tmp/av1-planar-diff.mjs FILE.avif...
-import { readFileSync } from "node:fs";
 import { decodeAvifFit } from "../../../src/codecs/heif/avif";
-import { probeHeif } from "../../../src/image/probe-heif";
 import { fitLongEdge } from "../../../src/image/resize";
 import av1 from "../av1.wasm";
+import { probedAvifs } from "./avif-files";
 
 const fit = (w: number, h: number) => fitLongEdge(w, h, Number(process.env.EDGE ?? 1440));
-for (const file of process.argv.slice(2)) {
-  const bytes = new Uint8Array(readFileSync(file));
-  let h: ReturnType<typeof probeHeif>;
-  try {
-    h = probeHeif(bytes, "avif");
-  } catch (e) {
-    console.log(`${file}: ${e instanceof Error ? e.message : String(e)}`);
-    continue;
-  }
+for (const { file, bytes, h } of probedAvifs(process.argv.slice(2))) {
   const rgba = decodeAvifFit(bytes, h.heif, av1, fit, 1 << 30, { planar: false }).value;
   const planar = decodeAvifFit(bytes, h.heif, av1, fit, 1 << 30).value;
   let worst = 0;
